@@ -1,0 +1,123 @@
+"""The one small interface the daemon uses, satisfied by the Jira and Zammad connectors.
+
+A connector reads tickets as `mapping.incident.Incident` snapshots (or `Unreadable`
+when a value maps to nothing) and carries out writes. It knows nothing of the
+procedure's rules: it never decides *whether* to escalate, only *how* to write it.
+
+Idempotency lives partly here: `add_note` takes a marker and writes nothing when a
+note with that marker is already on the ticket, so a crash between two writes of one
+action, or a second daemon, never produces a duplicate note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from mapping.fieldmap import Plan, PlanStep, TrackerMapping
+from mapping.incident import Incident, Unreadable
+
+ReadResult = Incident | Unreadable
+
+#: Marker format embedded in every note the escalator writes. Connectors render it
+#: invisibly where the tracker allows (an HTML comment in Zammad, an ADF/wiki
+#: trailer in Jira) and search comments for it before writing again.
+MARKER_PREFIX = "incident-escalator:"
+
+
+def marker_text(marker: str) -> str:
+    return f"[{MARKER_PREFIX}{marker}]"
+
+
+@dataclass
+class Cursor:
+    """Where an incremental read stands.
+
+    `since` moves forward only. Trackers filter on `updated` at coarse granularity
+    (Jira JQL dates are minute-precise, in the user's time zone), so a read asks
+    from `since - overlap` and drops what it has already seen at the same `updated`.
+    """
+
+    since: datetime | None = None
+    seen: dict[str, str] = field(default_factory=dict)  # ticket id -> updated_at iso
+
+    overlap: timedelta = timedelta(minutes=2)
+
+    def query_from(self) -> datetime | None:
+        return None if self.since is None else self.since - self.overlap
+
+    def is_new(self, ticket_id: str, updated_at: datetime) -> bool:
+        return self.seen.get(ticket_id) != updated_at.isoformat()
+
+    def advance(self, ticket_id: str, updated_at: datetime) -> None:
+        self.seen[ticket_id] = updated_at.isoformat()
+        if self.since is None or updated_at > self.since:
+            self.since = updated_at
+        # forget what is older than the overlap window: it cannot come back
+        floor = self.since - self.overlap - timedelta(minutes=1)
+        if len(self.seen) > 1000:
+            self.seen = {k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= floor}
+
+    def to_json(self) -> dict:
+        return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen)}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Cursor:
+        if not data:
+            return cls()
+        since = datetime.fromisoformat(data["since"]) if data.get("since") else None
+        return cls(since=since, seen=dict(data.get("seen") or {}))
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the daemon needs from a tracker."""
+
+    tracker: str  # "jira" | "zammad"
+
+    def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
+        """Tickets updated since the cursor (all on a fresh cursor), with their history.
+
+        Advances `cursor` as it yields; tickets already seen at the same `updated`
+        are skipped before their history is fetched.
+        """
+
+    def read_one(self, ticket_id: str) -> ReadResult:
+        """One ticket, by internal id or key, with its history."""
+
+    def set_severity(self, incident: Incident, severity: int) -> None: ...
+
+    def set_escalation_level(self, incident: Incident, level: int) -> None: ...
+
+    def set_state(self, incident: Incident, state: int) -> bool:
+        """Move to the procedure state; False (and a logged event) when the tracker offers no way."""
+
+    def has_marker(self, incident: Incident, marker: str) -> bool: ...
+
+    def add_note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
+        """Write a note carrying `marker`; False when such a note already exists."""
+
+    def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        """Bring the note to these people's attention (Jira notify / Zammad mention)."""
+
+    def get_machine_state(self, incident: Incident) -> dict: ...
+
+    def put_machine_state(self, incident: Incident, state: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Provisioner(Protocol):
+    """The admin's one-time mapping for one tracker (`escalator mapping plan|apply|check`)."""
+
+    def plan(self) -> Plan:
+        """Read the live tracker; say what the procedure needs and what is missing. Writes nothing."""
+
+    def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
+        """Create what the plan says is missing; return the mapping and one line per change made."""
+
+    def check(self, mapping: TrackerMapping) -> list[str]:
+        """Compare a mapping file with the live tracker: one line per difference."""

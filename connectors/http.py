@@ -1,0 +1,249 @@
+"""HTTP transport shared by the connectors: one session, timeouts, retries, typed errors.
+
+- Every call has a timeout (connect, read).
+- 429, 5xx, connection errors and timeouts are retried with full-jitter exponential
+  back-off, honouring `Retry-After` (seconds or an HTTP date) when the server sends
+  it. Other 4xx are final.
+- Failures become a few typed errors that keep the status code and the server's
+  own messages; 401/403 become one line that says what is likely missing.
+- No credential ever reaches a log line or an error message: errors carry the
+  method and the path only, and `redact()` scrubs any text that holds a secret.
+
+Sleeping goes through an injectable `sleep` so tests never wait for real time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+log = logging.getLogger("escalator.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class TrackerError(Exception):
+    """A tracker call failed. `status` is the HTTP status, None for transport failures."""
+
+    def __init__(self, message: str, *, status: int | None = None, method: str = "", path: str = "",
+                 messages: Iterable[str] = (), field_errors: dict[str, str] | None = None):
+        self.status = status
+        self.method = method
+        self.path = path
+        self.messages = list(messages)
+        self.field_errors = dict(field_errors or {})
+        super().__init__(message)
+
+
+class AuthError(TrackerError):
+    """401/403: wrong credentials or a missing permission."""
+
+
+class NotFound(TrackerError):
+    """404."""
+
+
+class Conflict(TrackerError):
+    """400/409/422: the tracker refused the request as invalid."""
+
+
+class RateLimited(TrackerError):
+    """429 after all retries."""
+
+
+class ServerError(TrackerError):
+    """5xx after all retries."""
+
+
+class Unreachable(TrackerError):
+    """Connection refused, DNS failure or timeout after all retries."""
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base: float = 0.5  # seconds
+    cap: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        # full jitter (AWS architecture blog): spreads competing clients apart
+        return rng.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass
+class CallStats:
+    """Counts calls per tracker, for metrics and benchmarks."""
+
+    calls: int = 0
+    errors: int = 0
+    retries: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+
+class HttpClient:
+    """A `requests.Session` with the project's transport rules. One per tracker."""
+
+    def __init__(self, base_url: str, *, tracker: str, headers: dict[str, str] | None = None,
+                 auth: Any = None, secrets: Iterable[str] = (), timeout: tuple[float, float] = (5.0, 30.0),
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None, auth_hint: str = "",
+                 on_call: Callable[[str, str, int | None], None] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.tracker = tracker
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "incident-escalator/0.1"})
+        self.session.headers.update(headers or {})
+        self.session.auth = auth
+        self.secrets = [s for s in secrets if s]
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.auth_hint = auth_hint
+        self.stats = CallStats()
+        self.on_call = on_call
+
+    # -- the one entry point ----------------------------------------------------------
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                headers: dict[str, str] | None = None, expect_json: bool = True) -> Any:
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        shown = urlsplit(url).path  # never the query: it may hold user data, never a secret
+        attempt = 0
+        while True:
+            self.stats.calls += 1
+            self.stats.by_path[shown] = self.stats.by_path.get(shown, 0) + 1
+            try:
+                resp = self.session.request(method, url, params=params, json=json, headers=headers,
+                                            timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                kind = "timeout" if isinstance(exc, requests.Timeout) else "connection failed"
+                self._count(method, shown, None)
+                if attempt + 1 < self.retry.attempts:
+                    self._backoff(attempt, None, method, shown, kind)
+                    attempt += 1
+                    continue
+                raise Unreachable(f"{self.tracker}: {method} {shown}: {kind} after {attempt + 1} attempts",
+                                  method=method, path=shown) from None
+            self._count(method, shown, resp.status_code)
+            if resp.status_code in RETRY_STATUSES and attempt + 1 < self.retry.attempts:
+                self._backoff(attempt, parse_retry_after(resp.headers.get("Retry-After")), method, shown,
+                              str(resp.status_code))
+                attempt += 1
+                continue
+            if resp.status_code >= 400:
+                raise self._error(resp, method, shown)
+            if not expect_json:
+                return resp
+            if resp.status_code == 204 or not resp.content:
+                return None
+            try:
+                return resp.json()
+            except ValueError:
+                raise TrackerError(f"{self.tracker}: {method} {shown}: answer is not JSON "
+                                   f"(HTTP {resp.status_code})", status=resp.status_code,
+                                   method=method, path=shown) from None
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _count(self, method: str, path: str, status: int | None) -> None:
+        if status is None or status >= 400:
+            self.stats.errors += 1
+        if self.on_call:
+            self.on_call(method, path, status)
+
+    def _backoff(self, attempt: int, retry_after: float | None, method: str, path: str, why: str) -> None:
+        delay = self.retry.delay(attempt, retry_after, self.rng)
+        self.stats.retries += 1
+        log.info("%s.retry", self.tracker,
+                 extra={"event": f"{self.tracker}.retry", "method": method, "path": path, "why": why,
+                        "attempt": attempt + 1, "delay": round(delay, 3)})
+        self.sleep(delay)
+
+    def _error(self, resp: requests.Response, method: str, path: str) -> TrackerError:
+        messages, field_errors = _server_messages(resp)
+        detail = "; ".join(messages + [f"{k}: {v}" for k, v in field_errors.items()])
+        detail = redact(detail, self.secrets)[:500]
+        where = f"{self.tracker}: {method} {path}: HTTP {resp.status_code}"
+        kw = dict(status=resp.status_code, method=method, path=path, messages=messages, field_errors=field_errors)
+        if resp.status_code == 401:
+            hint = self.auth_hint or "check the credentials"
+            return AuthError(f"{where}: not authenticated — {hint}", **kw)
+        if resp.status_code == 403:
+            return AuthError(f"{where}: permission denied — the account lacks a permission this needs"
+                             + (f" ({detail})" if detail else ""), **kw)
+        suffix = f": {detail}" if detail else ""
+        if resp.status_code == 404:
+            return NotFound(f"{where} not found{suffix}", **kw)
+        if resp.status_code == 429:
+            return RateLimited(f"{where} rate limited after {self.retry.attempts} attempts{suffix}", **kw)
+        if resp.status_code >= 500:
+            return ServerError(f"{where} server error after {self.retry.attempts} attempts{suffix}", **kw)
+        if resp.status_code in (400, 409, 422):
+            return Conflict(f"{where}{suffix}", **kw)
+        return TrackerError(f"{where}{suffix}", **kw)
+
+
+def _server_messages(resp: requests.Response) -> tuple[list[str], dict[str, str]]:
+    """Jira: {errorMessages: [...], errors: {field: msg}}; Zammad: {error: ..., error_human: ...}."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return [], {}
+    if not isinstance(body, dict):
+        return [], {}
+    messages = [str(m) for m in body.get("errorMessages") or [] if m]
+    field_errors = {str(k): str(v) for k, v in (body.get("errors") or {}).items()} \
+        if isinstance(body.get("errors"), dict) else {}
+    for key in ("error_human", "error", "message"):
+        if isinstance(body.get(key), str) and body[key] and body[key] not in messages:
+            messages.append(body[key])
+            break
+    return messages, field_errors

@@ -1,0 +1,1 @@
+"""Zammad (REST v1) connector."""

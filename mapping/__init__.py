@@ -1,0 +1,4 @@
+"""The procedure itself, pure: models, default profile, business clock, rules, field mapping.
+
+Nothing here imports an HTTP library or a connector, and nothing asks the wall clock.
+"""

@@ -1,0 +1,89 @@
+"""What must happen to an incident, as plain data: the rules' answers.
+
+The daemon carries these out through a connector. Each action has a `marker`: a
+stable key that is written into the note on the ticket, so that the tracker itself
+knows the action was done and a restart never does it twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @property
+    def marker(self) -> str:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class Escalate(_Action):
+    """Report the incident to the next rung of the ladder (§5.2)."""
+
+    kind: Literal["escalate"] = "escalate"
+    level: int
+    role: str
+    deadline: datetime
+    reason: Literal["timetable", "manual"]
+    severity: int
+    contract: str
+    elapsed: timedelta  # SLA time counted at `now`
+    allowed: timedelta  # the timetable's offset for this level
+
+    @property
+    def marker(self) -> str:
+        return f"escalation-L{self.level}"
+
+    def overdue(self, now: datetime) -> timedelta:
+        return max(now - self.deadline, timedelta(0))
+
+
+class RestoreSeverity(_Action):
+    """Put back a severity that was lowered without an approved exception (§4.3.1.2)."""
+
+    kind: Literal["restore-severity"] = "restore-severity"
+    to: int
+    current: int
+    lowered_by: str | None
+    lowered_by_name: str | None = None
+    lowered_at: datetime
+
+    @property
+    def marker(self) -> str:
+        return f"severity-restore-{int(self.lowered_at.timestamp())}"
+
+
+class FlagTransition(_Action):
+    """An illegal state change: say so, and put it back where the contract enforces."""
+
+    kind: Literal["flag-transition"] = "flag-transition"
+    source: int
+    target: int
+    at: datetime
+    by: str | None
+    by_name: str | None = None
+    rule: str  # the name of the transition rule broken
+    section: str
+    revert: bool
+
+    @property
+    def marker(self) -> str:
+        return f"transition-{self.source}-{self.target}-{int(self.at.timestamp())}"
+
+
+class FlagIncompleteRecord(_Action):
+    """The record lacks facts §4.1.4 requires."""
+
+    kind: Literal["incomplete-record"] = "incomplete-record"
+    missing: tuple[str, ...]
+
+    @property
+    def marker(self) -> str:
+        return "record-incomplete-" + "-".join(self.missing)
+
+
+Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord

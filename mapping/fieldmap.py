@@ -1,0 +1,128 @@
+"""The admin's field mapping: procedure term <-> tracker field, option, status.
+
+`escalator mapping apply` writes this file; the daemon and the connectors read it.
+It names tracker objects by id (Jira custom field and option ids, status ids; Zammad
+attribute names, state and priority ids) so a rename on the tracker does not break it,
+and `escalator mapping check` reports drift.
+
+Also here: the provisioning plan, shown to the admin before anything is changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeverityMap(_Strict):
+    """Severity in a select field of its own, or on the tracker's priorities."""
+
+    source: Literal["field", "priority"] = "field"
+    field: str | None = Field(default=None, description="custom field id / attribute name; None for priority")
+    values: dict[int, str] = Field(description="severity 1-4 -> option id or priority id")
+
+
+class CategoryMap(_Strict):
+    """The two-level tree in a cascading select (Jira) or tree_select (Zammad)."""
+
+    field: str
+    values: dict[str, str] = Field(description="category code ('1', '1.2') -> option id or tree value")
+
+
+class LevelMap(_Strict):
+    field: str
+    values: dict[int, str] = Field(description="escalation level 0-3 -> option id or value")
+
+
+class OptionalField(_Strict):
+    field: str | None = None
+
+
+class Labels(_Strict):
+    """Labels (Jira) / tags (Zammad) people add to ask something of the escalator."""
+
+    escalate: str = Field(default="escalate", description="a manual escalation request (§5.2.1)")
+    approve_downgrade: str = Field(default="severity-downgrade-approved",
+                                   description="an authorised exception to the no-downgrade rule")
+
+
+class TrackerMapping(_Strict):
+    """The mapping file."""
+
+    tracker: Literal["jira", "zammad"]
+    base_url: str
+    flavour: Literal["cloud", "datacenter"] | None = None  # Jira only
+    projects: list[str] = Field(default_factory=list, description="Jira project keys / Zammad group names")
+    issue_types: list[str] = Field(default_factory=list, description="Jira issue type ids")
+    severity: SeverityMap
+    category: CategoryMap
+    escalation_level: LevelMap
+    report_time: OptionalField = OptionalField()
+    occurred_at: OptionalField = OptionalField()
+    affected_ci: OptionalField = OptionalField()
+    root_cause_unknown: OptionalField = OptionalField()
+    contract: OptionalField = Field(default=OptionalField(),
+                                    description="a field naming the contract; else organisation/project rules")
+    states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
+    labels: Labels = Labels()
+
+    def state_of(self, status_id: str) -> int | None:
+        for state, ids in self.states.items():
+            if status_id in ids:
+                return state
+        return None
+
+    def save(self, path: Path) -> None:
+        data = self.model_dump(mode="json", exclude_defaults=False)
+        path.write_text("# Written by `escalator mapping apply`; checked by `escalator mapping check`.\n"
+                        + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> TrackerMapping:
+        """Read a mapping file; MappingFileError with one line per problem."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise MappingFileError(f"{path}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise MappingFileError(f"{path}: not valid YAML: {exc}") from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise MappingFileError("\n".join(lines)) from None
+
+
+class MappingFileError(ValueError):
+    """A mapping file that cannot be used; the message has one line per problem."""
+
+
+class PlanStep(_Strict):
+    """One thing the procedure needs on the tracker, and what will be done about it."""
+
+    term: str = Field(description="procedure term: severity, category, escalation_level, state:3, ...")
+    status: Literal["ok", "create", "update", "manual"] = Field(
+        description="ok = present; create/update = apply does it; manual = the admin must")
+    detail: str
+    payload: dict = Field(default_factory=dict, description="what apply sends (tracker-specific)")
+
+
+class Plan(_Strict):
+    tracker: Literal["jira", "zammad"]
+    base_url: str
+    steps: list[PlanStep]
+
+    @property
+    def changes(self) -> list[PlanStep]:
+        return [s for s in self.steps if s.status in ("create", "update")]
+
+    @property
+    def manual(self) -> list[PlanStep]:
+        return [s for s in self.steps if s.status == "manual"]

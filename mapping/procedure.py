@@ -1,0 +1,349 @@
+"""The procedure (事件管理程序) as data: pydantic models for every table of SPEC.md.
+
+The default profile lives in `default_profile.yaml`; an admin overrides any part of
+it in their own YAML (see `mapping.loader`). Cross-field rules (ladder offsets that
+decrease, unknown roles, duplicate category codes, ...) are checked here so that a
+profile that loads is a profile the rules can trust.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ClockMode = Literal["running", "paused", "stopped"]
+Language = Literal["zh", "en"]
+
+#: The vertical escalation levels: level N means "reported to ladder role N".
+ESCALATION_LEVELS = (1, 2, 3)
+SEVERITIES = (1, 2, 3, 4)
+STATE_CODES = (1, 2, 3, 4, 5, 6, 7)
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*$")
+_RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'4h', '30m', '1d 2h', '0' or a number of hours -> timedelta. Raises ValueError."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"duration must not be negative: {value!r}")
+        return timedelta(hours=value)
+    text = str(value).strip().lower()
+    if text in {"0", "immediately", "立即"}:
+        return timedelta(0)
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groups()):
+        raise ValueError(f"not a duration: {value!r} (write e.g. '4h', '30m', '1d 2h' or 0)")
+    days, hours, minutes = (float(g) if g else 0.0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def format_duration(value: timedelta) -> str:
+    """timedelta -> the shortest of '0', '4h', '4h 30m', '45m' (days shown as hours)."""
+    minutes = int(round(value.total_seconds() / 60))
+    if minutes == 0:
+        return "0"
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes}m")
+    return " ".join(parts)
+
+
+class Strict(BaseModel):
+    """Base for every config model: a typo in a key must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(Strict):
+    """A text in both languages of the procedure."""
+
+    zh: str
+    en: str
+
+    def in_(self, lang: Language) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class Category(Strict):
+    """A node of the two-level category tree, routed to a support group."""
+
+    code: str
+    name: Label
+    description: Label | None = None
+    group: str | None = Field(default=None, description="support group handling this category")
+    children: tuple[Category, ...] = ()
+
+
+class Severity(Strict):
+    level: int = Field(ge=1, le=4)
+    name: Label
+    impact: Label
+    share: Label
+    urgency: Label
+
+
+class State(Strict):
+    code: int = Field(ge=1, le=7)
+    key: str
+    name: Label
+    meaning: Label
+    clock: ClockMode
+
+
+class Transition(Strict):
+    """An allowed state change, named, with the section of the procedure behind it."""
+
+    name: str
+    source: tuple[int, ...] = Field(alias="from")
+    target: int = Field(alias="to")
+    rule: Label
+    section: str
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Role(Strict):
+    key: str
+    name: Label
+
+
+#: per severity: ladder role key -> offset from the report time, in contract time
+Timetable = dict[int, dict[str, timedelta]]
+
+
+def _parse_timetable(value: object) -> object:
+    if not isinstance(value, dict):
+        return value
+    return {
+        sev: ({role: parse_duration(off) for role, off in row.items()} if isinstance(row, dict) else row)
+        for sev, row in value.items()
+    }
+
+
+class Escalation(Strict):
+    """The vertical escalation ladder (§5.2.2): roles in order and the default timetable."""
+
+    ladder: tuple[str, ...] = Field(min_length=2, description="roles, lowest first; the first is the one who escalates")
+    timetable: Timetable
+
+    _parse = field_validator("timetable", mode="before")(lambda cls, v: _parse_timetable(v))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Role escalated to at level 1, 2, ... (the ladder without its first rung)."""
+        return self.ladder[1:]
+
+
+class Calendar(Strict):
+    """A working calendar, or 24x7 when `always` is true."""
+
+    always: bool = False
+    timezone: str = "Asia/Shanghai"
+    hours: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="weekday -> 'HH:MM-HH:MM' ranges")
+    country: str | None = Field(default=None, description="public holidays from the `holidays` package, e.g. CN")
+    subdivision: str | None = None
+    holidays: tuple[date, ...] = ()
+    working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休) beyond the package's")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _ranges(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
+            previous_end = -1
+            for text in ranges:
+                match = _RANGE.match(text)
+                if not match:
+                    raise ValueError(f"{day}: {text!r} is not a range like '09:00-12:00'")
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                start, end = h1 * 60 + m1, h2 * 60 + m2
+                if start >= end or end > 24 * 60:
+                    raise ValueError(f"{day}: {text!r} ends before it starts")
+                if start < previous_end:
+                    raise ValueError(f"{day}: {text!r} overlaps the range before it")
+                previous_end = end
+        return value
+
+    @model_validator(mode="after")
+    def _has_hours(self) -> Calendar:
+        if not self.always and not any(self.hours.values()):
+            raise ValueError("a calendar needs working `hours`, or `always: true` for 24x7")
+        return self
+
+
+class Contract(Strict):
+    """A customer contract: its own timetable, calendar, clock rules and language (§5.2.2)."""
+
+    name: Label | None = None
+    calendar: str
+    language: Language = "zh"
+    timetable: Timetable | None = Field(default=None, description="rows replacing the default timetable's")
+    clock: dict[str, ClockMode] = Field(default_factory=dict, description="state key -> clock mode override")
+    enforce_transitions: bool = Field(default=False, description="put an illegal state change back")
+    customer_updates: Literal["on", "off", "severe"] = "on"
+
+    _parse = field_validator("timetable", mode="before")(lambda cls, v: _parse_timetable(v))
+
+
+class DowngradeException(Strict):
+    """Who may record an approved lowering of a severity (§4.3.1.2, §4.5.4)."""
+
+    roles: tuple[str, ...] = ("project_manager",)
+
+
+class RecordField(Strict):
+    key: str
+    name: Label
+
+
+class Procedure(Strict):
+    """The whole procedure: the default profile merged with an admin's overrides."""
+
+    name: Label
+    roles: tuple[Role, ...]
+    categories: tuple[Category, ...]
+    severities: tuple[Severity, ...]
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    escalation: Escalation
+    calendars: dict[str, Calendar]
+    contracts: dict[str, Contract]
+    default_contract: str = "default"
+    downgrade_exception: DowngradeException = DowngradeException()
+    record_fields: tuple[RecordField, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Procedure:
+        problems: list[str] = []
+        role_keys = {r.key for r in self.roles}
+        for role in self.escalation.ladder:
+            if role not in role_keys:
+                problems.append(f"escalation.ladder: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
+        for role in self.downgrade_exception.roles:
+            if role not in role_keys:
+                problems.append(f"downgrade_exception.roles: unknown role {role!r}")
+        levels = sorted(s.level for s in self.severities)
+        if levels != list(SEVERITIES):
+            problems.append(f"severities: must define levels 1-4 once each, found {levels}")
+        codes = sorted(s.code for s in self.states)
+        if codes != list(STATE_CODES):
+            problems.append(f"states: must define codes 1-7 once each, found {codes}")
+        problems += _timetable_problems("escalation.timetable", self.escalation.timetable, self.escalation, full=True)
+        for name, contract in self.contracts.items():
+            if contract.calendar not in self.calendars:
+                problems.append(f"contracts.{name}.calendar: unknown calendar {contract.calendar!r}")
+            if contract.timetable:
+                merged = {**self.escalation.timetable, **contract.timetable}
+                problems += _timetable_problems(f"contracts.{name}.timetable", merged, self.escalation, full=True,
+                                                only=set(contract.timetable))
+            state_keys = {s.key for s in self.states}
+            for key in contract.clock:
+                if key not in state_keys:
+                    problems.append(f"contracts.{name}.clock: unknown state {key!r}")
+        if self.default_contract not in self.contracts:
+            problems.append(f"default_contract: unknown contract {self.default_contract!r}")
+        seen: dict[str, str] = {}
+        for path, cat in _walk_categories(self.categories):
+            if cat.code in seen:
+                problems.append(f"{path}.code: category code {cat.code!r} used twice (first at {seen[cat.code]})")
+            else:
+                seen[cat.code] = path
+        for t in self.transitions:
+            for code in (*t.source, t.target):
+                if code not in STATE_CODES:
+                    problems.append(f"transitions.{t.name}: unknown state code {code}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    # -- look-ups -------------------------------------------------------------------
+    def contract(self, name: str | None) -> Contract:
+        return self.contracts[name or self.default_contract]
+
+    def calendar_of(self, contract: Contract) -> Calendar:
+        return self.calendars[contract.calendar]
+
+    def timetable_for(self, contract: Contract) -> Timetable:
+        if contract.timetable:
+            return {**self.escalation.timetable, **contract.timetable}
+        return self.escalation.timetable
+
+    def state(self, code: int) -> State:
+        return next(s for s in self.states if s.code == code)
+
+    def state_by_key(self, key: str) -> State:
+        return next(s for s in self.states if s.key == key)
+
+    def severity(self, level: int) -> Severity:
+        return next(s for s in self.severities if s.level == level)
+
+    def role(self, key: str) -> Role:
+        return next(r for r in self.roles if r.key == key)
+
+    def clock_mode(self, contract: Contract, state_code: int) -> ClockMode:
+        state = self.state(state_code)
+        return contract.clock.get(state.key, state.clock)
+
+    def category(self, code: str) -> Category | None:
+        return next((c for _, c in _walk_categories(self.categories) if c.code == code), None)
+
+    def all_categories(self) -> list[Category]:
+        return [c for _, c in _walk_categories(self.categories)]
+
+
+def _walk_categories(cats: tuple[Category, ...], prefix: str = "categories"):
+    for i, cat in enumerate(cats):
+        path = f"{prefix}[{i}]"
+        yield path, cat
+        yield from _walk_categories(cat.children, f"{path}.children")
+
+
+def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: bool,
+                        only: set[int] | None = None) -> list[str]:
+    problems = []
+    for sev in SEVERITIES:
+        if only is not None and sev not in only:
+            continue
+        row = table.get(sev)
+        if row is None:
+            if full:
+                problems.append(f"{path}: severity {sev} has no timetable row")
+            continue
+        for role in row:
+            if role not in esc.targets:
+                problems.append(f"{path}.{sev}: unknown role {role!r} (the ladder escalates to {', '.join(esc.targets)})")
+        missing = [r for r in esc.targets if r not in row]
+        if missing:
+            problems.append(f"{path}.{sev}: no offset for {', '.join(missing)}")
+            continue
+        offsets = [row[r] for r in esc.targets]
+        for (r1, o1), (r2, o2) in zip(zip(esc.targets, offsets, strict=False), zip(esc.targets[1:], offsets[1:], strict=False), strict=False):
+            if o2 < o1:
+                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2)} is earlier than {r1}'s {format_duration(o1)}"
+                                " (ladder offsets must not decrease)")
+    for sev in table:
+        if sev not in SEVERITIES:
+            problems.append(f"{path}: unknown severity {sev!r} (1-4)")
+    return problems

@@ -1,0 +1,1 @@
+"""The product a person runs: CLI, configuration, daemon, webhooks, reports, sandboxes."""

@@ -1,0 +1,49 @@
+"""The `escalator` command: one click group; each area adds its commands from its own module.
+
+Errors a user can cause (bad config, bad procedure, tracker refusals) end as one
+clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from connectors.http import TrackerError
+from mapping.fieldmap import MappingFileError
+from mapping.loader import ProcedureError
+from plugin.config import ConfigError
+
+USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="incident-escalator")
+def main(verbose: int) -> None:
+    """Enforce the incident-management procedure (事件管理程序) on Jira or Zammad."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _register() -> None:
+    # each area keeps its commands in its own module
+    from plugin import cli_mapping
+
+    main.add_command(cli_mapping.mapping)
+
+
+_register()

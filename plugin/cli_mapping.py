@@ -1,0 +1,102 @@
+"""`escalator mapping plan|apply|check`: the admin's one-time mapping of the procedure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from connectors.factory import make_provisioner
+from mapping.fieldmap import Plan, PlanStep, TrackerMapping
+from mapping.loader import load_procedure
+from plugin.config import ConfigError, load_config
+
+_MARK = {"ok": "ok     ", "create": "create ", "update": "update ", "manual": "MANUAL "}
+
+
+def _setup(config_path: Path, tracker: str | None):
+    config = load_config(config_path)
+    if tracker and tracker != config.tracker.kind:
+        raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
+    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
+    return config, procedure, make_provisioner(config, procedure)
+
+
+def show_plan(plan: Plan) -> None:
+    click.echo(f"Mapping plan for {plan.tracker} at {plan.base_url}:")
+    for step in plan.steps:
+        click.echo(f"  {_MARK[step.status]} {step.term:<22} {step.detail}")
+    click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand.")
+
+
+_common = [
+    click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+                 help="The escalator's config file (tracker connection, mapping_file)."),
+    click.option("--tracker", type=click.Choice(["jira", "zammad"]), default=None,
+                 help="Must match tracker.kind in the config; guards against the wrong file."),
+]
+
+
+def _with_common(f):
+    for deco in reversed(_common):
+        f = deco(f)
+    return f
+
+
+@click.group()
+def mapping() -> None:
+    """Map the procedure onto the tracker: fields, options, states (shows a plan first)."""
+
+
+@mapping.command()
+@_with_common
+def plan(config_path: Path, tracker: str | None) -> None:
+    """Show what the procedure needs on the tracker and what is missing. Changes nothing."""
+    _, _, provisioner = _setup(config_path, tracker)
+    show_plan(provisioner.plan())
+
+
+@mapping.command()
+@_with_common
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only show the plan.")
+def apply(config_path: Path, tracker: str | None, yes: bool, dry_run: bool) -> None:
+    """Create what is missing and write the mapping file. Safe to run again."""
+    config, _, provisioner = _setup(config_path, tracker)
+    the_plan = provisioner.plan()
+    show_plan(the_plan)
+    if dry_run:
+        click.echo("Dry run: nothing changed.")
+        return
+    if the_plan.changes and not yes and not click.confirm("Make these changes?", default=False):
+        click.echo("Nothing changed.")
+        raise SystemExit(1)
+    with click.progressbar(length=max(len(the_plan.changes), 1), label="Applying",
+                           file=click.get_text_stream("stderr")) as bar:
+        def progress(step: PlanStep) -> None:
+            bar.update(1)
+
+        result, changes = provisioner.apply(the_plan, progress)
+    target = config.path(config.mapping_file)
+    result.save(target)
+    for line in changes:
+        click.echo(f"  changed: {line}")
+    click.echo(f"{len(changes)} change(s) made; mapping written to {target}.")
+    if the_plan.manual:
+        click.echo(f"{len(the_plan.manual)} item(s) still need the admin (marked MANUAL above).")
+        raise SystemExit(1)
+
+
+@mapping.command()
+@_with_common
+def check(config_path: Path, tracker: str | None) -> None:
+    """Compare the mapping file with the live tracker; exit 1 on drift."""
+    config, _, provisioner = _setup(config_path, tracker)
+    current = TrackerMapping.load(config.path(config.mapping_file))
+    drift = provisioner.check(current)
+    for line in drift:
+        click.echo(f"  drift: {line}")
+    if drift:
+        click.echo(f"{len(drift)} difference(s) between {config.mapping_file} and the tracker.")
+        raise SystemExit(1)
+    click.echo("The mapping matches the tracker.")

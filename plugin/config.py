@@ -1,0 +1,157 @@
+"""The escalator's own configuration file (YAML): tracker, mapping, contracts, roles, daemon.
+
+Secrets never sit in this file or on the command line: a `*_env` key names an
+environment variable and a `*_file` key a file that holds the secret. Relative paths
+are relative to the config file. Every problem is reported at once, one line each,
+naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message has one line per problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Secret(_Strict):
+    """Where a secret comes from."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def resolve(self, what: str, base: Path) -> str:
+        if self.env:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(f"{what}: environment variable {self.env} is not set")
+            return value.strip()
+        if self.file:
+            path = self.file if self.file.is_absolute() else base / self.file
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
+        raise ConfigError(f"{what}: give `env` (a variable name) or `file` (a path)")
+
+
+class TrackerConfig(_Strict):
+    kind: Literal["jira", "zammad"]
+    url: str
+    flavour: Literal["cloud", "datacenter"] = Field(default="cloud", description="Jira only")
+    email: str | None = Field(default=None, description="Jira Cloud: the account's e-mail for basic auth")
+    token: Secret = Field(description="API token (Jira Cloud), personal access token (Jira DC), Zammad token")
+    auth: Literal["token", "oauth2"] = Field(default="token", description="Zammad: token or OAuth2 bearer")
+    on_behalf_of: str | None = Field(default=None, description="Zammad: `From` header, act as this user")
+    projects: list[str] = Field(default_factory=list, description="Jira project keys / Zammad group names")
+    issue_types: list[str] = Field(default_factory=list, description="Jira issue type names")
+    timeout: float = 30.0
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _jira_cloud_needs_email(self) -> TrackerConfig:
+        if self.kind == "jira" and self.flavour == "cloud" and not self.email:
+            raise ValueError("Jira Cloud authenticates with e-mail and API token: set tracker.email")
+        return self
+
+
+class ContractRules(_Strict):
+    """Which contract an incident falls under: first match wins, then the default."""
+
+    by_organisation: dict[str, str] = Field(default_factory=dict)
+    by_project: dict[str, str] = Field(default_factory=dict)
+
+
+RoleTable = dict[str, list[str]]  # role key -> tracker user ids (Jira accountId / name, Zammad login)
+
+
+class RoleDirectory(_Strict):
+    """Who holds each role, most specific first: contract, organisation, project, default."""
+
+    default: RoleTable = Field(default_factory=dict)
+    by_contract: dict[str, RoleTable] = Field(default_factory=dict)
+    by_organisation: dict[str, RoleTable] = Field(default_factory=dict)
+    by_project: dict[str, RoleTable] = Field(default_factory=dict)
+
+    def people(self, role: str, *, contract: str | None = None, organisation: str | None = None,
+               project: str | None = None) -> list[str]:
+        for table, key in ((self.by_contract, contract), (self.by_organisation, organisation),
+                           (self.by_project, project)):
+            if key and role in table.get(key, {}):
+                return list(table[key][role])
+        return list(self.default.get(role, []))
+
+
+class DaemonConfig(_Strict):
+    journal: Path = Path("escalator.sqlite")
+    poll_interval: float = Field(default=60.0, gt=0, description="seconds between reads at most")
+    metrics_port: int | None = Field(default=None, description="Prometheus text endpoint on 127.0.0.1")
+    metrics_host: str = "127.0.0.1"
+
+
+class WebhookConfig(_Strict):
+    enabled: bool = False
+    listen: str = "127.0.0.1:8089"
+    secret: Secret | None = None
+
+
+class Config(_Strict):
+    tracker: TrackerConfig
+    mapping_file: Path = Path("mapping.yaml")
+    procedure: Path | None = Field(default=None, description="the admin's procedure overrides (YAML)")
+    contracts: ContractRules = ContractRules()
+    roles: RoleDirectory = RoleDirectory()
+    daemon: DaemonConfig = DaemonConfig()
+    webhooks: WebhookConfig = WebhookConfig()
+
+    #: the folder of the config file; relative paths are resolved against it
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def path(self, p: Path) -> Path:
+        return p if p.is_absolute() else self.base_dir / p
+
+    def token(self) -> str:
+        return self.tracker.token.resolve("tracker.token", self.base_dir)
+
+    def contract_for(self, organisation: str | None, project: str | None) -> str | None:
+        if organisation and organisation in self.contracts.by_organisation:
+            return self.contracts.by_organisation[organisation]
+        if project and project in self.contracts.by_project:
+            return self.contracts.by_project[project]
+        return None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; ConfigError listing every problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
+    config.base_dir = path.resolve().parent
+    return config
+
+
+def _error_line(path: Path, error: dict) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    msg = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{path}: {loc or '(top)'}: {msg}"
