@@ -1,0 +1,281 @@
+"""The loopback HTTP server both sandbox trackers are built on.
+
+A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
+(127.0.0.1, a free port). This module gives them routing, authentication, fault
+injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
+answers 429 like the tracker does, and a log of every call for tests and benchmarks.
+The tracker-specific parts (paths, payload shapes, rate-limit header names) live in
+`plugin/sandbox/jira.py` and `plugin/sandbox/zammad.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # named groups of the route pattern
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        return json.loads(self.body.decode("utf-8"))
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # JSON-serialisable, or bytes/str sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpError(Exception):
+    """Raised by a handler to answer with an error payload."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None):
+        self.response = Response(status, body, headers or {})
+        super().__init__(status)
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` calls matching method and path with this instead."""
+
+    path: str  # regex searched in the path
+    status: int = 503
+    times: int = 1
+    method: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0  # seconds before answering (a slow answer; with status 0 the real answer follows)
+    body: Any = None
+
+
+@dataclass
+class CallRecord:
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+class RateLimiter:
+    """Token bucket in real time: `rate` requests a second, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = burst or max(int(rate), 1)
+        self.clock = clock
+        self.tokens = float(self.burst)
+        self.stamp = clock()
+        self.lock = threading.Lock()
+
+    def take(self) -> float | None:
+        """None when allowed; otherwise the seconds until a token is free."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return None
+            return (1 - self.tokens) / self.rate
+
+    @property
+    def remaining(self) -> int:
+        return int(self.tokens)
+
+
+Handler = Callable[[Request], Response | Any]
+
+
+class SandboxServer:
+    """Routing, auth, faults, rate limit and call log over a ThreadingHTTPServer."""
+
+    #: subclasses: the tracker's answer to a bad credential
+    def unauthorized(self, request: Request) -> Response:
+        return Response(401, {"error": "authentication failed"})
+
+    #: subclasses: the tracker's 429 (status, body, headers)
+    def rate_limited(self, request: Request, wait: float) -> Response:
+        return Response(429, {"error": "rate limited"}, {"Retry-After": str(max(1, round(wait)))})
+
+    #: subclasses: extra headers on every answer (e.g. remaining rate-limit budget)
+    def common_headers(self) -> dict[str, str]:
+        return {}
+
+    def __init__(self, *, authenticate: Callable[[Request], bool] | None = None,
+                 rate_limit: RateLimiter | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.lock = threading.RLock()  # guards the emulated tracker's state
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.faults: list[Fault] = []
+        self.calls: list[CallRecord] = []
+        self.authenticate = authenticate
+        self.rate_limit = rate_limit
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- routing ----------------------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        """Register a handler; `pattern` is a regex with named groups, anchored on the path."""
+        compiled = re.compile(f"^{pattern}$")
+
+        def deco(fn: Handler) -> Handler:
+            self.routes.append((method.upper(), compiled, fn))
+            return fn
+
+        return deco
+
+    def add_fault(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def calls_to(self, pattern: str, method: str | None = None) -> int:
+        rx = re.compile(pattern)
+        return sum(1 for c in self.calls if rx.search(c.path) and (method is None or c.method == method))
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if not self._httpd:
+            raise RuntimeError("sandbox not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                server._dispatch(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: the call log records it
+                return
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- one request ----------------------------------------------------------------------
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        req = Request(h.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
+                      {k.lower(): v for k, v in h.headers.items()}, body)
+        resp = self._answer(req)
+        with self.lock:
+            self.calls.append(CallRecord(req.method, req.path, parts.query, resp.status))
+        self._send(h, resp)
+
+    def _answer(self, req: Request) -> Response:
+        fault = self._take_fault(req)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)  # a slow answer, for client timeout tests
+            if fault.status:
+                headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else {}
+                return Response(fault.status, fault.body if fault.body is not None else {"error": "injected fault"},
+                                headers)
+        if self.authenticate and not self.authenticate(req):
+            return self.unauthorized(req)
+        if self.rate_limit:
+            wait = self.rate_limit.take()
+            if wait is not None:
+                return self.rate_limited(req, wait)
+        for method, pattern, fn in self.routes:
+            if method != req.method:
+                continue
+            match = pattern.match(req.path)
+            if match:
+                req.params = match.groupdict()
+                try:
+                    with self.lock:
+                        out = fn(req)
+                except HttpError as err:
+                    return err.response
+                return out if isinstance(out, Response) else Response(200, out)
+        known_path = any(p.match(req.path) for _, p, _ in self.routes)
+        return self.not_found(req, method_not_allowed=known_path)
+
+    def not_found(self, req: Request, *, method_not_allowed: bool) -> Response:
+        if method_not_allowed:
+            return Response(405, {"error": f"{req.method} not allowed on {req.path}"})
+        return Response(404, {"error": f"no route for {req.path}"})
+
+    def _take_fault(self, req: Request) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and (fault.method is None or fault.method == req.method) \
+                        and re.search(fault.path, req.path):
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _send(self, h: BaseHTTPRequestHandler, resp: Response) -> None:
+        if isinstance(resp.body, bytes):
+            payload, ctype = resp.body, "application/octet-stream"
+        elif isinstance(resp.body, str):
+            payload, ctype = resp.body.encode("utf-8"), "text/plain; charset=utf-8"
+        elif resp.body is None:
+            payload, ctype = b"", None
+        else:
+            payload, ctype = json.dumps(resp.body, ensure_ascii=False).encode("utf-8"), \
+                "application/json;charset=UTF-8"
+        try:
+            h.send_response(resp.status)
+            headers = {**self.common_headers(), **resp.headers}
+            if ctype and "Content-Type" not in headers:
+                headers["Content-Type"] = ctype
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(payload)))
+            h.end_headers()
+            if payload and h.command != "HEAD":
+                h.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up (e.g. its timeout fired during a slow answer)
+            pass
+
+
+def _fmt(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
