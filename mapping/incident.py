@@ -48,11 +48,11 @@ class ManualEscalationRequest(Change):
 class DowngradeApproval(Change):
     """A recorded exception allowing a severity to be lowered (§4.3.1.2).
 
-    `role` is the role the approver holds according to the role directory, as the
-    connector or the daemon resolved it; the rule checks it against the procedure.
+    The connector reports who recorded it (e.g. added the approval label/tag) and the
+    severity in effect right after; whether that person holds an authorised role is
+    decided by the rule, with the role directory the daemon passes in.
     """
 
-    role: str
     to_severity: int = Field(ge=1, le=4)
 
 
