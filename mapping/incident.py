@@ -33,6 +33,12 @@ class SeverityChange(Change):
     severity: int = Field(ge=1, le=4)
 
 
+class GroupChange(Change):
+    """The support group holding the incident changed (assignment history; None = no group)."""
+
+    group: str | None = None
+
+
 class EscalationRecord(Change):
     """A vertical escalation already carried out (level 1 = project manager ...)."""
 
@@ -79,6 +85,9 @@ class Incident(_Frozen):
     escalations: tuple[EscalationRecord, ...] = ()
     manual_requests: tuple[ManualEscalationRequest, ...] = ()
     approvals: tuple[DowngradeApproval, ...] = ()
+    group_history: tuple[GroupChange, ...] = Field(
+        default=(), description="support groups over time, the first at the report time (first-line KPI)")
+    root_cause_unknown: bool = Field(default=False, description="the mapped root-cause-unknown field is set")
     facts: dict[str, str | None] = Field(
         default_factory=dict,
         description="§4.1.4 record facts by record_fields key; None or '' = missing",
@@ -86,7 +95,8 @@ class Incident(_Frozen):
 
     @model_validator(mode="after")
     def _sorted(self) -> Incident:
-        for name in ("state_history", "severity_history", "escalations", "manual_requests", "approvals"):
+        for name in ("state_history", "severity_history", "escalations", "manual_requests", "approvals",
+                     "group_history"):
             items = getattr(self, name)
             if any(b.at < a.at for a, b in zip(items, items[1:], strict=False)):
                 object.__setattr__(self, name, tuple(sorted(items, key=lambda c: c.at)))

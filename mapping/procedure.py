@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 ClockMode = Literal["running", "paused", "stopped"]
 Language = Literal["zh", "en"]
@@ -119,17 +119,12 @@ class Role(Strict):
     name: Label
 
 
+#: an offset as written in YAML ('4h', '30m', '1d 2h', 0 or hours); validated per cell so
+#: that a bad one is reported at its own path (escalation.timetable.2.project_manager)
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
 #: per severity: ladder role key -> offset from the report time, in contract time
-Timetable = dict[int, dict[str, timedelta]]
-
-
-def _parse_timetable(value: object) -> object:
-    if not isinstance(value, dict):
-        return value
-    return {
-        sev: ({role: parse_duration(off) for role, off in row.items()} if isinstance(row, dict) else row)
-        for sev, row in value.items()
-    }
+Timetable = dict[int, dict[str, Duration]]
 
 
 class Escalation(Strict):
@@ -138,12 +133,26 @@ class Escalation(Strict):
     ladder: tuple[str, ...] = Field(min_length=2, description="roles, lowest first; the first is the one who escalates")
     timetable: Timetable
 
-    _parse = field_validator("timetable", mode="before")(lambda cls, v: _parse_timetable(v))
-
     @property
     def targets(self) -> tuple[str, ...]:
         """Role escalated to at level 1, 2, ... (the ladder without its first rung)."""
         return self.ladder[1:]
+
+
+def _check_ranges(where: str, ranges: tuple[str, ...]) -> None:
+    """'HH:MM-HH:MM' ranges of one day: well-formed, each ending after it starts, in order."""
+    previous_end = -1
+    for text in ranges:
+        match = _RANGE.match(text)
+        if not match:
+            raise ValueError(f"{where}: {text!r} is not a range like '09:00-12:00'")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if start >= end or end > 24 * 60:
+            raise ValueError(f"{where}: {text!r} ends before it starts")
+        if start < previous_end:
+            raise ValueError(f"{where}: {text!r} overlaps the range before it")
+        previous_end = end
 
 
 class Calendar(Strict):
@@ -156,6 +165,9 @@ class Calendar(Strict):
     subdivision: str | None = None
     holidays: tuple[date, ...] = ()
     working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休) beyond the package's")
+    makeup_hours: tuple[str, ...] | None = Field(
+        default=None, description="hours of a make-up working day on a weekday without hours; "
+                                  "default: the first weekday's that has hours")
 
     @field_validator("timezone")
     @classmethod
@@ -172,24 +184,33 @@ class Calendar(Strict):
         for day, ranges in value.items():
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            previous_end = -1
-            for text in ranges:
-                match = _RANGE.match(text)
-                if not match:
-                    raise ValueError(f"{day}: {text!r} is not a range like '09:00-12:00'")
-                h1, m1, h2, m2 = (int(g) for g in match.groups())
-                start, end = h1 * 60 + m1, h2 * 60 + m2
-                if start >= end or end > 24 * 60:
-                    raise ValueError(f"{day}: {text!r} ends before it starts")
-                if start < previous_end:
-                    raise ValueError(f"{day}: {text!r} overlaps the range before it")
-                previous_end = end
+            _check_ranges(day, ranges)
+        return value
+
+    @field_validator("makeup_hours")
+    @classmethod
+    def _makeup_ranges(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None:
+            _check_ranges("makeup_hours", value)
         return value
 
     @model_validator(mode="after")
     def _has_hours(self) -> Calendar:
         if not self.always and not any(self.hours.values()):
             raise ValueError("a calendar needs working `hours`, or `always: true` for 24x7")
+        return self
+
+    @model_validator(mode="after")
+    def _known_country(self) -> Calendar:
+        if self.country is None:
+            return self
+        import holidays  # here, so that only calendars naming a country pay for the import
+
+        try:
+            holidays.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError as exc:  # unknown country or subdivision
+            raise ValueError(f"country {self.country!r}: the holidays package says: {exc} "
+                             "(use an ISO 3166 code such as CN)") from None
         return self
 
 
@@ -203,8 +224,6 @@ class Contract(Strict):
     clock: dict[str, ClockMode] = Field(default_factory=dict, description="state key -> clock mode override")
     enforce_transitions: bool = Field(default=False, description="put an illegal state change back")
     customer_updates: Literal["on", "off", "severe"] = "on"
-
-    _parse = field_validator("timetable", mode="before")(lambda cls, v: _parse_timetable(v))
 
 
 class DowngradeException(Strict):
@@ -238,42 +257,48 @@ class Procedure(Strict):
     def _consistent(self) -> Procedure:
         problems: list[str] = []
         role_keys = {r.key for r in self.roles}
-        for role in self.escalation.ladder:
+        for i, role in enumerate(self.escalation.ladder):
             if role not in role_keys:
-                problems.append(f"escalation.ladder: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
-        for role in self.downgrade_exception.roles:
+                problems.append(f"escalation.ladder[{i}]: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
+        for i, role in enumerate(self.downgrade_exception.roles):
             if role not in role_keys:
-                problems.append(f"downgrade_exception.roles: unknown role {role!r}")
+                problems.append(f"downgrade_exception.roles[{i}]: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
         levels = sorted(s.level for s in self.severities)
         if levels != list(SEVERITIES):
             problems.append(f"severities: must define levels 1-4 once each, found {levels}")
         codes = sorted(s.code for s in self.states)
         if codes != list(STATE_CODES):
             problems.append(f"states: must define codes 1-7 once each, found {codes}")
-        problems += _timetable_problems("escalation.timetable", self.escalation.timetable, self.escalation, full=True)
+        # a ladder naming an unknown role would make every timetable row wrong: report the ladder only
+        ladder_ok = all(role in role_keys for role in self.escalation.ladder)
+        if ladder_ok:
+            problems += _timetable_problems("escalation.timetable", self.escalation.timetable, self.escalation,
+                                            full=True)
         for name, contract in self.contracts.items():
             if contract.calendar not in self.calendars:
                 problems.append(f"contracts.{name}.calendar: unknown calendar {contract.calendar!r}")
-            if contract.timetable:
+            if contract.timetable and ladder_ok:
                 merged = {**self.escalation.timetable, **contract.timetable}
                 problems += _timetable_problems(f"contracts.{name}.timetable", merged, self.escalation, full=True,
                                                 only=set(contract.timetable))
             state_keys = {s.key for s in self.states}
             for key in contract.clock:
                 if key not in state_keys:
-                    problems.append(f"contracts.{name}.clock: unknown state {key!r}")
+                    problems.append(f"contracts.{name}.clock.{key}: unknown state {key!r} (known: {', '.join(sorted(state_keys))})")
         if self.default_contract not in self.contracts:
             problems.append(f"default_contract: unknown contract {self.default_contract!r}")
         seen: dict[str, str] = {}
         for path, cat in _walk_categories(self.categories):
             if cat.code in seen:
-                problems.append(f"{path}.code: category code {cat.code!r} used twice (first at {seen[cat.code]})")
+                problems.append(f"{path}.code: category code {cat.code!r} used twice (first {seen[cat.code]})")
             else:
-                seen[cat.code] = path
-        for t in self.transitions:
-            for code in (*t.source, t.target):
-                if code not in STATE_CODES:
-                    problems.append(f"transitions.{t.name}: unknown state code {code}")
+                parent = next((p.code for p in self.all_categories() if cat in p.children), None)
+                seen[cat.code] = f"under category {parent!r}" if parent else "at the top level"
+        for i, t in enumerate(self.transitions):
+            for key, codes in (("from", t.source), ("to", (t.target,))):
+                for code in codes:
+                    if code not in STATE_CODES:
+                        problems.append(f"transitions[{i}].{key}: unknown state code {code} (1-7)")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -329,11 +354,11 @@ def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: b
         row = table.get(sev)
         if row is None:
             if full:
-                problems.append(f"{path}: severity {sev} has no timetable row")
+                problems.append(f"{path}.{sev}: severity {sev} has no timetable row")
             continue
         for role in row:
             if role not in esc.targets:
-                problems.append(f"{path}.{sev}: unknown role {role!r} (the ladder escalates to {', '.join(esc.targets)})")
+                problems.append(f"{path}.{sev}.{role}: unknown role {role!r} (the ladder escalates to {', '.join(esc.targets)})")
         missing = [r for r in esc.targets if r not in row]
         if missing:
             problems.append(f"{path}.{sev}: no offset for {', '.join(missing)}")
@@ -345,5 +370,5 @@ def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: b
                                 " (ladder offsets must not decrease)")
     for sev in table:
         if sev not in SEVERITIES:
-            problems.append(f"{path}: unknown severity {sev!r} (1-4)")
+            problems.append(f"{path}.{sev}: unknown severity {sev!r} (1-4)")
     return problems

@@ -44,6 +44,14 @@ def _register() -> None:
     from plugin import cli_mapping
 
     main.add_command(cli_mapping.mapping)
+    from plugin import cli_deadlines
+    main.add_command(cli_deadlines.deadlines)
+    from plugin import cli_procedure
+    main.add_command(cli_procedure.procedure)
+    from plugin import cli_daemon
+    cli_daemon.register(main)
+    from plugin import cli_report
+    main.add_command(cli_report.report)
 
 
 _register()

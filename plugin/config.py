@@ -57,11 +57,27 @@ class TrackerConfig(_Strict):
     issue_types: list[str] = Field(default_factory=list, description="Jira issue type names")
     timeout: float = 30.0
     page_size: int = Field(default=100, ge=1, le=1000)
+    severity_source: Literal["field", "priority"] = Field(
+        default="field", description="Jira: severity in a select field of its own, or on existing priorities")
+    severity_priorities: dict[int, str] = Field(
+        default_factory=dict, description="Jira, severity_source priority: severity 1-4 -> priority name")
+    states: dict[int, list[str]] = Field(
+        default_factory=dict, description="procedure state 1-7 -> more tracker status names that mean it")
 
     @model_validator(mode="after")
     def _jira_cloud_needs_email(self) -> TrackerConfig:
         if self.kind == "jira" and self.flavour == "cloud" and not self.email:
             raise ValueError("Jira Cloud authenticates with e-mail and API token: set tracker.email")
+        return self
+
+    @model_validator(mode="after")
+    def _severity_and_state_keys(self) -> TrackerConfig:
+        problems = []
+        if self.severity_source == "priority" and sorted(self.severity_priorities) != [1, 2, 3, 4]:
+            problems.append("severity_source priority needs severity_priorities for severities 1, 2, 3 and 4")
+        problems += [f"states: unknown procedure state {k} (1-7)" for k in self.states if not 1 <= k <= 7]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -105,6 +121,28 @@ class WebhookConfig(_Strict):
     secret: Secret | None = None
 
 
+class SmtpConfig(_Strict):
+    """E-mail delivery of the duty digests (`plugin.mailer`); the password is a Secret."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls (port 587), ssl (implicit TLS, port 465) or none (relay on a LAN)")
+    sender: str = Field(description="the From address")
+    username: str | None = None
+    password: Secret | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    addresses: dict[str, str] = Field(
+        default_factory=dict, description="tracker user id -> e-mail address; ids that are addresses need none")
+
+
+class ReportsConfig(_Strict):
+    """Settings of `escalator report ...` and the duties."""
+
+    first_line_groups: list[str] | None = Field(
+        default=None, description="support groups that count as the first line (KPI); None = never changed group")
+
+
 class Config(_Strict):
     tracker: TrackerConfig
     mapping_file: Path = Path("mapping.yaml")
@@ -113,6 +151,8 @@ class Config(_Strict):
     roles: RoleDirectory = RoleDirectory()
     daemon: DaemonConfig = DaemonConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    smtp: SmtpConfig | None = None
+    reports: ReportsConfig = ReportsConfig()
 
     #: the folder of the config file; relative paths are resolved against it
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -109,6 +109,9 @@ Handler = Callable[[Request], Response | Any]
 class SandboxServer:
     """Routing, auth, faults, rate limit and call log over a ThreadingHTTPServer."""
 
+    #: seconds between the serving loop's shutdown checks (how long `stop()` may wait)
+    poll_interval: float = 0.5
+
     #: subclasses: the tracker's answer to a bad credential
     def unauthorized(self, request: Request) -> Response:
         return Response(401, {"error": "authentication failed"})
@@ -165,6 +168,9 @@ class SandboxServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: without TCP_NODELAY, Nagle and the
+            # client's delayed ACK add ~40 ms to every keep-alive answer
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 server._dispatch(self)
@@ -176,7 +182,8 @@ class SandboxServer:
 
         self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(self.poll_interval,),
+                                        name="sandbox", daemon=True)
         self._thread.start()
         return self.base_url
 

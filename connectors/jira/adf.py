@@ -1,0 +1,90 @@
+"""Note bodies for Jira: Atlassian Document Format (Cloud, REST v3) and wiki markup (DC, v2).
+
+Every note the escalator writes ends with its marker line (`connectors.base.marker_text`)
+in small grey text, so people can ignore it and the connector can find it again before
+writing twice. `body_text` turns either body format back into plain text for that search.
+
+ADF: https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/ —
+paragraphs of text nodes, `hardBreak` for a line break, the `textColor` mark for colour.
+Wiki markup: https://jira.atlassian.com/secure/WikiRendererHelpAction.jspa — `{color:#hex}`
+for colour and a backslash before characters that would otherwise format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from connectors.base import marker_text
+
+#: The marker line's colour: Atlassian's "subtlest" text grey.
+MARKER_COLOUR = "#97a0af"
+
+_WIKI_SPECIAL = re.compile(r"([\\\[\]{}|*_+^~#-])")
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """Blank lines separate paragraphs; single newlines are line breaks inside one."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    return [block.split("\n") for block in blocks if block.strip()]
+
+
+def adf_note(text: str, marker: str) -> dict:
+    """An ADF document: the text, then the marker line in grey."""
+    content: list[dict] = []
+    for lines in _paragraphs(text):
+        nodes: list[dict] = []
+        for i, line in enumerate(lines):
+            if i:
+                nodes.append({"type": "hardBreak"})
+            if line:
+                nodes.append({"type": "text", "text": line})
+        content.append({"type": "paragraph", "content": nodes})
+    content.append({"type": "paragraph", "content": [{
+        "type": "text", "text": marker_text(marker),
+        "marks": [{"type": "textColor", "attrs": {"color": MARKER_COLOUR}}],
+    }]})
+    return {"type": "doc", "version": 1, "content": content}
+
+
+def wiki_escape(text: str) -> str:
+    return _WIKI_SPECIAL.sub(r"\\\1", text)
+
+
+def wiki_note(text: str, marker: str) -> str:
+    """A wiki-markup body: the text, escaped, then the marker line in grey."""
+    body = "\n\n".join("\n".join(wiki_escape(line) for line in lines) for lines in _paragraphs(text))
+    # the marker only needs its brackets escaped (else `[...]` is a link), and stays greppable
+    mark = marker_text(marker).replace("[", "\\[").replace("]", "\\]")
+    return f"{body}\n\n{{color:{MARKER_COLOUR}}}{mark}{{color}}"
+
+
+def adf_text(node: Any) -> str:
+    """The plain text of an ADF node (or document), paragraphs on their own lines."""
+    if isinstance(node, str):
+        return node
+    if not isinstance(node, dict):
+        return ""
+    if node.get("type") == "text":
+        return str(node.get("text") or "")
+    if node.get("type") == "hardBreak":
+        return "\n"
+    inner = "".join(adf_text(child) for child in node.get("content") or [])
+    if node.get("type") in {"paragraph", "heading", "codeBlock", "listItem", "blockquote"}:
+        return inner + "\n"
+    return inner
+
+
+def wiki_text(body: str) -> str:
+    """Wiki markup with its escapes and colour macros undone: close enough to the text."""
+    body = re.sub(r"\{color(?::[^}]*)?\}", "", body)
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def body_text(body: Any) -> str:
+    """Plain text of a comment or description body in either format (None -> '')."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return wiki_text(body)
+    return adf_text(body)

@@ -1,0 +1,254 @@
+"""Thin Jira REST clients: one class per API flavour, endpoints as constants, one method each.
+
+`JiraCloudClient` speaks REST v3 (Atlassian Document Format bodies, accountIds);
+`JiraDataCenterClient` speaks REST v2 of Jira Data Center / Server (wiki-markup
+bodies, user names). Both sit on `connectors.http.HttpClient`, which owns timeouts,
+retries and typed errors. The methods return Jira's JSON as is; turning it into
+the procedure's terms is `connectors.jira.translate`'s job, deciding what to call
+is `connectors.jira.connector`'s and `connectors.jira.provision`'s.
+
+Cloud paths and payloads follow `../shared/reference/jira-platform-v3.json`. Data
+Center paths follow Atlassian's Jira Server platform REST API reference
+(https://docs.atlassian.com/software/jira/docs/api/REST/latest/).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from connectors.http import HttpClient, NotFound
+
+#: The issue entity property holding the daemon's own machine state.
+MACHINE_STATE_PROPERTY = "incident-escalator"
+
+
+def _q(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class _JiraClient(ABC):
+    """What both flavours share: the same resources under a different API root."""
+
+    flavour = ""
+    API = ""  # the API root, set per flavour
+
+    # endpoints below the API root
+    MYSELF = "/myself"
+    ISSUE = "/issue/{key}"
+    TRANSITIONS = "/issue/{key}/transitions"
+    COMMENTS = "/issue/{key}/comment"
+    NOTIFY = "/issue/{key}/notify"
+    WATCHERS = "/issue/{key}/watchers"
+    ISSUE_PROPERTY = "/issue/{key}/properties/{prop}"
+    PROJECT = "/project/{key}"
+    PROJECT_STATUSES = "/project/{key}/statuses"
+    FIELDS = "/field"
+    STATUSES = "/status"
+    PRIORITIES = "/priority"
+    ISSUE_TYPES = "/issuetype"
+
+    def __init__(self, http: HttpClient):
+        self.http = http
+
+    def _path(self, template: str, **parts: str) -> str:
+        return self.API + template.format(**{k: _q(v) for k, v in parts.items()})
+
+    # -- account -------------------------------------------------------------------------
+    def myself(self) -> dict:
+        return self.http.get(self._path(self.MYSELF))
+
+    # -- one issue -------------------------------------------------------------------------
+    def get_issue(self, key: str, fields: list[str], expand: str | None = None) -> dict:
+        params: dict[str, str] = {"fields": ",".join(fields)}
+        if expand:
+            params["expand"] = expand
+        return self.http.get(self._path(self.ISSUE, key=key), params=params)
+
+    def edit_issue(self, key: str, fields: dict) -> None:
+        # notifyUsers stays at Jira's default (true): people see what the escalator did
+        self.http.put(self._path(self.ISSUE, key=key), json={"fields": fields})
+
+    def get_transitions(self, key: str) -> list[dict]:
+        return (self.http.get(self._path(self.TRANSITIONS, key=key)) or {}).get("transitions", [])
+
+    def do_transition(self, key: str, transition_id: str) -> None:
+        self.http.post(self._path(self.TRANSITIONS, key=key), json={"transition": {"id": transition_id}})
+
+    def comments(self, key: str, page_size: int = 100) -> Iterator[dict]:
+        """Every comment of an issue, oldest first, paging with startAt."""
+        start = 0
+        while True:
+            page = self.http.get(self._path(self.COMMENTS, key=key),
+                                 params={"startAt": start, "maxResults": page_size, "orderBy": "created"}) or {}
+            comments = page.get("comments") or []
+            yield from comments
+            start += len(comments)
+            if not comments or start >= int(page.get("total") or 0):
+                return
+
+    def add_comment(self, key: str, body: Any, *, internal: bool) -> dict:
+        payload: dict[str, Any] = {"body": body}
+        if internal:
+            # Jira Service Management keeps a comment from customers when it carries the
+            # property sd.public.comment = {"internal": true} (Atlassian KB "How to add an
+            # internal comment to a Jira Service Management issue via REST API"); the
+            # platform comment resource takes it on create (Comment.properties).
+            payload["properties"] = [{"key": "sd.public.comment", "value": {"internal": True}}]
+        return self.http.post(self._path(self.COMMENTS, key=key), json=payload)
+
+    def notify(self, key: str, subject: str, text: str, html: str, users: list[str]) -> None:
+        self.http.post(self._path(self.NOTIFY, key=key), json={
+            "subject": subject, "textBody": text, "htmlBody": html,
+            "to": {"users": [self.user_ref(u) for u in users]},
+        })
+
+    def add_watcher(self, key: str, user: str) -> None:
+        # the body is the bare JSON string (accountId on Cloud, user name on DC)
+        self.http.post(self._path(self.WATCHERS, key=key), json=user)
+
+    def get_property(self, key: str, prop: str = MACHINE_STATE_PROPERTY) -> Any | None:
+        try:
+            return (self.http.get(self._path(self.ISSUE_PROPERTY, key=key, prop=prop)) or {}).get("value")
+        except NotFound:
+            return None
+
+    def put_property(self, key: str, value: Any, prop: str = MACHINE_STATE_PROPERTY) -> None:
+        self.http.put(self._path(self.ISSUE_PROPERTY, key=key, prop=prop), json=value)
+
+    def get_project(self, key: str) -> dict:
+        return self.http.get(self._path(self.PROJECT, key=key))
+
+    def projects(self, keys: list[str]) -> list[dict]:
+        """The named projects that exist (an admin maps a handful: one GET each)."""
+        found = []
+        for key in keys:
+            try:
+                found.append(self.get_project(key))
+            except NotFound:
+                continue
+        return found
+
+    # -- configuration, for the admin's mapping ---------------------------------------------
+    def fields(self) -> list[dict]:
+        return self.http.get(self._path(self.FIELDS)) or []
+
+    def create_field(self, name: str, description: str, type_: str, searcher: str) -> dict:
+        return self.http.post(self._path(self.FIELDS), json={
+            "name": name, "description": description, "type": type_, "searcherKey": searcher})
+
+    def statuses(self) -> list[dict]:
+        return self.http.get(self._path(self.STATUSES)) or []
+
+    def priorities(self) -> list[dict]:
+        # GET /priority is marked deprecated in the v3 spec but still answers on Cloud and
+        # is the same resource on DC v2; Jira has no more than a handful of priorities.
+        return self.http.get(self._path(self.PRIORITIES)) or []
+
+    def issue_types(self) -> list[dict]:
+        return self.http.get(self._path(self.ISSUE_TYPES)) or []
+
+    def project_statuses(self, key: str) -> list[dict]:
+        return self.http.get(self._path(self.PROJECT_STATUSES, key=key)) or []
+
+    # -- flavour-specific ------------------------------------------------------------------
+    @abstractmethod
+    def user_ref(self, user: str) -> dict:
+        """How a request names a user: {"accountId": ...} on Cloud, {"name": ...} on DC."""
+
+    @abstractmethod
+    def user_id(self, user: dict | None) -> str | None:
+        """The id the escalator keeps for a user object of an answer."""
+
+
+class JiraCloudClient(_JiraClient):
+    """Jira Cloud platform REST API v3."""
+
+    flavour = "cloud"
+    API = "/rest/api/3"
+    SEARCH = "/search/jql"
+    CHANGELOG_BULK = "/changelog/bulkfetch"
+    FIELD_CONTEXTS = "/field/{field}/context"
+    CONTEXT_OPTIONS = "/field/{field}/context/{context}/option"
+
+    def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None) -> dict:
+        """One page of POST /search/jql; the old /search answers 410 Gone on Cloud."""
+        body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
+        if token:
+            body["nextPageToken"] = token
+        return self.http.post(self._path(self.SEARCH), json=body) or {}
+
+    def changelogs(self, issue_ids: list[str], field_ids: list[str], token: str | None = None) -> dict:
+        """One page of POST /changelog/bulkfetch (up to 1000 issues, 10 field ids)."""
+        body: dict[str, Any] = {"issueIdsOrKeys": issue_ids, "fieldIds": field_ids, "maxResults": 1000}
+        if token:
+            body["nextPageToken"] = token
+        return self.http.post(self._path(self.CHANGELOG_BULK), json=body) or {}
+
+    def field_contexts(self, field_id: str) -> list[dict]:
+        return _paged(self.http, self._path(self.FIELD_CONTEXTS, field=field_id))
+
+    def create_field_context(self, field_id: str, name: str, project_ids: list[str],
+                             issue_type_ids: list[str]) -> dict:
+        return self.http.post(self._path(self.FIELD_CONTEXTS, field=field_id), json={
+            "name": name, "projectIds": project_ids, "issueTypeIds": issue_type_ids})
+
+    def context_options(self, field_id: str, context_id: str) -> list[dict]:
+        return _paged(self.http, self._path(self.CONTEXT_OPTIONS, field=field_id, context=context_id))
+
+    def create_options(self, field_id: str, context_id: str, options: list[dict]) -> list[dict]:
+        answer = self.http.post(self._path(self.CONTEXT_OPTIONS, field=field_id, context=context_id),
+                                json={"options": options}) or {}
+        return answer.get("options") or []
+
+    def user_ref(self, user: str) -> dict:
+        return {"accountId": user}
+
+    def user_id(self, user: dict | None) -> str | None:
+        return (user or {}).get("accountId")
+
+
+class JiraDataCenterClient(_JiraClient):
+    """Jira Data Center / Server platform REST API v2."""
+
+    flavour = "datacenter"
+    API = "/rest/api/2"
+    SEARCH = "/search"
+    FIELD_OPTIONS = "/customFields/{field}/options"
+
+    def search(self, jql: str, fields: list[str], page_size: int, start_at: int = 0) -> dict:
+        """One page of GET /search, with the changelog inline (Jira DC returns it whole
+        unless `changelog.total` says otherwise) and the field names, to read DC changelog
+        items that name custom fields by their display name."""
+        return self.http.get(self._path(self.SEARCH), params={
+            "jql": jql, "fields": ",".join(fields), "maxResults": page_size, "startAt": start_at,
+            "expand": "changelog,names"}) or {}
+
+    def field_options(self, field_id: str) -> list[dict]:
+        """Options of a select field (Jira DC 8.x+: GET /rest/api/2/customFields/{id}/options)."""
+        numeric = field_id.removeprefix("customfield_")
+        return _paged(self.http, self._path(self.FIELD_OPTIONS, field=numeric))
+
+    def user_ref(self, user: str) -> dict:
+        return {"name": user}
+
+    def user_id(self, user: dict | None) -> str | None:
+        return (user or {}).get("name") or (user or {}).get("key")
+
+
+JiraClient = JiraCloudClient | JiraDataCenterClient
+
+
+def _paged(http: HttpClient, path: str, page_size: int = 100) -> list[dict]:
+    """A `PageBean` resource (startAt / maxResults / isLast / values), read whole."""
+    out: list[dict] = []
+    start = 0
+    while True:
+        page = http.get(path, params={"startAt": start, "maxResults": page_size}) or {}
+        values = page.get("values") or []
+        out += values
+        start += len(values)
+        if page.get("isLast", True) or not values:
+            return out

@@ -1,0 +1,276 @@
+"""`JiraConnector`: the daemon's `connectors.base.Connector` for Jira Cloud and Data Center.
+
+Reads are incremental: JQL `updated >= <cursor - overlap>` ordered by `updated, key`,
+pages de-duplicated with the cursor *before* any history is fetched, so a read with
+nothing new costs one search call. History comes in bulk on Cloud
+(`POST /changelog/bulkfetch` for a page's new issues) and inline on Data Center
+(`expand=changelog` on the search, one more call only for an issue whose inline
+changelog is incomplete).
+
+Writes are idempotent where Jira allows: notes carry a marker and are searched for
+first; a status change is skipped when the issue is already in the wanted state and
+logged as `jira.transition-missing` when the workflow offers no way (nothing forced).
+Every write is logged with a stable event name and structured fields, never a token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.base import Cursor, ReadResult, marker_text
+from connectors.jira.adf import adf_note, body_text, wiki_note
+from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident
+
+log = logging.getLogger("escalator.jira")
+
+#: JQL date literal format, minute precision, read in the searching user's time zone
+#: (https://support.atlassian.com/jira-software-cloud/docs/jql-fields/#Updated).
+JQL_DATE = "%Y/%m/%d %H:%M"
+SERVICE_DESK = "service_desk"
+
+
+def jql_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class JiraConnector:
+    """One Jira site, one mapping file."""
+
+    tracker = "jira"
+
+    def __init__(self, client: JiraClient, mapping: TrackerMapping, *, page_size: int = 100):
+        self.client = client
+        self.mapping = mapping
+        self.page_size = page_size
+        self.translator = Translator(mapping, client.user_id)
+        self._zone: ZoneInfo | None = None
+        self._project_types: dict[str, str] = {}
+
+    @property
+    def cloud(self) -> bool:
+        return isinstance(self.client, JiraCloudClient)
+
+    # -- reads ----------------------------------------------------------------------------
+    def timezone(self) -> ZoneInfo:
+        """The API user's time zone, in which Jira reads JQL dates (asked once)."""
+        if self._zone is None:
+            name = (self.client.myself() or {}).get("timeZone") or "UTC"
+            try:
+                self._zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("jira.timezone-unknown", extra={"event": "jira.timezone-unknown", "zone": name})
+                self._zone = ZoneInfo("UTC")
+        return self._zone
+
+    def jql(self, since: datetime | None) -> str:
+        clauses = []
+        if self.mapping.projects:
+            clauses.append(f"project in ({', '.join(jql_quote(p) for p in self.mapping.projects)})")
+        if self.mapping.issue_types:
+            clauses.append(f"issuetype in ({', '.join(jql_quote(t) for t in self.mapping.issue_types)})")
+        if since is not None:
+            # JQL compares minutes: flooring to the minute only widens the window, and the
+            # cursor's overlap plus `is_new` absorb what comes back twice
+            local = since.astimezone(self.timezone())
+            clauses.append(f'updated >= "{local.strftime(JQL_DATE)}"')
+        return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+
+    def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
+        # the time zone is asked on the first read, even a full one, so that every later
+        # incremental read costs a single search call
+        self.timezone()
+        jql = self.jql(cursor.query_from())
+        for issues, inline, names in self._pages(jql):
+            fresh = [i for i in issues if cursor.is_new(str(i["id"]), _updated(i))]
+            histories = self._histories(fresh, inline)
+            for issue in fresh:
+                self._remember_project(issue)
+                result = self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
+                if not isinstance(result, Incident):
+                    log.warning("jira.unreadable", extra={"event": "jira.unreadable", "key": result.ref,
+                                                          "reason": result.reason})
+                yield result
+                cursor.advance(str(issue["id"]), _updated(issue))
+
+    def read_one(self, ticket_id: str) -> ReadResult:
+        fields = needed_fields(self.mapping)
+        if self.cloud:
+            issue = self.client.get_issue(ticket_id, fields)
+            histories = self._cloud_histories([str(issue["id"])])
+            names: dict[str, str] = {}
+        else:
+            issue = self.client.get_issue(ticket_id, fields, expand="changelog,names")
+            histories = {str(issue["id"]): (issue.get("changelog") or {}).get("histories") or []}
+            names = issue.get("names") or {}
+        self._remember_project(issue)
+        return self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
+
+    def _pages(self, jql: str) -> Iterator[tuple[list[dict], bool, dict[str, str]]]:
+        """(issues, changelog inline?, field names) per search page, until the last."""
+        fields = needed_fields(self.mapping)
+        if isinstance(self.client, JiraCloudClient):
+            token: str | None = None
+            seen_tokens: set[str] = set()
+            while True:
+                page = self.client.search(jql, fields, self.page_size, token)
+                yield page.get("issues") or [], False, {}
+                token = page.get("nextPageToken")
+                if page.get("isLast") or not token:
+                    return
+                if token in seen_tokens:  # a server handing back a token twice would loop forever
+                    raise RuntimeError(f"jira: search returned the page token {token!r} twice")
+                seen_tokens.add(token)
+        else:
+            start = 0
+            while True:
+                page = self.client.search(jql, fields, self.page_size, start)
+                issues = page.get("issues") or []
+                yield issues, True, page.get("names") or {}
+                start += len(issues)
+                if not issues or start >= int(page.get("total") or 0):
+                    return
+
+    def _histories(self, issues: list[dict], inline: bool) -> dict[str, list[dict]]:
+        if not issues:
+            return {}
+        if not inline:
+            # every change bumps `updated`: an issue never updated since it was created has
+            # no changelog, and costs no history call
+            changed = [str(i["id"]) for i in issues if _updated(i) != _created(i)]
+            return self._cloud_histories(changed) if changed else {}
+        out: dict[str, list[dict]] = {}
+        for issue in issues:
+            log_ = issue.get("changelog") or {}
+            histories = log_.get("histories") or []
+            if int(log_.get("total") or len(histories)) > len(histories):
+                # the inline changelog was cut short: ask for the issue's whole history
+                full = self.client.get_issue(str(issue["key"]), ["updated"], expand="changelog")
+                histories = (full.get("changelog") or {}).get("histories") or histories
+            out[str(issue["id"])] = histories
+        return out
+
+    def _cloud_histories(self, ids: list[str]) -> dict[str, list[dict]]:
+        client = self.client
+        if not isinstance(client, JiraCloudClient):  # DC has no bulk changelog; callers check
+            raise TypeError("the bulk changelog is a Jira Cloud resource")
+        out: dict[str, list[dict]] = {i: [] for i in ids}
+        field_ids = history_field_ids(self.mapping)
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            page = client.changelogs(ids, field_ids, token)
+            for entry in page.get("issueChangeLogs") or []:
+                out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
+            token = page.get("nextPageToken")
+            if not token or token in seen_tokens:
+                return out
+            seen_tokens.add(token)
+
+    def _remember_project(self, issue: dict) -> None:
+        project = (issue.get("fields") or {}).get("project") or {}
+        if project.get("key") and project.get("projectTypeKey"):
+            self._project_types[project["key"]] = project["projectTypeKey"]
+
+    # -- writes ---------------------------------------------------------------------------
+    def _set_fields(self, incident: Incident, fields: dict, term: str, value: object) -> None:
+        self.client.edit_issue(incident.ref, fields)
+        log.info("jira.field-set", extra={"event": "jira.field-set", "key": incident.ref, "term": term,
+                                          "value": value, "fields": sorted(fields)})
+
+    def set_severity(self, incident: Incident, severity: int) -> None:
+        sev = self.mapping.severity
+        option = sev.values[severity]
+        if sev.source == "priority":
+            self._set_fields(incident, {"priority": {"id": option}}, "severity", severity)
+        else:
+            self._set_fields(incident, {str(sev.field): {"id": option}}, "severity", severity)
+
+    def set_escalation_level(self, incident: Incident, level: int) -> None:
+        lvl = self.mapping.escalation_level
+        self._set_fields(incident, {lvl.field: {"id": lvl.values[level]}}, "escalation_level", level)
+
+    def set_category(self, incident: Incident, code: str) -> None:
+        """Set the cascading category: level-1 option, and the level-2 option as its child."""
+        cat = self.mapping.category
+        parent_code, _, _ = code.partition(".")
+        value: dict = {"id": cat.values[parent_code]}
+        if code != parent_code:
+            value["child"] = {"id": cat.values[code]}
+        self._set_fields(incident, {cat.field: value}, "category", code)
+
+    def set_state(self, incident: Incident, state: int) -> bool:
+        if incident.state == state:
+            return True  # already there: nothing to do
+        wanted = set(self.mapping.states.get(state, []))
+        for transition in self.client.get_transitions(incident.ref):
+            target = str((transition.get("to") or {}).get("id"))
+            if target in wanted:
+                self.client.do_transition(incident.ref, str(transition["id"]))
+                log.info("jira.transitioned", extra={"event": "jira.transitioned", "key": incident.ref,
+                                                     "state": state, "transition": transition.get("id"),
+                                                     "status": target})
+                return True
+        log.warning("jira.transition-missing", extra={"event": "jira.transition-missing", "key": incident.ref,
+                                                      "state": state, "statuses": sorted(wanted)})
+        return False
+
+    def has_marker(self, incident: Incident, marker: str) -> bool:
+        needle = marker_text(marker)
+        return any(needle in body_text(c.get("body")) for c in self.client.comments(incident.ref))
+
+    def add_note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
+        if self.has_marker(incident, marker):
+            return False
+        body = adf_note(text, marker) if self.cloud else wiki_note(text, marker)
+        internal = not public and self._is_service_desk(incident.project)
+        comment = self.client.add_comment(incident.ref, body, internal=internal)
+        log.info("jira.comment-added", extra={"event": "jira.comment-added", "key": incident.ref,
+                                              "marker": marker, "internal": internal,
+                                              "comment": (comment or {}).get("id")})
+        return True
+
+    def _is_service_desk(self, project: str | None) -> bool:
+        """Only Jira Service Management projects know internal comments."""
+        if not project:
+            return False
+        if project not in self._project_types:
+            self._project_types[project] = str(self.client.get_project(project).get("projectTypeKey") or "")
+        return self._project_types[project] == SERVICE_DESK
+
+    def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        if not people:
+            return
+        html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
+        self.client.notify(incident.ref, subject, text, html, people)
+        for person in people:
+            self.client.add_watcher(incident.ref, person)
+        log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
+                                         "subject": subject})
+
+    def get_machine_state(self, incident: Incident) -> dict:
+        value = self.client.get_property(incident.ref)
+        return value if isinstance(value, dict) else {}
+
+    def put_machine_state(self, incident: Incident, state: dict) -> None:
+        self.client.put_property(incident.ref, state)
+        log.info("jira.property-set", extra={"event": "jira.property-set", "key": incident.ref,
+                                             "property": "incident-escalator", "keys": sorted(state)})
+
+    def close(self) -> None:
+        self.client.http.close()
+
+
+def _updated(issue: dict) -> datetime:
+    return parse_time((issue.get("fields") or {}).get("updated")) or datetime.min.replace(tzinfo=UTC)
+
+
+def _created(issue: dict) -> datetime | None:
+    return parse_time((issue.get("fields") or {}).get("created"))
+

@@ -1,0 +1,428 @@
+"""`JiraProvisioner`: the admin's one-time mapping of the procedure onto a Jira site.
+
+`plan()` reads fields, priorities, statuses, projects and issue types and says, per
+procedure need, what is there and what is missing. `apply()` creates what the plan
+says is missing - a custom field with its searcher, its context (global, or for the
+mapped projects and issue types), its options (a cascading select gets its parents
+first, then the children with their parent's `optionId`) - and returns the mapping
+file's content. A second plan finds everything and creates nothing. `check()` compares
+a mapping file with the live site.
+
+Nothing in a workflow is changed: a procedure state with no status of that name in a
+project's workflow is a "manual" step telling the admin what to add. On Data Center
+the REST API has no resource to create field contexts or options, so missing fields and
+options are manual steps there too (with the exact names to create).
+
+Jira Cloud field types and searchers: "Custom field types and searchers" in the v3
+reference (POST /rest/api/3/field, `CustomFieldDefinitionJsonBean`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.jira.client import JiraClient, JiraCloudClient
+from mapping.fieldmap import (
+    CategoryMap,
+    LevelMap,
+    OptionalField,
+    Plan,
+    PlanStep,
+    SeverityMap,
+    TrackerMapping,
+)
+from mapping.procedure import Procedure
+
+log = logging.getLogger("escalator.jira")
+
+_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
+SELECT = _CF + "select"
+SELECT_SEARCHER = _CF + "multiselectsearcher"
+CASCADE = _CF + "cascadingselect"
+CASCADE_SEARCHER = _CF + "cascadingselectsearcher"
+DATETIME = _CF + "datetime"
+
+FIELD_NAMES = {
+    "severity": "Incident severity 事件级别",
+    "category": "Incident category 事件分类",
+    "escalation_level": "Escalation level 升级级别",
+    "report_time": "Reported at 报告时间",
+}
+CONTEXT_NAME = "Incident escalator"
+
+
+@dataclass
+class ProvisionSettings:
+    """What the admin chose in the config's `tracker` section."""
+
+    projects: list[str] = field(default_factory=list)
+    issue_types: list[str] = field(default_factory=list)  # names
+    severity_source: str = "field"
+    severity_priorities: dict[int, str] = field(default_factory=dict)
+    state_aliases: dict[int, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Site:
+    """What plan() read from the site."""
+
+    fields: list[dict]
+    projects: list[dict]
+    issue_types: list[dict]
+    statuses_by_project: dict[str, list[dict]]  # project key ('' = all) -> statuses
+
+
+def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:
+    """The option values the escalator creates, per term: severity, level, category."""
+    severity = {s.level: f"{s.level} {s.name.zh} {s.name.en}" for s in procedure.severities}
+    level = {0: "0 未升级 not escalated"}
+    for n, role in enumerate(procedure.escalation.targets, start=1):
+        r = procedure.role(role)
+        level[n] = f"{n} {r.name.zh} {r.name.en}"
+    category: dict[Any, str] = {}
+    for parent in procedure.categories:
+        category[parent.code] = f"{parent.code} {parent.name.zh}"
+        for child in parent.children:
+            category[child.code] = f"{child.code} {child.name.zh}"
+    return {"severity": severity, "escalation_level": level, "category": category}
+
+
+class JiraProvisioner:
+    tracker = "jira"
+
+    def __init__(self, client: JiraClient, procedure: Procedure, settings: ProvisionSettings, *, base_url: str):
+        self.client = client
+        self.procedure = procedure
+        self.settings = settings
+        self.base_url = base_url
+        self.names = option_names(procedure)
+
+    @property
+    def cloud(self) -> bool:
+        return isinstance(self.client, JiraCloudClient)
+
+    # -- reading the site ---------------------------------------------------------------------
+    def _read(self) -> _Site:
+        projects = self.client.projects(self.settings.projects) if self.settings.projects else []
+        statuses: dict[str, list[dict]] = {}
+        for project in projects:
+            seen: dict[str, dict] = {}
+            for issue_type in self.client.project_statuses(project["key"]):
+                if self.settings.issue_types and issue_type.get("name") not in self.settings.issue_types:
+                    continue
+                for status in issue_type.get("statuses") or []:
+                    seen[str(status["id"])] = status
+            statuses[project["key"]] = list(seen.values())
+        if not projects:
+            statuses[""] = self.client.statuses()
+        return _Site(fields=self.client.fields(), projects=projects,
+                     issue_types=self.client.issue_types() if self.settings.issue_types else [],
+                     statuses_by_project=statuses)
+
+    def _options(self, field_id: str) -> tuple[str | None, list[dict]]:
+        """(context id, options) of a select field; Cloud reads its first context."""
+        if isinstance(self.client, JiraCloudClient):
+            contexts = self.client.field_contexts(field_id)
+            if not contexts:
+                return None, []
+            context = str(contexts[0]["id"])
+            return context, self.client.context_options(field_id, context)
+        return "", self.client.field_options(field_id)  # type: ignore[union-attr]
+
+    # -- plan -----------------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        site = self._read()
+        steps: list[PlanStep] = []
+        steps += self._scope_steps(site)
+        if self.settings.severity_source == "priority":
+            steps.append(self._priority_step())
+        else:
+            steps.append(self._select_step("severity", site, SELECT, SELECT_SEARCHER))
+        steps.append(self._select_step("category", site, CASCADE, CASCADE_SEARCHER))
+        steps.append(self._select_step("escalation_level", site, SELECT, SELECT_SEARCHER))
+        steps.append(self._report_time_step(site))
+        steps += self._state_steps(site)
+        return Plan(tracker="jira", base_url=self.base_url, steps=steps)
+
+    def _scope_steps(self, site: _Site) -> list[PlanStep]:
+        steps = []
+        if self.settings.projects:
+            found = {p["key"]: str(p["id"]) for p in site.projects}
+            missing = [k for k in self.settings.projects if k not in found]
+            steps.append(PlanStep(
+                term="projects", status="manual" if missing else "ok",
+                detail=(f"project(s) {', '.join(missing)} not found: fix tracker.projects" if missing
+                        else f"projects {', '.join(self.settings.projects)}"),
+                payload={"keys": [k for k in self.settings.projects if k in found], "ids": list(found.values())}))
+        if self.settings.issue_types:
+            by_name = {t.get("name"): str(t["id"]) for t in site.issue_types}
+            missing = [n for n in self.settings.issue_types if n not in by_name]
+            steps.append(PlanStep(
+                term="issue_types", status="manual" if missing else "ok",
+                detail=(f"issue type(s) {', '.join(missing)} not found: fix tracker.issue_types" if missing
+                        else f"issue types {', '.join(self.settings.issue_types)}"),
+                payload={"ids": [by_name[n] for n in self.settings.issue_types if n in by_name]}))
+        return steps
+
+    def _priority_step(self) -> PlanStep:
+        by_name = {p.get("name"): str(p["id"]) for p in self.client.priorities()}
+        values = {sev: by_name.get(name) for sev, name in sorted(self.settings.severity_priorities.items())}
+        missing = [f"{sev}: {self.settings.severity_priorities[sev]!r}" for sev, pid in values.items() if not pid]
+        if missing:
+            return PlanStep(term="severity", status="manual",
+                            detail=f"priorities not found ({'; '.join(missing)}): create them or fix "
+                                   "tracker.severity_priorities", payload={})
+        return PlanStep(term="severity", status="ok",
+                        detail="on priorities " + ", ".join(f"{s}={n}" for s, n in
+                                                           sorted(self.settings.severity_priorities.items())),
+                        payload={"source": "priority", "values": values})
+
+    def _select_step(self, term: str, site: _Site, type_: str, searcher: str) -> PlanStep:
+        name = FIELD_NAMES[term]
+        wanted = self.names[term]
+        found = [f for f in site.fields if f.get("name") == name and (f.get("schema") or {}).get("custom") == type_]
+        payload: dict[str, Any] = {"name": name, "type": type_, "searcher": searcher, "field": None,
+                                   "context": None, "values": {}, "missing": dict(wanted)}
+        if found:
+            payload["field"] = str(found[0]["id"])
+            context, options = self._options(payload["field"])
+            payload["context"] = context
+            payload["values"], payload["missing"] = _match_options(wanted, options)
+        kind = "cascading select" if type_ == CASCADE else "select"
+        if not payload["missing"] and payload["context"] is not None:
+            return PlanStep(term=term, status="ok", detail=f"{kind} field {name!r} ({payload['field']}) with "
+                                                           f"{len(wanted)} options", payload=payload)
+        missing_list = ", ".join(repr(v) for v in payload["missing"].values())
+        if not self.cloud:
+            what = "create the " + kind + f" field {name!r} and its options" if not found else \
+                f"add to field {name!r} ({payload['field']}) the options"
+            return PlanStep(term=term, status="manual",
+                            detail=f"{what}: {missing_list} (Jira DC has no REST resource for options)",
+                            payload=payload)
+        if not found:
+            return PlanStep(term=term, status="create", payload=payload,
+                            detail=f"create {kind} field {name!r} with its context and {len(wanted)} options")
+        parts = []
+        if payload["context"] is None:
+            parts.append("a context")
+        if payload["missing"]:
+            parts.append(f"{len(payload['missing'])} option(s): {missing_list}")
+        return PlanStep(term=term, status="update", payload=payload,
+                        detail=f"add to field {name!r} ({payload['field']}) " + " and ".join(parts))
+
+    def _report_time_step(self, site: _Site) -> PlanStep:
+        name = FIELD_NAMES["report_time"]
+        found = [f for f in site.fields if f.get("name") == name and (f.get("schema") or {}).get("custom") == DATETIME]
+        if found:
+            return PlanStep(term="report_time", status="ok", detail=f"date-time field {name!r} ({found[0]['id']})",
+                            payload={"field": str(found[0]["id"])})
+        return PlanStep(term="report_time", status="ok", payload={"field": None},
+                        detail=f"the issue's `created` (optional: a date-time field named {name!r} takes over)")
+
+    def _aliases(self, code: int) -> list[str]:
+        state = self.procedure.state(code)
+        names = [state.name.zh, state.name.en, *self.settings.state_aliases.get(code, [])]
+        return list(dict.fromkeys(names))
+
+    def _state_steps(self, site: _Site) -> list[PlanStep]:
+        steps = []
+        taken: dict[str, int] = {}  # status id -> the state it already means
+        for state in self.procedure.states:
+            aliases = self._aliases(state.code)
+            wanted = {a.casefold() for a in aliases}
+            ids: list[str] = []
+            lacking: list[str] = []
+            for project, statuses in site.statuses_by_project.items():
+                matched = [str(s["id"]) for s in statuses if str(s.get("name", "")).casefold() in wanted]
+                if matched:
+                    ids += [i for i in matched if i not in ids]
+                else:
+                    lacking.append(project or "the site")
+            term = f"state:{state.code}"
+            label = f"{state.code} {state.name.zh} ({state.name.en})"
+            clash = [i for i in ids if i in taken]
+            if clash:
+                shown = ", ".join(f"{i} (already state {taken[i]})" for i in clash)
+                steps.append(PlanStep(
+                    term=term, status="manual", payload={"status_ids": [i for i in ids if i not in clash]},
+                    detail=f"{label}: status(es) {shown} would mean two states: give each state "
+                           "its own status under tracker.states"))
+                continue
+            taken.update({i: state.code for i in ids})
+            if lacking:
+                steps.append(PlanStep(
+                    term=term, status="manual", payload={"status_ids": ids},
+                    detail=f"{label}: no status named {' / '.join(repr(a) for a in aliases)} in the workflow of "
+                           f"{', '.join(lacking)}: add one to the workflow (and a transition to it), "
+                           "or name an existing status under tracker.states"))
+            else:
+                steps.append(PlanStep(term=term, status="ok", payload={"status_ids": ids},
+                                      detail=f"{label} -> status id(s) {', '.join(ids)}"))
+        return steps
+
+    # -- apply ------------------------------------------------------------------------------------
+    def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
+        changes: list[str] = []
+        scope = {s.term: s.payload for s in plan.steps}
+        project_ids = (scope.get("projects") or {}).get("ids", [])
+        issue_type_ids = (scope.get("issue_types") or {}).get("ids", [])
+        for step in plan.changes:
+            changes += self._apply_select(step, project_ids, issue_type_ids)
+            if progress:
+                progress(step)
+        final = self.plan() if changes else plan
+        return self._mapping(final), changes
+
+    def _apply_select(self, step: PlanStep, project_ids: list[str], issue_type_ids: list[str]) -> list[str]:
+        if not isinstance(self.client, JiraCloudClient):  # plan() never proposes changes on DC
+            raise TypeError("creating fields, contexts and options needs Jira Cloud")
+        client = self.client
+        p = step.payload
+        lines = []
+        field_id = p["field"]
+        if field_id is None:
+            field_id = str(client.create_field(p["name"], "Managed by incident-escalator", p["type"],
+                                               p["searcher"])["id"])
+            lines.append(f"{step.term}: created field {p['name']!r} ({field_id})")
+            log.info("jira.field-created", extra={"event": "jira.field-created", "field": field_id, "name": p["name"]})
+        context = p["context"]
+        if context is None:
+            # a new field may already carry a default context on Cloud: reuse it rather than add a second
+            contexts = client.field_contexts(field_id)
+            if contexts:
+                context = str(contexts[0]["id"])
+            else:
+                context = str(client.create_field_context(field_id, CONTEXT_NAME, project_ids, issue_type_ids)["id"])
+                scope = "global" if not project_ids else f"projects {', '.join(project_ids)}"
+                lines.append(f"{step.term}: created context {CONTEXT_NAME!r} ({context}, {scope})")
+                log.info("jira.context-created", extra={"event": "jira.context-created", "field": field_id,
+                                                        "context": context})
+        existing = client.context_options(field_id, context)
+        values, missing = _match_options(self.names[step.term], existing)
+        parents = {k: v for k, v in missing.items() if "." not in str(k)}
+        children = {k: v for k, v in missing.items() if "." in str(k)}
+        if parents:
+            created = client.create_options(field_id, context, [{"value": v} for v in parents.values()])
+            lines.append(f"{step.term}: created {len(created)} option(s) in {p['name']!r}: "
+                         + ", ".join(repr(v) for v in parents.values()))
+            values, _ = _match_options(self.names[step.term], client.context_options(field_id, context))
+        if children:
+            batch = []
+            for code, value in children.items():
+                parent = values.get(str(code).split(".")[0])
+                if parent is None:
+                    raise RuntimeError(f"{step.term}: parent option of {value!r} is missing after creating it")
+                batch.append({"value": value, "optionId": parent})
+            created = client.create_options(field_id, context, batch)
+            lines.append(f"{step.term}: created {len(created)} cascading option(s) in {p['name']!r}")
+        if parents or children:
+            log.info("jira.options-created", extra={"event": "jira.options-created", "field": field_id,
+                                                    "count": len(parents) + len(children)})
+        return lines
+
+    def _mapping(self, plan: Plan) -> TrackerMapping:
+        by_term = {s.term: s.payload for s in plan.steps}
+        sev = by_term["severity"]
+        if sev.get("source") == "priority":
+            severity = SeverityMap(source="priority", values=sev.get("values", {}))
+        else:
+            severity = SeverityMap(source="field", field=sev.get("field"), values=sev.get("values", {}))
+        return TrackerMapping(
+            tracker="jira", base_url=self.base_url, flavour="cloud" if self.cloud else "datacenter",
+            projects=(by_term.get("projects") or {}).get("keys", []),
+            issue_types=(by_term.get("issue_types") or {}).get("ids", []),
+            severity=severity,
+            category=CategoryMap(field=by_term["category"].get("field") or "",
+                                 values=by_term["category"].get("values", {})),
+            escalation_level=LevelMap(field=by_term["escalation_level"].get("field") or "",
+                                      values=by_term["escalation_level"].get("values", {})),
+            report_time=OptionalField(field=by_term["report_time"].get("field")),
+            states={s.code: list(by_term[f"state:{s.code}"].get("status_ids", [])) for s in self.procedure.states},
+        )
+
+    # -- check ----------------------------------------------------------------------------------
+    def check(self, mapping: TrackerMapping) -> list[str]:
+        drift: list[str] = []
+        fields = {str(f["id"]): f for f in self.client.fields()}
+        if mapping.severity.source == "priority":
+            priorities = {str(p["id"]): p.get("name") for p in self.client.priorities()}
+            for sev, pid in sorted(mapping.severity.values.items()):
+                if pid not in priorities:
+                    drift.append(f"severity {sev}: priority id {pid} no longer exists")
+        else:
+            drift += self._check_select("severity", mapping.severity.field, mapping.severity.values, fields)
+        drift += self._check_select("category", mapping.category.field, mapping.category.values, fields)
+        drift += self._check_select("escalation_level", mapping.escalation_level.field,
+                                    mapping.escalation_level.values, fields)
+        for term in ("report_time", "occurred_at", "affected_ci", "root_cause_unknown", "contract"):
+            fid = getattr(mapping, term).field
+            if fid and fid not in fields:
+                drift.append(f"{term}: field {fid} no longer exists")
+        statuses = {str(s["id"]): s.get("name") for s in self.client.statuses()}
+        for state, ids in sorted(mapping.states.items()):
+            if not ids:
+                drift.append(f"state {state}: mapped to no status")
+            for sid in ids:
+                if sid not in statuses:
+                    drift.append(f"state {state}: status id {sid} no longer exists")
+        if mapping.projects:
+            found = {p.get("key") for p in self.client.projects(mapping.projects)}
+            drift += [f"project {k} no longer exists (or the account cannot see it)"
+                      for k in mapping.projects if k not in found]
+        if mapping.issue_types:
+            types = {str(t["id"]) for t in self.client.issue_types()}
+            drift += [f"issue type id {t} no longer exists" for t in mapping.issue_types if t not in types]
+        return drift
+
+    def _check_select(self, term: str, field_id: str | None, values: dict, fields: dict[str, dict]) -> list[str]:
+        name = FIELD_NAMES[term]
+        if not field_id or field_id not in fields:
+            return [f"{term}: field {field_id} no longer exists"]
+        drift = []
+        if fields[field_id].get("name") != name:
+            drift.append(f"{term}: field {field_id} is named {fields[field_id].get('name')!r}, expected {name!r}")
+        options: dict[str, str] = {}
+        if isinstance(self.client, JiraCloudClient):
+            for context in self.client.field_contexts(field_id):
+                options.update({str(o["id"]): o.get("value") for o in
+                                self.client.context_options(field_id, str(context["id"]))})
+        else:
+            options = {str(o["id"]): o.get("value") for o in self.client.field_options(field_id)}  # type: ignore[union-attr]
+        expected = self.names[term]
+        for key, option_id in sorted(values.items(), key=lambda kv: str(kv[0])):
+            if option_id not in options:
+                drift.append(f"{term} {key}: option id {option_id} no longer exists in field {field_id}")
+            elif key in expected and options[option_id] != expected[key]:
+                drift.append(f"{term} {key}: option {option_id} is named {options[option_id]!r}, "
+                             f"expected {expected[key]!r}")
+        return drift
+
+
+def _match_options(wanted: dict[Any, str], options: list[dict]) -> tuple[dict[Any, str], dict[Any, str]]:
+    """(term -> option id for the present ones, term -> value for the missing ones).
+
+    A cascading child only counts under its own parent: '1.2 网络' and '2.3 网络' differ
+    by code, but a child's value is matched together with its parent option's id."""
+    by_value: dict[tuple[str | None, str], str] = {}
+    for option in options:
+        if option.get("disabled"):
+            continue
+        by_value[(option.get("optionId"), str(option.get("value")))] = str(option["id"])
+    found: dict[Any, str] = {}
+    missing: dict[Any, str] = {}
+    for key, value in wanted.items():
+        parent = None
+        if isinstance(key, str) and "." in key:
+            parent = found.get(key.split(".")[0])
+            if parent is None:
+                missing[key] = value
+                continue
+        option_id = by_value.get((parent, value))
+        if option_id is None:
+            missing[key] = value
+        else:
+            found[key] = option_id
+    return found, missing

@@ -1,0 +1,289 @@
+"""`ZammadConnector`: reads Zammad tickets as incidents and carries out the daemon's writes.
+
+Reads page through tickets/search (a `condition` on `ticket.updated_at` and the
+watched groups, oldest update first, up to 200 a page, expanded), skip what the
+cursor has already seen *before* asking for a ticket's history, and take users and
+articles from the assets ticket_history/:id already carries, so a read costs one
+search call per page plus one history call per changed ticket.
+
+Zammad has no workflow: any state may be set. Detecting an illegal change is the
+daemon's job (from the state history); this connector only writes what it is told.
+
+Machine state lives in the ticket's `preferences` under one key: an object attribute
+holds no JSON, tags are flat strings and an article per change would bury the notes
+people read. Zammad merges `preferences` on update key by key
+(TicketsController#update → ApplicationModel#param_preferences_merge) and keeps it out
+of the ticket history, so the daemon's bookkeeping neither shows nor clobbers
+Zammad's own keys.
+
+Every write is logged with a stable event name (`zammad.attribute-set`,
+`zammad.note-added`, `zammad.mentioned`, `zammad.tag-added`, `zammad.linked`, ...)
+and structured fields; the token never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from connectors.base import Cursor, ReadResult
+from connectors.http import NotFound, TrackerError
+from connectors.zammad import notes
+from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
+from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, parse_time
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident, Unreadable
+
+log = logging.getLogger("escalator.zammad")
+
+#: The key under the ticket's `preferences` that holds the daemon's machine state.
+MACHINE_STATE_KEY = "incident_escalator"
+
+
+class ZammadConnector:
+    """`connectors.base.Connector` for Zammad (REST v1)."""
+
+    tracker = TRACKER
+
+    def __init__(self, client: ZammadClient, mapping: TrackerMapping, *, projects: list[str] | None = None,
+                 page_size: int = MAX_SEARCH_PAGE,
+                 contract_for: Callable[[str | None, str | None], str | None] | None = None):
+        self.client = client
+        self.mapping = mapping
+        self.projects = list(projects if projects is not None else mapping.projects)
+        self.page_size = max(1, min(page_size, MAX_SEARCH_PAGE))
+        self.translator = Translator(mapping, contract_for or (lambda org, project: None))
+        self.lookups = Lookups()
+        self._loaded: set[str] = set()
+        self._users: dict[int, dict | None] = {}
+        self._logins: dict[str, int | None] = {}
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
+        since = cursor.query_from()
+        condition = search_condition(since, self._group_ids())
+        for attempt in range(2):
+            drifted = False
+            seen_here: set[str] = set()
+            for ticket in self._search(condition):
+                ticket_id = str(ticket["id"])
+                updated = parse_time(ticket.get("updated_at"))
+                if ticket_id in seen_here:
+                    # updated while we paged: it moved to the end and shifted later pages
+                    # left by one, so one ticket may have slipped between two pages
+                    drifted = True
+                seen_here.add(ticket_id)
+                if updated is None or not cursor.is_new(ticket_id, updated):
+                    continue
+                result = self._read(ticket)
+                cursor.advance(ticket_id, updated)
+                yield result
+            if not drifted:
+                return
+            log.info("zammad.read-drift", extra={"event": "zammad.read-drift", "attempt": attempt + 1})
+
+    def read_one(self, ticket_id: str) -> ReadResult:
+        """By internal id, else by ticket number."""
+        try:
+            ticket = self.client.get_ticket(ticket_id)
+        except NotFound:
+            found = self.client.search_tickets([("condition[ticket.number][operator]", "is"),
+                                                ("condition[ticket.number][value]", str(ticket_id))], 1, 1)
+            if not found:
+                raise
+            ticket = found[0]
+        return self._read(ticket)
+
+    def _search(self, condition: list[tuple[str, str]]) -> Iterator[dict]:
+        page, previous = 1, None
+        while True:
+            batch = self.client.search_tickets(condition, page, self.page_size)
+            ids = [t.get("id") for t in batch]
+            if batch and ids == previous:
+                raise TrackerError(f"zammad: tickets/search answered page {page} like page {page - 1}: "
+                                   "the server ignores paging", path=ZammadClient.TICKETS_SEARCH)
+            yield from batch
+            if len(batch) < self.page_size:
+                return
+            page, previous = page + 1, ids
+
+    def _read(self, ticket: dict) -> ReadResult:
+        self._load("states")
+        if ticket.get("state_id") is not None and int(ticket["state_id"]) not in self.lookups.states:
+            self._load("states", refresh=True)  # a state created since we looked
+        if not ticket.get("group") and ticket.get("group_id") is not None:
+            self._load("groups")  # a plain (not expanded) answer names no group
+        answer = self.client.history(str(ticket["id"]))
+        history = answer.get("history") or []
+        assets = answer.get("assets") or {}
+        for user_id, record in (assets.get("User") or {}).items():
+            self._users[int(user_id)] = record
+        articles = [a for a in (assets.get("TicketArticle") or {}).values()
+                    if str(a.get("ticket_id")) == str(ticket["id"])]
+        if not articles and int(ticket.get("article_count") or 0) > 0:
+            articles = self.client.articles(str(ticket["id"]))
+        result = self.translator.translate(ticket, history, self.lookups, self._user, articles)
+        if isinstance(result, Unreadable):
+            log.warning("zammad.unreadable", extra={"event": "zammad.unreadable", "ticket": result.ref,
+                                                    "reason": result.reason})
+        return result
+
+    # -- look-ups (cached for the connector's lifetime) -------------------------------------------------
+    def _load(self, kind: str, refresh: bool = False) -> None:
+        if kind in self._loaded and not refresh:
+            return
+        if kind == "states":
+            self.lookups.states = {int(s["id"]): s for s in self.client.states()}
+        elif kind == "groups":
+            self.lookups.groups = {int(g["id"]): g for g in self.client.groups()}
+        elif kind == "priorities":
+            self.lookups.priorities = {int(p["id"]): p for p in self.client.priorities()}
+        self._loaded.add(kind)
+
+    def _group_ids(self) -> list[int]:
+        if not self.projects:
+            return []
+        self._load("groups")
+        by_name = {g.get("name"): gid for gid, g in self.lookups.groups.items()}
+        missing = [p for p in self.projects if p not in by_name]
+        if missing:
+            self._load("groups", refresh=True)
+            by_name = {g.get("name"): gid for gid, g in self.lookups.groups.items()}
+            missing = [p for p in self.projects if p not in by_name]
+        if missing:
+            raise TrackerError(f"zammad: tracker.projects names no Zammad group {', '.join(map(repr, missing))} "
+                               f"(groups: {', '.join(sorted(str(n) for n in by_name))})")
+        return [by_name[p] for p in self.projects]
+
+    def _user(self, user_id: Any) -> dict | None:
+        try:
+            key = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        if key not in self._users:
+            try:
+                self._users[key] = self.client.user(key)
+            except NotFound:
+                self._users[key] = None
+        return self._users[key]
+
+    def user_id(self, login: str) -> int | None:
+        """A login (or e-mail address) as a Zammad user id; None when nobody has it."""
+        wanted = login.strip().lower()
+        if wanted in self._logins:
+            return self._logins[wanted]
+        for record in self._users.values():
+            if record and wanted in (str(record.get("login", "")).lower(), str(record.get("email", "")).lower()):
+                self._logins[wanted] = int(record["id"])
+                return self._logins[wanted]
+        found = None
+        for record in self.client.search_users(login):
+            if wanted in (str(record.get("login", "")).lower(), str(record.get("email", "")).lower()):
+                found = int(record["id"])
+                self._users[found] = record
+                break
+        self._logins[wanted] = found
+        return found
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _put(self, incident: Incident, fields: dict[str, Any], term: str, value: object) -> None:
+        self.client.update_ticket(incident.id, fields)
+        log.info("zammad.attribute-set", extra={"event": "zammad.attribute-set", "ticket": incident.ref,
+                                                "term": term, "attribute": next(iter(fields)), "value": value})
+
+    def set_severity(self, incident: Incident, severity: int) -> None:
+        sev = self.mapping.severity
+        option = sev.values[severity]
+        if sev.source == "priority":
+            self._put(incident, {"priority_id": int(option)}, "severity", severity)
+        else:
+            self._put(incident, {sev.field: option}, "severity", severity)
+
+    def set_escalation_level(self, incident: Incident, level: int) -> None:
+        self._put(incident, {self.mapping.escalation_level.field: self.mapping.escalation_level.values[level]},
+                  "escalation_level", level)
+
+    def set_category(self, incident: Incident, code: str) -> None:
+        self._put(incident, {self.mapping.category.field: self.mapping.category.values[code]}, "category", code)
+
+    def set_state(self, incident: Incident, state: int) -> bool:
+        ids = self.mapping.states.get(state) or []
+        if not ids:
+            log.warning("zammad.state-missing", extra={"event": "zammad.state-missing", "ticket": incident.ref,
+                                                       "state": state})
+            return False
+        if incident.state == state:
+            return True  # already there: nothing to write
+        self._put(incident, {"state_id": int(ids[0])}, "state", state)
+        return True
+
+    def has_marker(self, incident: Incident, marker: str) -> bool:
+        return any(notes.has_marker(a.get("body"), marker) for a in self.client.articles(incident.id))
+
+    def add_note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
+        if self.has_marker(incident, marker):
+            log.info("zammad.note-exists", extra={"event": "zammad.note-exists", "ticket": incident.ref,
+                                                  "marker": marker})
+            return False
+        subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+        article = self.client.create_article(notes.article_payload(incident.id, subject, text, marker, public=public))
+        log.info("zammad.note-added", extra={"event": "zammad.note-added", "ticket": incident.ref, "marker": marker,
+                                             "public": public, "article": (article or {}).get("id")})
+        return True
+
+    def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        """Mention each person on the ticket: Zammad subscribes and notifies them."""
+        already = {int(m.get("user_id")) for m in self.client.mentions(incident.id) if m.get("user_id") is not None}
+        for login in people:
+            user_id = self.user_id(login)
+            if user_id is None or user_id == NOBODY:
+                log.warning("zammad.user-missing", extra={"event": "zammad.user-missing", "ticket": incident.ref,
+                                                          "login": login})
+                continue
+            if user_id in already:
+                continue
+            self.client.add_mention(incident.id, user_id)
+            already.add(user_id)
+            log.info("zammad.mentioned", extra={"event": "zammad.mentioned", "ticket": incident.ref, "login": login,
+                                                "user_id": user_id, "subject": subject})
+
+    def tags(self, incident: Incident) -> list[str]:
+        return self.client.tags(incident.id)
+
+    def add_tag(self, incident: Incident, tag: str) -> bool:
+        if tag in self.client.tags(incident.id):
+            return False
+        self.client.add_tag(incident.id, tag)
+        log.info("zammad.tag-added", extra={"event": "zammad.tag-added", "ticket": incident.ref, "tag": tag})
+        return True
+
+    def remove_tag(self, incident: Incident, tag: str) -> bool:
+        if tag not in self.client.tags(incident.id):
+            return False
+        self.client.remove_tag(incident.id, tag)
+        log.info("zammad.tag-removed", extra={"event": "zammad.tag-removed", "ticket": incident.ref, "tag": tag})
+        return True
+
+    def link(self, incident: Incident, other: Incident, link_type: str = "normal") -> bool:
+        """Link the incident with another ticket (e.g. its problem); False when already linked."""
+        for existing in self.client.links(incident.id):
+            if str(existing.get("link_object_value")) == other.id and existing.get("link_object") == "Ticket":
+                return False
+        self.client.add_link(incident.id, other.ref, link_type)
+        log.info("zammad.linked", extra={"event": "zammad.linked", "ticket": incident.ref, "other": other.ref,
+                                         "link_type": link_type})
+        return True
+
+    def get_machine_state(self, incident: Incident) -> dict:
+        ticket = self.client.get_ticket(incident.id)
+        state = (ticket.get("preferences") or {}).get(MACHINE_STATE_KEY)
+        return dict(state) if isinstance(state, dict) else {}
+
+    def put_machine_state(self, incident: Incident, state: dict) -> None:
+        self.client.update_ticket(incident.id, {"preferences": {MACHINE_STATE_KEY: state}})
+        log.info("zammad.machine-state-set", extra={"event": "zammad.machine-state-set", "ticket": incident.ref,
+                                                    "keys": sorted(state)})
+
+    def close(self) -> None:
+        self.client.http.close()

@@ -1,0 +1,58 @@
+"""Note bodies for Zammad articles: HTML carrying the escalator's marker as visible text.
+
+The marker (`connectors.base.marker_text`) is how the ticket itself remembers that an
+action was done. It is written as a small trailing paragraph, not as an HTML comment
+or a data attribute: Zammad sanitises every HTML article body on save
+(lib/html_sanitizer/scrubber/wipe.rb drops nodes outside its tag allow-list, which
+includes comments, and strips attributes outside its attribute allow-list), and
+the marker must survive that to be found again. Visible, it also tells the reader
+which rule wrote the note.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from connectors.base import marker_text
+
+#: Zammad article type and sender for everything the escalator writes. A `note`
+#: is not a communication article (docs.zammad.org, API → Ticket → Articles: it does
+#: not affect SLA calculation and sends no e-mail); `internal: false` makes it visible
+#: to the customer in the customer web interface, which is how a duty addressed to
+#: the customer is met without e-mailing on the agent's behalf.
+ARTICLE_TYPE = "note"
+ARTICLE_SENDER = "Agent"
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def note_html(text: str, marker: str) -> str:
+    """Plain text (paragraphs separated by blank lines) as HTML, the marker last."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "".join("<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
+                   for p in paragraphs)
+    return body + f"<p><small>{html.escape(marker_text(marker))}</small></p>"
+
+
+def article_payload(ticket_id: str, subject: str, text: str, marker: str, *, public: bool) -> dict:
+    return {"ticket_id": int(ticket_id), "type": ARTICLE_TYPE, "sender": ARTICLE_SENDER,
+            "internal": not public, "content_type": "text/html", "subject": subject,
+            "body": note_html(text, marker)}
+
+
+def has_marker(body: str | None, marker: str) -> bool:
+    """True when an article body (HTML or plain text) carries the marker."""
+    if not body:
+        return False
+    wanted = marker_text(marker)
+    return wanted in body or wanted in html.unescape(body)
+
+
+def plain_text(body: str | None, content_type: str | None = None) -> str:
+    """An article body as one line of plain text (for the §4.1.4 symptom fact)."""
+    if not body:
+        return ""
+    if content_type is None or "html" in content_type.lower():
+        body = html.unescape(_TAGS.sub(" ", body.replace("<br>", "\n")))
+    return " ".join(body.split())

@@ -1,0 +1,55 @@
+"""The daemon's one question: given an incident, the procedure and `now`, what must happen?
+
+`decide` combines the rules, in the order the daemon carries the actions out:
+
+1. `RestoreSeverity` — no-downgrade (`mapping.downgrade`); the severity is put back first,
+2. `Escalate` — the escalations due (`mapping.escalation.evaluate`), counted with the
+   severity as it will be after the restore: a lowering that is undone never delays
+   an escalation,
+3. `FlagTransition` — illegal state changes (`mapping.transitions`),
+4. `FlagIncompleteRecord` — missing §4.1.4 facts (`mapping.record`).
+
+`next_deadline` is when the daemon must look again even if nothing changes on the
+ticket. Pure: no I/O, no wall clock. An incident naming a contract the procedure does
+not define raises `mapping.escalation.UnknownContract`: the daemon reports and skips it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from mapping.actions import Action, FlagIncompleteRecord
+from mapping.downgrade import check_downgrade
+from mapping.escalation import evaluate
+from mapping.incident import Incident
+from mapping.procedure import Procedure
+from mapping.record import missing_facts
+from mapping.transitions import illegal_changes
+
+
+class Decision(BaseModel):
+    """What must happen to one incident now, and when to look at it again."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actions: list[Action]
+    next_deadline: datetime | None = None
+
+
+def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: set[str]) -> Decision:
+    """All actions due for `incident` at `now`; `approvers` hold a downgrade-exception role."""
+    actions: list[Action] = []
+    restore = check_downgrade(incident, approvers)
+    effective = incident
+    if restore is not None:
+        actions.append(restore)
+        effective = incident.model_copy(update={"severity": restore.to})
+    outcome = evaluate(effective, procedure, now)
+    actions.extend(outcome.due)
+    actions.extend(illegal_changes(incident, procedure, incident.contract))
+    missing = missing_facts(incident, procedure)
+    if missing:
+        actions.append(FlagIncompleteRecord(missing=tuple(missing)))
+    return Decision(actions=actions, next_deadline=outcome.next_deadline)

@@ -1,0 +1,105 @@
+"""Vertical escalation (§5.2): which reports up the ladder are due now, and when the next one is.
+
+Pure: from an incident snapshot, the procedure and `now` to plain `Escalate` actions.
+
+- The timetable of the incident's contract gives, per severity, the SLA time allowed
+  before each level is due; the SLA clock (`mapping.clock`) says when that time was,
+  or will be, reached. Severity 1 is due at every level at once.
+- The current severity counts, from the report time: a severity raised midway can make
+  a level due at once (raised 3 → 2 after 5 h: the 4 h project-manager level is late).
+- A level already done (the level field, or a recorded escalation) is never due again.
+- A manual request (§5.2.1) not yet served — no escalation recorded at or after it —
+  escalates one level beyond what was due or done when it was made.
+- A resolved incident (clock stopped: 待审核, 已归档) has nothing due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mapping.actions import Escalate
+from mapping.calendar import BusinessCalendar
+from mapping.clock import SlaClock, clock_modes
+from mapping.incident import Incident
+from mapping.procedure import Contract, Procedure
+
+
+class UnknownContract(ValueError):
+    """A contract name the procedure does not define."""
+
+    def __init__(self, name: str, procedure: Procedure):
+        self.name = name
+        super().__init__(f"unknown contract {name!r} (known: {', '.join(sorted(procedure.contracts))})")
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    due: list[Escalate]  # lowest level first
+    next_deadline: datetime | None  # earliest future deadline of a level not done yet
+
+
+def contract_named(procedure: Procedure, name: str | None) -> tuple[str, Contract]:
+    """The contract `name` (None: the procedure's default) with its name; UnknownContract."""
+    name = name or procedure.default_contract
+    contract = procedure.contracts.get(name)
+    if contract is None:
+        raise UnknownContract(name, procedure)
+    return name, contract
+
+
+def evaluate(incident: Incident, procedure: Procedure, now: datetime) -> EscalationOutcome:
+    """The escalations due at `now`, and the next deadline after it."""
+    severity = incident.severity
+    if severity is None:
+        return EscalationOutcome([], None)
+    contract_name, contract = contract_named(procedure, incident.contract)
+    if clock_modes(procedure, contract)[incident.state_at(now)] == "stopped":
+        return EscalationOutcome([], None)
+    clock = SlaClock(incident, procedure, contract, now)
+    targets = procedure.escalation.targets
+    row = procedure.timetable_for(contract)[severity]
+    done = max([incident.escalation_level, *(e.level for e in incident.escalations)])
+    top = len(targets)
+    # when the clock reached (or will reach) each level's offset
+    crossing = {level: clock.reaches(row[role]) for level, role in enumerate(targets, start=1)}
+
+    # manual requests, in order: each one level beyond what was due or done when it was made
+    manual: dict[int, datetime] = {}
+    for request in incident.manual_requests:
+        if request.at > now or any(e.at >= request.at for e in incident.escalations):
+            continue
+        reached = max((lv for lv, at in crossing.items() if at is not None and at <= request.at), default=0)
+        level = max(done, reached, max(manual, default=0)) + 1
+        if level > top:
+            break
+        manual[level] = request.at
+
+    due: list[Escalate] = []
+    next_deadline: datetime | None = None
+    elapsed = clock.elapsed
+    for level, role in enumerate(targets, start=1):
+        if level <= done:
+            continue
+        at = crossing[level]
+        if level in manual:
+            reason, deadline = "manual", manual[level]
+        elif at is not None and at <= now:
+            reason, deadline = "timetable", at
+        else:
+            if at is not None and (next_deadline is None or at < next_deadline):
+                next_deadline = at
+            continue
+        due.append(Escalate(level=level, role=role, deadline=deadline, reason=reason, severity=severity,
+                            contract=contract_name, elapsed=elapsed, allowed=row[role]))
+    return EscalationOutcome(due, next_deadline)
+
+
+def deadlines(procedure: Procedure, contract_name: str | None, severity: int,
+              reported_at: datetime) -> list[tuple[int, str, timedelta, datetime]]:
+    """(level, role, offset, due instant) per level, on a clock that never stops."""
+    _, contract = contract_named(procedure, contract_name)
+    calendar = BusinessCalendar.from_config(procedure.calendar_of(contract))
+    row = procedure.timetable_for(contract)[severity]
+    return [(level, role, row[role], calendar.add(reported_at, row[role]))
+            for level, role in enumerate(procedure.escalation.targets, start=1)]

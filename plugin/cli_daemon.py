@@ -1,0 +1,138 @@
+"""`escalator run`, `escalator once` and `escalator demo`: the sync daemon from the command line.
+
+Secrets come from the config (an environment variable or a file), never from the
+command line. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
+for the demo and end-to-end tests: `accelerated:<rate>:<start ISO>[@<anchor epoch>]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from connectors.factory import make_connector
+from mapping.fieldmap import TrackerMapping
+from mapping.loader import load_procedure
+from plugin.clock import Clock, parse_clock
+from plugin.config import Config, ConfigError, load_config
+from plugin.daemon import Daemon
+from plugin.journal import Journal
+from plugin.metrics import Metrics
+from plugin.webhooks import WebhookReceiver
+
+
+def _clock(spec: str | None) -> Clock:
+    try:
+        return parse_clock(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clock") from None
+
+
+@contextmanager
+def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daemon]:
+    """The daemon a config describes, with its connector, journal and metrics; closes them all."""
+    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
+    mapping = TrackerMapping.load(config.path(config.mapping_file))
+    metrics = Metrics()
+    connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
+    # a dry run writes nothing, not even the journal: it starts from an empty one in memory
+    journal = Journal(":memory:" if dry_run else config.path(config.daemon.journal))
+    try:
+        yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
+                     dry_run=dry_run)
+    finally:
+        connector.close()
+        journal.close()
+
+
+def _show_events() -> None:
+    # the daemon's events are its output: show them even without -v
+    for name in ("escalator.daemon", "escalator.webhooks"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"webhooks.listen: {value!r} is not host:port (e.g. 127.0.0.1:8089)")
+    return host, int(port)
+
+
+_options = [
+    click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+                 help="The escalator's config file."),
+    click.option("--dry-run", is_flag=True, help="Log what would be done (daemon.would-*); write nothing."),
+    click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC",
+                 help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
+]
+
+
+def _with_options(f):
+    for deco in reversed(_options):
+        f = deco(f)
+    return f
+
+
+@click.command()
+@_with_options
+def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+    """Enforce the procedure until stopped (SIGTERM finishes the write in flight, then exits)."""
+    config = load_config(config_path)
+    clock = _clock(clock_spec)
+    _show_events()
+    secret = None
+    if config.webhooks.enabled:
+        if config.webhooks.secret is None:
+            raise ConfigError(f"{config_path}: webhooks.secret: webhooks are enabled but have no secret "
+                              "(give `env` or `file`)")
+        secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
+    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: daemon.stop())
+        receiver = None
+        try:
+            if config.daemon.metrics_port is not None:
+                port = daemon.metrics.serve(config.daemon.metrics_port, config.daemon.metrics_host)
+                logging.getLogger("escalator.daemon").info(
+                    "daemon.metrics-listening port=%s", port,
+                    extra={"event": "daemon.metrics-listening", "fields": {"port": port}})
+            if secret is not None:
+                host, port = _listen(config.webhooks.listen)
+                receiver = WebhookReceiver(secret, lambda _tracker, ticket: daemon.wake(ticket), host=host,
+                                           port=port, trackers=(config.tracker.kind,))
+                receiver.start()
+            daemon.run()
+        finally:
+            if receiver is not None:
+                receiver.stop()
+            daemon.metrics.stop()
+
+
+@click.command()
+@_with_options
+def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+    """One pass, then exit (for cron and debugging)."""
+    config = load_config(config_path)
+    clock = _clock(clock_spec)
+    _show_events()
+    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+        stats = daemon.run_once()
+    verb = "would be done" if dry_run else "done"
+    click.echo(f"{stats.read} ticket(s) read, {len(stats.events)} action(s) {verb}, {stats.errors} refused.")
+    if stats.errors:
+        raise SystemExit(1)
+
+
+def register(group: click.Group) -> None:
+    """Add `run`, `once` and `demo` to the `escalator` command."""
+    from plugin.demo import demo
+
+    for command in (run, once, demo):
+        group.add_command(command)

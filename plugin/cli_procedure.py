@@ -1,0 +1,223 @@
+"""`escalator procedure show|check`: read the procedure as tables; validate an admin's override.
+
+`check FILE` prints one line per problem (`acme.yaml:14: path: what is wrong`), all at
+once, and exits 1; on success a one-line summary and exit 0. `show` prints every
+table of the procedure in Chinese or English. Both accept the admin's procedure YAML
+or an escalator config file (a top-level `tracker:` key), whose `procedure:` is used.
+
+Chinese characters take two terminal columns, so tables are aligned by display width
+(`unicodedata.east_asian_width`), not by `len()`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import yaml
+
+from mapping.loader import ProcedureError, load_procedure
+from mapping.procedure import WEEKDAYS, Language, Procedure, format_duration
+from mapping.record import route
+from plugin.config import load_config
+
+_TEXT: dict[str, dict[Language, str]] = {
+    "categories": {"zh": "事件分类", "en": "Categories"},
+    "severities": {"zh": "事件分级", "en": "Severities"},
+    "states": {"zh": "事件状态", "en": "States"},
+    "transitions": {"zh": "允许的状态变更", "en": "Allowed state changes"},
+    "timetable": {"zh": "垂直升级时间表", "en": "Vertical escalation timetable"},
+    "calendars": {"zh": "工作日历", "en": "Calendars"},
+    "record": {"zh": "事件记录内容", "en": "Record fields"},
+    "code": {"zh": "代码", "en": "code"},
+    "level1": {"zh": "一级分类", "en": "level 1"},
+    "level2": {"zh": "二级分类", "en": "level 2"},
+    "group": {"zh": "支持组", "en": "support group"},
+    "level": {"zh": "级别", "en": "level"},
+    "name": {"zh": "名称", "en": "name"},
+    "impact": {"zh": "业务影响", "en": "business impact"},
+    "share": {"zh": "影响范围", "en": "share affected"},
+    "urgency": {"zh": "紧急程度", "en": "urgency"},
+    "state": {"zh": "状态", "en": "state"},
+    "meaning": {"zh": "含义", "en": "meaning"},
+    "clock": {"zh": "SLA 计时", "en": "SLA clock"},
+    "running": {"zh": "计时", "en": "running"},
+    "paused": {"zh": "暂停计时", "en": "paused"},
+    "stopped": {"zh": "停止计时", "en": "stopped"},
+    "rule": {"zh": "规则", "en": "rule"},
+    "from": {"zh": "从", "en": "from"},
+    "to": {"zh": "到", "en": "to"},
+    "section": {"zh": "条款", "en": "section"},
+    "severity": {"zh": "事件级别", "en": "severity"},
+    "contract": {"zh": "合同", "en": "contract"},
+    "calendar": {"zh": "日历", "en": "calendar"},
+    "ladder": {"zh": "升级顺序", "en": "ladder"},
+    "timezone": {"zh": "时区", "en": "time zone"},
+    "hours": {"zh": "工作时间", "en": "working hours"},
+    "holidays": {"zh": "节假日", "en": "public holidays"},
+    "always": {"zh": "7×24", "en": "24x7"},
+    "key": {"zh": "键", "en": "key"},
+    "immediately": {"zh": "立即", "en": "immediately"},
+    "none": {"zh": "无", "en": "none"},
+    "enforce": {"zh": "非法状态变更将被撤回", "en": "illegal state changes are put back"},
+    "downgrade": {"zh": "可批准降级的角色", "en": "may approve a lowered severity"},
+}
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: wide and full-width characters count two."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Rows aligned by display width, two spaces between columns, a rule under the header."""
+    widths = [max(display_width(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [str(c) + " " * (w - display_width(str(c))) for c, w in zip(cells, widths, strict=True)]
+        return (indent + "  ".join(padded)).rstrip()
+
+    return [line(headers), indent + "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def render(procedure: Procedure, lang: Language) -> list[str]:
+    """The whole procedure as readable text tables."""
+    def t(key: str) -> str:
+        return _TEXT[key][lang]
+
+    def state_name(code: int) -> str:
+        return f"{code} {procedure.state(code).name.in_(lang)}"
+
+    out = [procedure.name.in_(lang), ""]
+
+    out.append(f"{t('categories')} (§1.3)")
+    rows = []
+    for top in procedure.categories:
+        rows.append([top.code, top.name.in_(lang), "", route(procedure, top.code) or "-"])
+        for child in top.children:
+            rows.append([child.code, "", child.name.in_(lang), route(procedure, child.code) or "-"])
+    out += table([t("code"), t("level1"), t("level2"), t("group")], rows) + [""]
+
+    out.append(f"{t('severities')} (§1.3)")
+    out += table([t("level"), t("name"), t("impact"), t("share"), t("urgency")],
+                 [[str(s.level), s.name.in_(lang), s.impact.in_(lang), s.share.in_(lang), s.urgency.in_(lang)]
+                  for s in sorted(procedure.severities, key=lambda s: s.level)]) + [""]
+
+    out.append(f"{t('states')} (§1.3)")
+    out += table([t("code"), t("state"), t("clock"), t("meaning")],
+                 [[str(s.code), s.name.in_(lang), t(s.clock), s.meaning.in_(lang)]
+                  for s in sorted(procedure.states, key=lambda s: s.code)]) + [""]
+
+    out.append(f"{t('transitions')} (§4)")
+    out += table([t("name"), t("from"), t("to"), t("section"), t("rule")],
+                 [[tr.name, ", ".join(state_name(c) for c in tr.source), state_name(tr.target), tr.section,
+                   tr.rule.in_(lang)] for tr in procedure.transitions]) + [""]
+
+    targets = procedure.escalation.targets
+    ladder = " → ".join(procedure.role(r).name.in_(lang) for r in procedure.escalation.ladder)
+    out.append(f"{t('timetable')} (§5.2.2) — {t('ladder')}: {ladder}")
+    for name in sorted(procedure.contracts, key=lambda n: (n != procedure.default_contract, n)):
+        contract = procedure.contracts[name]
+        title = contract.name.in_(lang) if contract.name else name
+        out.append(f"  {t('contract')} {name} ({title}), {t('calendar')} {contract.calendar}")
+        if contract.clock:
+            overrides = ", ".join(f"{procedure.state_by_key(k).name.in_(lang)} {t(mode)}"
+                                  for k, mode in contract.clock.items())
+            out.append(f"    {t('clock')}: {overrides}")
+        if contract.enforce_transitions:
+            out.append(f"    {t('enforce')}")
+        timetable = procedure.timetable_for(contract)
+        rows = [[str(sev), *(_offset(row.get(role), lang) for role in targets)]
+                for sev, row in sorted(timetable.items())]
+        out += table([t("severity"), *(procedure.role(r).name.in_(lang) for r in targets)], rows, indent="    ")
+    out.append("")
+
+    out.append(t("calendars"))
+    rows = []
+    for name, cal in procedure.calendars.items():
+        if cal.always:
+            hours = t("always")
+        else:
+            hours = _week(cal.hours)
+        holidays = ", ".join(filter(None, [cal.country and "-".join(filter(None, [cal.country, cal.subdivision])),
+                                           *(d.isoformat() for d in cal.holidays)])) or t("none")
+        rows.append([name, cal.timezone, hours, holidays])
+    out += table([t("calendar"), t("timezone"), t("hours"), t("holidays")], rows) + [""]
+
+    out.append(f"{t('record')} (§4.1.4)")
+    out += table([t("key"), t("name")], [[f.key, f.name.in_(lang)] for f in procedure.record_fields])
+    roles = ", ".join(procedure.role(r).name.in_(lang) for r in procedure.downgrade_exception.roles)
+    out += ["", f"{t('downgrade')} (§4.3.1.2): {roles}"]
+    return out
+
+
+def _week(hours: dict[str, tuple[str, ...]]) -> str:
+    """Working hours with runs of days alike folded: 'mon-fri 09:00-12:00 13:00-18:00'."""
+    runs: list[tuple[str, str, tuple[str, ...]]] = []
+    for day in WEEKDAYS:
+        ranges = tuple(hours.get(day, ()))
+        if runs and runs[-1][2] == ranges and WEEKDAYS.index(runs[-1][1]) == WEEKDAYS.index(day) - 1:
+            runs[-1] = (runs[-1][0], day, ranges)
+        else:
+            runs.append((day, day, ranges))
+    return "; ".join(f"{first if first == last else first + '-' + last} {' '.join(ranges)}"
+                     for first, last, ranges in runs if ranges)
+
+
+def _offset(value, lang: Language) -> str:
+    if value is None:
+        return "-"
+    return _TEXT["immediately"][lang] if not value else format_duration(value)
+
+
+def procedure_path(path: Path | None) -> Path | None:
+    """The procedure YAML `path` names: itself, or an escalator config's `procedure:`."""
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return path  # the loader says what is wrong with it, with the line
+    if isinstance(data, dict) and "tracker" in data:
+        config = load_config(path)
+        return config.path(config.procedure) if config.procedure else None
+    return path
+
+
+@click.group()
+def procedure() -> None:
+    """The incident procedure (事件管理程序): show it, check an admin's override."""
+
+
+@procedure.command()
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of names and descriptions.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A procedure override YAML, or an escalator config file naming one.")
+def show(lang: Language, config_path: Path | None) -> None:
+    """Print the procedure as tables: categories, severities, states, transitions, timetables."""
+    proc = load_procedure(procedure_path(config_path))
+    for line in render(proc, lang):
+        click.echo(line)
+
+
+@procedure.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def check(file: Path) -> None:
+    """Validate a procedure override YAML (merged over the default profile); exit 1 on problems."""
+    target = procedure_path(file)
+    try:
+        proc = load_procedure(target)
+    except ProcedureError as exc:
+        for line in exc.problems:
+            click.echo(line)
+        click.echo(f"{len(exc.problems)} problem(s) in {target}.", err=True)
+        raise SystemExit(1) from None
+    categories = proc.all_categories()
+    click.echo(f"{target or 'default profile'}: OK — {len(proc.contracts)} contract(s) "
+               f"({', '.join(sorted(proc.contracts))}), {len(proc.calendars)} calendar(s) "
+               f"({', '.join(sorted(proc.calendars))}), {len(categories)} categories "
+               f"({len(proc.categories)} top-level).")

@@ -1,0 +1,212 @@
+"""`escalator report kpi|monthly|callbacks|record`: reports from the tracker's own data.
+
+Each command reads the incidents through the configured connector (search plus
+history: right even for incidents the daemon never saw), with a progress bar on
+stderr, then hands plain snapshots to the pure renderers of `plugin.reports`.
+Tickets a connector cannot translate, or that name an unknown contract, are reported
+on stderr and left out, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from connectors import factory
+from connectors.base import Cursor
+from mapping.duties import parse_iso_week
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident, Unreadable
+from mapping.kpi import compute_kpis, month_bounds
+from mapping.loader import load_procedure
+from mapping.procedure import Procedure
+from plugin.config import Config, load_config
+from plugin.reports.callbacks import callback_list, render_callbacks
+from plugin.reports.kpi_formats import FORMATS, render_kpi
+from plugin.reports.monthly import monthly_kpis, render_monthly
+from plugin.reports.record import render_record
+
+
+def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
+    config = load_config(config_path)
+    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
+    mapping = TrackerMapping.load(config.path(config.mapping_file))
+    return config, procedure, factory.make_connector(config, procedure, mapping)
+
+
+def _zone(procedure: Procedure) -> ZoneInfo:
+    return ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
+
+
+def read_incidents(connector, procedure: Procedure, label: str = "Reading incidents") -> list[Incident]:
+    """Every incident the connector reads, with a progress bar on stderr; the unreadable reported."""
+    incidents: list[Incident] = []
+    skipped: list[str] = []
+    with click.progressbar(connector.read_changed(Cursor()), label=label, show_pos=True,
+                           file=click.get_text_stream("stderr")) as results:
+        for result in results:
+            if isinstance(result, Unreadable):
+                skipped.append(f"{result.ref}: {result.reason}")
+            elif result.contract and result.contract not in procedure.contracts:
+                skipped.append(f"{result.ref}: unknown contract {result.contract!r}")
+            else:
+                incidents.append(result)
+    for line in skipped:
+        click.echo(f"warning: skipped {line}", err=True)
+    return incidents
+
+
+def _with_connector(config_path: Path, work: Callable[[Config, Procedure, object], None]) -> None:
+    config, procedure, connector = _setup(config_path)
+    try:
+        work(config, procedure, connector)
+    finally:
+        connector.close()
+
+
+def _parse_moment(value: str, tz: ZoneInfo, what: str) -> datetime:
+    """'2026-11-01' (midnight) or '2026-11-01T09:00' in the calendar zone, or with an explicit offset."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tz)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (2026-11-01) or a date and time (2026-11-01T09:00)",
+                                 param_hint=what) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _check_contract(procedure: Procedure, contract: str | None) -> None:
+    if contract and contract not in procedure.contracts:
+        raise click.BadParameter(f"unknown contract {contract!r} (known: {', '.join(sorted(procedure.contracts))})",
+                                 param_hint="--contract")
+
+
+def _now(as_of: str | None, tz: ZoneInfo) -> datetime:
+    return _parse_moment(as_of, tz, "--as-of") if as_of else datetime.now(UTC)
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.FileError(str(out), hint=exc.strerror) from None
+    click.echo(f"wrote {out}", err=True)
+
+
+_config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                              required=True, help="The escalator's config file.")
+_lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+                            help="Language of the report.")
+_as_of_option = click.option("--as-of", "as_of", default=None, metavar="DATETIME",
+                             help="Compute as of this moment instead of now (reproducible reports).")
+_out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                           help="Write to this file instead of standard output.")
+
+
+@click.group()
+def report() -> None:
+    """Reports from the tracker's data: KPIs, the monthly service report, call-backs, record sheets."""
+
+
+@report.command()
+@click.option("--from", "from_", required=True, metavar="DATE", help="First day (or instant) of the period.")
+@click.option("--to", "to", required=True, metavar="DATE", help="End of the period, excluded.")
+@click.option("--contract", default=None, help="Only this contract's incidents.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@_config_option
+@_lang_option
+@_as_of_option
+@_out_option
+def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, lang: str, as_of: str | None,
+        out: Path | None) -> None:
+    """The KPIs (§7.1.1) of the incidents reported in [--from, --to)."""
+
+    def work(config: Config, procedure: Procedure, connector) -> None:
+        tz = _zone(procedure)
+        start, end = _parse_moment(from_, tz, "--from"), _parse_moment(to, tz, "--to")
+        if end <= start:
+            raise click.BadParameter("must be after --from", param_hint="--to")
+        _check_contract(procedure, contract)
+        now = _now(as_of, tz)
+        incidents = read_incidents(connector, procedure)
+        result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
+                              first_line_groups=config.reports.first_line_groups, tz=tz)
+        _emit(render_kpi(result, procedure, fmt, lang), out)
+
+    _with_connector(config_path, work)
+
+
+@report.command()
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month, e.g. 2026-11.")
+@click.option("--contract", default=None, help="Only this contract's incidents.")
+@_config_option
+@_lang_option
+@_as_of_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The HTML file to write [default: service-report-YYYY-MM.html].")
+def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_of: str | None,
+            out: Path | None) -> None:
+    """The monthly service report 《服务月报》 as one self-contained HTML file with charts."""
+
+    def work(config: Config, procedure: Procedure, connector) -> None:
+        try:
+            month_bounds(month, _zone(procedure))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--month") from None
+        _check_contract(procedure, contract)
+        now = _now(as_of, _zone(procedure))
+        incidents = read_incidents(connector, procedure)
+        result = monthly_kpis(incidents, procedure, month, now, contract=contract,
+                              first_line_groups=config.reports.first_line_groups)
+        _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
+
+    _with_connector(config_path, work)
+
+
+@report.command()
+@click.option("--week", required=True, metavar="YYYY-Www", help="The ISO week, e.g. 2026-W47.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@_config_option
+@_lang_option
+@_out_option
+def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | None) -> None:
+    """The call-back list (§4.6.3): every incident resolved in the week, with its customer contact."""
+
+    def work(config: Config, procedure: Procedure, connector) -> None:
+        try:
+            parse_iso_week(week)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--week") from None
+        incidents = read_incidents(connector, procedure)
+        _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, lang), out)
+
+    _with_connector(config_path, work)
+
+
+@report.command()
+@click.argument("ticket")
+@click.option("--format", "fmt", type=click.Choice(["text", "html"]), default="text", show_default=True)
+@_config_option
+@_lang_option
+@_as_of_option
+@_out_option
+def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
+    """The incident record sheet 《事件记录表》 of TICKET: the §4.1.4 facts and the full timeline."""
+
+    def work(config: Config, procedure: Procedure, connector) -> None:
+        result = connector.read_one(ticket)
+        if isinstance(result, Unreadable):
+            raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
+        if result.contract and result.contract not in procedure.contracts:
+            raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
+        _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, lang), out)
+
+    _with_connector(config_path, work)

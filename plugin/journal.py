@@ -1,0 +1,132 @@
+"""The daemon's local SQLite journal: the read cursor, the schedule of known deadlines,
+and every action carried out, for audit.
+
+The journal is a convenience, not the source of truth: the tracker is (markers in the
+notes, the escalation level field, the stored machine state). Losing the journal costs
+a full re-read on the next start, never a duplicate write. An action is recorded only
+*after* the tracker accepted all its writes (Alertmanager's order: send, then record).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from connectors.base import Cursor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursor (
+    tracker TEXT PRIMARY KEY,
+    data    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule (
+    tracker   TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    due       TEXT NOT NULL,
+    PRIMARY KEY (tracker, ticket_id)
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    tracker   TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    marker    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    detail    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_ticket ON actions (tracker, ticket_id);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    tracker: str
+    ticket_id: str
+    ref: str
+    marker: str
+    kind: str
+    outcome: str  # "done" | "already-done"
+    at: datetime
+    detail: dict
+
+
+class Journal:
+    """One SQLite file (":memory:" for a dry run or a test). Safe to share between threads."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            # WAL: a reader (an audit query) never blocks the daemon's writes
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- cursor --------------------------------------------------------------------------
+    def cursor(self, tracker: str) -> Cursor:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM cursor WHERE tracker = ?", (tracker,)).fetchone()
+        return Cursor.from_json(json.loads(row[0])) if row else Cursor()
+
+    def save_cursor(self, tracker: str, cursor: Cursor) -> None:
+        data = json.dumps(cursor.to_json())
+        with self._lock:
+            self._db.execute("INSERT INTO cursor (tracker, data) VALUES (?, ?) "
+                             "ON CONFLICT (tracker) DO UPDATE SET data = excluded.data", (tracker, data))
+
+    # -- schedule ------------------------------------------------------------------------
+    def schedule(self, tracker: str) -> list[tuple[datetime, str, str]]:
+        """(due, ticket id, ref) of every known next deadline, earliest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT due, ticket_id, ref FROM schedule WHERE tracker = ?",
+                                    (tracker,)).fetchall()
+        return sorted((datetime.fromisoformat(d), t, r) for d, t, r in rows)
+
+    def set_due(self, tracker: str, ticket_id: str, ref: str, due: datetime | None) -> None:
+        with self._lock:
+            if due is None:
+                self._db.execute("DELETE FROM schedule WHERE tracker = ? AND ticket_id = ?", (tracker, ticket_id))
+            else:
+                self._db.execute("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, "
+                                 "ref = excluded.ref", (tracker, ticket_id, ref, due.isoformat()))
+
+    # -- actions -------------------------------------------------------------------------
+    def record(self, tracker: str, ticket_id: str, ref: str, marker: str, kind: str, outcome: str,
+               at: datetime, detail: dict | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO actions (tracker, ticket_id, ref, marker, kind, outcome, at, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (tracker, ticket_id, ref, marker, kind, outcome, at.isoformat(),
+                 json.dumps(detail or {}, ensure_ascii=False, default=str)))
+
+    def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]:
+        query, args = "SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions", []
+        where = []
+        if tracker:
+            where.append("tracker = ?")
+            args.append(tracker)
+        if ticket_id:
+            where.append("ticket_id = ?")
+            args.append(ticket_id)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [JournalEntry(t, i, r, m, k, o, datetime.fromisoformat(a), json.loads(d))
+                for t, i, r, m, k, o, a, d in rows]

@@ -1,0 +1,77 @@
+"""Prometheus metrics of the daemon, on a text endpoint (`daemon.metrics_port`).
+
+Each `Metrics` owns its registry, so two daemons in one process (the demo, tests)
+do not collide. API calls are counted through `HttpClient`'s `on_call` hook, labelled
+by tracker, method and status class — never by path, which holds ticket ids and would
+make the label set unbounded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+
+#: escalation lag buckets, in seconds of clock time: "a matter of seconds" is the target
+LAG_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 24 * 3600)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.watched = Gauge("escalator_tickets_watched", "Open incidents with a known next deadline",
+                             ["tracker"], registry=r)
+        self.escalations = Counter("escalator_escalations", "Escalations carried out", ["tracker", "level"],
+                                   registry=r)
+        self.restored = Counter("escalator_severities_restored", "Lowered severities put back", ["tracker"],
+                                registry=r)
+        self.flagged = Counter("escalator_transitions_flagged", "Illegal state changes flagged", ["tracker"],
+                               registry=r)
+        self.incomplete = Counter("escalator_records_incomplete", "Incomplete records flagged", ["tracker"],
+                                  registry=r)
+        self.unreadable = Counter("escalator_tickets_unreadable", "Tickets skipped as unreadable", ["tracker"],
+                                  registry=r)
+        self.action_errors = Counter("escalator_action_errors", "Actions the tracker refused", ["tracker"],
+                                     registry=r)
+        self.lag = Histogram("escalator_escalation_lag_seconds", "From a deadline to the note on the ticket",
+                             ["tracker"], buckets=LAG_BUCKETS, registry=r)
+        self.api_calls = Counter("escalator_api_calls", "Tracker API calls", ["tracker", "method", "status"],
+                                 registry=r)
+        self.api_errors = Counter("escalator_api_errors", "Tracker API calls that failed", ["tracker"],
+                                  registry=r)
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def on_call(self, tracker: str) -> Callable[[str, str, int | None], None]:
+        """The hook for `HttpClient(on_call=...)`."""
+
+        def hook(method: str, path: str, status: int | None) -> None:
+            label = "error" if status is None else f"{status // 100}xx"
+            self.api_calls.labels(tracker, method, label).inc()
+            if status is None or status >= 400:
+                self.api_errors.labels(tracker).inc()
+
+        return hook
+
+    def text(self) -> str:
+        return generate_latest(self.registry).decode("utf-8")
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> int:
+        """Serve /metrics; returns the bound port (useful with port 0)."""
+        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        return self._server.server_address[1]
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,119 @@
+"""The texts of the daily duties: the project manager's digest, the customer's update, the review list.
+
+Pure: built from `mapping.duties` selections; the daemon delivers them through the
+tracker (a note, a mention) or by e-mail (`plugin.mailer`). Short, factual, signed as
+the escalator, in the contract's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from mapping.duties import DigestLine, digest_line, entered_current_state
+from mapping.incident import Incident
+from mapping.procedure import Language, Procedure
+from plugin.reports import Names, duration, local, text_table
+from plugin.reports.kpi_formats import event_text
+
+SIGNATURE = {"zh": "—— 事件升级助手 (incident-escalator)", "en": "— incident-escalator"}
+
+_WORDS = {
+    "digest_subject": ("未解决事件日报 {day}：{n} 起", "Unresolved incidents {day}: {n}"),
+    "digest_intro": ("以下是截至今日下班前一小时仍未解决的事件（§4.6.1）：",
+                     "These incidents were not resolved one hour before the end of today (§4.6.1):"),
+    "digest_empty": ("今日没有未解决的事件。", "No unresolved incident today."),
+    "age": ("已用工作时间", "Working time"),
+    "next_deadline": ("下一升级时限", "Next deadline"),
+    "last_action": ("最近操作", "Last action"),
+    "update": ("【事件进展】{ref}：当前状态为“{state}”。下一步：{next}。",
+               "[Update] {ref} is {state}. Next: {next}."),
+    "next_pending": ("等待派单给工程师", "dispatch to an engineer"),
+    "next_dispatched": ("工程师将开始处理", "the engineer starts work"),
+    "next_in_progress": ("工程师继续处理", "the engineer continues the work"),
+    "next_suspended": ("等待厂商支持或外修结果", "waiting on the vendor or the outside repair"),
+    "next_paused": ("等待贵方条件具备后继续处理", "work resumes once your side is ready"),
+    "review_subject": ("待审核事件 {day}：{n} 起", "Incidents pending review {day}: {n}"),
+    "review_intro": ("以下事件处于“待审核”，请确认归档或退回（§4.5.2）：",
+                     "These incidents are pending review: please archive or reopen them (§4.5.2):"),
+    "review_overdue": ("已超过一个完整工作日：", "Waiting for more than a full working day:"),
+    "waiting_since": ("进入待审核", "Pending review since"),
+    "ticket": ("事件", "Incident"),
+    "severity": ("级别", "Severity"),
+    "state": ("状态", "State"),
+    "title": ("标题", "Title"),
+    "none": ("无", "none"),
+}
+
+
+def _w(key: str, lang: Language) -> str:
+    zh, en = _WORDS[key]
+    return zh if lang == "zh" else en
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+def _last_action_text(line: DigestLine, names: Names, tz: ZoneInfo) -> str:
+    last = line.last
+    if last.what == "reported":
+        text = event_text("reported", "", names)
+    else:
+        text = event_text(last.what, last.detail, names)
+    who = f" ({last.by})" if last.by else ""
+    return f"{local(last.at, tz)} {text}{who}"
+
+
+def pm_digest(incidents: Iterable[Incident], procedure: Procedure, now: datetime, lang: Language = "zh",
+              tz: ZoneInfo | None = None) -> Message:
+    """One project manager's end-of-day digest of their unresolved incidents (§4.6.1).
+
+    `incidents` are the ones `mapping.duties.unresolved_today` selected for this manager.
+    """
+    zone = tz or ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
+    names = Names(procedure, lang)
+    lines = [digest_line(i, procedure, now) for i in incidents]
+    day = now.astimezone(zone).date().isoformat()
+    subject = _w("digest_subject", lang).format(day=day, n=len(lines))
+    if not lines:
+        return Message(subject, f"{_w('digest_empty', lang)}\n\n{SIGNATURE[lang]}\n")
+    rows = [[line.incident.ref, names.severity(line.incident.severity), names.state(line.incident.state),
+             duration(line.age), local(line.next_deadline, zone) or "-", _last_action_text(line, names, zone),
+             line.incident.title] for line in lines]
+    table = text_table([_w(k, lang) for k in ("ticket", "severity", "state", "age", "next_deadline",
+                                              "last_action", "title")], rows)
+    return Message(subject, f"{_w('digest_intro', lang)}\n\n{table}\n\n{SIGNATURE[lang]}\n")
+
+
+def customer_update(incident: Incident, procedure: Procedure, lang: Language = "zh") -> str:
+    """The short public update a customer gets on an unresolved incident (§4.6.2)."""
+    names = Names(procedure, lang)
+    key = procedure.state(incident.state).key
+    next_key = f"next_{key}"
+    following = _w(next_key, lang) if next_key in _WORDS else _w("next_in_progress", lang)
+    return _w("update", lang).format(ref=incident.ref, state=names.state(incident.state), next=following) \
+        + f"\n{SIGNATURE[lang]}"
+
+
+def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], procedure: Procedure, now: datetime,
+                lang: Language = "zh", tz: ZoneInfo | None = None) -> Message:
+    """The daily list of incidents in 待审核 for one project manager, the overdue ones named (§4.5.2)."""
+    zone = tz or ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
+    names = Names(procedure, lang)
+    pending = list(pending)
+    overdue_refs = {i.ref for i in overdue}
+    day = now.astimezone(zone).date().isoformat()
+    rows = [[i.ref, names.severity(i.severity), local(entered_current_state(i), zone),
+             "!" if i.ref in overdue_refs else "", i.title] for i in pending]
+    body = [_w("review_intro", lang), "",
+            text_table([_w(k, lang) for k in ("ticket", "severity", "waiting_since")] + ["", _w("title", lang)],
+                       rows)]
+    if overdue_refs:
+        body += ["", _w("review_overdue", lang) + " " + ", ".join(i.ref for i in pending if i.ref in overdue_refs)]
+    body += ["", SIGNATURE[lang]]
+    return Message(_w("review_subject", lang).format(day=day, n=len(pending)), "\n".join(body) + "\n")

@@ -1,0 +1,1189 @@
+"""The sandbox Jira's state: projects, workflows, fields, issues and their history.
+
+Pure in-memory data with the operations the REST routes (`plugin/sandbox/jira.py`)
+and the seed API call. Everything here runs under the server's lock; nothing here
+knows HTTP. Values are stored in a compact internal form (ids, datetimes) and turned
+into Jira's JSON shapes by the `render_*` methods, per flavour (Cloud v3 / DC v2) and
+in the caller's time zone.
+
+Sources for shapes and texts: the Cloud v3 OpenAPI document in
+`../shared/reference/jira-platform-v3.json`; where it is silent, the comments cite
+Atlassian's documentation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from plugin.sandbox.jira_jql import JqlError, Query, order, parse
+
+Flavour = Literal["cloud", "datacenter"]
+CF_PREFIX = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+#: Jira's four status categories (GET /rest/api/3/statuscategory).
+CATEGORIES: dict[str, dict[str, Any]] = {
+    "undefined": {"id": 1, "key": "undefined", "colorName": "medium-gray", "name": "No Category"},
+    "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
+    "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
+    "indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
+}
+
+#: custom field type -> (schema type, schema items, valid searchers). The type/searcher
+#: pairs are the ones listed in the v3 spec for `CustomFieldDefinitionJsonBean.searcherKey`.
+FIELD_TYPES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "select": ("option", None, ("multiselectsearcher",)),
+    "radiobuttons": ("option", None, ("multiselectsearcher",)),
+    "multiselect": ("array", "option", ("multiselectsearcher",)),
+    "multicheckboxes": ("array", "option", ("multiselectsearcher",)),
+    "cascadingselect": ("option-with-child", None, ("cascadingselectsearcher",)),
+    "datetime": ("datetime", None, ("datetimerange",)),
+    "datepicker": ("date", None, ("daterange",)),
+    "float": ("number", None, ("exactnumber", "numberrange")),
+    "textfield": ("string", None, ("textsearcher",)),
+    "textarea": ("string", None, ("textsearcher",)),
+    "url": ("string", None, ("exacttextsearcher",)),
+    "labels": ("array", "string", ("labelsearcher",)),
+    "userpicker": ("user", None, ("userpickergroupsearcher",)),
+}
+OPTION_TYPES = ("select", "radiobuttons", "multiselect", "multicheckboxes", "cascadingselect")
+
+#: system fields: id -> (name, schema type, items)
+SYSTEM_FIELDS: dict[str, tuple[str, str, str | None]] = {
+    "summary": ("Summary", "string", None),
+    "description": ("Description", "string", None),
+    "status": ("Status", "status", None),
+    "priority": ("Priority", "priority", None),
+    "issuetype": ("Issue Type", "issuetype", None),
+    "project": ("Project", "project", None),
+    "reporter": ("Reporter", "user", None),
+    "assignee": ("Assignee", "user", None),
+    "creator": ("Creator", "user", None),
+    "created": ("Created", "datetime", None),
+    "updated": ("Updated", "datetime", None),
+    "labels": ("Labels", "array", "string"),
+    "resolution": ("Resolution", "resolution", None),
+    "resolutiondate": ("Resolved", "datetime", None),
+    "statuscategorychangedate": ("Status Category Changed", "datetime", None),
+    "comment": ("Comment", "comments-page", "comment"),
+    "watches": ("Watchers", "watches", None),
+}
+#: fields `*navigable` leaves out (the comment page and watchers are fetched on demand)
+NOT_NAVIGABLE = {"comment", "watches"}
+#: fields PUT /issue may set
+EDITABLE_SYSTEM = {"summary", "description", "priority", "assignee", "labels", "issuetype", "reporter"}
+
+
+class ApiError(Exception):
+    """An error answer in Jira's shape: {errorMessages: [...], errors: {field: message}}."""
+
+    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict[str, str] | None = None):
+        self.status = status
+        self.messages = list(messages)
+        self.errors = dict(errors or {})
+        super().__init__(status, self.messages, self.errors)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return {"errorMessages": self.messages, "errors": self.errors}
+
+
+def issue_not_found() -> ApiError:
+    return ApiError(404, ["Issue does not exist or you do not have permission to see it."])
+
+
+def jira_time(value: datetime, tz: ZoneInfo) -> str:
+    """Jira's timestamp format, e.g. 2026-11-20T09:00:00.000+0000, in the reader's zone."""
+    local = value.astimezone(tz)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
+
+
+def parse_jira_time(text: str) -> datetime:
+    """Accepts Jira's format and ISO 8601 (Z or ±hh:mm); the result is aware."""
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    if len(value) > 5 and value[-5] in "+-" and value[-4:].isdigit() and value[-3] != ":":
+        value = value[:-2] + ":" + value[-2:]
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"no time zone in {text!r}")
+    return parsed
+
+
+@dataclass
+class User:
+    key: str  # accountId on Cloud, username on DC
+    display_name: str
+    email: str
+    account_id: str
+    name: str
+    dc_key: str
+    time_zone: str = "UTC"
+    active: bool = True
+    token: str | None = None
+
+
+@dataclass
+class Status:
+    id: str
+    name: str
+    category: str
+    description: str = ""
+
+
+@dataclass
+class Priority:
+    id: str
+    name: str
+    color: str
+    rank: int
+
+
+@dataclass
+class IssueType:
+    id: str
+    name: str
+    description: str = ""
+    subtask: bool = False
+
+
+@dataclass
+class WorkflowTransition:
+    """A transition to status `to` (a name); `sources` None means global (from any status)."""
+
+    id: str
+    name: str
+    to: str
+    sources: tuple[str, ...] | None = None
+
+
+@dataclass
+class Workflow:
+    initial: str
+    transitions: list[WorkflowTransition]
+
+    def status_names(self) -> list[str]:
+        names = [self.initial]
+        for t in self.transitions:
+            for n in (*(t.sources or ()), t.to):
+                if n not in names:
+                    names.append(n)
+        return names
+
+
+def default_workflow() -> Workflow:
+    """A plain support workflow; it lacks several of the procedure's seven states on purpose."""
+    return Workflow("Open", [
+        WorkflowTransition("11", "Start progress", "In Progress", ("Open",)),
+        WorkflowTransition("21", "Wait for customer", "Waiting for customer", ("In Progress",)),
+        WorkflowTransition("31", "Wait for vendor", "Waiting for vendor", ("In Progress",)),
+        WorkflowTransition("41", "Resume", "In Progress", ("Waiting for customer", "Waiting for vendor")),
+        WorkflowTransition("51", "Resolve", "Resolved",
+                           ("Open", "In Progress", "Waiting for customer", "Waiting for vendor")),
+        WorkflowTransition("61", "Close", "Closed", ("Resolved",)),
+        WorkflowTransition("71", "Reopen", "Open", ("Resolved", "Closed")),
+    ])
+
+
+@dataclass
+class Project:
+    id: str
+    key: str
+    name: str
+    type_key: str
+    lead: str
+    issue_type_ids: list[str]
+    workflow: Workflow
+    counter: int = 0
+
+
+@dataclass
+class Option:
+    id: str
+    value: str
+    parent_id: str | None = None
+    disabled: bool = False
+
+
+@dataclass
+class Context:
+    id: str
+    name: str
+    description: str
+    project_ids: list[str]
+    issue_type_ids: list[str]
+    options: list[Option] = field(default_factory=list)
+
+    def applies(self, project_id: str, issue_type_id: str) -> bool:
+        return (not self.project_ids or project_id in self.project_ids) and \
+            (not self.issue_type_ids or issue_type_id in self.issue_type_ids)
+
+
+@dataclass
+class CustomField:
+    id: str
+    number: int
+    name: str
+    description: str
+    type: str  # short name, e.g. "select"
+    searcher: str | None
+    contexts: list[Context] = field(default_factory=list)
+
+
+@dataclass
+class ChangeItem:
+    field: str
+    fieldtype: str
+    field_id: str
+    from_: str | None
+    from_string: str | None
+    to: str | None
+    to_string: str | None
+
+
+@dataclass
+class History:
+    id: int
+    author: str
+    created: datetime
+    items: list[ChangeItem]
+
+
+@dataclass
+class Comment:
+    id: int
+    author: str
+    body: Any
+    created: datetime
+    updated: datetime
+    internal: bool
+    visibility: dict | None
+    properties: list[dict]
+
+
+@dataclass
+class Notification:
+    """What POST /issue/{key}/notify was asked to send, and to whom it resolved."""
+
+    issue_key: str
+    sender: str
+    subject: str
+    text_body: str
+    html_body: str
+    recipients: list[str]  # user keys
+    request: dict
+
+
+@dataclass
+class Issue:
+    id: int
+    key: str
+    fields: dict[str, Any]
+    histories: list[History] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    watchers: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+class JiraModel:
+    """The emulated Jira instance. `base` gives the server's URL for `self` links."""
+
+    def __init__(self, flavour: Flavour, *, clock: Callable[[], datetime], base: Callable[[], str]):
+        if flavour not in ("cloud", "datacenter"):
+            raise ValueError(f"flavour must be 'cloud' or 'datacenter', not {flavour!r}")
+        self.flavour = flavour
+        self.clock = clock
+        self._base = base
+        self.api = "/rest/api/3" if flavour == "cloud" else "/rest/api/2"
+        self.users: dict[str, User] = {}
+        self.statuses: dict[str, Status] = {}
+        self.priorities: dict[str, Priority] = {}
+        self.issue_types: dict[str, IssueType] = {}
+        self.projects: dict[str, Project] = {}  # by key
+        self.custom_fields: dict[str, CustomField] = {}
+        self.issues: dict[int, Issue] = {}
+        self.keys: dict[str, int] = {}
+        self.notifications: list[Notification] = []
+        self.version = 0  # bumped by every change; keys the search cache
+        self._search_cache: dict[tuple, list[Issue]] = {}
+        self._ids = {name: itertools.count(start) for name, start in (
+            ("project", 10000), ("status", 10000), ("issuetype", 10000), ("field", 10000),
+            ("context", 10100), ("option", 10200), ("issue", 10000), ("history", 10000),
+            ("comment", 10000), ("user", 1), ("priority", 10000))}
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def base(self) -> str:
+        return self._base()
+
+    def now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the sandbox clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    def _next(self, kind: str) -> int:
+        return next(self._ids[kind])
+
+    def touch(self) -> None:
+        self.version += 1
+        self._search_cache.clear()
+
+    # -- seed: reference data -------------------------------------------------------------------
+    def add_user(self, display_name: str, email: str, *, account_id: str | None = None,
+                 name: str | None = None, time_zone: str = "UTC", token: str | None = None) -> str:
+        n = self._next("user")
+        account_id = account_id or f"5b10ac8d82e05b22cc7d{n:04x}"
+        name = name or email.split("@", 1)[0]
+        key = account_id if self.flavour == "cloud" else name
+        if key in self.users:
+            raise ValueError(f"user {key!r} exists already")
+        ZoneInfo(time_zone)  # fail early on a bad zone name
+        self.users[key] = User(key, display_name, email, account_id, name, f"JIRAUSER{10000 + n}",
+                               time_zone, True, token)
+        return key
+
+    def add_status(self, name: str, category: str, *, id: str | None = None, description: str = "") -> str:
+        if category not in CATEGORIES:
+            raise ValueError(f"status category must be one of {sorted(CATEGORIES)}, not {category!r}")
+        if self.status_by_name(name):
+            raise ValueError(f"status {name!r} exists already")
+        sid = id or str(self._next("status"))
+        self.statuses[sid] = Status(sid, name, category, description)
+        return sid
+
+    def add_priority(self, name: str, *, id: str | None = None, color: str = "#ffab00") -> str:
+        pid = id or str(self._next("priority"))
+        self.priorities[pid] = Priority(pid, name, color, len(self.priorities) + 1)
+        return pid
+
+    def add_issue_type(self, name: str, *, id: str | None = None, description: str = "",
+                       subtask: bool = False) -> str:
+        tid = id or str(self._next("issuetype"))
+        self.issue_types[tid] = IssueType(tid, name, description, subtask)
+        return tid
+
+    def add_project(self, key: str, name: str, *, type_key: str = "service_desk", lead: str | None = None,
+                    issue_types: Iterable[str] | None = None, workflow: Workflow | None = None) -> str:
+        if type_key not in ("service_desk", "software", "business"):
+            raise ValueError(f"project type must be service_desk, software or business, not {type_key!r}")
+        if key in self.projects:
+            raise ValueError(f"project {key!r} exists already")
+        type_ids = [self.issue_type_id(t) for t in (issue_types or [t.name for t in self.issue_types.values()])]
+        project = Project(str(self._next("project")), key, name, type_key, lead or next(iter(self.users)),
+                          type_ids, default_workflow())
+        self.projects[key] = project
+        self.set_workflow(key, workflow or default_workflow())
+        return project.id
+
+    def set_workflow(self, project_key: str, workflow: Workflow) -> None:
+        """Every status the workflow names must exist (add_status first)."""
+        missing = [n for n in workflow.status_names() if not self.status_by_name(n)]
+        if missing:
+            raise ValueError(f"workflow names unknown statuses {missing}: add them with add_status")
+        self.project(project_key).workflow = workflow
+
+    def add_transition(self, project_key: str, transition: WorkflowTransition) -> None:
+        wf = self.project(project_key).workflow
+        self.set_workflow(project_key, Workflow(wf.initial, [*wf.transitions, transition]))
+
+    # -- seed: fields ---------------------------------------------------------------------------
+    def create_custom_field(self, name: str, type_: str, *, searcher: str | None = None,
+                            description: str = "") -> CustomField:
+        short = type_.removeprefix(CF_PREFIX)
+        if short not in FIELD_TYPES or (type_ != short and not type_.startswith(CF_PREFIX)):
+            raise ApiError(400, [], {"type": f"The custom field type '{type_}' is not valid."})
+        if searcher is not None:
+            s_short = searcher.removeprefix(CF_PREFIX)
+            if s_short not in FIELD_TYPES[short][2]:
+                raise ApiError(400, [], {"searcherKey": f"The searcher '{searcher}' is not valid for the "
+                                         f"custom field type '{CF_PREFIX}{short}'."})
+        n = self._next("field")
+        cf = CustomField(f"customfield_{n}", n, name, description, short,
+                         searcher if searcher is None else CF_PREFIX + searcher.removeprefix(CF_PREFIX))
+        # Jira creates a global default context with every new custom field.
+        cf.contexts.append(Context(str(self._next("context")), f"Default Configuration Scheme for {name}",
+                                   "Default configuration scheme generated by Jira", [], []))
+        self.custom_fields[cf.id] = cf
+        self.touch()
+        return cf
+
+    def create_context(self, field_id: str, name: str, description: str = "",
+                       project_ids: Iterable[str] = (), issue_type_ids: Iterable[str] = ()) -> Context:
+        cf = self.custom_field(field_id)
+        pids, tids = [str(p) for p in project_ids], [str(t) for t in issue_type_ids]
+        known_projects = {p.id for p in self.projects.values()}
+        bad = [p for p in pids if p not in known_projects] + [t for t in tids if t not in self.issue_types]
+        if bad:
+            raise ApiError(404, [f"The ID(s) {', '.join(bad)} could not be found."])
+        ctx = Context(str(self._next("context")), name, description, pids, tids)
+        cf.contexts.append(ctx)
+        self.touch()
+        return ctx
+
+    def add_options(self, field_id: str, context_id: str, options: list[dict]) -> list[Option]:
+        cf = self.custom_field(field_id)
+        ctx = self.context(cf, context_id)
+        if cf.type not in OPTION_TYPES:
+            raise ApiError(400, [f"The custom field {field_id} does not support options."])
+        if len(options) > 1000:
+            raise ApiError(400, ["You can create up to 1000 options in one request."])
+        created: list[Option] = []
+        existing = {(o.parent_id, o.value.casefold()) for o in ctx.options}
+        for raw in options:
+            value = str(raw.get("value") or "").strip()
+            parent = raw.get("optionId")
+            if not value:
+                raise ApiError(400, [], {"value": "The option value can't be empty."})
+            if parent is not None:
+                parent = str(parent)
+                if cf.type != "cascadingselect":
+                    raise ApiError(400, ["Cascading options can only be created for a cascading select field."])
+                if not any(o.id == parent and o.parent_id is None for o in ctx.options + created):
+                    raise ApiError(404, [f"The option {parent} was not found in the context."])
+            if (parent, value.casefold()) in existing:
+                raise ApiError(400, [f"The option '{value}' already exists in this context."])
+            existing.add((parent, value.casefold()))
+            created.append(Option(str(self._next("option")), value, parent, bool(raw.get("disabled", False))))
+        ctx.options.extend(created)
+        self.touch()
+        return created
+
+    def assign_context_projects(self, field_id: str, context_id: str, project_ids: list[str]) -> None:
+        """PUT .../context/{id}/project: "If any project in the request is assigned to any
+        context of the custom field, the operation fails" (v3 spec)."""
+        cf = self.custom_field(field_id)
+        ctx = self.context(cf, context_id)
+        known = {p.id for p in self.projects.values()}
+        pids = [str(p) for p in project_ids]
+        if not pids or any(p not in known for p in pids):
+            raise ApiError(404 if pids else 400, [f"The projects {', '.join(p for p in pids if p not in known)} "
+                                                  f"were not found." if pids else "projectIds can't be empty."])
+        taken = [p for c in cf.contexts for p in c.project_ids if p in pids]
+        if taken:
+            raise ApiError(400, [f"The projects {', '.join(taken)} are already assigned to a context of this field."])
+        ctx.project_ids.extend(pids)
+        self.touch()
+
+    def add_context_issue_types(self, field_id: str, context_id: str, type_ids: list[str]) -> None:
+        """PUT .../context/{id}/issuetype: appends; fails if any is already in the context (v3 spec)."""
+        cf = self.custom_field(field_id)
+        ctx = self.context(cf, context_id)
+        tids = [str(t) for t in type_ids]
+        if not tids or any(t not in self.issue_types for t in tids):
+            raise ApiError(404 if tids else 400, ["The issue types were not found." if tids
+                                                  else "issueTypeIds can't be empty."])
+        if any(t in ctx.issue_type_ids for t in tids):
+            raise ApiError(400, ["An issue type is already in the context."])
+        ctx.issue_type_ids.extend(tids)
+        self.touch()
+
+    def custom_field(self, field_id: str) -> CustomField:
+        cf = self.custom_fields.get(field_id)
+        if cf is None:
+            raise ApiError(404, ["The custom field was not found."])
+        return cf
+
+    def context(self, cf: CustomField, context_id: str) -> Context:
+        for ctx in cf.contexts:
+            if ctx.id == str(context_id):
+                return ctx
+        raise ApiError(404, ["The context was not found."])
+
+    def option(self, cf: CustomField, option_id: str) -> Option | None:
+        for ctx in cf.contexts:
+            for opt in ctx.options:
+                if opt.id == option_id:
+                    return opt
+        return None
+
+    # -- lookups ----------------------------------------------------------------------------------
+    def project(self, key_or_id: str) -> Project:
+        p = self.projects.get(key_or_id) or next(
+            (p for p in self.projects.values() if p.id == key_or_id or p.key.upper() == key_or_id.upper()), None)
+        if p is None:
+            raise ApiError(404, [f"No project could be found with key '{key_or_id}'."])
+        return p
+
+    def status_by_name(self, name: str) -> Status | None:
+        return next((s for s in self.statuses.values() if s.name.casefold() == name.casefold()), None)
+
+    def issue_type_id(self, name_or_id: str) -> str:
+        if name_or_id in self.issue_types:
+            return name_or_id
+        for t in self.issue_types.values():
+            if t.name.casefold() == name_or_id.casefold():
+                return t.id
+        raise ValueError(f"unknown issue type {name_or_id!r}")
+
+    def user(self, key: str) -> User | None:
+        return self.users.get(key)
+
+    def user_by_email(self, email: str) -> User | None:
+        return next((u for u in self.users.values() if u.email.casefold() == email.casefold()), None)
+
+    def user_by_token(self, token: str) -> User | None:
+        return next((u for u in self.users.values() if u.token == token), None)
+
+    def issue(self, id_or_key: str) -> Issue:
+        ref = str(id_or_key)
+        iid = int(ref) if ref.isdigit() else self.keys.get(ref.upper())
+        if iid is None or iid not in self.issues:
+            raise issue_not_found()
+        return self.issues[iid]
+
+    def field_name(self, field_id: str) -> str:
+        if field_id in self.custom_fields:
+            return self.custom_fields[field_id].name
+        return SYSTEM_FIELDS.get(field_id, (field_id,))[0]
+
+    # -- JQL resolver (plugin.sandbox.jira_jql.Resolver) -------------------------------------------
+    def _no_value(self, value: str, field_name: str) -> JqlError:
+        return JqlError(f"The value '{value}' does not exist for the field '{field_name}'.")
+
+    def project_ids(self, value: str) -> set[str]:
+        for p in self.projects.values():
+            if value in (p.id,) or value.upper() == p.key.upper() or value.casefold() == p.name.casefold():
+                return {p.id}
+        raise self._no_value(value, "project")
+
+    def issue_type_ids(self, value: str) -> set[str]:
+        hits = {t.id for t in self.issue_types.values() if value == t.id or value.casefold() == t.name.casefold()}
+        if not hits:
+            raise self._no_value(value, "issuetype")
+        return hits
+
+    def status_ids(self, value: str) -> set[str]:
+        hits = {s.id for s in self.statuses.values() if value == s.id or value.casefold() == s.name.casefold()}
+        if not hits:
+            raise self._no_value(value, "status")
+        return hits
+
+    def status_category_keys(self, value: str) -> set[str]:
+        for c in CATEGORIES.values():
+            if value.casefold() in (c["key"], c["name"].casefold(), str(c["id"])):
+                return {c["key"]}
+        raise self._no_value(value, "statusCategory")
+
+    def status_category_of(self, status_id: str) -> str:
+        return self.statuses[status_id].category
+
+    def priority_ids(self, value: str) -> set[str]:
+        hits = {p.id for p in self.priorities.values() if value == p.id or value.casefold() == p.name.casefold()}
+        if not hits:
+            raise self._no_value(value, "priority")
+        return hits
+
+    def priority_rank(self, priority_id: str) -> int:
+        p = self.priorities.get(priority_id)
+        return p.rank if p else 0
+
+    def issue_id(self, value: str) -> int | None:
+        if value.isdigit():
+            return int(value)
+        iid = self.keys.get(value.upper())
+        if iid is None:
+            raise JqlError(f"An issue with key '{value}' does not exist for field 'key'.")
+        return iid
+
+    def user_key(self, value: str) -> str:
+        if value in self.users:
+            return value
+        for u in self.users.values():
+            if value.casefold() in (u.email.casefold(), u.name.casefold()):
+                return u.key
+        raise JqlError(f"The value '{value}' does not exist for the field 'assignee'.")
+
+    def option_ids(self, field_id: str, value: str) -> set[str]:
+        cf = self.custom_fields[field_id]
+        hits = {o.id for c in cf.contexts for o in c.options if value in (o.id,) or value.casefold() == o.value.casefold()}
+        if not hits:
+            raise self._no_value(value, f"cf[{cf.number}]")
+        return hits
+
+    def resolve_custom_field(self, field_id: str) -> str:
+        if field_id not in self.custom_fields:
+            raise JqlError(f"Field '{field_id}' does not exist or you do not have permission to view it.")
+        return field_id
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, jql: str, caller: User) -> tuple[Query, list[Issue]]:
+        """Matching issues in order; the sorted list is cached until the next change."""
+        tz = ZoneInfo(caller.time_zone)
+        resolver = _Resolver(self)
+        query = parse(jql, resolver, now=self.now(), tz=tz)
+        cache_key = (jql, caller.time_zone, self.version, self.now().replace(second=0, microsecond=0))
+        hit = self._search_cache.get(cache_key)
+        if hit is None:
+            where = query.where
+            matched = [i for i in self.issues.values() if where is None or where(i)]
+            hit = order(matched, query, resolver)
+            if len(self._search_cache) > 8:
+                self._search_cache.clear()
+            self._search_cache[cache_key] = hit
+        return query, hit
+
+    # -- issue writes -----------------------------------------------------------------------------
+    def create_issue(self, project_key: str, issue_type: str, summary: str, *, reporter: str,
+                     fields: dict[str, Any] | None = None, created: datetime | None = None,
+                     status: str | None = None, assignee: str | None = None) -> Issue:
+        """Seed or POST /issue. `fields` uses the REST input shapes (see `_input_value`)."""
+        project = self.project(project_key)
+        type_id = self.issue_type_id(issue_type)
+        if type_id not in project.issue_type_ids:
+            raise ApiError(400, [], {"issuetype": "Specify a valid issue type"})
+        when = (created or self.now()).astimezone(UTC)
+        status_obj = self.status_by_name(status or project.workflow.initial)
+        if status_obj is None:
+            raise ValueError(f"unknown status {status!r}")
+        project.counter += 1
+        iid = self._next("issue")
+        issue = Issue(iid, f"{project.key}-{project.counter}", {
+            "project": project.id, "project_key": project.key, "number": project.counter,
+            "issuetype": type_id, "status": status_obj.id, "summary": summary, "description": None,
+            "priority": self._default_priority(), "reporter": reporter, "creator": reporter,
+            "assignee": assignee, "labels": [], "created": when, "updated": when,
+            "statuscategorychangedate": when, "resolution": None, "resolutiondate": None,
+        })
+        changes, errors = self._apply_fields(issue, fields or {}, {}, creating=True)
+        if errors:
+            project.counter -= 1
+            raise ApiError(400, [], errors)
+        for fid, (_old, new) in changes.items():
+            issue.fields[fid] = new
+        self.issues[iid] = issue
+        self.keys[issue.key] = iid
+        self.touch()
+        return issue
+
+    def _default_priority(self) -> str | None:
+        for p in self.priorities.values():
+            if p.name == "Medium":
+                return p.id
+        return next(iter(self.priorities), None)
+
+    def edit_issue(self, issue: Issue, fields: dict[str, Any], update: dict[str, list[dict]], author: str) -> None:
+        changes, errors = self._apply_fields(issue, fields, update, creating=False)
+        if errors:
+            raise ApiError(400, [], errors)
+        items = []
+        for fid, (old, new) in changes.items():
+            if old == new:
+                continue
+            items.append(self._change_item(fid, old, new))
+            issue.fields[fid] = new
+        if items:
+            self._record(issue, author, items)
+
+    def transition_issue(self, issue: Issue, transition_id: str, author: str,
+                         fields: dict[str, Any] | None = None) -> None:
+        available = {t.id: t for t in self.transitions_for(issue)}
+        t = available.get(str(transition_id))
+        if t is None:
+            raise ApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
+        changes, errors = self._apply_fields(issue, fields or {}, {}, creating=False)
+        if errors:
+            raise ApiError(400, [], errors)
+        target = self.status_by_name(t.to)
+        assert target is not None
+        items = []
+        old = self.statuses[issue.fields["status"]]
+        if target.id != old.id:
+            items.append(self._change_item("status", old.id, target.id))
+        for fid, (before, after) in changes.items():
+            if before != after:
+                items.append(self._change_item(fid, before, after))
+                issue.fields[fid] = after
+        issue.fields["status"] = target.id
+        if target.category != old.category:
+            issue.fields["statuscategorychangedate"] = self.now()
+        self._record(issue, author, items)
+
+    def transitions_for(self, issue: Issue) -> list[WorkflowTransition]:
+        project = self.project(issue.fields["project_key"])
+        here = self.statuses[issue.fields["status"]].name
+        # a global transition into the status the issue is already in is not offered
+        return [t for t in project.workflow.transitions
+                if (t.sources is None or here in t.sources) and t.to != here]
+
+    def _record(self, issue: Issue, author: str, items: list[ChangeItem]) -> None:
+        now = self.now()
+        if items:
+            issue.histories.append(History(self._next("history"), author, now, items))
+        issue.fields["updated"] = now
+        self.touch()
+
+    def add_comment(self, issue: Issue, author: str, body: Any, *, internal: bool,
+                    visibility: dict | None, properties: list[dict]) -> Comment:
+        now = self.now()
+        c = Comment(self._next("comment"), author, body, now, now, internal, visibility, properties)
+        issue.comments.append(c)
+        issue.fields["updated"] = now  # a comment makes the issue "updated" in Jira
+        self.touch()
+        return c
+
+    # -- field input validation ---------------------------------------------------------------------
+    def _apply_fields(self, issue: Issue, fields: dict[str, Any], update: dict[str, list[dict]],
+                      *, creating: bool) -> tuple[dict[str, tuple[Any, Any]], dict[str, str]]:
+        """Validate and compute {field: (old, new)}; nothing is written here."""
+        changes: dict[str, tuple[Any, Any]] = {}
+        errors: dict[str, str] = {}
+        ops: dict[str, list[tuple[str, Any]]] = {}
+        for fid, value in fields.items():
+            ops.setdefault(fid, []).append(("set", value))
+        for fid, operations in (update or {}).items():
+            if not isinstance(operations, list):
+                errors[fid] = "Operation value must be an array of operations."
+                continue
+            for op in operations:
+                if not isinstance(op, dict) or len(op) != 1:
+                    errors[fid] = "Each operation must name exactly one verb: set, add or remove."
+                    continue
+                verb, value = next(iter(op.items()))
+                ops.setdefault(fid, []).append((verb, value))
+        for fid, operations in ops.items():
+            if fid in ("project", "issuetype", "summary") and creating:
+                continue  # given separately on create
+            if not self._settable(issue, fid):
+                errors[fid] = (f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown.")
+                continue
+            current = issue.fields.get(fid)
+            new = list(current) if isinstance(current, list) else current
+            try:
+                for verb, value in operations:
+                    new = self._operate(issue, fid, verb, value, new)
+            except ValueError as exc:
+                errors[fid] = str(exc)
+                continue
+            changes[fid] = (current, new)
+        return changes, errors
+
+    def _settable(self, issue: Issue, fid: str) -> bool:
+        if fid in EDITABLE_SYSTEM:
+            return True
+        cf = self.custom_fields.get(fid)
+        if cf is None:
+            return False
+        return any(c.applies(issue.fields["project"], issue.fields["issuetype"]) for c in cf.contexts)
+
+    def _operate(self, issue: Issue, fid: str, verb: str, value: Any, current: Any) -> Any:
+        cf = self.custom_fields.get(fid)
+        multi = fid == "labels" or (cf is not None and FIELD_TYPES[cf.type][0] == "array")
+        if verb == "set":
+            return self._input_value(issue, fid, value)
+        if verb in ("add", "remove") and multi:
+            item = self._input_value(issue, fid, [value])[0] if value is not None else None
+            items = list(current or [])
+            if verb == "add" and item not in items:
+                items.append(item)
+            if verb == "remove" and item in items:
+                items.remove(item)
+            return items
+        raise ValueError(f"Field '{fid}' does not support the operation '{verb}'.")
+
+    def _input_value(self, issue: Issue, fid: str, value: Any) -> Any:
+        """REST input shape -> internal value; ValueError with Jira's message."""
+        if fid == "summary":
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError("You must specify a summary of the issue.")
+            return value
+        if fid == "description":
+            if value is None:
+                return None
+            if self.flavour == "cloud" and not (isinstance(value, dict) and value.get("type") == "doc"):
+                raise ValueError("Operation value must be an Atlassian Document (see the Atlassian Document Format)")
+            if self.flavour == "datacenter" and not isinstance(value, str):
+                raise ValueError("Operation value must be a string")
+            return value
+        if fid == "labels":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v and " " not in v for v in value):
+                raise ValueError("The label must not contain spaces.")
+            return list(value)
+        if fid == "priority":
+            ref = value or {}
+            for p in self.priorities.values():
+                if ref.get("id") == p.id or ref.get("name") == p.name:
+                    return p.id
+            raise ValueError("Specify a valid 'id' or 'name' for Priority")
+        if fid in ("assignee", "reporter"):
+            if value is None:
+                if fid == "reporter":
+                    raise ValueError("Reporter is required.")
+                return None
+            ref = value.get("accountId") if self.flavour == "cloud" else value.get("name")
+            if ref in self.users:
+                return ref
+            raise ValueError(f"User '{ref}' does not exist.") if self.flavour == "datacenter" else \
+                ValueError("Specify a valid value for assignee" if fid == "assignee" else
+                           "Specify a valid value for reporter")
+        if fid == "issuetype":
+            ref = value or {}
+            project = self.project(issue.fields["project_key"])
+            for tid in project.issue_type_ids:
+                t = self.issue_types[tid]
+                if ref.get("id") == t.id or ref.get("name") == t.name:
+                    return t.id
+            raise ValueError("The issue type selected is invalid.")
+        cf = self.custom_fields[fid]
+        return self._custom_value(issue, cf, value)
+
+    def _custom_value(self, issue: Issue, cf: CustomField, value: Any) -> Any:
+        if value is None:
+            return None
+        kind = cf.type
+        if kind in ("select", "radiobuttons"):
+            return self._pick_option(issue, cf, value, parent=None).id
+        if kind in ("multiselect", "multicheckboxes"):
+            if not isinstance(value, list):
+                raise ValueError("data was not an array")
+            return [self._pick_option(issue, cf, v, parent=None).id for v in value]
+        if kind == "cascadingselect":
+            parent = self._pick_option(issue, cf, value, parent=None)
+            child = value.get("child") if isinstance(value, dict) else None
+            return (parent.id, self._pick_option(issue, cf, child, parent=parent).id if child else None)
+        if kind == "datetime":
+            try:
+                return parse_jira_time(str(value))
+            except ValueError:
+                raise ValueError("Invalid date format. Please enter the date in the format "
+                                 "\"yyyy-MM-dd'T'HH:mm:ss.SSSZ\".") from None
+        if kind == "datepicker":
+            try:
+                return datetime.strptime(str(value), "%Y-%m-%d").date().isoformat()
+            except ValueError:
+                raise ValueError("Invalid date format. Please enter the date in the format \"yyyy-MM-dd\".") from None
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError("Operation value must be a number")
+            return float(value)
+        if kind in ("textfield", "textarea", "url"):
+            if not isinstance(value, str):
+                raise ValueError("Operation value must be a string")
+            return value
+        if kind == "labels":
+            if not isinstance(value, list):
+                raise ValueError("data was not an array")
+            return list(value)
+        if kind == "userpicker":
+            ref = value.get("accountId") if self.flavour == "cloud" else value.get("name")
+            if ref not in self.users:
+                raise ValueError(f"Specify a valid value for {cf.name}")
+            return ref
+        raise ValueError(f"Field '{cf.id}' cannot be set.")
+
+    def _pick_option(self, issue: Issue, cf: CustomField, ref: Any, parent: Option | None) -> Option:
+        if not isinstance(ref, dict) or not ({"id", "value"} & ref.keys()):
+            raise ValueError("Could not find valid 'id' or 'value' in the Parent Option object.")
+        options = [o for c in cf.contexts if c.applies(issue.fields["project"], issue.fields["issuetype"])
+                   for o in c.options if not o.disabled
+                   and o.parent_id == (parent.id if parent else None)]
+        if "id" in ref:
+            hit = next((o for o in options if o.id == str(ref["id"])), None)
+            if hit is None:
+                raise ValueError(f"Option id '{ref['id']}' is not valid")
+        else:
+            hit = next((o for o in options if o.value == ref["value"]), None)
+            if hit is None:
+                raise ValueError(f"Option value '{ref['value']}' is not valid")
+        return hit
+
+    # -- changelog items ------------------------------------------------------------------------
+    def _change_item(self, fid: str, old: Any, new: Any) -> ChangeItem:
+        cf = self.custom_fields.get(fid)
+        fieldtype = "custom" if cf else "jira"
+        name = cf.name if cf else fid
+        f, fs = self._history_value(fid, old)
+        t, ts = self._history_value(fid, new)
+        return ChangeItem(name, fieldtype, fid, f, fs, t, ts)
+
+    def _history_value(self, fid: str, value: Any) -> tuple[str | None, str | None]:
+        """(id-ish, display string) as Jira writes them into a change item."""
+        if value is None or value == []:
+            return None, None
+        if fid == "status":
+            return value, self.statuses[value].name
+        if fid == "priority":
+            return value, self.priorities[value].name
+        if fid == "issuetype":
+            return value, self.issue_types[value].name
+        if fid in ("assignee", "reporter"):
+            u = self.users[value]
+            return (u.account_id if self.flavour == "cloud" else u.name), u.display_name
+        if fid == "labels":
+            return None, " ".join(value)
+        if fid == "description":
+            return None, _plain_text(value)
+        cf = self.custom_fields.get(fid)
+        if cf is None:
+            return None, str(value)
+        if cf.type in ("select", "radiobuttons"):
+            return value, self._option_value(cf, value)
+        if cf.type in ("multiselect", "multicheckboxes"):
+            return "[" + ", ".join(value) + "]", ",".join(self._option_value(cf, v) for v in value)
+        if cf.type == "cascadingselect":
+            parent, child = value
+            text = f"Parent values: {self._option_value(cf, parent)}({parent})"
+            if child:
+                text += f"Level 1 values: {self._option_value(cf, child)}({child})"
+            return None, text
+        if cf.type == "datetime":
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"), jira_time(value, ZoneInfo("UTC"))
+        if cf.type == "userpicker":
+            u = self.users[value]
+            return (u.account_id if self.flavour == "cloud" else u.name), u.display_name
+        return None, str(value)
+
+    def _option_value(self, cf: CustomField, option_id: str) -> str:
+        opt = self.option(cf, option_id)
+        return opt.value if opt else option_id
+
+    # -- rendering --------------------------------------------------------------------------------
+    def render_user(self, key: str | None, *, full: bool = False) -> dict | None:
+        if key is None:
+            return None
+        u = self.users.get(key)
+        if u is None:
+            return None
+        avatars = {s: f"{self.base}/secure/useravatar?size={s}&ownerId={u.name}" for s in
+                   ("16x16", "24x24", "32x32", "48x48")}
+        if self.flavour == "cloud":
+            out = {"self": f"{self.base}{self.api}/user?accountId={u.account_id}", "accountId": u.account_id,
+                   "accountType": "atlassian", "emailAddress": u.email, "avatarUrls": avatars,
+                   "displayName": u.display_name, "active": u.active, "timeZone": u.time_zone}
+        else:
+            out = {"self": f"{self.base}{self.api}/user?username={u.name}", "name": u.name, "key": u.dc_key,
+                   "emailAddress": u.email, "avatarUrls": avatars, "displayName": u.display_name,
+                   "active": u.active, "timeZone": u.time_zone}
+        if full:
+            out["locale"] = "en_US"
+            out["groups"] = {"size": 1, "items": []}
+            out["applicationRoles"] = {"size": 1, "items": []}
+            out["expand"] = "groups,applicationRoles"
+        return out
+
+    def render_status(self, sid: str) -> dict:
+        s = self.statuses[sid]
+        cat = CATEGORIES[s.category]
+        return {"self": f"{self.base}{self.api}/status/{s.id}", "description": s.description,
+                "iconUrl": f"{self.base}/images/icons/statuses/generic.png", "name": s.name, "id": s.id,
+                "statusCategory": {"self": f"{self.base}{self.api}/statuscategory/{cat['id']}", **cat}}
+
+    def render_priority(self, pid: str | None) -> dict | None:
+        if pid is None:
+            return None
+        p = self.priorities[pid]
+        return {"self": f"{self.base}{self.api}/priority/{p.id}",
+                "iconUrl": f"{self.base}/images/icons/priorities/{p.name.lower()}.svg", "name": p.name, "id": p.id}
+
+    def render_priority_full(self, p: Priority) -> dict:
+        return {**self.render_priority(p.id), "statusColor": p.color, "description": p.name,
+                "isDefault": p.id == self._default_priority()}
+
+    def render_issue_type(self, tid: str) -> dict:
+        t = self.issue_types[tid]
+        return {"self": f"{self.base}{self.api}/issuetype/{t.id}", "id": t.id, "description": t.description,
+                "iconUrl": f"{self.base}/images/icons/issuetypes/generic.svg", "name": t.name,
+                "subtask": t.subtask, "avatarId": 10300, "hierarchyLevel": -1 if t.subtask else 0}
+
+    def render_project(self, p: Project, *, full: bool = False) -> dict:
+        avatars = {s: f"{self.base}/secure/projectavatar?size={s}&pid={p.id}" for s in
+                   ("16x16", "24x24", "32x32", "48x48")}
+        out: dict[str, Any] = {"self": f"{self.base}{self.api}/project/{p.id}", "id": p.id, "key": p.key,
+                               "name": p.name, "projectTypeKey": p.type_key, "avatarUrls": avatars}
+        if self.flavour == "cloud":
+            out.update({"simplified": False, "style": "classic", "isPrivate": False})
+        if full:
+            out.update({"description": "", "lead": self.render_user(p.lead), "assigneeType": "UNASSIGNED",
+                        "issueTypes": [self.render_issue_type(t) for t in p.issue_type_ids],
+                        "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"})
+        return out
+
+    def render_field(self, fid: str) -> dict:
+        cf = self.custom_fields.get(fid)
+        if cf is None:
+            name, typ, items = SYSTEM_FIELDS[fid]
+            schema: dict[str, Any] = {"type": typ, "system": fid}
+            if items:
+                schema["items"] = items
+            return {"id": fid, "key": fid, "name": name, "custom": False, "orderable": fid in EDITABLE_SYSTEM,
+                    "navigable": fid not in NOT_NAVIGABLE, "searchable": True,
+                    "clauseNames": [fid], "schema": schema}
+        typ, items, _ = FIELD_TYPES[cf.type]
+        schema = {"type": typ, "custom": CF_PREFIX + cf.type, "customId": cf.number}
+        if items:
+            schema["items"] = items
+        return {"id": cf.id, "key": cf.id, "name": cf.name, "custom": True,
+                "orderable": True, "navigable": True, "searchable": cf.searcher is not None,
+                "clauseNames": [f"cf[{cf.number}]", cf.name], "schema": schema}
+
+    def render_editmeta(self, issue: Issue) -> dict:
+        """GET /issue/{key}/editmeta: the fields this issue can be edited through, with the
+        allowed values of option fields (children for cascading selects)."""
+        out: dict[str, Any] = {}
+        ops_for = {"labels": ["add", "set", "remove"]}
+        for fid in [*[f for f in SYSTEM_FIELDS if f in EDITABLE_SYSTEM], *self.custom_fields]:
+            if not self._settable(issue, fid):
+                continue
+            meta = {k: v for k, v in self.render_field(fid).items() if k in ("key", "name", "schema")}
+            meta.update({"required": fid == "summary", "operations": ops_for.get(fid, ["set"])})
+            cf = self.custom_fields.get(fid)
+            if fid == "priority":
+                meta["allowedValues"] = [self.render_priority(p) for p in self.priorities]
+            elif fid == "issuetype":
+                project = self.project(issue.fields["project_key"])
+                meta["allowedValues"] = [self.render_issue_type(t) for t in project.issue_type_ids]
+            elif cf is not None and cf.type in OPTION_TYPES:
+                if FIELD_TYPES[cf.type][0] == "array":
+                    meta["operations"] = ["add", "set", "remove"]
+                options = [o for c in cf.contexts if c.applies(issue.fields["project"], issue.fields["issuetype"])
+                           for o in c.options]
+                values = []
+                for o in options:
+                    if o.parent_id is None:
+                        entry = {**self.render_option(cf, o.id), "disabled": o.disabled}
+                        kids = [self.render_option(cf, k.id) for k in options if k.parent_id == o.id]
+                        if cf.type == "cascadingselect":
+                            entry["children"] = kids
+                        values.append(entry)
+                meta["allowedValues"] = values
+            out[fid] = meta
+        return {"fields": out}
+
+    def render_option(self, cf: CustomField, option_id: str) -> dict:
+        opt = self.option(cf, option_id)
+        return {"self": f"{self.base}{self.api}/customFieldOption/{option_id}",
+                "value": opt.value if opt else option_id, "id": option_id}
+
+    def render_value(self, fid: str, issue: Issue, tz: ZoneInfo) -> Any:
+        value = issue.fields.get(fid)
+        if fid == "status":
+            return self.render_status(value)
+        if fid == "priority":
+            return self.render_priority(value)
+        if fid == "issuetype":
+            return self.render_issue_type(value)
+        if fid == "project":
+            return self.render_project(self.project(issue.fields["project_key"]))
+        if fid in ("reporter", "assignee", "creator"):
+            return self.render_user(value)
+        if fid == "comment":
+            comments = [self.render_comment(issue, c, tz) for c in issue.comments]
+            return {"comments": comments, "self": f"{self.base}{self.api}/issue/{issue.id}/comment",
+                    "maxResults": len(comments), "total": len(comments), "startAt": 0}
+        if fid == "watches":
+            return {"self": f"{self.base}{self.api}/issue/{issue.key}/watchers", "watchCount": len(issue.watchers),
+                    "isWatching": False}
+        if isinstance(value, datetime):
+            return jira_time(value, tz)
+        cf = self.custom_fields.get(fid)
+        if cf is None or value is None:
+            return value
+        if cf.type in ("select", "radiobuttons"):
+            return self.render_option(cf, value)
+        if cf.type in ("multiselect", "multicheckboxes"):
+            return [self.render_option(cf, v) for v in value]
+        if cf.type == "cascadingselect":
+            out = self.render_option(cf, value[0])
+            if value[1]:
+                out["child"] = self.render_option(cf, value[1])
+            return out
+        if cf.type == "userpicker":
+            return self.render_user(value)
+        return value
+
+    def field_ids(self, requested: list[str], default: str) -> list[str]:
+        """Resolve a `fields` request (`*all`, `*navigable`, names, `-name`) to field ids."""
+        tokens = [t.strip() for item in (requested or [default]) for t in str(item).split(",") if t.strip()]
+        every = [*SYSTEM_FIELDS, *self.custom_fields]
+        chosen: list[str] = []
+        excluded: set[str] = set()
+        for tok in tokens:
+            if tok == "*all":
+                chosen.extend(every)
+            elif tok == "*navigable":
+                chosen.extend(f for f in every if f not in NOT_NAVIGABLE)
+            elif tok.startswith("-"):
+                excluded.add(tok[1:])
+            elif tok in every:
+                chosen.append(tok)
+            # unknown names (and "id", "key") are ignored, as Jira does
+        seen: set[str] = set()
+        return [f for f in chosen if f not in excluded and not (f in seen or seen.add(f))]
+
+    def render_issue(self, issue: Issue, field_ids: list[str], tz: ZoneInfo, *, expand: set[str] | None = None,
+                     id_only: bool = False) -> dict:
+        if id_only:
+            return {"id": str(issue.id)}
+        out: dict[str, Any] = {"expand": "renderedFields,names,schema,operations,editmeta,changelog,"
+                               "versionedRepresentations", "id": str(issue.id),
+                               "self": f"{self.base}{self.api}/issue/{issue.id}", "key": issue.key,
+                               "fields": {f: self.render_value(f, issue, tz) for f in field_ids}}
+        if expand and "changelog" in expand:
+            out["changelog"] = self.inline_changelog(issue, tz)
+        if expand and "names" in expand:
+            out["names"] = {f: self.field_name(f) for f in field_ids}
+        return out
+
+    def inline_changelog(self, issue: Issue, tz: ZoneInfo) -> dict:
+        """`expand=changelog`. Cloud gives at most the 100 newest histories, newest first (v3 spec,
+        search/jql `expand`: "sorted by date, starting from the most recent"); Data Center
+        gives them all, oldest first, in one block."""
+        histories = issue.histories
+        if self.flavour == "cloud":
+            histories = list(reversed(histories))[:100]
+        return {"startAt": 0, "maxResults": len(histories), "total": len(issue.histories),
+                "histories": [self.render_history(h, tz) for h in histories]}
+
+    def render_history(self, h: History, tz: ZoneInfo, field_ids: set[str] | None = None) -> dict:
+        items = [i for i in h.items if field_ids is None or i.field_id in field_ids]
+        return {"id": str(h.id), "author": self.render_user(h.author), "created": jira_time(h.created, tz),
+                "items": [{"field": i.field, "fieldtype": i.fieldtype, "fieldId": i.field_id, "from": i.from_,
+                           "fromString": i.from_string, "to": i.to, "toString": i.to_string} for i in items]}
+
+    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo) -> dict:
+        out: dict[str, Any] = {
+            "self": f"{self.base}{self.api}/issue/{issue.id}/comment/{c.id}", "id": str(c.id),
+            "author": self.render_user(c.author), "body": c.body, "updateAuthor": self.render_user(c.author),
+            "created": jira_time(c.created, tz), "updated": jira_time(c.updated, tz)}
+        if c.visibility:
+            out["visibility"] = c.visibility
+        if c.properties:
+            out["properties"] = c.properties
+        if self.flavour == "cloud":
+            # jsdPublic: false only for internal comments on service-desk projects (v3 spec, Comment.jsdPublic)
+            out["jsdPublic"] = not c.internal
+        return out
+
+
+class _Resolver:
+    """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field)."""
+
+    def __init__(self, model: JiraModel):
+        self.m = model
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "custom_field":
+            return self.m.resolve_custom_field
+        return getattr(self.m, name)
+
+
+def _plain_text(value: Any) -> str:
+    """The text of an ADF document (or a wiki string), for change-item display strings."""
+    if isinstance(value, str):
+        return value
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "text":
+                parts.append(str(node.get("text", "")))
+            for child in node.get("content", []) or []:
+                walk(child)
+
+    walk(value)
+    return "".join(parts)

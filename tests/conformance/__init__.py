@@ -1,0 +1,1 @@
+"""Conformance checks against the trackers' official API descriptions."""

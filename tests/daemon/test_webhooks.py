@@ -1,0 +1,99 @@
+"""The webhook receiver over loopback: Jira sha256 and Zammad sha1 signatures, good, bad, missing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+
+import pytest
+import requests
+
+from plugin.webhooks import WebhookReceiver, sign
+from tests.daemon.conftest import incident
+
+SECRET = "s3cret-webhook-key"
+
+
+@pytest.fixture
+def receiver():
+    got: list[tuple[str, str]] = []
+    r = WebhookReceiver(SECRET, lambda tracker, ticket: got.append((tracker, ticket)))
+    r.start()
+    r.got = got
+    yield r
+    r.stop()
+
+
+def post(r, path, body: bytes, signature: str | None):
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature"] = signature
+    return requests.post(f"{r.url}{path}", data=body, headers=headers, timeout=5)
+
+
+JIRA_BODY = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "10042", "key": "OPS-7"}}).encode()
+ZAMMAD_BODY = json.dumps({"ticket": {"id": 31, "number": "31001"}, "article": {"id": 7}}).encode()
+
+
+def test_signatures_are_the_trackers_formats():
+    # computed independently of the module under test
+    assert sign(SECRET, JIRA_BODY, "jira") == "sha256=" + hmac.new(SECRET.encode(), JIRA_BODY, hashlib.sha256).hexdigest()
+    assert sign(SECRET, ZAMMAD_BODY, "zammad") == "sha1=" + hmac.new(SECRET.encode(), ZAMMAD_BODY, hashlib.sha1).hexdigest()
+
+
+def test_jira_webhook_with_a_good_signature_is_accepted(receiver):
+    resp = post(receiver, "/webhooks/jira", JIRA_BODY, sign(SECRET, JIRA_BODY, "jira"))
+    assert resp.status_code == 202
+    assert receiver.got == [("jira", "10042")]
+
+
+def test_zammad_webhook_with_a_good_signature_is_accepted(receiver):
+    resp = post(receiver, "/webhooks/zammad", ZAMMAD_BODY, sign(SECRET, ZAMMAD_BODY, "zammad"))
+    assert resp.status_code == 202
+    assert receiver.got == [("zammad", "31")]
+
+
+@pytest.mark.parametrize("path,body,signature,status,reason", [
+    ("/webhooks/jira", JIRA_BODY, None, 401, "unsigned"),
+    ("/webhooks/jira", JIRA_BODY, "sha256=" + "0" * 64, 403, "bad signature"),
+    ("/webhooks/jira", JIRA_BODY, sign("another-secret", JIRA_BODY, "jira"), 403, "bad signature"),
+    # the right digest for the wrong tracker: Jira signs with sha256, not sha1
+    ("/webhooks/jira", JIRA_BODY, sign(SECRET, JIRA_BODY, "zammad"), 403, "bad signature"),
+    ("/webhooks/zammad", ZAMMAD_BODY, None, 401, "unsigned"),
+    ("/webhooks/zammad", ZAMMAD_BODY, sign(SECRET, ZAMMAD_BODY + b" ", "zammad"), 403, "bad signature"),
+    ("/webhooks/zammad", ZAMMAD_BODY, sign(SECRET, ZAMMAD_BODY, "jira"), 403, "bad signature"),
+])
+def test_unsigned_or_badly_signed_calls_are_rejected_and_logged(receiver, caplog, path, body, signature, status,
+                                                                 reason):
+    caplog.set_level(logging.INFO, "escalator.webhooks")
+    resp = post(receiver, path, body, signature)
+    assert resp.status_code == status
+    assert receiver.got == []
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "webhooks.rejected"]
+    assert record.fields["reason"] == reason and record.fields["path"] == path
+    assert SECRET not in caplog.text
+
+
+def test_an_accepted_webhook_makes_the_daemon_read_that_ticket_at_once(world):
+    world.tracker.add(incident("1", severity=2))
+    world.tracker.add(incident("2", severity=2))
+    daemon = world.daemon(poll_interval=3600)
+    daemon.cycle()
+    assert daemon.seconds_to_sleep(world.clock.now()) > 3000
+    woke = threading.Event()
+    r = WebhookReceiver(SECRET, lambda tracker, ticket: (daemon.wake(ticket), woke.set()))
+    r.start()
+    try:
+        body = json.dumps({"issue": {"id": "2"}}).encode()
+        assert post(r, "/webhooks/jira", body, sign(SECRET, body, "jira")).status_code == 202
+        assert woke.wait(5)
+    finally:
+        r.stop()
+    assert daemon.seconds_to_sleep(world.clock.now()) == 0.0
+    world.tracker.calls.clear()
+    daemon.cycle()
+    assert world.tracker.calls[0] == ("read_one", "2")
+    assert world.tracker.count("search") == 0  # not a full poll: just that ticket

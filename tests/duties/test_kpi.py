@@ -1,0 +1,157 @@
+"""KPIs of a hand-built month (tests/duties/month.py), worked out by hand and checked number by number."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mapping.kpi import compute_kpis, iso_week, month_bounds, weeks_between
+from mapping.loader import load_procedure
+from tests.duties import CST, FIRST_LINE, NOW, at, month
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def procedure():
+    return load_procedure()
+
+
+@pytest.fixture(scope="module")
+def report(procedure):
+    start, end = month_bounds("2026-11", CST)
+    return compute_kpis(month(), procedure, start, end, NOW, first_line_groups=FIRST_LINE)
+
+
+def test_period(report):
+    assert (report.start, report.end) == (at("2026-11-01 00:00"), at("2026-12-01 00:00"))
+    assert report.timezone == "Asia/Shanghai"
+    assert report.as_of == NOW
+
+
+def test_total_and_business_impact(report):
+    # reported in November: K-01..K-14 and K-17 (K-15 is October's, K-16 December's)
+    assert report.total == 15
+    # severity 1: K-03, K-11 | 2: K-02, K-07, K-10, K-14, K-17 | 3: K-01, K-05, K-06, K-09, K-13
+    # | 4: K-04, K-08 | none: K-12          2 + 5 + 5 + 2 + 1 = 15
+    assert report.by_severity == {"1": 2, "2": 5, "3": 5, "4": 2, "unset": 1}
+    # 1.2: K-01, K-02, K-05, K-09, K-13, K-14 (6) | 1.4: K-11 | 1.6: K-17 | 1.8: K-03, K-10
+    # | 2.3: K-06, K-07 | 3.2: K-04 | 4.1: K-08 | none: K-12     6+1+1+2+2+1+1+1 = 15
+    assert report.by_category == {"1.2": 6, "1.4": 1, "1.6": 1, "1.8": 2, "2.3": 2, "3.2": 1, "4.1": 1,
+                                  "unset": 1}
+    assert list(report.by_category) == ["1.2", "1.4", "1.6", "1.8", "2.3", "3.2", "4.1", "unset"]
+
+
+def test_timetable_misses_per_level(report):
+    # base: the 14 with a severity (all but K-12). SLA time as of NOW vs the level's offset:
+    #        sev  SLA    L1 L2 L3 (offsets)
+    # K-01    3   4 h    6/8/12  -  -  -
+    # K-02    2   7 h    4/6/8   x  x  -
+    # K-03    1   5 h    0/0/0   x  x  x
+    # K-04    4  12 h   12/24/48 x  -  -   (12 h reached exactly: the report fell due as it was resolved)
+    # K-05    3  11 h    6/8/12  x  x  -
+    # K-06    3  open    6/8/12  x  x  x
+    # K-07    2   5 h    4/6/8   x  -  -   (2 h, reopened, +3 h)
+    # K-08    4  25 h   12/24/48 x  x  -
+    # K-09    3   5 h    6/8/12  -  -  -
+    # K-10    2 3.5 h    4/6/8   -  -  -
+    # K-11    1   2 h    0/0/0   x  x  x
+    # K-13    3   1 h    6/8/12  -  -  -   (paused since)
+    # K-14    2  17 h    4/6/8   x  x  x
+    # K-17    2   7 h    4/6/8   x  x  -   (24x7)
+    # L1: K-02 03 04 05 06 07 08 11 14 17 = 10; L2: K-02 03 05 06 08 11 14 17 = 8; L3: K-03 06 11 14 = 4
+    assert [(m.level, m.role, m.base, m.missed) for m in report.misses] == [
+        (1, "project_manager", 14, 10), (2, "division_director", 14, 8), (3, "company_management", 14, 4)]
+    assert report.misses[0].share == pytest.approx(10 / 14)
+    assert report.misses[2].share == pytest.approx(4 / 14)
+
+
+def test_mean_time_to_resolve_per_category(report):
+    # SLA time from the report to the first entry into 待审核, incidents resolved by NOW:
+    # 1.2: K-01 4 h, K-02 7 h, K-05 11 h, K-09 5 h, K-14 17 h -> 44 h / 5 = 8.8 h = 8 h 48 min
+    # 1.4: K-11 2 h | 1.6: K-17 7 h | 1.8: K-03 5 h, K-10 3.5 h -> 8.5 h / 2 = 4 h 15 min
+    # 2.3: K-07 2 h (its first resolution; K-06 is open) | 3.2: K-04 12 h | 4.1: K-08 25 h
+    rows = {r.category: (r.resolved, r.total, r.mean) for r in report.resolve_time}
+    assert rows == {
+        "1.2": (5, 44 * H, timedelta(hours=8, minutes=48)),
+        "1.4": (1, 2 * H, 2 * H),
+        "1.6": (1, 7 * H, 7 * H),
+        "1.8": (2, 8.5 * H, timedelta(hours=4, minutes=15)),
+        "2.3": (1, 2 * H, 2 * H),
+        "3.2": (1, 12 * H, 12 * H),
+        "4.1": (1, 25 * H, 25 * H),
+    }
+
+
+def test_first_line_resolution(report, procedure):
+    # base: resolved now (待审核 or 已归档): K-01 02 03 04 05 07 08 09 10 11 14 17 = 12
+    # only first-line groups (service_desk, onsite): K-01 03 04 07 09 10 14 17 = 8
+    # left them: K-02 (network), K-05 (network), K-08 (application), K-11 (server)
+    assert (report.first_line.base, report.first_line.first_line) == (12, 8)
+    assert report.first_line.share == pytest.approx(8 / 12)
+    # without a list: never changed group. One group only: K-04 07 08 09 10 14 17 = 7
+    start, end = month_bounds("2026-11", CST)
+    plain = compute_kpis(month(), procedure, start, end, NOW)
+    assert (plain.first_line.base, plain.first_line.first_line) == (12, 7)
+
+
+def test_weekly_trend(report):
+    # ISO weeks overlapping November: W44 (10-26..11-01) .. W49 (11-30..12-06)
+    # opened  W45: K-01 02 03 04 | W46: K-05 06 07 08 09 (Sat 11-14) | W47: K-10 11 17
+    #         W48: K-12 13       | W49: K-14                  4+5+3+2+1 = 15
+    # resolved inside November: W45: K-01 (11-02), K-15 (11-03), K-02 (11-03), K-03 (11-04)
+    #         W46: K-04 (11-09), K-05 (11-10), K-07 (11-12 and 11-13: once)
+    #         W47: K-09 (11-16), K-10 (11-17), K-08 (11-18), K-11 (11-20), K-17 (11-21)
+    #         W49: K-14 is resolved 12-02, after the period: not counted
+    assert [(w.week, w.opened, w.resolved) for w in report.trend] == [
+        ("2026-W44", 0, 0), ("2026-W45", 4, 4), ("2026-W46", 5, 3), ("2026-W47", 3, 5), ("2026-W48", 2, 0),
+        ("2026-W49", 1, 0)]
+
+
+def test_major_incidents_with_timelines(report):
+    assert [m.ref for m in report.majors] == ["K-03", "K-11"]
+    k11 = report.majors[1]
+    assert (k11.severity, k11.state, k11.reported_at, k11.resolved_at) == (1, 6, at("2026-11-19 20:00"),
+                                                                           at("2026-11-20 11:00"))
+    assert [(e.at, e.kind, e.value) for e in k11.timeline] == [
+        (at("2026-11-19 20:00"), "reported", "K-11"),
+        (at("2026-11-19 20:00"), "state", "1"),
+        (at("2026-11-19 20:00"), "severity", "2"),
+        (at("2026-11-19 20:00"), "group", "service_desk"),
+        (at("2026-11-19 20:10"), "state", "2"),
+        (at("2026-11-19 20:20"), "state", "3"),
+        (at("2026-11-19 20:30"), "severity", "1"),
+        (at("2026-11-19 20:40"), "group", "server"),
+        (at("2026-11-20 11:00"), "state", "6"),
+    ]
+    assert [e.kind for e in report.majors[0].timeline].count("escalation") == 3
+
+
+def test_contract_filter(procedure):
+    start, end = month_bounds("2026-11", CST)
+    only = compute_kpis(month(), procedure, start, end, NOW, contract="24x7", first_line_groups=FIRST_LINE)
+    assert (only.total, only.by_severity, only.contract) == (1, {"2": 1}, "24x7")
+    assert [(m.level, m.missed) for m in only.misses] == [(1, 1), (2, 1), (3, 0)]
+    default = compute_kpis(month(), procedure, start, end, NOW, contract="default")
+    assert default.total == 14
+    # the trend's resolutions are of the contract too: K-17 leaves week 47
+    assert [w.resolved for w in default.trend] == [0, 4, 3, 4, 0, 0]
+
+
+def test_as_of_an_earlier_moment(procedure):
+    # at 11-10 12:00 only what happened before counts: K-05 not yet resolved (11-10 12:30)
+    start, end = month_bounds("2026-11", CST)
+    early = compute_kpis(month(), procedure, start, end, at("2026-11-10 12:00"))
+    rows = {r.category: r.resolved for r in early.resolve_time}
+    assert rows["1.2"] == 2  # K-01, K-02
+    assert [w.resolved for w in early.trend][:3] == [0, 4, 1]  # W46: K-04 only
+
+
+def test_weeks_and_months():
+    assert weeks_between(at("2026-12-28 00:00"), at("2027-01-05 00:00"), CST) == ["2026-W53", "2027-W01"]
+    assert weeks_between(at("2026-11-02 00:00"), at("2026-11-02 00:00"), CST) == []
+    assert iso_week(at("2026-11-22 23:59")) == "2026-W47"
+    assert month_bounds("2026-12", CST) == (at("2026-12-01 00:00"), at("2027-01-01 00:00"))
+    with pytest.raises(ValueError, match="not a month"):
+        month_bounds("2026-13", CST)

@@ -1,0 +1,111 @@
+"""End-to-end fixtures: a sandbox tracker in this process, the daemon in another.
+
+Both share one accelerated clock: the test builds it, and hands it to the daemon
+process as `--clock accelerated:<rate>:<start>@<anchor>`, so "4 hours later" is one
+real second later for both of them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from plugin.clock import AcceleratedClock
+from plugin.demo import DEMO_START, JiraSite, Site, ZammadSite
+
+#: four clock hours a real second: a severity-2 24x7 ladder (4 h, 6 h, 8 h) takes 2 s
+RATE = 4 * 3600.0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll the tracker's state until `condition` holds (the daemon is another process)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DaemonProcess:
+    """`escalator run --config FILE --clock SPEC` as a child process."""
+
+    def __init__(self, site: Site, clock: AcceleratedClock, *args: str):
+        self.site = site
+        self.log = site.folder / "daemon.log"
+        command = [sys.executable, "-c", "from plugin.cli import main; main(prog_name='escalator')",
+                   "-v", "run", "--config", str(site.config_path), "--clock", clock.spec(), *args]
+        self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ),
+                                     cwd=site.folder)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
+
+    def stop(self, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+            self._log.close()
+        return code
+
+
+@pytest.fixture
+def clock() -> AcceleratedClock:
+    return AcceleratedClock(DEMO_START, RATE)
+
+
+@pytest.fixture(params=["jira", "zammad"])
+def site(request, tmp_path, clock):
+    builder = JiraSite if request.param == "jira" else ZammadSite
+    built = builder.build(tmp_path / request.param, clock, poll_interval=0.5,
+                          env=f"ESCALATOR_E2E_{request.param.upper()}_TOKEN")
+    yield built
+    built.stop()
+
+
+@pytest.fixture
+def start_daemon(site, clock):
+    started: list[DaemonProcess] = []
+
+    def start(*args: str) -> DaemonProcess:
+        process = DaemonProcess(site, clock, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.stop()
+
+
+def reported_at(site: Site, ticket_id: str) -> datetime:
+    return site.read(ticket_id).reported_at
+
+
+HOUR = timedelta(hours=1)

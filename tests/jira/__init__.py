@@ -1,0 +1,1 @@
+"""Tests of the Jira connector and the admin's mapping for Jira."""

@@ -1,0 +1,214 @@
+"""End to end over loopback: `escalator mapping plan|apply|check` and the connector against the sandbox Jira."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.base import Cursor
+from connectors.http import AuthError
+from connectors.jira.factory import connector_from_config, provisioner_from_config
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident
+from plugin.cli_mapping import mapping as mapping_cli
+from plugin.config import load_config
+from plugin.sandbox.jira import Workflow, WorkflowTransition
+from plugin.sandbox.server import Fault
+from tests.jira.conftest import ENV, STATES, Sleeps, config_file, transport
+
+pytestmark = pytest.mark.e2e
+
+def _run(*args: str):
+    # the `mapping` group as `escalator` mounts it (plugin/cli.py adds it unchanged)
+    assert args[0] == "mapping"
+    return CliRunner().invoke(mapping_cli, list(args[1:]), catch_exceptions=False)
+
+
+def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, sandbox, monkeypatch)
+
+    bare = _run("mapping", "plan", "--tracker", "jira", "--config", str(config))
+    assert bare.exit_code == 0, bare.output
+    assert "create  severity" in bare.output and "3 change(s) to make, 0 for the admin" in bare.output
+    assert sandbox.calls_to("/field$", "POST") == 0  # plan writes nothing
+
+    applied = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "changed: severity: created field 'Incident severity 事件级别'" in applied.output
+    assert "category: created 21 cascading option(s)" in applied.output
+    mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
+    assert sorted(mapping.severity.values) == [1, 2, 3, 4] and len(mapping.category.values) == 26
+    assert mapping.states[2] and mapping.issue_types == ["10001"]
+
+    again = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert again.exit_code == 0, again.output
+    assert "0 change(s) to make" in again.output and "0 change(s) made" in again.output
+    assert TrackerMapping.load(tmp_path / "mapping.yaml") == mapping
+
+    clean = _run("mapping", "check", "--config", str(config))
+    assert clean.exit_code == 0 and "The mapping matches the tracker." in clean.output
+
+    # someone deletes an option on the tracker: check names it
+    gone = mapping.severity.values[2]
+    with sandbox.lock:
+        context = sandbox.model.custom_field(str(mapping.severity.field)).contexts[0]
+        context.options = [o for o in context.options if o.id != gone]
+    drift = _run("mapping", "check", "--config", str(config))
+    assert drift.exit_code == 1
+    assert f"drift: severity 2: option id {gone} no longer exists" in drift.output
+
+
+def test_missing_status_is_a_manual_step_and_nothing_changes_in_the_workflow(sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, sandbox, monkeypatch, states={k: v for k, v in STATES.items() if k != 1})
+    with sandbox.lock:
+        sandbox.model.statuses = {k: s for k, s in sandbox.model.statuses.items() if s.name != "已派单"}
+    sandbox.set_workflow("SD", Workflow("Open", [WorkflowTransition("11", "Start", "In Progress", ("Open",))]))
+    result = _run("mapping", "plan", "--config", str(config))
+    assert "MANUAL  state:2" in result.output and "add one to the workflow" in result.output
+    applied = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert applied.exit_code == 1 and "still need the admin" in applied.output
+
+
+def test_wrong_token_is_one_line_without_the_token(sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, sandbox, monkeypatch)
+    monkeypatch.setenv(ENV, "wrong-token-123456")
+    result = CliRunner().invoke(mapping_cli, ["plan", "--config", str(config)])
+    # `escalator` prints a TrackerError as `error: <message>` and exits 2 (plugin/cli.py)
+    assert isinstance(result.exception, AuthError) and result.exception.status == 401
+    message = str(result.exception)
+    assert "\n" not in message and "tracker.email" in message and "wrong-token-123456" not in message
+
+
+@pytest.fixture
+def mapped(sandbox, tmp_path, monkeypatch, procedure):
+    config = load_config(config_file(tmp_path, sandbox, monkeypatch))
+    provisioner = provisioner_from_config(config, procedure)
+    mapping, _ = provisioner.apply(provisioner.plan())
+    return config, mapping
+
+
+def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
+    config, mapping = mapped
+    sleeps = Sleeps()
+    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    engineer = sandbox.add_user("Wang Fang", "wangfang@example.com")
+    sev = mapping.severity
+    key = sandbox.create_issue("SD", "Incident", "Core switch down", reporter=engineer,
+                               fields={str(sev.field): {"id": sev.values[2]}})
+    clock.tick(5)
+    sandbox.move_issue(key, "已派单", author=engineer)
+    clock.tick(5)
+    sandbox.edit_issue(key, {str(sev.field): {"id": sev.values[3]}}, author=engineer)  # lowered by a person
+    clock.tick(1)
+    sandbox.edit_issue(key, update={"labels": [{"add": "escalate"}]}, author=engineer)
+    other = sandbox.create_issue("SD", "Incident", "No severity yet", reporter=engineer)
+
+    cursor = Cursor()
+    results = {r.ref: r for r in conn.read_changed(cursor)}
+    one = results[key]
+    assert isinstance(one, Incident)
+    assert [c.state for c in one.state_history] == [1, 2]
+    assert [c.severity for c in one.severity_history] == [2, 3]
+    assert one.severity_history[1].by == engineer and one.manual_requests[0].by == engineer
+    assert one.facts["contact"] == "wangfang@example.com"
+    assert "no severity set" in results[other].reason  # reported, not guessed
+
+    # an incremental read with nothing changed: one search call, nothing else
+    before = len(sandbox.calls)
+    assert list(conn.read_changed(cursor)) == []
+    assert [c.path for c in sandbox.calls[before:]] == ["/rest/api/3/search/jql"]
+
+    # writes (a minute later: the frozen clock would otherwise stamp the same `updated`)
+    clock.tick(1)
+    conn.set_severity(one, 2)
+    conn.set_escalation_level(one, 1)
+    assert conn.set_state(one, 3) is True
+    assert conn.set_state(one, 7) is False  # no transition from 已派单 to Closed: nothing forced
+    assert conn.add_note(one, "升级至项目经理 / escalated to the project manager", marker="escalation-L1") is True
+    assert conn.add_note(one, "again", marker="escalation-L1") is False
+    comments = sandbox.issue(key).comments
+    assert len(comments) == 1 and comments[0].internal is True
+    conn.notify(one, [engineer], f"{key} escalated", "Please act")
+    assert sandbox.notifications[-1].recipients == [engineer] and engineer in sandbox.issue(key).watchers
+    conn.put_machine_state(one, {"done": ["escalation-L1"]})
+    assert conn.get_machine_state(one) == {"done": ["escalation-L1"]}
+
+    # the daemon's own writes come back as changes, with history
+    again = {r.ref: r for r in conn.read_changed(cursor)}
+    assert again[key].state == 3 and again[key].severity == 2 and again[key].escalation_level == 1
+    assert [e.level for e in again[key].escalations] == [1]
+
+
+def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clock) -> None:
+    config, mapping = mapped
+    sleeps = Sleeps()
+    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    sandbox.add_fault(Fault(path="/search/jql", status=429, retry_after=3))
+    sandbox.add_fault(Fault(path="/changelog/bulkfetch", status=502))
+    key = sandbox.create_issue("SD", "Incident", "x",
+                               fields={str(mapping.severity.field): {"id": mapping.severity.values[1]}})
+    clock.tick(1)
+    sandbox.move_issue(key, "已派单")  # a change, so that there is a changelog to fetch
+    assert len(list(conn.read_changed(Cursor()))) == 1
+    assert sleeps[0] == 3.0 and len(sleeps) == 2
+
+
+def test_wrong_token_on_the_connector(sandbox, mapped, procedure, monkeypatch) -> None:
+    config, mapping = mapped
+    monkeypatch.setenv(ENV, "not-the-token-xyz")
+    conn = connector_from_config(config, procedure, mapping)
+    with pytest.raises(AuthError) as err:
+        list(conn.read_changed(Cursor()))
+    assert "not-the-token-xyz" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_data_center_plan_asks_the_admin_for_fields_and_options(dc_sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, dc_sandbox, monkeypatch, states={**STATES, 2: ["Open"]})
+    result = _run("mapping", "plan", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "MANUAL  severity" in result.output and "Jira DC has no REST resource for options" in result.output
+    assert "MANUAL  state:2" in result.output and "would mean two states" in result.output
+    assert "0 change(s) to make" in result.output
+
+
+def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:
+    sb = dc_sandbox
+    sev_field = sb.create_custom_field("Incident severity 事件级别", "select", searcher="multiselectsearcher")
+    cat_field = sb.create_custom_field("Incident category 事件分类", "cascadingselect")
+    lvl_field = sb.create_custom_field("Escalation level 升级级别", "select", searcher="multiselectsearcher")
+    sev = sb.add_options(sev_field, ["1", "2", "3", "4"])
+    lvl = sb.add_options(lvl_field, ["0", "1", "2", "3"])
+    cat = sb.add_options(cat_field, ["1"])
+    mapping = TrackerMapping(
+        tracker="jira", base_url=sb.base_url, flavour="datacenter", projects=["SD"], issue_types=["10001"],
+        severity={"field": sev_field, "values": dict(enumerate(sev, start=1))},
+        category={"field": cat_field, "values": {"1": cat[0]}},
+        escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
+        states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
+    config = load_config(config_file(tmp_path, sb, monkeypatch))
+    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    engineer = sb.add_user("Wang Fang", "wangfang@example.com")
+    key = sb.create_issue("SD", "Incident", "Disk full", reporter=engineer, fields={sev_field: {"id": sev[1]}})
+    clock.tick(3)
+    sb.move_issue(key, "In Progress", author=engineer)
+    clock.tick(3)
+    sb.edit_issue(key, {sev_field: {"id": sev[3]}}, author=engineer)
+
+    cursor = Cursor()
+    (one,) = list(conn.read_changed(cursor))
+    assert isinstance(one, Incident) and one.ref == key
+    assert [c.state for c in one.state_history] == [1, 3] and [c.severity for c in one.severity_history] == [2, 4]
+    assert one.state_history[1].by == engineer  # DC names users by user name
+    assert [c.path for c in sb.calls if "/issue/" in c.path] == []  # the inline changelog was complete
+
+    clock.tick(1)
+    conn.set_severity(one, 2)
+    assert conn.set_state(one, 4) is True
+    assert conn.add_note(one, "Restored severity 2 [no approval]", marker="severity-restore-1") is True
+    assert conn.add_note(one, "again", marker="severity-restore-1") is False
+    comment = sb.issue(key).comments[0]
+    assert isinstance(comment.body, str) and comment.internal is True
+    conn.notify(one, [engineer], "subject", "text")
+    assert sb.notifications[-1].recipients == [engineer]
+    (again,) = list(conn.read_changed(cursor))
+    assert again.severity == 2 and again.state == 4

@@ -1,0 +1,108 @@
+"""`escalator report ...` end to end over an in-memory connector put in place of the factory's."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from connectors import factory
+from mapping.incident import Unreadable
+from plugin.cli_report import report
+from tests.duties import at, month
+from tests.reports import FakeConnector
+
+MAPPING = """\
+tracker: jira
+base_url: https://jira.example.com
+flavour: datacenter
+severity: {field: customfield_10100, values: {1: "1", 2: "2", 3: "3", 4: "4"}}
+category: {field: customfield_10101, values: {"1.2": "12"}}
+escalation_level: {field: customfield_10102, values: {0: "0", 1: "1", 2: "2", 3: "3"}}
+states: {1: ["1"], 2: ["2"], 3: ["3"], 4: ["4"], 5: ["5"], 6: ["6"], 7: ["7"]}
+"""
+
+
+@pytest.fixture
+def tracker(tmp_path, monkeypatch):
+    """A config + mapping file, and the fake connector the factory now returns."""
+    (tmp_path / "mapping.yaml").write_text(MAPPING)
+    (tmp_path / "escalator.yaml").write_text(
+        "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN}}\n"
+        "reports: {first_line_groups: [service_desk, onsite]}\n")
+    broken = Unreadable(tracker="jira", id="999", ref="K-99", reason="severity option 10777 maps to nothing",
+                        updated_at=at("2026-11-20 10:00"))
+    odd = month()[0].model_copy(update={"id": "998", "ref": "K-98", "contract": "gone"})
+    fake = FakeConnector([*month(), broken, odd])
+    calls = []
+
+    def make_connector(config, procedure, mapping, **transport):
+        calls.append((config.tracker.kind, mapping.base_url))
+        return fake
+
+    monkeypatch.setattr(factory, "make_connector", make_connector)
+    fake.calls = calls
+    return tmp_path, fake
+
+
+def _run(tmp_path, *args):
+    result = CliRunner().invoke(report, [*args, "--config", str(tmp_path / "escalator.yaml")], catch_exceptions=False)
+    return result
+
+
+def test_kpi_json_from_the_tracker(tracker):
+    tmp_path, fake = tracker
+    result = _run(tmp_path, "kpi", "--from", "2026-11-01", "--to", "2026-12-01", "--format", "json",
+                  "--as-of", "2026-12-10T12:00")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["total"] == 15  # K-98 (unknown contract) and K-99 (unreadable) left out
+    assert data["first_line"] == {"resolved_by_first_line": 8, "resolved": 12, "share": 8 / 12}  # config's groups
+    assert "warning: skipped K-99: severity option 10777 maps to nothing" in result.stderr
+    assert "warning: skipped K-98: unknown contract 'gone'" in result.stderr
+    assert "Reading incidents" in result.stderr  # the progress bar, on stderr
+    assert fake.calls == [("jira", "https://jira.example.com")] and fake.closed
+
+
+def test_kpi_table_for_one_contract_and_bad_input(tracker):
+    tmp_path, _ = tracker
+    result = _run(tmp_path, "kpi", "--from", "2026-11-01", "--to", "2026-12-01", "--contract", "24x7",
+                  "--as-of", "2026-12-10T12:00", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "Total incidents: 1" in result.stdout
+    bad = _run(tmp_path, "kpi", "--from", "2026-11-01", "--to", "2026-12-01", "--contract", "nope")
+    assert bad.exit_code == 2
+    assert "unknown contract 'nope' (known: 24x7, default)" in bad.stderr
+    bad = _run(tmp_path, "kpi", "--from", "2026-11-31", "--to", "2026-12-01")
+    assert bad.exit_code == 2 and "'2026-11-31' is not a date" in bad.stderr
+    bad = _run(tmp_path, "kpi", "--from", "2026-12-01", "--to", "2026-11-01")
+    assert bad.exit_code == 2 and "must be after --from" in bad.stderr
+
+
+def test_monthly_writes_one_html_file(tracker):
+    tmp_path, _ = tracker
+    out = tmp_path / "report.html"
+    result = _run(tmp_path, "monthly", "--month", "2026-11", "--out", str(out), "--as-of", "2026-12-10T12:00")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "2026年11月服务月报" in html and html.count("<svg ") == 4
+    assert f"wrote {out}" in result.stderr
+    bad = _run(tmp_path, "monthly", "--month", "2026-13")
+    assert bad.exit_code == 2 and "not a month: '2026-13'" in bad.stderr
+
+
+def test_callbacks_and_record(tracker):
+    tmp_path, _ = tracker
+    result = _run(tmp_path, "callbacks", "--week", "2026-W47", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["ref", "K-09", "K-10", "K-08", "K-11",
+                                                                           "K-17"]
+    result = _run(tmp_path, "record", "K-11", "--as-of", "2026-12-10T12:00")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("事件记录表 · K-11")
+    assert re.search(r"2026-11-19 20:30:00\s+级别设为 一级事件", result.stdout)
+    unreadable = _run(tmp_path, "record", "K-99")
+    assert unreadable.exit_code == 1
+    assert "K-99: cannot be read as an incident: severity option 10777 maps to nothing" in unreadable.stderr

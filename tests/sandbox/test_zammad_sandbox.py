@@ -1,0 +1,428 @@
+"""The sandbox Zammad over loopback: auth, search, history, articles, object attributes with
+their migration step, links, mentions, faults and the rate limiter.
+
+Time is a hand-moved clock; nothing here sleeps. The one slow answer is the server's
+(an injected fault) and the client gives up after its own short timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from connectors.http import HttpClient, RetryPolicy
+from plugin.sandbox.server import Fault
+from plugin.sandbox.zammad import ZammadSandbox
+
+TOKEN = "t0ken-admin"
+AGENT_TOKEN = "t0ken-agent"
+CUSTOMER_TOKEN = "t0ken-customer"
+START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+class Api:
+    """requests with the base URL and a token; `raw` returns the response, the others its JSON."""
+
+    def __init__(self, base: str, token: str | None, scheme: str = "Token"):
+        self.base = f"{base}/api/v1"
+        self.session = requests.Session()
+        if token is not None:
+            self.session.headers["Authorization"] = f"Token token={token}" if scheme == "Token" \
+                else f"{scheme} {token}"
+
+    def raw(self, method: str, path: str, **kw: Any) -> requests.Response:
+        kw.setdefault("timeout", 10)
+        return self.session.request(method, self.base + path, **kw)
+
+    def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        resp = self.raw(method, path, **kw)
+        assert resp.status_code == expect, f"{method} {path}: HTTP {resp.status_code}: {resp.text[:300]}"
+        return resp.json() if resp.content else None
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, expect: int = 201, **kw: Any) -> Any:
+        return self.call("POST", path, expect=expect, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PUT", path, json=json, **kw)
+
+    def delete(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("DELETE", path, json=json, **kw)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> Iterator[ZammadSandbox]:
+    with ZammadSandbox(token=TOKEN, clock=clock) as sb:
+        sb.add_user("agent@example.com", firstname="Ann", lastname="Agent", roles=["Agent"])
+        sb.add_user("carl@example.com", firstname="Carl", lastname="Customer", roles=["Customer"],
+                    organization="ACME")
+        sb.add_token(AGENT_TOKEN, "agent@example.com")
+        sb.add_token(CUSTOMER_TOKEN, "carl@example.com")
+        yield sb
+
+
+@pytest.fixture
+def api(sandbox: ZammadSandbox) -> Api:
+    return Api(sandbox.base_url, TOKEN)
+
+
+def _ids(tickets: list[dict]) -> list[int]:
+    return [t["id"] for t in tickets]
+
+
+# -- auth -------------------------------------------------------------------------------------------
+def test_a_wrong_token_is_401_with_zammads_message(sandbox: ZammadSandbox):
+    resp = Api(sandbox.base_url, "wrong").raw("GET", "/users/me")
+    assert resp.status_code == 401
+    assert resp.json() == {"error": "Can't find User for Token", "error_human": "Can't find User for Token"}
+    assert resp.headers["X-Failure"] == "Can't find User for Token"
+    bearer = Api(sandbox.base_url, "wrong", scheme="Bearer").raw("GET", "/users/me")
+    assert (bearer.status_code, bearer.json()["error"]) == (401, "The provided token is invalid.")
+    anonymous = Api(sandbox.base_url, None).raw("GET", "/tickets/1")
+    assert (anonymous.status_code, anonymous.json()["error"]) == (403, "Authentication required")
+
+
+def test_token_and_bearer_both_authenticate(sandbox: ZammadSandbox):
+    assert Api(sandbox.base_url, TOKEN).get("/users/me")["login"] == "admin@example.com"
+    assert Api(sandbox.base_url, TOKEN, scheme="Bearer").get("/users/me")["login"] == "admin@example.com"
+    assert Api(sandbox.base_url, AGENT_TOKEN).get("/users/me")["login"] == "agent@example.com"
+
+
+def test_from_header_acts_on_behalf_of_another_user(sandbox: ZammadSandbox, api: Api):
+    agent = api.get("/users/me", headers={"From": "agent@example.com"})
+    assert agent["login"] == "agent@example.com"
+    article = api.post("/ticket_articles", {"ticket_id": 1, "body": "on behalf", "type": "note", "internal": True},
+                       headers={"From": "agent@example.com"})
+    assert article["created_by_id"] == agent["id"] and article["created_by"] == "agent@example.com"
+    entry = api.get("/ticket_history/1")["history"][-1]
+    assert (entry["object"], entry["created_by_id"]) == ("Ticket::Article", agent["id"])
+    # by id works too; an unknown user or a token without admin.user is refused
+    assert api.get("/users/me", headers={"From": str(agent["id"])})["id"] == agent["id"]
+    unknown = api.raw("GET", "/users/me", headers={"From": "nobody@example.com"})
+    assert (unknown.status_code, unknown.json()["error"]) == (403, "No such user 'nobody@example.com'")
+    denied = Api(sandbox.base_url, AGENT_TOKEN).raw("GET", "/users/me", headers={"From": "admin@example.com"})
+    assert denied.status_code == 403
+    assert denied.json()["error"] == "Current user has no permission to use 'From'/'X-On-Behalf-Of'!"
+
+
+# -- search -----------------------------------------------------------------------------------------
+def _five_tickets(sandbox: ZammadSandbox, clock: Clock) -> list[int]:
+    ids = []
+    for n in range(5):
+        clock.advance(minutes=10)
+        ids.append(sandbox.add_ticket(f"Printer {n}", customer="carl@example.com", state="open" if n % 2 else "new",
+                                      article={"body": f"body {n}", "type": "web"})["id"])
+    return ids
+
+
+def test_search_condition_after_updated_at_sorted_and_paged(sandbox: ZammadSandbox, clock: Clock, api: Api):
+    ids = _five_tickets(sandbox, clock)  # updated at 09:10, 09:20 ... 09:50
+    cond = {"ticket.updated_at": {"operator": "after (absolute)", "value": "2026-11-20T09:20:00Z"}}
+    found = api.post("/tickets/search", {"condition": cond, "sort_by": "updated_at", "order_by": "asc",
+                                         "expand": True, "per_page": 200}, expect=200)
+    # strictly after, as the search index compares (`gt`)
+    assert _ids(found) == ids[2:]
+    assert found[0]["state"] in ("new", "open") and found[0]["customer"] == "carl@example.com"
+    pages = [api.post("/tickets/search", {"condition": cond, "sort_by": "updated_at", "order_by": "asc",
+                                          "expand": True, "per_page": 2, "page": p}, expect=200) for p in (1, 2, 3)]
+    assert [_ids(p) for p in pages] == [ids[2:4], ids[4:], []]
+    newest_first = api.post("/tickets/search", {"condition": cond, "expand": True}, expect=200)
+    assert _ids(newest_first) == list(reversed(ids[2:]))  # default: updated_at desc
+
+
+def test_search_over_get_with_rails_nested_params_and_without_expand(sandbox, clock, api):
+    ids = _five_tickets(sandbox, clock)
+    params = {"condition[ticket.updated_at][operator]": "after (absolute)",
+              "condition[ticket.updated_at][value]": "2026-11-20T09:35:00.000Z",
+              "condition[ticket.state_id][operator]": "is", "condition[ticket.state_id][value][]": ["1"],
+              "sort_by": "updated_at", "order_by": "asc"}
+    found = api.get("/tickets/search", params=params)
+    # without expand: ids, the count of this page, and the records in assets
+    assert found["tickets"] == [ids[4]] and found["tickets_count"] == 1
+    assert found["assets"]["Ticket"][str(ids[4])]["state_id"] == 1
+    assert "carl@example.com" in {u["login"] for u in found["assets"]["User"].values()}
+
+
+def test_search_operators_expert_tree_query_and_visibility(sandbox, clock, api):
+    ids = _five_tickets(sandbox, clock)
+    not_new = api.post("/tickets/search", {"condition": {"ticket.state_id": {"operator": "is not", "value": [1]}},
+                                           "expand": True, "sort_by": "id", "order_by": "asc"}, expect=200)
+    assert _ids(not_new) == [ids[1], ids[3]]
+    tree = {"operator": "OR", "conditions": [
+        {"name": "ticket.title", "operator": "contains", "value": "printer 0"},
+        {"operator": "AND", "conditions": [{"name": "ticket.state_id", "operator": "is", "value": ["2"]},
+                                           {"name": "ticket.updated_at", "operator": "after (absolute)",
+                                            "value": "2026-11-20T09:30:00Z"}]}]}
+    found = api.post("/tickets/search", {"condition": tree, "expand": True, "sort_by": "id", "order_by": "asc"},
+                     expect=200)
+    assert _ids(found) == [ids[0], ids[3]]
+    recent = api.post("/tickets/search", {"condition": {"ticket.updated_at": {
+        "operator": "within last (relative)", "value": 5, "range": "minute"}}, "expand": True}, expect=200)
+    assert _ids(recent) == [ids[4]]
+    assert _ids(api.get("/tickets/search", params={"query": "Printer 3", "expand": "true"})) == [ids[3]]
+    bad = api.raw("POST", "/tickets/search", json={"condition": {"ticket.state_id": {"operator": "resembles",
+                                                                                       "value": 1}}})
+    assert bad.status_code == 422 and "Invalid operator" in bad.json()["error"]
+    # a customer finds only their own tickets (not the welcome ticket of Nicole Braun)
+    mine = Api(sandbox.base_url, CUSTOMER_TOKEN).get("/tickets/search", params={"query": "*", "expand": "true"})
+    assert sorted(_ids(mine)) == ids
+
+
+def test_search_caps_per_page_at_200(sandbox, clock, api):
+    for n in range(205):
+        sandbox.add_ticket(f"bulk {n}", customer="carl@example.com")
+    first = api.get("/tickets/search", params={"query": "bulk", "per_page": 500, "page": 1})
+    second = api.get("/tickets/search", params={"query": "bulk", "per_page": 500, "page": 2})
+    assert (len(first["tickets"]), len(second["tickets"])) == (200, 5)
+    assert len(api.get("/tickets", params={"per_page": 500})) == 100  # GET /tickets caps at 100
+
+
+# -- tickets and history ---------------------------------------------------------------------------------
+def test_every_attribute_change_writes_history(sandbox, clock, api):
+    tid = sandbox.add_ticket("Disk full", customer="carl@example.com")["id"]
+    agent = api.get("/users/search", params={"query": "agent@", "expand": "true"})[0]
+    clock.advance(minutes=5)
+    out = api.put(f"/tickets/{tid}", {"state": "pending reminder", "priority_id": 3, "owner_id": agent["id"],
+                                      "title": "Disk full on db1", "no_such_attribute": "ignored",
+                                      "pending_time": "2026-11-21T09:00:00Z"})
+    assert out["state_id"] == 3 and "no_such_attribute" not in out
+    assert out["updated_at"] == "2026-11-20T09:05:00.000Z"
+    clock.advance(minutes=1)
+    api.put(f"/tickets/{tid}", {"state": "closed"})
+    clock.advance(minutes=1)
+    api.put(f"/tickets/{tid}", {"state_id": 1})  # no workflow: closed -> new is allowed
+    history = api.get(f"/ticket_history/{tid}")["history"]
+    changes = [(h["attribute"], h["value_from"], h["value_to"], h.get("id_from"), h.get("id_to"))
+               for h in history if h["type"] == "updated"]
+    assert ("state", "new", "pending reminder", 1, 3) in changes
+    assert ("priority", "2 normal", "3 high", 2, 3) in changes
+    assert ("owner", "-", "Ann Agent", 1, agent["id"]) in changes
+    assert ("title", "Disk full", "Disk full on db1", None, None) in changes
+    assert ("pending_time", "", "2026-11-21 09:00:00 UTC", None, None) in changes
+    assert changes[-2:] == [("state", "pending reminder", "closed", 3, 4), ("state", "closed", "new", 4, 1)]
+    assert history[0]["type"] == "created" and history[0]["created_at"] == "2026-11-20T09:00:00.000Z"
+    assert history[-1]["created_at"] == "2026-11-20T09:07:00.000Z"
+    assert {h["created_by_id"] for h in history if h["type"] == "updated"} == {sandbox.admin_id}
+    assert api.put(f"/tickets/{tid}", {"state": "nonsense"}, expect=422)["error"] == \
+        "No lookup value found for 'state': 'nonsense'"
+    assert api.put(f"/tickets/{tid}", {"group_id": 999}, expect=422)["error"].startswith("No value found")
+    assert api.get("/tickets/999", expect=404)["error"] == "Couldn't find Ticket with 'id'=999"
+
+
+def test_tags_are_listed_and_historised(sandbox, clock, api):
+    tid = sandbox.add_ticket("Tagged", customer="carl@example.com")["id"]
+    clock.advance(minutes=3)
+    assert api.post("/tags/add", {"object": "Ticket", "o_id": tid, "item": "escalate"}) is True
+    api.post("/tags/add", {"object": "Ticket", "o_id": tid, "item": "escalate"})  # already there: no entry
+    api.post("/tags/add", {"object": "Ticket", "o_id": tid, "item": "vip"})
+    clock.advance(minutes=1)
+    assert api.delete("/tags/remove", {"object": "Ticket", "o_id": tid, "item": "vip"}) is True
+    assert api.get("/tags", params={"object": "Ticket", "o_id": tid}) == {"tags": ["escalate"]}
+    tags = [(h["type"], h["value_to"]) for h in api.get(f"/ticket_history/{tid}")["history"]
+            if h.get("attribute") == "tag"]
+    assert tags == [("added", "escalate"), ("added", "vip"), ("removed", "vip")]
+    assert sandbox.ticket(tid)["updated_at"] == "2026-11-20T09:04:00.000Z"  # tags touch the ticket
+
+
+def test_articles_internal_and_public(sandbox, clock, api):
+    tid = sandbox.add_ticket("Mail down", customer="carl@example.com",
+                             article={"body": "help", "type": "web", "sender": "Customer"})["id"]
+    clock.advance(minutes=2)
+    note = api.post("/ticket_articles", {"ticket_id": tid, "type": "note", "internal": True,
+                                         "body": "<p>escalated</p>", "content_type": "text/html"})
+    assert (note["type"], note["sender"], note["internal"], note["content_type"]) == \
+        ("note", "Agent", True, "text/html")
+    reply = api.post("/ticket_articles", {"ticket_id": tid, "type": "web", "internal": False, "body": "on it",
+                                          "subject": "Re: Mail down"})
+    assert reply["internal"] is False and reply["subject"] == "Re: Mail down"
+    assert [a["id"] for a in api.get(f"/ticket_articles/by_ticket/{tid}")][-2:] == [note["id"], reply["id"]]
+    customer = Api(sandbox.base_url, CUSTOMER_TOKEN)
+    seen = [a["id"] for a in customer.get(f"/ticket_articles/by_ticket/{tid}")]
+    assert note["id"] not in seen and reply["id"] in seen
+    sneaky = customer.post("/ticket_articles", {"ticket_id": tid, "body": "hi", "type": "note", "internal": True})
+    assert (sneaky["internal"], sneaky["sender"]) == (False, "Customer")
+    ticket = sandbox.ticket(tid)
+    assert ticket["article_count"] == 4 and ticket["last_contact_agent_at"] == "2026-11-20T09:02:00.000Z"
+    created = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h["object"] == "Ticket::Article"]
+    assert [(h["o_id"], h["related_o_id"], h["related_object"]) for h in created][-3:] == \
+        [(note["id"], tid, "Ticket"), (reply["id"], tid, "Ticket"), (sneaky["id"], tid, "Ticket")]
+    assert api.post("/ticket_articles", {"ticket_id": tid, "type": "carrier pigeon", "body": "x"},
+                    expect=422)["error"] == "No lookup value found for 'type': 'carrier pigeon'"
+
+
+def test_ticket_states_with_state_types(sandbox, api):
+    states = {s["name"]: s for s in api.get("/ticket_states", params={"expand": "true"})}
+    assert {n: (s["id"], s["state_type"]) for n, s in states.items()} == {
+        "new": (1, "new"), "open": (2, "open"), "pending reminder": (3, "pending reminder"),
+        "closed": (4, "closed"), "merged": (5, "merged"), "removed": (6, "removed"),
+        "pending close": (7, "pending action")}
+    assert states["pending close"]["next_state_id"] == 4
+    made = api.post("/ticket_states", {"name": "挂起", "state_type_id": 3, "ignore_escalation": True})
+    assert (made["id"], made["state_type_id"], made["ignore_escalation"]) == (8, 3, True)
+    assert api.post("/ticket_states", {"name": "挂起", "state_type_id": 3}, expect=422)["error"]
+    assert Api(sandbox.base_url, AGENT_TOKEN).post("/ticket_states", {"name": "x", "state_type_id": 2},
+                                                   expect=403)["error"] == "Not authorized"
+    assert [p["name"] for p in api.get("/ticket_priorities")] == ["1 low", "2 normal", "3 high"]
+
+
+# -- object manager ------------------------------------------------------------------------------------------
+SEVERITY = {"object": "Ticket", "name": "severity", "display": "Severity", "data_type": "select",
+            "data_option": {"options": {"1": "1", "2": "2", "3": "3", "4": "4"}, "default": "", "null": True},
+            "active": True, "screens": {"edit": {"ticket.agent": {"shown": True, "required": False}}}}
+
+
+def test_an_attribute_is_unusable_until_migrations_ran(sandbox, clock, api):
+    tid = sandbox.add_ticket("Sev", customer="carl@example.com")["id"]
+    made = api.post("/object_manager_attributes", SEVERITY)
+    assert (made["to_create"], made["to_migrate"], made["editable"]) == (True, True, True)
+    assert made["data_option"]["options"]["2"] == "2"
+    assert api.post("/object_manager_attributes", SEVERITY, expect=422)["error"] == "already exists"
+    listed = {a["name"]: a for a in api.get("/object_manager_attributes")}
+    assert listed["severity"]["object"] == "Ticket" and listed["state_id"]["editable"] is False
+    # before the migration the ticket has no such column: the value is dropped silently
+    clock.advance(minutes=1)
+    out = api.put(f"/tickets/{tid}", {"severity": "2"})
+    assert "severity" not in out
+    assert not [h for h in api.get(f"/ticket_history/{tid}")["history"] if h.get("attribute") == "severity"]
+    assert api.post("/object_manager_attributes_execute_migrations", expect=200) == {}
+    migrated = api.get(f"/object_manager_attributes/{made['id']}")
+    assert (migrated["to_create"], migrated["to_migrate"]) == (False, False)
+    assert api.get(f"/tickets/{tid}")["severity"] is None
+    clock.advance(minutes=1)
+    assert api.put(f"/tickets/{tid}", {"severity": "2"})["severity"] == "2"
+    entry = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h.get("attribute") == "severity"]
+    assert [(h["value_from"], h["value_to"]) for h in entry] == [("", "2")]
+    found = api.post("/tickets/search", {"condition": {"ticket.severity": {"operator": "is", "value": "2"}},
+                                         "expand": True}, expect=200)
+    assert _ids(found) == [tid]
+
+
+def test_attribute_types_validation_and_pending_config(sandbox, api):
+    category = {"object": "Ticket", "name": "category", "display": "Category", "data_type": "tree_select",
+                "data_option": {"options": [{"name": "Network", "value": "1", "children": [
+                    {"name": "WAN", "value": "1::1"}]}], "default": "", "null": True}}
+    report_time = {"object": "Ticket", "name": "report_time", "display": "Report time", "data_type": "datetime",
+                   "data_option": {"future": False, "past": True, "diff": None, "null": True}}
+    broken = {**report_time, "name": "broken", "data_option": {"null": True}}
+    assert "future" in api.post("/object_manager_attributes", broken, expect=422)["error"]
+    assert api.post("/object_manager_attributes", {**SEVERITY, "name": "bad_id"}, expect=422)["error"]
+    assert api.post("/object_manager_attributes", {**SEVERITY, "name": "state_id"}, expect=422)["error"]
+    for payload in (category, report_time, SEVERITY):
+        api.post("/object_manager_attributes", payload)
+    api.post("/object_manager_attributes_execute_migrations", expect=200)
+    tid = sandbox.add_ticket("Typed", customer="carl@example.com")["id"]
+    out = api.put(f"/tickets/{tid}", {"category": "1::1", "report_time": "2026-11-20T17:00:00+08:00"})
+    assert (out["category"], out["report_time"]) == ("1::1", "2026-11-20T09:00:00.000Z")
+    times = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h.get("attribute") == "report_time"]
+    assert times[0]["value_to"] == "2026-11-20 09:00:00 UTC"
+    assert api.put(f"/tickets/{tid}", {"report_time": "yesterday"}, expect=422)["error"]
+    # changing options waits for the next migration
+    sev_id = next(a["id"] for a in api.get("/object_manager_attributes") if a["name"] == "severity")
+    changed = {**SEVERITY, "data_option": {**SEVERITY["data_option"], "options": {"1": "P1", "2": "P2"}}}
+    pending = api.put(f"/object_manager_attributes/{sev_id}", changed)
+    assert pending["to_config"] is True and pending["data_option_new"]["options"] == {"1": "P1", "2": "P2"}
+    assert pending["data_option"]["options"]["1"] == "1"
+    api.post("/object_manager_attributes_execute_migrations", expect=200)
+    done = api.get(f"/object_manager_attributes/{sev_id}")
+    assert done["to_config"] is False and done["data_option"]["options"] == {"1": "P1", "2": "P2"}
+    assert Api(sandbox.base_url, AGENT_TOKEN).raw("GET", "/object_manager_attributes").status_code == 403
+
+
+# -- links and mentions ----------------------------------------------------------------------------------
+def test_links_between_tickets(sandbox, api):
+    incident = sandbox.add_ticket("Incident", customer="carl@example.com")
+    problem = sandbox.add_ticket("Problem", customer="carl@example.com")
+    link = api.post("/links/add", {"link_type": "parent", "link_object_target": "Ticket",
+                                   "link_object_target_value": problem["id"], "link_object_source": "Ticket",
+                                   "link_object_source_number": incident["number"]})
+    assert (link["link_object_source_value"], link["link_object_target_value"]) == (incident["id"], problem["id"])
+    from_incident = api.get("/links", params={"link_object": "Ticket", "link_object_value": incident["id"]})
+    assert from_incident["links"] == [{"link_type": "parent", "link_object": "Ticket",
+                                       "link_object_value": problem["id"]}]
+    assert str(problem["id"]) in from_incident["assets"]["Ticket"]
+    from_problem = api.get("/links", params={"link_object": "Ticket", "link_object_value": problem["id"]})
+    assert from_problem["links"] == [{"link_type": "child", "link_object": "Ticket",
+                                      "link_object_value": incident["id"]}]
+    assert api.post("/links/add", {"link_type": "normal", "link_object_target": "Ticket",
+                                   "link_object_target_value": problem["id"], "link_object_source": "Ticket",
+                                   "link_object_source_number": "nope"}, expect=422) == \
+        {"error": "No such object!", "error_human": "No such object!"}
+
+
+def test_mentions_name_the_current_user(sandbox, clock, api):
+    tid = sandbox.add_ticket("Mention me", customer="carl@example.com")["id"]
+    agent = api.get("/users/me", headers={"From": "agent@example.com"})
+    clock.advance(minutes=2)
+    # a user_id is ignored by Zammad: the mention is the caller's, so act on behalf of the agent
+    mine = api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid, "user_id": agent["id"]})
+    assert mine["user_id"] == sandbox.admin_id
+    theirs = api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid},
+                      headers={"From": "agent@example.com"})
+    assert theirs["user_id"] == agent["id"]
+    listed = api.get("/mentions", params={"mentionable_type": "Ticket", "mentionable_id": tid})["mentions"]
+    assert {m["user_id"] for m in listed} == {sandbox.admin_id, agent["id"]}
+    assert api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid}, expect=422)["error"]
+    entries = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h["object"] == "Mention"]
+    assert [(h["type"], h["value_to"], h["related_o_id"]) for h in entries] == \
+        [("created", str(sandbox.admin_id), tid), ("created", str(agent["id"]), tid)]
+    assert sandbox.ticket(tid)["updated_at"] == "2026-11-20T09:02:00.000Z"
+
+
+# -- faults and rate limit ---------------------------------------------------------------------------------
+def test_injected_429_and_503(sandbox, api):
+    sandbox.add_fault(Fault(path=r"/tickets/search$", status=429, retry_after=7))
+    sandbox.add_fault(Fault(path=r"/ticket_history/", status=503, times=2))
+    throttled = api.raw("GET", "/tickets/search", params={"query": "*"})
+    assert (throttled.status_code, throttled.headers["Retry-After"]) == (429, "7")
+    assert api.raw("GET", "/tickets/search", params={"query": "*"}).status_code == 200
+    assert [api.raw("GET", "/ticket_history/1").status_code for _ in range(3)] == [503, 503, 200]
+    assert sandbox.calls_to(r"/ticket_history/") == 3
+
+
+def test_the_connector_transport_retries_honouring_retry_after(sandbox):
+    waits: list[float] = []
+    client = HttpClient(sandbox.base_url, tracker="zammad", headers={"Authorization": f"Token token={TOKEN}"},
+                        secrets=[TOKEN], sleep=waits.append, retry=RetryPolicy(attempts=3))
+    sandbox.add_fault(Fault(path=r"/users/me", status=429, retry_after=2))
+    assert client.get("/api/v1/users/me")["login"] == "admin@example.com"
+    assert waits == [2.0]
+
+
+def test_a_slow_answer_trips_the_client_timeout(sandbox, api):
+    sandbox.add_fault(Fault(path=r"/tickets/1$", status=0, delay=0.5))
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        api.raw("GET", "/tickets/1", timeout=0.1)
+    assert api.get("/tickets/1")["id"] == 1  # the fault was used up
+
+
+def test_rate_limit_answers_like_rack_attack(clock):
+    with ZammadSandbox(token=TOKEN, clock=clock, rate_limit=1.0) as sandbox:
+        api = Api(sandbox.base_url, TOKEN)
+        assert api.raw("GET", "/users/me").status_code == 200
+        limited = api.raw("GET", "/users/me")
+        assert limited.status_code == 429
+        assert limited.text == "Retry later\n" and limited.headers["Content-Type"].startswith("text/plain")
+        assert int(limited.headers["Retry-After"]) >= 1

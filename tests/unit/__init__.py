@@ -1,0 +1,1 @@
+"""Unit tests of the pure rules in `mapping/`: no network, no wall clock."""

@@ -1,0 +1,70 @@
+"""The combined decision: restore, then escalations (at the restored severity), then flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mapping.actions import Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
+from mapping.decide import Decision, decide
+from mapping.incident import DowngradeApproval, Incident, SeverityChange, StateChange
+from mapping.loader import load_procedure
+
+PROC = load_procedure()
+T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+PM = "pm-li"
+FACTS = {"recorded_by": "desk-wang", "reporter": "Zhang San", "contact": "+86 10 5555 0100",
+         "occurred_at": "2026-11-20T08:40+08:00", "affected_ci": "core-sw-01", "symptom": "link down"}
+
+
+def h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def incident(*, severities: list[tuple[float, int, str]], states: list[tuple[float, int]],
+             approvals: list[tuple[float, int, str]] = (), facts: dict[str, str | None] = FACTS) -> Incident:
+    return Incident(
+        tracker="jira", id="10001", ref="OPS-1", contract="24x7", reported_at=T0, updated_at=h(1),
+        severity=severities[-1][1], state=states[-1][1],
+        severity_history=tuple(SeverityChange(at=h(t), severity=s, by=by) for t, s, by in severities),
+        state_history=tuple(StateChange(at=h(t), state=s, by="eng") for t, s in states),
+        approvals=tuple(DowngradeApproval(at=h(t), to_severity=s, by=by) for t, s, by in approvals),
+        facts=facts,
+    )
+
+
+def test_nothing_due() -> None:
+    inc = incident(severities=[(0, 3, "desk")], states=[(0, 1), (0.1, 2), (0.2, 3)])
+    assert decide(inc, PROC, h(1), {PM}) == Decision(actions=[], next_deadline=h(6))
+
+
+def test_every_rule_in_order_and_escalation_at_the_restored_severity() -> None:
+    # reported as severity 2; the engineer lowers it to 4 without approval after 30 min,
+    # skips 已派单 (1 -> 3), and the contact is missing. At 5 h, with severity 4, nothing
+    # would be due (12 h); with the severity restored to 2, the 4 h report is late.
+    inc = incident(severities=[(0, 2, "desk"), (0.5, 4, "eng")], states=[(0, 1), (0.2, 3)],
+                   facts={**FACTS, "contact": " "})
+    decision = decide(inc, PROC, h(5), {PM})
+    assert decision.actions == [
+        RestoreSeverity(to=2, current=4, lowered_by="eng", lowered_at=h(0.5)),
+        Escalate(level=1, role="project_manager", deadline=h(4), reason="timetable", severity=2,
+                 contract="24x7", elapsed=timedelta(hours=5), allowed=timedelta(hours=4)),
+        FlagTransition(source=1, target=3, at=h(0.2), by="eng", rule="start", section="§4.3", revert=False),
+        FlagIncompleteRecord(missing=("contact",)),
+    ]
+    assert decision.next_deadline == h(6)
+
+
+def test_an_approved_lowering_counts_for_the_escalations() -> None:
+    inc = incident(severities=[(0, 2, "desk"), (0.5, 4, PM)], states=[(0, 1), (0.1, 2), (0.2, 3)],
+                   approvals=[(0.5, 4, PM)])
+    assert decide(inc, PROC, h(5), {PM}) == Decision(actions=[], next_deadline=h(12))
+    # the same approval by someone without the role does not count
+    decision = decide(inc, PROC, h(5), {"someone-else"})
+    assert [a.kind for a in decision.actions] == ["restore-severity", "escalate"]
+
+
+def test_resolved_incident_only_gets_its_flags() -> None:
+    inc = incident(severities=[(0, 1, "desk")], states=[(0, 1), (0.1, 6)], facts={})
+    decision = decide(inc, PROC, h(30), {PM})
+    assert [a.kind for a in decision.actions] == ["flag-transition", "incomplete-record"]
+    assert decision.next_deadline is None

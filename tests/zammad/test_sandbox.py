@@ -1,0 +1,237 @@
+"""End to end over loopback: `escalator mapping plan|apply|check --tracker zammad` and the
+connector's reads and writes against the sandbox Zammad (plugin/sandbox/zammad.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from connectors.base import Cursor, marker_text
+from connectors.factory import make_connector, make_provisioner
+from connectors.http import AuthError
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident, Unreadable
+from mapping.loader import load_procedure
+from plugin.cli_mapping import mapping as mapping_cli
+from plugin.config import load_config
+from plugin.sandbox.zammad import ZammadSandbox
+
+TOKEN = "e2e-zammad-token-42"
+
+
+class Clock:
+    """The sandbox's clock: starts at a fixed instant, one second later at each reading."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture()
+def sandbox():
+    box = ZammadSandbox(token=TOKEN, clock=Clock())
+    box.add_user("pm1", firstname="Pat", lastname="Manager", email="pm1@example.com", roles=["Agent"])
+    box.add_user("cust@example.com", firstname="Cora", lastname="Customer", roles=["Customer"],
+                 organization="ACME")
+    with box:
+        yield box
+
+
+@pytest.fixture()
+def config_path(tmp_path: Path, sandbox: ZammadSandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ZAMMAD_E2E_TOKEN", TOKEN)
+    path = tmp_path / "escalator.yaml"
+    path.write_text(yaml.safe_dump({
+        "tracker": {"kind": "zammad", "url": sandbox.base_url, "token": {"env": "ZAMMAD_E2E_TOKEN"},
+                    "projects": ["Users"], "timeout": 5},
+        "mapping_file": "mapping.yaml",
+        "contracts": {"by_organisation": {"ACME": "24x7"}},
+    }), encoding="utf-8")
+    return path
+
+
+def _cli(*args: str):
+    # the `escalator mapping` group itself (plugin/cli.py only adds it to the top-level command)
+    return CliRunner().invoke(mapping_cli, list(args), catch_exceptions=False)
+
+
+def _apply(config_path: Path) -> TrackerMapping:
+    result = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
+    assert result.exit_code == 0, result.output
+    return TrackerMapping.load(config_path.parent / "mapping.yaml")
+
+
+# -- the admin's mapping ----------------------------------------------------------------------------
+def test_plan_apply_check_from_bare_and_again_from_mapped(config_path: Path, sandbox: ZammadSandbox) -> None:
+    plan = _cli("plan", "--config", str(config_path), "--tracker", "zammad")
+    assert plan.exit_code == 0, plan.output
+    assert "create  severity" in plan.output and "create  category" in plan.output
+    assert "update  migrations" in plan.output
+    assert "create  state:4" in plan.output and "ok      state:1" in plan.output  # 待处理 is Zammad's "new"
+    assert sandbox.calls_to("/object_manager_attributes$", "POST") == 0  # plan writes nothing
+
+    first = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
+    assert first.exit_code == 0, first.output
+    assert "changed: created select attribute 'incident_severity'" in first.output
+    assert "changed: ran the object manager migrations" in first.output
+    assert "changed: created 'pending reminder' state '挂起'" in first.output
+    mapping = TrackerMapping.load(config_path.parent / "mapping.yaml")
+    assert mapping.tracker == "zammad" and mapping.severity.field == "incident_severity"
+    assert sorted(mapping.states) == [1, 2, 3, 4, 5, 6, 7]
+    states = {s["name"]: s for s in _get(config_path, "/api/v1/ticket_states", expand="true")}
+    assert states["挂起"]["state_type"] == "pending reminder" and states["挂起"]["ignore_escalation"] is False
+    assert states["暂停"]["state_type"] == "pending reminder" and states["暂停"]["ignore_escalation"] is True
+    assert states["已归档"]["state_type"] == "closed"
+    assert mapping.states[4] == [str(states["挂起"]["id"])]
+    assert mapping.states[3] == [str(states["open"]["id"])]
+
+    again = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "0 change(s) to make" in again.output and "0 change(s) made" in again.output
+    assert TrackerMapping.load(config_path.parent / "mapping.yaml") == mapping
+
+    check = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert check.exit_code == 0, check.output
+    assert "The mapping matches the tracker." in check.output
+
+
+def test_dry_run_changes_nothing(config_path: Path, sandbox: ZammadSandbox) -> None:
+    result = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--dry-run")
+    assert result.exit_code == 0 and "Dry run: nothing changed." in result.output
+    assert not (config_path.parent / "mapping.yaml").exists()
+    assert sandbox.calls_to("/ticket_states$", "POST") == 0
+
+
+def test_check_reports_drift_one_line_each(config_path: Path, sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    with sandbox.lock:
+        store = sandbox.store
+        del store.states[int(mapping.states[4][0])]
+        attr = next(a for a in store.attributes.values() if a["name"] == "incident_escalation_level")
+        attr["data_option"]["options"].pop("3")
+    result = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert result.exit_code == 1
+    drift = [line for line in result.output.splitlines() if line.strip().startswith("drift:")]
+    assert any("state 4 (挂起): ticket state id" in d and "is gone" in d for d in drift)
+    assert any("escalation_level: option '3' of attribute 'incident_escalation_level' is gone" in d for d in drift)
+    assert len(drift) == 2
+
+
+def test_an_option_removed_on_the_tracker_is_put_back(config_path: Path, sandbox: ZammadSandbox) -> None:
+    _apply(config_path)
+    with sandbox.lock:
+        attr = next(a for a in sandbox.store.attributes.values() if a["name"] == "incident_severity")
+        attr["data_option"]["options"].pop("4")
+    plan = _cli("plan", "--config", str(config_path), "--tracker", "zammad")
+    assert "update  severity" in plan.output and "add option(s) 4" in plan.output
+    _apply(config_path)
+    assert "0 change(s) to make" in _cli("plan", "--config", str(config_path), "--tracker", "zammad").output
+
+
+def test_a_wrong_token_is_one_line_without_the_token(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAMMAD_E2E_TOKEN", "not-the-token-123")
+    result = CliRunner().invoke(mapping_cli, ["plan", "--config", str(config_path)])
+    assert isinstance(result.exception, AuthError)  # plugin/cli.py prints it as one `error:` line
+    text = str(result.exception)
+    assert "HTTP 401" in text and "check the Zammad token" in text and "\n" not in text
+    assert "not-the-token-123" not in text + result.output
+
+
+# -- reads and writes over loopback ---------------------------------------------------------------
+def _get(config_path: Path, path: str, **params: str):
+    config = load_config(config_path)
+    provisioner = make_provisioner(config, load_procedure())
+    return provisioner.client.http.get(path, params=params)
+
+
+def _connector(config_path: Path, mapping: TrackerMapping):
+    return make_connector(load_config(config_path), load_procedure(), mapping, sleep=lambda s: None)
+
+
+def test_read_and_write_round_trip(config_path: Path, sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Core switch down", customer="cust@example.com",
+                           article={"body": "All floors offline, error E42", "type": "phone"},
+                           incident_severity="3", incident_category="1.2", incident_escalation_level="0")
+    sandbox.update_ticket(t["id"], by="admin@example.com", state="open", incident_severity="1")
+    sandbox.update_ticket(t["id"], by="pm1", incident_severity="2")
+    sandbox.add_ticket("Other group", customer="cust@example.com", group="Users", state="closed")
+    connector = _connector(config_path, mapping)
+    cursor = Cursor()
+
+    results = {r.ref: r for r in connector.read_changed(cursor)}
+
+    inc = results[t["number"]]
+    assert isinstance(inc, Incident)
+    assert (inc.state, inc.severity, inc.category, inc.escalation_level) == (3, 2, "1.2", 0)
+    assert [c.state for c in inc.state_history] == [1, 3]
+    assert [c.severity for c in inc.severity_history] == [3, 1, 2]
+    assert inc.severity_history[-1].by == "pm1"
+    assert inc.contract == "24x7" and inc.organisation == "ACME"
+    assert inc.facts["reporter"] == "Cora Customer" and inc.facts["contact"].startswith("cust@example.com")
+    assert "error E42" in (inc.facts["symptom"] or "")
+    assert any(isinstance(r, Incident) and r.state == 6 for r in results.values())  # Zammad "closed" = 待审核
+
+    # nothing changed: one search call, no history
+    before = len(sandbox.calls)
+    assert list(connector.read_changed(cursor)) == []
+    assert [c.path for c in sandbox.calls[before:]] == ["/api/v1/tickets/search"]
+
+    # writes
+    connector.set_severity(inc, 1)
+    connector.set_escalation_level(inc, 1)
+    assert connector.set_state(inc, 4) is True
+    assert connector.add_note(inc, "Reported to the project manager (§5.2.2).", marker="escalation-L1") is True
+    assert connector.add_note(inc, "Reported to the project manager (§5.2.2).", marker="escalation-L1") is False
+    assert connector.has_marker(inc, "escalation-L1")
+    assert connector.add_note(inc, "We are on it.", marker="customer-update-1", public=True) is True
+    connector.notify(inc, ["pm1"], "Escalation", "see the note")
+    connector.notify(inc, ["pm1"], "Escalation", "see the note")
+    assert connector.add_tag(inc, "escalated") and not connector.add_tag(inc, "escalated")
+    connector.put_machine_state(inc, {"level": 1, "notes": ["escalation-L1"]})
+    assert connector.get_machine_state(inc) == {"level": 1, "notes": ["escalation-L1"]}
+
+    stored = sandbox.ticket(t["id"])
+    assert (stored["incident_severity"], stored["incident_escalation_level"]) == ("1", "1")
+    assert str(stored["state_id"]) == mapping.states[4][0]
+    articles = _get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}")
+    markers = [a for a in articles if marker_text("escalation-L1") in (a.get("body") or "")]
+    assert len(markers) == 1 and markers[0]["internal"] is True and markers[0]["type"] == "note"
+    public = [a for a in articles if marker_text("customer-update-1") in (a.get("body") or "")]
+    assert public[0]["internal"] is False
+    mentions = _get(config_path, "/api/v1/mentions", mentionable_type="Ticket", mentionable_id=str(t["id"]))
+    pm = sandbox.store.user_by("pm1")
+    assert [m["user_id"] for m in mentions["mentions"]] == [pm["id"]]
+
+    # the daemon's own writes come back once, as what they are
+    again = {r.ref: r for r in connector.read_changed(cursor)}
+    mine = again[t["number"]]
+    assert (mine.state, mine.severity, mine.escalation_level) == (4, 1, 1)
+    assert [e.level for e in mine.escalations] == [1]
+
+
+def test_manual_requests_approvals_and_unreadable(config_path: Path, sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Printer", customer="cust@example.com", incident_severity="2")
+    sandbox.update_ticket(t["id"], by="pm1", incident_severity="3", tags=None)
+    with sandbox.lock:
+        sandbox.store.tag_add(sandbox.store.tickets[t["id"]], "severity-downgrade-approved",
+                              by=sandbox.store.user_by("pm1")["id"])
+        sandbox.store.tag_add(sandbox.store.tickets[t["id"]], "escalate",
+                              by=sandbox.store.user_by("cust@example.com")["id"])
+    bad = sandbox.add_ticket("Odd", customer="cust@example.com", state="pending close")
+    results = {r.ref: r for r in _connector(config_path, mapping).read_changed(Cursor())}
+
+    inc = results[t["number"]]
+    assert [(a.by, a.to_severity) for a in inc.approvals] == [("pm1", 3)]
+    assert [r.by for r in inc.manual_requests] == ["cust@example.com"]
+    odd = results[bad["number"]]
+    assert isinstance(odd, Unreadable)
+    assert odd.reason.startswith(f"ticket {bad['number']}: state 'pending close'")
