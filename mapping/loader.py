@@ -428,7 +428,7 @@ def _repair(data: Any, repairs: list[tuple[Path_, str]], default: Any,
     """Drop unknown keys, replace or remove invalid values; False when nothing changed."""
     changed = False
     # deepest and last first, so that removing a list item does not shift the others
-    for loc, kind in sorted(repairs, key=lambda r: (len(r[0]), [str(p) for p in r[0]]), reverse=True):
+    for loc, kind in sorted(repairs, key=lambda r: (len(r[0]), _order(r[0])), reverse=True):
         parent = _get(data, loc[:-1])
         if not loc or parent is None:
             continue
@@ -458,6 +458,11 @@ def _repair(data: Any, repairs: list[tuple[Path_, str]], default: Any,
         set_aside.append((remove, False))
         changed = True
     return changed
+
+
+def _order(loc: Path_) -> list[tuple[int, int, str]]:
+    """A sort key for paths: list indexes by number (9 before 10), keys by name."""
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in loc]
 
 
 def _get(data: Any, loc: Path_) -> Any:

@@ -18,7 +18,7 @@ import click
 
 from connectors import factory
 from connectors.base import Cursor
-from mapping.duties import parse_iso_week
+from mapping.duties import parse_iso_week, week_bounds
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
@@ -42,11 +42,17 @@ def _zone(procedure: Procedure) -> ZoneInfo:
     return ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
 
 
-def read_incidents(connector, procedure: Procedure, label: str = "Reading incidents") -> list[Incident]:
-    """Every incident the connector reads, with a progress bar on stderr; the unreadable reported."""
+def read_incidents(connector, procedure: Procedure, since: datetime | None = None,
+                   label: str = "Reading incidents") -> list[Incident]:
+    """The incidents updated since `since` (all when None), with a progress bar on stderr.
+
+    An incident reported or resolved in a period was updated at or after the period's
+    start, so reading from there loses nothing and skips the tracker's older history.
+    The unreadable and those of an unknown contract are reported on stderr and left out.
+    """
     incidents: list[Incident] = []
     skipped: list[str] = []
-    with click.progressbar(connector.read_changed(Cursor()), label=label, show_pos=True,
+    with click.progressbar(connector.read_changed(Cursor(since=since)), label=label, show_pos=True,
                            file=click.get_text_stream("stderr")) as results:
         for result in results:
             if isinstance(result, Unreadable):
@@ -136,7 +142,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
             raise click.BadParameter("must be after --from", param_hint="--to")
         _check_contract(procedure, contract)
         now = _now(as_of, tz)
-        incidents = read_incidents(connector, procedure)
+        incidents = read_incidents(connector, procedure, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups, tz=tz)
         _emit(render_kpi(result, procedure, fmt, lang), out)
@@ -158,12 +164,12 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
 
     def work(config: Config, procedure: Procedure, connector) -> None:
         try:
-            month_bounds(month, _zone(procedure))
+            start, _ = month_bounds(month, _zone(procedure))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--month") from None
         _check_contract(procedure, contract)
         now = _now(as_of, _zone(procedure))
-        incidents = read_incidents(connector, procedure)
+        incidents = read_incidents(connector, procedure, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups)
         _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
@@ -182,10 +188,10 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
 
     def work(config: Config, procedure: Procedure, connector) -> None:
         try:
-            parse_iso_week(week)
+            start, _ = week_bounds(parse_iso_week(week), _zone(procedure))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--week") from None
-        incidents = read_incidents(connector, procedure)
+        incidents = read_incidents(connector, procedure, since=start)
         _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, lang), out)
 
     _with_connector(config_path, work)

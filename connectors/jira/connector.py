@@ -34,6 +34,8 @@ log = logging.getLogger("escalator.jira")
 #: (https://support.atlassian.com/jira-software-cloud/docs/jql-fields/#Updated).
 JQL_DATE = "%Y/%m/%d %H:%M"
 SERVICE_DESK = "service_desk"
+#: `issueIdsOrKeys` of POST /changelog/bulkfetch takes at most 1000 (BulkChangelogRequestBean)
+BULK_CHANGELOG_MAX = 1000
 
 
 def jql_quote(value: str) -> str:
@@ -87,17 +89,27 @@ class JiraConnector:
         # incremental read costs a single search call
         self.timezone()
         jql = self.jql(cursor.query_from())
+        pending: list[tuple[dict, dict[str, str]]] = []
         for issues, inline, names in self._pages(jql):
-            fresh = [i for i in issues if cursor.is_new(str(i["id"]), _updated(i))]
-            histories = self._histories(fresh, inline)
-            for issue in fresh:
-                self._remember_project(issue)
-                result = self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
-                if not isinstance(result, Incident):
-                    log.warning("jira.unreadable", extra={"event": "jira.unreadable", "key": result.ref,
-                                                          "reason": result.reason})
-                yield result
-                cursor.advance(str(issue["id"]), _updated(issue))
+            pending += [(i, names) for i in issues if cursor.is_new(str(i["id"]), _updated(i))]
+            # Cloud: collect up to a bulk request's worth of issues (one changelog call for
+            # several search pages); DC: the history came inline, translate at once
+            if inline or len(pending) >= BULK_CHANGELOG_MAX:
+                yield from self._translate(pending, inline, cursor)
+                pending = []
+        yield from self._translate(pending, not self.cloud, cursor)
+
+    def _translate(self, batch: list[tuple[dict, dict[str, str]]], inline: bool,
+                   cursor: Cursor) -> Iterator[ReadResult]:
+        histories = self._histories([i for i, _ in batch], inline)
+        for issue, names in batch:
+            self._remember_project(issue)
+            result = self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
+            if not isinstance(result, Incident):
+                log.warning("jira.unreadable", extra={"event": "jira.unreadable", "key": result.ref,
+                                                      "reason": result.reason})
+            yield result
+            cursor.advance(str(issue["id"]), _updated(issue))
 
     def read_one(self, ticket_id: str) -> ReadResult:
         fields = needed_fields(self.mapping)

@@ -76,7 +76,12 @@ class ZammadConnector:
                 seen_here.add(ticket_id)
                 if updated is None or not cursor.is_new(ticket_id, updated):
                     continue
-                result = self._read(ticket)
+                try:
+                    result = self._read(ticket)
+                except NotFound:
+                    # deleted (or moved out of our reach) between the search and its history
+                    log.info("zammad.ticket-gone", extra={"event": "zammad.ticket-gone", "ticket": ticket.get("number")})
+                    continue
                 cursor.advance(ticket_id, updated)
                 yield result
             if not drifted:

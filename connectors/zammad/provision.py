@@ -166,7 +166,7 @@ class ZammadProvisioner:
         specs = {}
         for n, (term, name) in enumerate(ATTRIBUTES.items()):
             specs[term] = {"name": name, "object": "Ticket", "display": DISPLAY[term], "active": True,
-                           "editable": True, "position": 1500 + 10 * n, "data_type": DATA_TYPES[term],
+                           "position": 1500 + 10 * n, "data_type": DATA_TYPES[term],
                            "data_option": options[term], "screens": _SCREENS}
         return specs
 

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from plugin.sandbox.jira_jql import JqlError
 from plugin.sandbox.jira_model import (
     CATEGORIES,
+    SYSTEM_FIELDS,
     ApiError,
     Comment,
     Flavour,
@@ -74,8 +75,11 @@ class JiraSandbox(SandboxServer):
 
     def __init__(self, flavour: Flavour = "cloud", *, email: str = "bot@example.com", token: str = "sandbox-token",
                  clock: Callable[[], datetime] | None = None, rate_limit: float | RateLimiter | None = None,
-                 workflow: Workflow | None = None, time_zone: str = "UTC", seed: bool = True,
-                 host: str = "127.0.0.1", port: int = 0):
+                 workflow: Workflow | None = None, statuses: dict[str, str] | None = None,
+                 time_zone: str = "UTC", seed: bool = True, host: str = "127.0.0.1", port: int = 0):
+        """`workflow` is the seeded projects' workflow (default: `default_workflow()`);
+        `statuses` adds statuses (name -> category key: new, indeterminate, done) it may name.
+        `seed=False` starts with the bot user only."""
         limiter = rate_limit if isinstance(rate_limit, RateLimiter) else \
             RateLimiter(rate_limit) if rate_limit else None  # requests per second, real time
         super().__init__(authenticate=self._authenticate, rate_limit=limiter, host=host, port=port)
@@ -83,9 +87,10 @@ class JiraSandbox(SandboxServer):
         self.clock = clock or _utc_now
         self.model = JiraModel(flavour, clock=self.clock, base=self._link_base)
         self.workflow = workflow or default_workflow()
+        self.errors: list[str] = []  # sandbox bugs answered as 500: tests may assert it stays empty
         self.bot = self.model.add_user("Escalator Bot", email, token=token, time_zone=time_zone)
         if seed:
-            self._seed()
+            self._seed(statuses or {})
         self._register()
 
     # -- identity ------------------------------------------------------------------------
@@ -156,13 +161,15 @@ class JiraSandbox(SandboxServer):
         return Response(404, {"errorMessages": [f"null for uri: {self._link_base()}{req.path}"], "errors": {}})
 
     # -- seed -------------------------------------------------------------------------------
-    def _seed(self) -> None:
+    def _seed(self, statuses: dict[str, str]) -> None:
         m = self.model
         for sid, name, cat in (("1", "Open", "new"), ("3", "In Progress", "indeterminate"),
                                ("10000", "Waiting for customer", "indeterminate"),
                                ("10001", "Waiting for vendor", "indeterminate"),
                                ("5", "Resolved", "done"), ("6", "Closed", "done")):
             m.add_status(name, cat, id=sid)
+        for name, cat in statuses.items():
+            m.add_status(name, cat)
         for pid, name, color in (("1", "Highest", "#d04437"), ("2", "High", "#f15c75"), ("3", "Medium", "#f79232"),
                                  ("4", "Low", "#707070"), ("5", "Lowest", "#999999")):
             m.add_priority(name, id=pid, color=color)
@@ -268,6 +275,12 @@ class JiraSandbox(SandboxServer):
                 raise HttpError(err.status, err.body) from None
             except JqlError as err:
                 raise HttpError(400, {"errorMessages": [str(err)], "errors": {}}) from None
+            except HttpError:
+                raise
+            except Exception as exc:  # a sandbox bug: answer 500 (not a dropped socket) and keep it
+                self.errors.append(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
+                raise HttpError(500, {"errorMessages": [f"Internal server error: {type(exc).__name__}: {exc}"],
+                                      "errors": {}}) from None
 
         self.route(method, pattern)(handler)
 
@@ -346,7 +359,7 @@ class JiraSandbox(SandboxServer):
         on("PUT", f"{a}/issue/{i}/properties/(?P<prop>[^/]+)", self._put_property)
         on("DELETE", f"{a}/issue/{i}/properties/(?P<prop>[^/]+)", self._delete_property)
         on("GET", f"{a}/field", lambda req, me: [self.model.render_field(f) for f in
-                                                  [*self._system_fields(), *self.model.custom_fields]])
+                                                  [*SYSTEM_FIELDS, *self.model.custom_fields]])
         on("POST", f"{a}/field", self._create_field)
         on("GET", f"{a}/status", lambda req, me: [self.model.render_status(s) for s in self.model.statuses])
         on("GET", f"{a}/statuscategory", lambda req, me: [
@@ -396,10 +409,6 @@ class JiraSandbox(SandboxServer):
                 "serverTime": now, "scmInfo": "0d8bd7ba3a3c3e0ea5e2b5d4e0f1c9c0a0b1c2d3",
                 "serverTitle": "Jira", "defaultLocale": {"locale": "en_US"}}
 
-    def _system_fields(self) -> list[str]:
-        from plugin.sandbox.jira_model import SYSTEM_FIELDS
-        return list(SYSTEM_FIELDS)
-
     def _gone(self, req: Request, me: User) -> Response:
         return Response(410, GONE)
 
@@ -445,7 +454,7 @@ class JiraSandbox(SandboxServer):
         field_ids = self.model.field_ids(requested, "id")
         id_only = not field_ids and "key" not in tokens and "*all" not in tokens
         cap = CLOUD_MAX_IDS if not field_ids else CLOUD_MAX_FIELDS
-        size = min(max(self._int(req, "maxResults", 50, body=body), 0), cap)
+        size = min(max(self._int(req, "maxResults", 50, body=body), 1), cap)
         fingerprint = hashlib.sha1(f"{jql}|{sorted(tokens)}".encode()).hexdigest()[:12]
         token = (body or {}).get("nextPageToken") if body is not None else req.arg("nextPageToken")
         start = self._decode_token(token, fingerprint) if token else 0
@@ -545,8 +554,10 @@ class JiraSandbox(SandboxServer):
         body = self._obj(req)
         fields = dict(body.get("fields") or {})
         errors: dict[str, str] = {}
-        project_ref = fields.pop("project", None) or {}
-        type_ref = fields.pop("issuetype", None) or {}
+        project_ref = fields.pop("project", None)
+        type_ref = fields.pop("issuetype", None)
+        project_ref = project_ref if isinstance(project_ref, dict) else {}
+        type_ref = type_ref if isinstance(type_ref, dict) else {}
         summary = fields.pop("summary", None)
         project = None
         try:
@@ -568,7 +579,8 @@ class JiraSandbox(SandboxServer):
         reporter_ref = fields.pop("reporter", None)
         reporter = me.key
         if reporter_ref:
-            reporter = reporter_ref.get("accountId") if self.flavour == "cloud" else reporter_ref.get("name")
+            reporter = reporter_ref.get("accountId" if self.flavour == "cloud" else "name") \
+                if isinstance(reporter_ref, dict) else None
             if reporter not in self.model.users:
                 raise ApiError(400, [], {"reporter": "Specify a valid value for reporter"})
         issue = self.model.create_issue(project.key, type_id, summary, reporter=reporter, fields=fields)
@@ -618,9 +630,10 @@ class JiraSandbox(SandboxServer):
         start = max(self._int(req, "startAt", 0), 0)
         # Cloud pages comments 100 at a time (v3 spec); Data Center gives all of them by default
         size = max(self._int(req, "maxResults", 100 if self.flavour == "cloud" else len(comments)), 0)
-        tz = self._tz(me)
+        tz, props = self._tz(me), "properties" in self._expand_param(req, None)
         return {"startAt": start, "maxResults": size, "total": len(comments),
-                "comments": [self.model.render_comment(issue, c, tz) for c in comments[start:start + size]]}
+                "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
+                             for c in comments[start:start + size]]}
 
     def _add_comment(self, req: Request, me: User) -> Response:
         issue = self.model.issue(req.params["issue"])
@@ -646,7 +659,8 @@ class JiraSandbox(SandboxServer):
         internal = flagged and project.type_key == "service_desk"
         comment = self.model.add_comment(issue, me.key, text, internal=internal,
                                          visibility=body.get("visibility"), properties=props)
-        return Response(201, self.model.render_comment(issue, comment, self._tz(me)))
+        return Response(201, self.model.render_comment(issue, comment, self._tz(me), with_properties="properties"
+                                                       in self._expand_param(req, None)))
 
     def _sd_comment(self, req: Request, me: User) -> Response:
         """JSM: POST /rest/servicedeskapi/request/{key}/comment {body, public}

@@ -801,11 +801,13 @@ class JiraModel:
                 raise ValueError("Operation value must be a string")
             return value
         if fid == "labels":
-            if not isinstance(value, list) or not all(isinstance(v, str) and v and " " not in v for v in value):
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise ValueError("Operation value must be a list of strings.")
+            if any(" " in v for v in value):
                 raise ValueError("The label must not contain spaces.")
             return list(value)
         if fid == "priority":
-            ref = value or {}
+            ref = _object(value, "Priority")
             for p in self.priorities.values():
                 if ref.get("id") == p.id or ref.get("name") == p.name:
                     return p.id
@@ -815,14 +817,14 @@ class JiraModel:
                 if fid == "reporter":
                     raise ValueError("Reporter is required.")
                 return None
-            ref = value.get("accountId") if self.flavour == "cloud" else value.get("name")
+            ref = _object(value, fid).get("accountId" if self.flavour == "cloud" else "name")
             if ref in self.users:
                 return ref
             raise ValueError(f"User '{ref}' does not exist.") if self.flavour == "datacenter" else \
                 ValueError("Specify a valid value for assignee" if fid == "assignee" else
                            "Specify a valid value for reporter")
         if fid == "issuetype":
-            ref = value or {}
+            ref = _object(value, "issuetype")
             project = self.project(issue.fields["project_key"])
             for tid in project.issue_type_ids:
                 t = self.issue_types[tid]
@@ -870,7 +872,7 @@ class JiraModel:
                 raise ValueError("data was not an array")
             return list(value)
         if kind == "userpicker":
-            ref = value.get("accountId") if self.flavour == "cloud" else value.get("name")
+            ref = _object(value, cf.name).get("accountId" if self.flavour == "cloud" else "name")
             if ref not in self.users:
                 raise ValueError(f"Specify a valid value for {cf.name}")
             return ref
@@ -1145,14 +1147,17 @@ class JiraModel:
                 "items": [{"field": i.field, "fieldtype": i.fieldtype, "fieldId": i.field_id, "from": i.from_,
                            "fromString": i.from_string, "to": i.to, "toString": i.to_string} for i in items]}
 
-    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo) -> dict:
+    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo, *, with_properties: bool = False) -> dict:
         out: dict[str, Any] = {
             "self": f"{self.base}{self.api}/issue/{issue.id}/comment/{c.id}", "id": str(c.id),
             "author": self.render_user(c.author), "body": c.body, "updateAuthor": self.render_user(c.author),
             "created": jira_time(c.created, tz), "updated": jira_time(c.updated, tz)}
         if c.visibility:
             out["visibility"] = c.visibility
-        if c.properties:
+        if with_properties:
+            # comment properties come only with `expand=properties` (Jira Server/DC REST docs,
+            # "Get comments": expand "renderedBody, properties"); DC has no jsdPublic, so this
+            # is how a DC client tells an internal JSM comment
             out["properties"] = c.properties
         if self.flavour == "cloud":
             # jsdPublic: false only for internal comments on service-desk projects (v3 spec, Comment.jsdPublic)
@@ -1170,6 +1175,12 @@ class _Resolver:
         if name == "custom_field":
             return self.m.resolve_custom_field
         return getattr(self.m, name)
+
+
+def _object(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"Operation value must be an object naming the {what} by 'id' or 'name'.")
+    return value
 
 
 def _plain_text(value: Any) -> str:

@@ -17,8 +17,8 @@ Behaviour worth knowing when writing a client against it (all as the real server
   attribute before `object_manager_attributes_execute_migrations` ran (param_cleanup).
 - Any state may be set: Zammad has no workflow. Every attribute change, tag, article and
   mention writes a history entry; each touches the ticket's `updated_at`.
-- `POST /mentions` mentions the *current* user (mentions_controller.rb ignores a
-  `user_id`): to mention someone else, send the request with `From: <that user>`.
+- `POST /mentions` mentions the *current* user and answers `true` (mentions_controller.rb
+  ignores a `user_id`): to mention someone else, send it with `From: <that user>`.
 - 429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
 """
 
@@ -123,7 +123,8 @@ class ZammadSandbox(SandboxServer):
         self.store.tokens[token] = admin["id"]
         self._routes()
 
-    # -- seed API (Python, for tests and the demo) ---------------------------------------------
+    # -- seed API (Python, for tests and the demo; answers are JSON-shaped copies; a refused
+    #    value raises ApiError, a ValueError) ----------------------------------------------------
     def add_token(self, token: str, user: str) -> None:
         """Give `user` (login or e-mail) an API token."""
         with self.lock:
@@ -145,13 +146,14 @@ class ZammadSandbox(SandboxServer):
             access = None
             if groups is not None:
                 access = {self._group(name)["id"]: acc for name, acc in groups.items()}
-            return self.store.add_user(login=login, firstname=firstname, lastname=lastname,
+            user = self.store.add_user(login=login, firstname=firstname, lastname=lastname,
                                        email=email if email is not None else (login if "@" in login else ""),
                                        roles=roles, organization_id=org_id, group_access=access)
+            return self.store.user_json(user)
 
     def add_organization(self, name: str) -> dict:
         with self.lock:
-            return self.store.add_organization(name)
+            return self.store.organization_json(self.store.add_organization(name))
 
     def add_group(self, name: str, *, note: str = "") -> dict:
         """A group; existing agents get full access to it (as the admin would grant)."""
@@ -160,13 +162,13 @@ class ZammadSandbox(SandboxServer):
             for user in self.store.users.values():
                 if 2 in user["role_ids"]:
                     user["group_ids"].setdefault(str(group["id"]), ["full"])
-            return group
+            return self.store.group_json(group)
 
     def add_state(self, name: str, state_type: str, *, ignore_escalation: bool | None = None) -> dict:
         with self.lock:
             type_id = next(i for i, n in STATE_TYPES.items() if n == state_type)
-            return self._create_state({"name": name, "state_type_id": type_id,
-                                       "ignore_escalation": ignore_escalation}, by=1)
+            return dict(self._create_state({"name": name, "state_type_id": type_id,
+                                            "ignore_escalation": ignore_escalation}, by=1))
 
     def add_ticket(self, title: str, *, customer: str, group: str = "Users", state: str = "new",
                    priority: str = "2 normal", owner: str | None = None, by: str | None = None,
@@ -180,7 +182,8 @@ class ZammadSandbox(SandboxServer):
                       **attributes}
             if owner:
                 params["owner"] = owner
-            return self.store.create_ticket(params, article=article, by=author["id"], tags=tags)
+            ticket = self.store.create_ticket(params, article=article, by=author["id"], tags=tags)
+            return self.store.ticket_json(ticket, ids=True)
 
     def add_article(self, ticket_id: int, body: str, *, by: str, internal: bool = False, type: str = "note",
                     subject: str | None = None, content_type: str = "text/plain") -> dict:
@@ -188,10 +191,11 @@ class ZammadSandbox(SandboxServer):
             author = self.store.user_by(by)
             if author is None:
                 raise KeyError(by)
-            return self.store.create_article(self.store.tickets[ticket_id],
-                                             {"body": body, "internal": internal, "type": type,
-                                              "subject": subject, "content_type": content_type},
-                                             by=author["id"])
+            article = self.store.create_article(self.store.tickets[ticket_id],
+                                                {"body": body, "internal": internal, "type": type,
+                                                 "subject": subject, "content_type": content_type},
+                                                by=author["id"])
+            return self.store.article_json(article)
 
     def update_ticket(self, ticket_id: int, *, by: str, **params: Any) -> dict:
         """Change a ticket as a person would in the UI (history and updated_at follow)."""
@@ -199,10 +203,11 @@ class ZammadSandbox(SandboxServer):
             author = self.store.user_by(by)
             if author is None:
                 raise KeyError(by)
-            return self.store.update_ticket(self.store.tickets[ticket_id], params, by=author["id"])
+            ticket = self.store.update_ticket(self.store.tickets[ticket_id], params, by=author["id"])
+            return self.store.ticket_json(ticket, ids=True)
 
     def ticket(self, ticket_id: int) -> dict:
-        """The stored ticket, for assertions (a copy)."""
+        """The stored ticket as GET /tickets/:id with its association ids (a copy)."""
         with self.lock:
             return self.store.ticket_json(self.store.tickets[ticket_id], ids=True)
 
@@ -564,13 +569,6 @@ class ZammadSandbox(SandboxServer):
             ticket = self._ticket(ctx, ctx.params["id"])
             if _truthy(ctx.params.get("expand")):
                 return store.ticket_json(ticket, expand=True)
-            if _truthy(ctx.params.get("all")):
-                articles = [store.article_json(store.articles[a]) for a in ticket["article_ids"]]
-                return {"ticket_id": ticket["id"], "ticket_article_ids": list(ticket["article_ids"]),
-                        "assets": store.ticket_assets([ticket], {"TicketArticle": {
-                            str(a["id"]): a for a in articles}}),
-                        "links": self._links_of("Ticket", ticket["id"]), "tags": list(store.tags.get(ticket["id"], [])),
-                        "mentions": [m["id"] for m in store.mentions.values() if m["mentionable_id"] == ticket["id"]]}
             return store.ticket_json(ticket)
 
         def _ticket_params(ctx: Ctx) -> dict:
@@ -668,6 +666,7 @@ class ZammadSandbox(SandboxServer):
             store.tag_add(ticket, str(ctx.params["item"]), by=ctx.user["id"])
             return Response(201, True)
 
+        # the docs show 201 for a removal; the controller renders plain `json: success` (200)
         @api("DELETE", "/tags/remove", permission=("ticket.agent", "admin.tag"))
         def tag_remove(ctx: Ctx) -> Any:
             ticket = _tag_target(ctx)
@@ -738,6 +737,9 @@ class ZammadSandbox(SandboxServer):
 
         @api("POST", "/mentions", permission="ticket.agent")
         def mention_create(ctx: Ctx) -> Any:
+            # "The mention will be created for the user of the current session" and the answer
+            # is `true` (201); mentioning again is a no-op (Mention.subscribe!).
+            # https://docs.zammad.org/en/latest/api/ticket/mentions.html
             p = ctx.params
             if p.get("mentionable_type") != "Ticket":
                 raise ApiError(422, "The parameter 'mentionable_type' is invalid.")
@@ -745,18 +747,17 @@ class ZammadSandbox(SandboxServer):
             user = ctx.user
             if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user["id"]
                    for m in store.mentions.values()):
-                raise ApiError(422, "User is already mentioned.")
+                return Response(201, True)
             store.touch(ticket, user["id"])  # Mention#update_mentionable
             mid = store.next_id("mentions")
             stamp = ticket["updated_at"]
-            rec = {"id": mid, "mentionable_type": "Ticket", "mentionable_id": ticket["id"], "user_id": user["id"],
-                   "created_by_id": user["id"], "updated_by_id": user["id"], "created_at": stamp,
-                   "updated_at": stamp}
-            store.mentions[mid] = rec
+            store.mentions[mid] = {"id": mid, "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
+                                   "user_id": user["id"], "updated_by_id": user["id"], "created_by_id": user["id"],
+                                   "created_at": stamp, "updated_at": stamp}
             # Mention#history_log_attributes: related to the ticket, value_to the user id
             store.log(ticket["id"], o_id=mid, type="created", object="Mention", created_by_id=user["id"],
                       created_at=stamp, related_o_id=ticket["id"], related_object="Ticket", value_to=str(user["id"]))
-            return Response(201, dict(rec))
+            return Response(201, True)
 
         @api("DELETE", r"/mentions/(?P<id>\d+)", permission="ticket.agent")
         def mention_delete(ctx: Ctx) -> Any:

@@ -255,7 +255,7 @@ class Search:
             low, high, low_inc, high_inc = bounds
             ids = store.tickets_updated_between(low, high, low_inclusive=low_inc, high_inclusive=high_inc)
         else:
-            ids = [tid for _, tid in store._by_updated]
+            ids = store.tickets_updated_between(None, None, low_inclusive=True, high_inclusive=True)
         found = [t for t in (store.tickets[i] for i in ids) if visible(t) and cond(t) and match(t)]
         keys = [str(k).strip() for k in _as_list(sort_by) if str(k).strip()] or ["updated_at"]
         orders = [str(o).strip().lower() for o in _as_list(order_by) if str(o).strip()] or ["desc"]

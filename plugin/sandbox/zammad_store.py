@@ -144,7 +144,7 @@ def ruby_time(iso: str | None) -> str:
     return parse_time(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class ApiError(Exception):
+class ApiError(ValueError):
     """A refusal the server answers with `{error, error_human}` (handles_errors.rb#humanize_error)."""
 
     def __init__(self, status: int, message: str):

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -54,6 +53,14 @@ class DaemonProcess:
         self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ),
                                      cwd=site.folder)
 
+    def wait_ready(self, timeout: float = 20) -> None:
+        """Until the daemon has talked to the tracker (its first pass has begun)."""
+        before = len(self.site.sandbox.calls)
+        wait_for(lambda: len(self.site.sandbox.calls) > before or self.proc.poll() is not None, timeout,
+                 "the daemon's first call")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n{self.output()}")
+
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
@@ -84,7 +91,7 @@ def clock() -> AcceleratedClock:
 def site(request, tmp_path, clock):
     builder = JiraSite if request.param == "jira" else ZammadSite
     built = builder.build(tmp_path / request.param, clock, poll_interval=0.5,
-                          env=f"ESCALATOR_E2E_{request.param.upper()}_TOKEN")
+                          env=f"ESCALATOR_E2E_{request.param.upper()}_TOKEN", tracker_options={"timeout": 2.0})
     yield built
     built.stop()
 

@@ -63,6 +63,18 @@ def test_full_read_pages_with_next_page_token_and_fetches_history_in_bulk(cloud)
 
 
 @responses.activate
+def test_one_changelog_call_serves_several_search_pages(cloud) -> None:
+    page2 = load("cloud_search_page2.json")
+    page2["issues"][0]["fields"]["updated"] = "2026-03-02T02:08:00.000+0000"  # changed since created
+    responses.add(responses.GET, f"{API}/myself", json=load("cloud_myself.json"))
+    responses.add(responses.POST, f"{API}/search/jql", json=load("cloud_search_page1.json"))
+    responses.add(responses.POST, f"{API}/search/jql", json=page2)
+    responses.add(responses.POST, f"{API}/changelog/bulkfetch", json={"issueChangeLogs": []})
+    assert len(list(cloud.read_changed(Cursor()))) == 3
+    assert [b["issueIdsOrKeys"] for b in _bodies("/changelog/bulkfetch")] == [["20001", "20002", "20003"]]
+
+
+@responses.activate
 def test_history_translated_from_bulk_changelog(cloud) -> None:
     _search_and_changelogs()
     one = next(iter(cloud.read_changed(Cursor())))

@@ -18,14 +18,17 @@ class FakeConnector:
         self.results = results
         self.closed = False
         self.reads = 0
+        self.read_from = None
 
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
         self.reads += 1
-        for result in sorted(self.results, key=lambda r: (r.updated_at is None, r.updated_at)):
-            if result.updated_at is not None and not cursor.is_new(result.id, result.updated_at):
+        self.read_from = start = cursor.query_from()
+        for result in sorted(self.results, key=lambda r: r.updated_at):
+            if start is not None and result.updated_at < start:
+                continue  # like a search on `updated >= start`
+            if not cursor.is_new(result.id, result.updated_at):
                 continue
-            if result.updated_at is not None:
-                cursor.advance(result.id, result.updated_at)
+            cursor.advance(result.id, result.updated_at)
             yield result
 
     def read_one(self, ticket_id: str) -> ReadResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -35,7 +36,10 @@ def tracker(tmp_path, monkeypatch):
     broken = Unreadable(tracker="jira", id="999", ref="K-99", reason="severity option 10777 maps to nothing",
                         updated_at=at("2026-11-20 10:00"))
     odd = month()[0].model_copy(update={"id": "998", "ref": "K-98", "contract": "gone"})
-    fake = FakeConnector([*month(), broken, odd])
+    # last updated before November: not even read for a November report (else: a warning)
+    old = odd.model_copy(update={"id": "997", "ref": "K-97", "reported_at": at("2026-10-01 09:00"),
+                                 "updated_at": at("2026-10-02 09:00"), "state_history": ()})
+    fake = FakeConnector([*month(), broken, odd, old])
     calls = []
 
     def make_connector(config, procedure, mapping, **transport):
@@ -62,8 +66,11 @@ def test_kpi_json_from_the_tracker(tracker):
     assert data["first_line"] == {"resolved_by_first_line": 8, "resolved": 12, "share": 8 / 12}  # config's groups
     assert "warning: skipped K-99: severity option 10777 maps to nothing" in result.stderr
     assert "warning: skipped K-98: unknown contract 'gone'" in result.stderr
+    assert "K-97" not in result.stderr
     assert "Reading incidents" in result.stderr  # the progress bar, on stderr
     assert fake.calls == [("jira", "https://jira.example.com")] and fake.closed
+    # read from the period's start (less the cursor's overlap), not the whole history
+    assert fake.read_from == at("2026-11-01 00:00") - timedelta(minutes=2)
 
 
 def test_kpi_table_for_one_contract_and_bad_input(tracker):

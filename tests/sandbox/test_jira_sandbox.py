@@ -39,12 +39,14 @@ def clock() -> FakeClock:
 def cloud(clock):
     with JiraSandbox("cloud", clock=clock) as sb:
         yield sb
+        assert sb.errors == []  # no handler crashed into a 500
 
 
 @pytest.fixture
 def dc(clock):
     with JiraSandbox("datacenter", clock=clock) as sb:
         yield sb
+        assert sb.errors == []
 
 
 def cloud_session(email: str = "bot@example.com", token: str = "sandbox-token") -> requests.Session:
@@ -302,6 +304,27 @@ def test_a_project_workflow_can_be_configured(cloud):
         cloud.set_workflow("OPS", Workflow("Open", [WorkflowTransition("7", "x", "Nowhere")]))
 
 
+def test_the_seeded_workflow_can_hold_every_procedure_state(clock):
+    flow = Workflow("Pending", [
+        WorkflowTransition("1", "Dispatch", "Dispatched", ("Pending",)),
+        WorkflowTransition("2", "Start", "Working", ("Dispatched",)),
+        WorkflowTransition("3", "Close for review", "Pending review", ("Working",)),
+        WorkflowTransition("4", "Archive", "Archived", ("Pending review",))])
+    extra = {"Pending": "new", "Dispatched": "new", "Working": "indeterminate",
+             "Pending review": "done", "Archived": "done"}
+    with JiraSandbox("datacenter", clock=clock, workflow=flow, statuses=extra) as sb:
+        key = sb.create_issue(summary="x")
+        for status in ("Dispatched", "Working", "Pending review", "Archived"):
+            sb.move_issue(key, status)
+        with pytest.raises(ValueError, match="no transition"):
+            sb.move_issue(key, "Working")
+        page = dc_session().get(f"{sb.base_url}/rest/api/2/search", params={
+            "jql": 'statusCategory = Done AND status = "Archived"', "expand": "changelog"}).json()
+        assert page["total"] == 1
+        assert [h["items"][0]["toString"] for h in page["issues"][0]["changelog"]["histories"]] == [
+            "Dispatched", "Working", "Pending review", "Archived"]
+
+
 # -- comments ---------------------------------------------------------------------------------------
 def test_comments_carry_their_visibility(cloud):
     cloud.add_project("DEV", "Development", type_key="software")
@@ -332,7 +355,11 @@ def test_datacenter_comment_bodies_are_wiki_strings(dc):
     s, url = dc_session(), f"{dc.base_url}/rest/api/2/issue/{key}/comment"
     r = s.post(url, json={"body": "h1. Escalated\nto *level 2*"})
     assert r.status_code == 201 and r.json()["body"] == "h1. Escalated\nto *level 2*"
-    assert "jsdPublic" not in r.json()
+    assert "jsdPublic" not in r.json() and "properties" not in r.json()
+    internal = {"key": "sd.public.comment", "value": {"internal": True}}
+    assert s.post(url, json={"body": "agents only", "properties": [internal]}).status_code == 201
+    listed = s.get(url, params={"expand": "properties"}).json()["comments"]
+    assert [c["properties"] for c in listed] == [[], [internal]]
     assert s.post(url, json={"body": adf("x")}).status_code == 400
 
 

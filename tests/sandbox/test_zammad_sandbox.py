@@ -286,6 +286,8 @@ def test_ticket_states_with_state_types(sandbox, api):
     assert Api(sandbox.base_url, AGENT_TOKEN).post("/ticket_states", {"name": "x", "state_type_id": 2},
                                                    expect=403)["error"] == "Not authorized"
     assert [p["name"] for p in api.get("/ticket_priorities")] == ["1 low", "2 normal", "3 high"]
+    # Zammad has no ticket_state_types endpoint (config/routes/ticket.rb): types come with expand
+    assert api.get("/ticket_state_types", expect=404)["error"].startswith("No route matches")
 
 
 # -- object manager ------------------------------------------------------------------------------------------
@@ -377,14 +379,16 @@ def test_mentions_name_the_current_user(sandbox, clock, api):
     agent = api.get("/users/me", headers={"From": "agent@example.com"})
     clock.advance(minutes=2)
     # a user_id is ignored by Zammad: the mention is the caller's, so act on behalf of the agent
-    mine = api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid, "user_id": agent["id"]})
-    assert mine["user_id"] == sandbox.admin_id
-    theirs = api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid},
-                      headers={"From": "agent@example.com"})
-    assert theirs["user_id"] == agent["id"]
+    assert api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid, "user_id": agent["id"]}) \
+        is True
+    assert api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid},
+                    headers={"From": "agent@example.com"}) is True
+    assert api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid}) is True  # again: no-op
     listed = api.get("/mentions", params={"mentionable_type": "Ticket", "mentionable_id": tid})["mentions"]
-    assert {m["user_id"] for m in listed} == {sandbox.admin_id, agent["id"]}
-    assert api.post("/mentions", {"mentionable_type": "Ticket", "mentionable_id": tid}, expect=422)["error"]
+    assert sorted(m["user_id"] for m in listed) == sorted([sandbox.admin_id, agent["id"]])
+    assert set(listed[0]) == {"id", "mentionable_type", "mentionable_id", "user_id", "updated_by_id",
+                              "created_by_id", "created_at", "updated_at"}
+    assert api.post("/mentions", {"mentionable_type": "Organization", "mentionable_id": 1}, expect=422)["error"]
     entries = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h["object"] == "Mention"]
     assert [(h["type"], h["value_to"], h["related_o_id"]) for h in entries] == \
         [("created", str(sandbox.admin_id), tid), ("created", str(agent["id"]), tid)]
@@ -426,3 +430,31 @@ def test_rate_limit_answers_like_rack_attack(clock):
         assert limited.status_code == 429
         assert limited.text == "Retry later\n" and limited.headers["Content-Type"].startswith("text/plain")
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+# -- the seed API ------------------------------------------------------------------------------------------
+def test_seed_api_writes_like_a_person_would(clock):
+    with ZammadSandbox(token=TOKEN, clock=clock, demo_ticket=False) as sandbox:
+        api = Api(sandbox.base_url, TOKEN)
+        assert api.get("/tickets") == []
+        sandbox.add_group("2nd Level")
+        sandbox.add_user("eve@example.com", firstname="Eve", roles=["Agent"], groups={"2nd Level": ["full"]})
+        sandbox.add_user("bob@example.com", roles=["Customer"], organization="Bob & Co")
+        sandbox.add_token(AGENT_TOKEN, "eve@example.com")
+        waiting = sandbox.add_state("暂停", "pending reminder", ignore_escalation=True)
+        ticket = sandbox.add_ticket("VPN down", customer="bob@example.com", group="2nd Level",
+                                    tags=["network"])
+        assert ticket["organization_id"] == api.get("/organizations")[0]["id"]  # from the customer
+        clock.advance(minutes=30)
+        sandbox.add_article(ticket["id"], "vendor called", by="eve@example.com", internal=True)
+        changed = sandbox.update_ticket(ticket["id"], by="eve@example.com", state_id=waiting["id"])
+        assert changed["state_id"] == waiting["id"] and changed["updated_at"] == "2026-11-20T09:30:00.000Z"
+        eve = Api(sandbox.base_url, AGENT_TOKEN)
+        assert [t["id"] for t in eve.get("/tickets")] == [ticket["id"]]
+        history = eve.get(f"/ticket_history/{ticket['id']}")["history"]
+        last = history[-1]
+        assert (last["attribute"], last["value_to"], last["created_by_id"]) == \
+            ("state", "暂停", eve.get("/users/me")["id"])
+        assert [h["type"] for h in history] == ["created", "added", "created", "updated"]
+        with pytest.raises(ValueError, match="No lookup value found for 'state'"):
+            sandbox.add_ticket("bad", customer="bob@example.com", state="nonexistent")

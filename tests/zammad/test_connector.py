@@ -398,3 +398,15 @@ def test_tags_links_and_machine_state(rsps, caplog) -> None:
     ]
     events = [r.event for r in caplog.records]
     assert events == ["zammad.tag-added", "zammad.tag-removed", "zammad.linked", "zammad.machine-state-set"]
+
+
+def test_a_ticket_deleted_between_search_and_history_is_skipped(rsps, caplog) -> None:
+    _lookups(rsps)
+    rsps.get(SEARCH, json=[ticket(5), ticket(6, updated="2026-11-20T09:01:00.000Z")])
+    rsps.get(SEARCH, json=[])
+    rsps.get(f"{BASE}/api/v1/ticket_history/5", status=404, json={"error": "Couldn't find Ticket with 'id'=5"})
+    rsps.get(f"{BASE}/api/v1/ticket_history/6", json=history(6))
+    with caplog.at_level(logging.INFO):
+        refs = [r.ref for r in _connector().read_changed(Cursor())]
+    assert refs == ["77006"]
+    assert any(getattr(r, "event", "") == "zammad.ticket-gone" for r in caplog.records)
