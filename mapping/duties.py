@@ -304,10 +304,8 @@ def full_working_day_passed(cal: BusinessCalendar, since: datetime, now: datetim
     day = since.astimezone(tz).date()
     for _ in range(LOOKBACK_DAYS):
         bounds = _day_bounds(cal, day)
-        if bounds is not None and bounds[0] >= since:
+        if bounds is not None and bounds[0] >= since:  # the first working day that starts after it
             return bounds[1] <= now
-        if bounds is not None and bounds[0] > now:
-            return False
         day += timedelta(days=1)
     return False
 

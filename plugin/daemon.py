@@ -210,6 +210,8 @@ class Daemon:
             return self._backoff * self.clock.rate
         self._backoff = 0.0
         self.passes += 1
+        if self.passes == 1:
+            self._log(logging.INFO, "daemon.ready", watched=len(self.schedule))
         if self._down:
             self._down = False
             self._log(logging.WARNING, "daemon.tracker-recovered")

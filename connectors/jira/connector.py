@@ -22,6 +22,7 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Cursor, ReadResult, marker_text
+from connectors.http import TrackerError
 from connectors.jira.adf import adf_note, body_text, wiki_note
 from connectors.jira.client import JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
@@ -40,6 +41,11 @@ BULK_CHANGELOG_MAX = 1000
 
 def jql_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def jql_id(value: str) -> str:
+    """An id unquoted (JQL reads a quoted value as a name first), anything else quoted."""
+    return value if value.isdigit() else jql_quote(value)
 
 
 class JiraConnector:
@@ -76,7 +82,7 @@ class JiraConnector:
         if self.mapping.projects:
             clauses.append(f"project in ({', '.join(jql_quote(p) for p in self.mapping.projects)})")
         if self.mapping.issue_types:
-            clauses.append(f"issuetype in ({', '.join(jql_quote(t) for t in self.mapping.issue_types)})")
+            clauses.append(f"issuetype in ({', '.join(jql_id(t) for t in self.mapping.issue_types)})")
         if since is not None:
             # JQL compares minutes: flooring to the minute only widens the window, and the
             # cursor's overlap plus `is_new` absorb what comes back twice
@@ -137,7 +143,8 @@ class JiraConnector:
                 if page.get("isLast") or not token:
                     return
                 if token in seen_tokens:  # a server handing back a token twice would loop forever
-                    raise RuntimeError(f"jira: search returned the page token {token!r} twice")
+                    raise TrackerError(f"jira: POST {self.client.SEARCH}: the same nextPageToken came back twice",
+                                       method="POST", path=self.client.SEARCH)
                 seen_tokens.add(token)
         else:
             start = 0

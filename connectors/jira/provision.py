@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
 from mapping.fieldmap import (
     CategoryMap,
@@ -314,7 +315,8 @@ class JiraProvisioner:
             for code, value in children.items():
                 parent = values.get(str(code).split(".")[0])
                 if parent is None:
-                    raise RuntimeError(f"{step.term}: parent option of {value!r} is missing after creating it")
+                    raise TrackerError(f"jira: {step.term}: the parent option of {value!r} is missing "
+                                       "right after it was created")
                 batch.append({"value": value, "optionId": parent})
             created = client.create_options(field_id, context, batch)
             lines.append(f"{step.term}: created {len(created)} cascading option(s) in {p['name']!r}")
@@ -361,13 +363,17 @@ class JiraProvisioner:
             fid = getattr(mapping, term).field
             if fid and fid not in fields:
                 drift.append(f"{term}: field {fid} no longer exists")
-        statuses = {str(s["id"]): s.get("name") for s in self.client.statuses()}
+        statuses = {str(s["id"]): str(s.get("name")) for s in self.client.statuses()}
         for state, ids in sorted(mapping.states.items()):
             if not ids:
                 drift.append(f"state {state}: mapped to no status")
+            aliases = self._aliases(state) if 1 <= state <= 7 else []
             for sid in ids:
                 if sid not in statuses:
                     drift.append(f"state {state}: status id {sid} no longer exists")
+                elif aliases and statuses[sid].casefold() not in {a.casefold() for a in aliases}:
+                    drift.append(f"state {state}: status {sid} is named {statuses[sid]!r}, not "
+                                 + " / ".join(repr(a) for a in aliases))
         if mapping.projects:
             found = {p.get("key") for p in self.client.projects(mapping.projects)}
             drift += [f"project {k} no longer exists (or the account cannot see it)"

@@ -60,7 +60,8 @@ def needed_fields(mapping: TrackerMapping) -> list[str]:
              "labels", "project"]
     names.append("priority" if mapping.severity.source == "priority" else str(mapping.severity.field))
     names += [mapping.category.field, mapping.escalation_level.field]
-    for optional in (mapping.report_time, mapping.occurred_at, mapping.affected_ci, mapping.contract):
+    for optional in (mapping.report_time, mapping.occurred_at, mapping.affected_ci, mapping.contract,
+                     mapping.root_cause_unknown):
         if optional.field:
             names.append(optional.field)
     return list(dict.fromkeys(n for n in names if n))
@@ -250,6 +251,9 @@ class Translator:
             "state": str(state),
         }
         contract = _text(fields.get(m.contract.field)) if m.contract.field else None
+        # a checkbox / select / text field: any value but "no" means the root cause is unknown (§4.3.6)
+        root_unknown = _text(fields.get(m.root_cause_unknown.field)) if m.root_cause_unknown.field else None
+        root_cause_unknown = root_unknown is not None and root_unknown.strip().casefold() not in {"no", "否", "false"}
         return Incident(
             tracker=TRACKER, id=str(issue["id"]), ref=key, title=str(fields.get("summary") or ""),
             project=project.get("key"), contract=contract, reported_at=reported, updated_at=updated,
@@ -257,5 +261,5 @@ class Translator:
             assignee=self.user_id(fields.get("assignee")), escalation_level=level,
             state_history=tuple(state_history), severity_history=tuple(severity_history),
             escalations=tuple(escalations), manual_requests=tuple(manual), approvals=tuple(approvals),
-            facts=facts,
+            root_cause_unknown=root_cause_unknown, facts=facts,
         )

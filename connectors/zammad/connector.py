@@ -56,6 +56,7 @@ class ZammadConnector:
         self.translator = Translator(mapping, contract_for or (lambda org, project: None))
         self.lookups = Lookups()
         self._loaded: set[str] = set()
+        self._refreshed: set[int] = set()
         self._users: dict[int, dict | None] = {}
         self._logins: dict[str, int | None] = {}
 
@@ -115,8 +116,10 @@ class ZammadConnector:
 
     def _read(self, ticket: dict) -> ReadResult:
         self._load("states")
-        if ticket.get("state_id") is not None and int(ticket["state_id"]) not in self.lookups.states:
-            self._load("states", refresh=True)  # a state created since we looked
+        state_id = ticket.get("state_id")
+        if state_id is not None and int(state_id) not in self.lookups.states and int(state_id) not in self._refreshed:
+            self._refreshed.add(int(state_id))  # once per unknown id: a state created since we looked
+            self._load("states", refresh=True)
         if not ticket.get("group") and ticket.get("group_id") is not None:
             self._load("groups")  # a plain (not expanded) answer names no group
         answer = self.client.history(str(ticket["id"]))

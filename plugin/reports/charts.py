@@ -43,7 +43,7 @@ def _fit(text: str, columns: int) -> str:
     for i, ch in enumerate(text):
         used += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
         if used > columns:
-            return text[:i - 1] + "…"
+            return text[:i - 1].rstrip() + "…"
     return text
 
 

@@ -7,15 +7,28 @@ the escalator, in the contract's language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from mapping.duties import DigestLine, digest_line, entered_current_state
+from mapping.duties import (
+    DigestLine,
+    DutyDue,
+    customer_update_targets,
+    digest_line,
+    entered_current_state,
+    of_contract,
+    pending_review,
+    resolutions,
+    resolved_in_week,
+    review_overdue,
+    unresolved_today,
+)
 from mapping.incident import Incident
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, local, text_table
+from plugin.reports import Names, duration, local, t, text_table
+from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.kpi_formats import event_text
 
 SIGNATURE = {"zh": "—— 事件升级助手 (incident-escalator)", "en": "— incident-escalator"}
@@ -117,3 +130,75 @@ def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], proced
         body += ["", _w("review_overdue", lang) + " " + ", ".join(i.ref for i in pending if i.ref in overdue_refs)]
     body += ["", SIGNATURE[lang]]
     return Message(_w("review_subject", lang).format(day=day, n=len(pending)), "\n".join(body) + "\n")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message a due duty produces: who gets it, the text, and the incidents it is about.
+
+    `public` is the customer's update (a public note on `incidents[0]`); the others go to
+    people (a note mentioning them on each listed ticket, or e-mail). `marker` is stable
+    per duty, period and recipient, for the tracker-side idempotency of `add_note`.
+    """
+
+    duty: str
+    period_key: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    incidents: tuple[Incident, ...]
+    public: bool
+    marker: str
+
+
+PeopleOf = Callable[[Incident, str], list[str]]  # (incident, role key) -> tracker user ids
+
+
+def _by_person(incidents: Iterable[Incident], role: str, people_of: PeopleOf) -> dict[str, list[Incident]]:
+    grouped: dict[str, list[Incident]] = {}
+    for incident in incidents:
+        for person in people_of(incident, role):
+            grouped.setdefault(person, []).append(incident)
+    return grouped
+
+
+def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Procedure, now: datetime,
+                    people_of: PeopleOf) -> list[Delivery]:
+    """What to send for one due duty, from the contract's incidents (`people_of` is the role directory).
+
+    pm_digest and review_list: one message per project manager, listing their incidents;
+    customer_update: one public update per incident, as the contract allows; callbacks: one
+    list per service-desk person, of the week's resolved incidents. An empty digest is not sent.
+    """
+    scope = of_contract(incidents, procedure, due.contract)
+    lang = procedure.contract(due.contract).language
+    tz = ZoneInfo(procedure.calendar_of(procedure.contract(due.contract)).timezone)
+    out: list[Delivery] = []
+
+    def add(person: str | None, message: Message, items: list[Incident], public: bool = False) -> None:
+        recipients = (person,) if person else ()
+        suffix = f":{person}" if person else f":{items[0].id}"
+        out.append(Delivery(due.duty, due.period_key, recipients, message.subject, message.body, tuple(items),
+                            public, f"duty-{due.period_key}{suffix}"))
+
+    if due.duty == "pm_digest":
+        for person, items in sorted(_by_person(unresolved_today(scope, procedure), "project_manager",
+                                               people_of).items()):
+            add(person, pm_digest(items, procedure, now, lang, tz), items)
+    elif due.duty == "customer_update":
+        for incident in customer_update_targets(scope, procedure):
+            add(None, Message(incident.ref, customer_update(incident, procedure, lang)), [incident], public=True)
+    elif due.duty == "review_list":
+        overdue = review_overdue(scope, procedure, now)
+        for person, items in sorted(_by_person(pending_review(scope, procedure), "project_manager",
+                                               people_of).items()):
+            add(person, review_list(items, [i for i in overdue if i in items], procedure, now, lang, tz), items)
+    elif due.duty == "callbacks":
+        resolved = resolved_in_week(scope, procedure, due.period_start, due.period_end)
+        for person, items in sorted(_by_person(resolved, "service_desk", people_of).items()):
+            week = due.period_key.rsplit(":", 1)[1]
+            body = render_callbacks([CallBack(i, max(r for r in resolutions(i, procedure)
+                                                     if due.period_start <= r < due.period_end)) for i in items],
+                                    procedure, week, "table", lang, tz)
+            add(person, Message(f"{t('callbacks_title', lang)} {week}", body + f"\n{SIGNATURE[lang]}\n"), items)
+    return out

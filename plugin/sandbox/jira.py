@@ -29,14 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from plugin.sandbox.jira_jql import JqlError
-from plugin.sandbox.jira_model import (
+from plugin.sandbox.jira_model import JiraModel
+from plugin.sandbox.jira_types import (
     CATEGORIES,
     SYSTEM_FIELDS,
     ApiError,
     Comment,
     Flavour,
     Issue,
-    JiraModel,
     Notification,
     User,
     Workflow,
@@ -251,8 +251,9 @@ class JiraSandbox(SandboxServer):
     def add_comment(self, key: str, text: str, *, author: str | None = None, internal: bool = False) -> None:
         with self.lock:
             issue = self.model.issue(key)
+            props = [{"key": SD_INTERNAL, "value": {"internal": True}}] if internal else []
             self.model.add_comment(issue, author or self.bot, self._text_body(text), internal=internal,
-                                   visibility=None, properties=[])
+                                   visibility=None, properties=props)
 
     @property
     def notifications(self) -> list[Notification]:
@@ -395,6 +396,7 @@ class JiraSandbox(SandboxServer):
         else:
             on("GET", f"{a}/search", self._search_dc)
             on("POST", f"{a}/search", self._search_dc)
+            on("GET", f"{a}/customFields/(?P<number>\\d+)/options", self._dc_field_options)
 
     # -- handlers: instance -------------------------------------------------------------------
     def _server_info(self, req: Request, me: User) -> dict:
@@ -864,6 +866,33 @@ class JiraSandbox(SandboxServer):
         self.model.add_context_issue_types(req.params["field"], req.params["context"],
                                            ids if isinstance(ids, list) else [])
         return Response(204, None)
+
+    def _dc_field_options(self, req: Request, me: User) -> dict:
+        """Data Center: GET /rest/api/2/customFields/{id}/options ("experimental" in Atlassian's
+        Jira DC REST docs, api-group-customfields): page-based (`page` from 1, `maxResults`),
+        filtered by the context of `projectIds`/`issueTypeIds`; the answer is
+        {options: [{id, self, value, disabled, childrenIds}], total}, ids as numbers. DC has no
+        REST call that creates options: an admin adds them in the UI (the sandbox: `add_options`)."""
+        cf = self.model.custom_field(f"customfield_{req.params['number']}")
+        project_ids = [p for raw in req.query.get("projectIds", []) for p in raw.split(",") if p]
+        type_ids = [t for raw in req.query.get("issueTypeIds", []) for t in raw.split(",") if t]
+        use_all = (req.arg("useAllContexts") or "false").lower() == "true" or not (project_ids or type_ids)
+        contexts = [c for c in cf.contexts if use_all or any(
+            c.applies(p, t) for p in (project_ids or [""]) for t in (type_ids or [""])
+            if (p or not c.project_ids) and (t or not c.issue_type_ids))]
+        options = [o for c in contexts for o in c.options]
+        query = (req.arg("query") or "").casefold()
+        if query:
+            options = [o for o in options if query in o.value.casefold()]
+        if (req.arg("sortByOptionName") or "false").lower() == "true":
+            options.sort(key=lambda o: o.value.casefold())
+        page = max(self._int(req, "page", 1), 1)
+        size = max(self._int(req, "maxResults", 100), 1)
+        chunk = options[(page - 1) * size:page * size]
+        return {"options": [{"id": int(o.id), "self": f"{self._link_base()}{self.model.api}/customFieldOption/{o.id}",
+                             "value": o.value, "disabled": o.disabled,
+                             "childrenIds": [int(k.id) for k in options if k.parent_id == o.id]} for o in chunk],
+                "total": len(options)}
 
     # -- handlers: projects --------------------------------------------------------------------------
     def _project_search(self, req: Request, me: User) -> dict:

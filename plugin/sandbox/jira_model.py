@@ -2,9 +2,10 @@
 
 Pure in-memory data with the operations the REST routes (`plugin/sandbox/jira.py`)
 and the seed API call. Everything here runs under the server's lock; nothing here
-knows HTTP. Values are stored in a compact internal form (ids, datetimes) and turned
-into Jira's JSON shapes by the `render_*` methods, per flavour (Cloud v3 / DC v2) and
-in the caller's time zone.
+knows HTTP. Values are stored in a compact internal form (`jira_types`: ids, aware
+datetimes) and turned into Jira's JSON shapes by the `render_*` methods it inherits
+from `jira_render.JiraRendering`, per flavour (Cloud v3 / DC v2) and in the caller's
+time zone.
 
 Sources for shapes and texts: the Cloud v3 OpenAPI document in
 `../shared/reference/jira-platform-v3.json`; where it is silent, the comments cite
@@ -15,282 +16,45 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from plugin.sandbox.jira_jql import JqlError, Query, order, parse
-
-Flavour = Literal["cloud", "datacenter"]
-CF_PREFIX = "com.atlassian.jira.plugin.system.customfieldtypes:"
-
-#: Jira's four status categories (GET /rest/api/3/statuscategory).
-CATEGORIES: dict[str, dict[str, Any]] = {
-    "undefined": {"id": 1, "key": "undefined", "colorName": "medium-gray", "name": "No Category"},
-    "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-    "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
-    "indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
-}
-
-#: custom field type -> (schema type, schema items, valid searchers). The type/searcher
-#: pairs are the ones listed in the v3 spec for `CustomFieldDefinitionJsonBean.searcherKey`.
-FIELD_TYPES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "select": ("option", None, ("multiselectsearcher",)),
-    "radiobuttons": ("option", None, ("multiselectsearcher",)),
-    "multiselect": ("array", "option", ("multiselectsearcher",)),
-    "multicheckboxes": ("array", "option", ("multiselectsearcher",)),
-    "cascadingselect": ("option-with-child", None, ("cascadingselectsearcher",)),
-    "datetime": ("datetime", None, ("datetimerange",)),
-    "datepicker": ("date", None, ("daterange",)),
-    "float": ("number", None, ("exactnumber", "numberrange")),
-    "textfield": ("string", None, ("textsearcher",)),
-    "textarea": ("string", None, ("textsearcher",)),
-    "url": ("string", None, ("exacttextsearcher",)),
-    "labels": ("array", "string", ("labelsearcher",)),
-    "userpicker": ("user", None, ("userpickergroupsearcher",)),
-}
-OPTION_TYPES = ("select", "radiobuttons", "multiselect", "multicheckboxes", "cascadingselect")
-
-#: system fields: id -> (name, schema type, items)
-SYSTEM_FIELDS: dict[str, tuple[str, str, str | None]] = {
-    "summary": ("Summary", "string", None),
-    "description": ("Description", "string", None),
-    "status": ("Status", "status", None),
-    "priority": ("Priority", "priority", None),
-    "issuetype": ("Issue Type", "issuetype", None),
-    "project": ("Project", "project", None),
-    "reporter": ("Reporter", "user", None),
-    "assignee": ("Assignee", "user", None),
-    "creator": ("Creator", "user", None),
-    "created": ("Created", "datetime", None),
-    "updated": ("Updated", "datetime", None),
-    "labels": ("Labels", "array", "string"),
-    "resolution": ("Resolution", "resolution", None),
-    "resolutiondate": ("Resolved", "datetime", None),
-    "statuscategorychangedate": ("Status Category Changed", "datetime", None),
-    "comment": ("Comment", "comments-page", "comment"),
-    "watches": ("Watchers", "watches", None),
-}
-#: fields `*navigable` leaves out (the comment page and watchers are fetched on demand)
-NOT_NAVIGABLE = {"comment", "watches"}
-#: fields PUT /issue may set
-EDITABLE_SYSTEM = {"summary", "description", "priority", "assignee", "labels", "issuetype", "reporter"}
+from plugin.sandbox.jira_render import JiraRendering
+from plugin.sandbox.jira_types import (
+    CATEGORIES,
+    CF_PREFIX,
+    EDITABLE_SYSTEM,
+    FIELD_TYPES,
+    OPTION_TYPES,
+    SYSTEM_FIELDS,
+    ApiError,
+    ChangeItem,
+    Comment,
+    Context,
+    CustomField,
+    Flavour,
+    History,
+    Issue,
+    IssueType,
+    Notification,
+    Option,
+    Priority,
+    Project,
+    Status,
+    User,
+    Workflow,
+    WorkflowTransition,
+    default_workflow,
+    issue_not_found,
+    jira_time,
+    parse_jira_time,
+    plain_text,
+)
 
 
-class ApiError(Exception):
-    """An error answer in Jira's shape: {errorMessages: [...], errors: {field: message}}."""
-
-    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict[str, str] | None = None):
-        self.status = status
-        self.messages = list(messages)
-        self.errors = dict(errors or {})
-        super().__init__(status, self.messages, self.errors)
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return {"errorMessages": self.messages, "errors": self.errors}
-
-
-def issue_not_found() -> ApiError:
-    return ApiError(404, ["Issue does not exist or you do not have permission to see it."])
-
-
-def jira_time(value: datetime, tz: ZoneInfo) -> str:
-    """Jira's timestamp format, e.g. 2026-11-20T09:00:00.000+0000, in the reader's zone."""
-    local = value.astimezone(tz)
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
-
-
-def parse_jira_time(text: str) -> datetime:
-    """Accepts Jira's format and ISO 8601 (Z or ±hh:mm); the result is aware."""
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    if len(value) > 5 and value[-5] in "+-" and value[-4:].isdigit() and value[-3] != ":":
-        value = value[:-2] + ":" + value[-2:]
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"no time zone in {text!r}")
-    return parsed
-
-
-@dataclass
-class User:
-    key: str  # accountId on Cloud, username on DC
-    display_name: str
-    email: str
-    account_id: str
-    name: str
-    dc_key: str
-    time_zone: str = "UTC"
-    active: bool = True
-    token: str | None = None
-
-
-@dataclass
-class Status:
-    id: str
-    name: str
-    category: str
-    description: str = ""
-
-
-@dataclass
-class Priority:
-    id: str
-    name: str
-    color: str
-    rank: int
-
-
-@dataclass
-class IssueType:
-    id: str
-    name: str
-    description: str = ""
-    subtask: bool = False
-
-
-@dataclass
-class WorkflowTransition:
-    """A transition to status `to` (a name); `sources` None means global (from any status)."""
-
-    id: str
-    name: str
-    to: str
-    sources: tuple[str, ...] | None = None
-
-
-@dataclass
-class Workflow:
-    initial: str
-    transitions: list[WorkflowTransition]
-
-    def status_names(self) -> list[str]:
-        names = [self.initial]
-        for t in self.transitions:
-            for n in (*(t.sources or ()), t.to):
-                if n not in names:
-                    names.append(n)
-        return names
-
-
-def default_workflow() -> Workflow:
-    """A plain support workflow; it lacks several of the procedure's seven states on purpose."""
-    return Workflow("Open", [
-        WorkflowTransition("11", "Start progress", "In Progress", ("Open",)),
-        WorkflowTransition("21", "Wait for customer", "Waiting for customer", ("In Progress",)),
-        WorkflowTransition("31", "Wait for vendor", "Waiting for vendor", ("In Progress",)),
-        WorkflowTransition("41", "Resume", "In Progress", ("Waiting for customer", "Waiting for vendor")),
-        WorkflowTransition("51", "Resolve", "Resolved",
-                           ("Open", "In Progress", "Waiting for customer", "Waiting for vendor")),
-        WorkflowTransition("61", "Close", "Closed", ("Resolved",)),
-        WorkflowTransition("71", "Reopen", "Open", ("Resolved", "Closed")),
-    ])
-
-
-@dataclass
-class Project:
-    id: str
-    key: str
-    name: str
-    type_key: str
-    lead: str
-    issue_type_ids: list[str]
-    workflow: Workflow
-    counter: int = 0
-
-
-@dataclass
-class Option:
-    id: str
-    value: str
-    parent_id: str | None = None
-    disabled: bool = False
-
-
-@dataclass
-class Context:
-    id: str
-    name: str
-    description: str
-    project_ids: list[str]
-    issue_type_ids: list[str]
-    options: list[Option] = field(default_factory=list)
-
-    def applies(self, project_id: str, issue_type_id: str) -> bool:
-        return (not self.project_ids or project_id in self.project_ids) and \
-            (not self.issue_type_ids or issue_type_id in self.issue_type_ids)
-
-
-@dataclass
-class CustomField:
-    id: str
-    number: int
-    name: str
-    description: str
-    type: str  # short name, e.g. "select"
-    searcher: str | None
-    contexts: list[Context] = field(default_factory=list)
-
-
-@dataclass
-class ChangeItem:
-    field: str
-    fieldtype: str
-    field_id: str
-    from_: str | None
-    from_string: str | None
-    to: str | None
-    to_string: str | None
-
-
-@dataclass
-class History:
-    id: int
-    author: str
-    created: datetime
-    items: list[ChangeItem]
-
-
-@dataclass
-class Comment:
-    id: int
-    author: str
-    body: Any
-    created: datetime
-    updated: datetime
-    internal: bool
-    visibility: dict | None
-    properties: list[dict]
-
-
-@dataclass
-class Notification:
-    """What POST /issue/{key}/notify was asked to send, and to whom it resolved."""
-
-    issue_key: str
-    sender: str
-    subject: str
-    text_body: str
-    html_body: str
-    recipients: list[str]  # user keys
-    request: dict
-
-
-@dataclass
-class Issue:
-    id: int
-    key: str
-    fields: dict[str, Any]
-    histories: list[History] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-    watchers: list[str] = field(default_factory=list)
-    properties: dict[str, Any] = field(default_factory=dict)
-
-
-class JiraModel:
+class JiraModel(JiraRendering):
     """The emulated Jira instance. `base` gives the server's URL for `self` links."""
 
     def __init__(self, flavour: Flavour, *, clock: Callable[[], datetime], base: Callable[[], str]):
@@ -919,7 +683,7 @@ class JiraModel:
         if fid == "labels":
             return None, " ".join(value)
         if fid == "description":
-            return None, _plain_text(value)
+            return None, plain_text(value)
         cf = self.custom_fields.get(fid)
         if cf is None:
             return None, str(value)
@@ -944,226 +708,6 @@ class JiraModel:
         opt = self.option(cf, option_id)
         return opt.value if opt else option_id
 
-    # -- rendering --------------------------------------------------------------------------------
-    def render_user(self, key: str | None, *, full: bool = False) -> dict | None:
-        if key is None:
-            return None
-        u = self.users.get(key)
-        if u is None:
-            return None
-        avatars = {s: f"{self.base}/secure/useravatar?size={s}&ownerId={u.name}" for s in
-                   ("16x16", "24x24", "32x32", "48x48")}
-        if self.flavour == "cloud":
-            out = {"self": f"{self.base}{self.api}/user?accountId={u.account_id}", "accountId": u.account_id,
-                   "accountType": "atlassian", "emailAddress": u.email, "avatarUrls": avatars,
-                   "displayName": u.display_name, "active": u.active, "timeZone": u.time_zone}
-        else:
-            out = {"self": f"{self.base}{self.api}/user?username={u.name}", "name": u.name, "key": u.dc_key,
-                   "emailAddress": u.email, "avatarUrls": avatars, "displayName": u.display_name,
-                   "active": u.active, "timeZone": u.time_zone}
-        if full:
-            out["locale"] = "en_US"
-            out["groups"] = {"size": 1, "items": []}
-            out["applicationRoles"] = {"size": 1, "items": []}
-            out["expand"] = "groups,applicationRoles"
-        return out
-
-    def render_status(self, sid: str) -> dict:
-        s = self.statuses[sid]
-        cat = CATEGORIES[s.category]
-        return {"self": f"{self.base}{self.api}/status/{s.id}", "description": s.description,
-                "iconUrl": f"{self.base}/images/icons/statuses/generic.png", "name": s.name, "id": s.id,
-                "statusCategory": {"self": f"{self.base}{self.api}/statuscategory/{cat['id']}", **cat}}
-
-    def render_priority(self, pid: str | None) -> dict | None:
-        if pid is None:
-            return None
-        p = self.priorities[pid]
-        return {"self": f"{self.base}{self.api}/priority/{p.id}",
-                "iconUrl": f"{self.base}/images/icons/priorities/{p.name.lower()}.svg", "name": p.name, "id": p.id}
-
-    def render_priority_full(self, p: Priority) -> dict:
-        return {**self.render_priority(p.id), "statusColor": p.color, "description": p.name,
-                "isDefault": p.id == self._default_priority()}
-
-    def render_issue_type(self, tid: str) -> dict:
-        t = self.issue_types[tid]
-        return {"self": f"{self.base}{self.api}/issuetype/{t.id}", "id": t.id, "description": t.description,
-                "iconUrl": f"{self.base}/images/icons/issuetypes/generic.svg", "name": t.name,
-                "subtask": t.subtask, "avatarId": 10300, "hierarchyLevel": -1 if t.subtask else 0}
-
-    def render_project(self, p: Project, *, full: bool = False) -> dict:
-        avatars = {s: f"{self.base}/secure/projectavatar?size={s}&pid={p.id}" for s in
-                   ("16x16", "24x24", "32x32", "48x48")}
-        out: dict[str, Any] = {"self": f"{self.base}{self.api}/project/{p.id}", "id": p.id, "key": p.key,
-                               "name": p.name, "projectTypeKey": p.type_key, "avatarUrls": avatars}
-        if self.flavour == "cloud":
-            out.update({"simplified": False, "style": "classic", "isPrivate": False})
-        if full:
-            out.update({"description": "", "lead": self.render_user(p.lead), "assigneeType": "UNASSIGNED",
-                        "issueTypes": [self.render_issue_type(t) for t in p.issue_type_ids],
-                        "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"})
-        return out
-
-    def render_field(self, fid: str) -> dict:
-        cf = self.custom_fields.get(fid)
-        if cf is None:
-            name, typ, items = SYSTEM_FIELDS[fid]
-            schema: dict[str, Any] = {"type": typ, "system": fid}
-            if items:
-                schema["items"] = items
-            return {"id": fid, "key": fid, "name": name, "custom": False, "orderable": fid in EDITABLE_SYSTEM,
-                    "navigable": fid not in NOT_NAVIGABLE, "searchable": True,
-                    "clauseNames": [fid], "schema": schema}
-        typ, items, _ = FIELD_TYPES[cf.type]
-        schema = {"type": typ, "custom": CF_PREFIX + cf.type, "customId": cf.number}
-        if items:
-            schema["items"] = items
-        return {"id": cf.id, "key": cf.id, "name": cf.name, "custom": True,
-                "orderable": True, "navigable": True, "searchable": cf.searcher is not None,
-                "clauseNames": [f"cf[{cf.number}]", cf.name], "schema": schema}
-
-    def render_editmeta(self, issue: Issue) -> dict:
-        """GET /issue/{key}/editmeta: the fields this issue can be edited through, with the
-        allowed values of option fields (children for cascading selects)."""
-        out: dict[str, Any] = {}
-        ops_for = {"labels": ["add", "set", "remove"]}
-        for fid in [*[f for f in SYSTEM_FIELDS if f in EDITABLE_SYSTEM], *self.custom_fields]:
-            if not self._settable(issue, fid):
-                continue
-            meta = {k: v for k, v in self.render_field(fid).items() if k in ("key", "name", "schema")}
-            meta.update({"required": fid == "summary", "operations": ops_for.get(fid, ["set"])})
-            cf = self.custom_fields.get(fid)
-            if fid == "priority":
-                meta["allowedValues"] = [self.render_priority(p) for p in self.priorities]
-            elif fid == "issuetype":
-                project = self.project(issue.fields["project_key"])
-                meta["allowedValues"] = [self.render_issue_type(t) for t in project.issue_type_ids]
-            elif cf is not None and cf.type in OPTION_TYPES:
-                if FIELD_TYPES[cf.type][0] == "array":
-                    meta["operations"] = ["add", "set", "remove"]
-                options = [o for c in cf.contexts if c.applies(issue.fields["project"], issue.fields["issuetype"])
-                           for o in c.options]
-                values = []
-                for o in options:
-                    if o.parent_id is None:
-                        entry = {**self.render_option(cf, o.id), "disabled": o.disabled}
-                        kids = [self.render_option(cf, k.id) for k in options if k.parent_id == o.id]
-                        if cf.type == "cascadingselect":
-                            entry["children"] = kids
-                        values.append(entry)
-                meta["allowedValues"] = values
-            out[fid] = meta
-        return {"fields": out}
-
-    def render_option(self, cf: CustomField, option_id: str) -> dict:
-        opt = self.option(cf, option_id)
-        return {"self": f"{self.base}{self.api}/customFieldOption/{option_id}",
-                "value": opt.value if opt else option_id, "id": option_id}
-
-    def render_value(self, fid: str, issue: Issue, tz: ZoneInfo) -> Any:
-        value = issue.fields.get(fid)
-        if fid == "status":
-            return self.render_status(value)
-        if fid == "priority":
-            return self.render_priority(value)
-        if fid == "issuetype":
-            return self.render_issue_type(value)
-        if fid == "project":
-            return self.render_project(self.project(issue.fields["project_key"]))
-        if fid in ("reporter", "assignee", "creator"):
-            return self.render_user(value)
-        if fid == "comment":
-            comments = [self.render_comment(issue, c, tz) for c in issue.comments]
-            return {"comments": comments, "self": f"{self.base}{self.api}/issue/{issue.id}/comment",
-                    "maxResults": len(comments), "total": len(comments), "startAt": 0}
-        if fid == "watches":
-            return {"self": f"{self.base}{self.api}/issue/{issue.key}/watchers", "watchCount": len(issue.watchers),
-                    "isWatching": False}
-        if isinstance(value, datetime):
-            return jira_time(value, tz)
-        cf = self.custom_fields.get(fid)
-        if cf is None or value is None:
-            return value
-        if cf.type in ("select", "radiobuttons"):
-            return self.render_option(cf, value)
-        if cf.type in ("multiselect", "multicheckboxes"):
-            return [self.render_option(cf, v) for v in value]
-        if cf.type == "cascadingselect":
-            out = self.render_option(cf, value[0])
-            if value[1]:
-                out["child"] = self.render_option(cf, value[1])
-            return out
-        if cf.type == "userpicker":
-            return self.render_user(value)
-        return value
-
-    def field_ids(self, requested: list[str], default: str) -> list[str]:
-        """Resolve a `fields` request (`*all`, `*navigable`, names, `-name`) to field ids."""
-        tokens = [t.strip() for item in (requested or [default]) for t in str(item).split(",") if t.strip()]
-        every = [*SYSTEM_FIELDS, *self.custom_fields]
-        chosen: list[str] = []
-        excluded: set[str] = set()
-        for tok in tokens:
-            if tok == "*all":
-                chosen.extend(every)
-            elif tok == "*navigable":
-                chosen.extend(f for f in every if f not in NOT_NAVIGABLE)
-            elif tok.startswith("-"):
-                excluded.add(tok[1:])
-            elif tok in every:
-                chosen.append(tok)
-            # unknown names (and "id", "key") are ignored, as Jira does
-        seen: set[str] = set()
-        return [f for f in chosen if f not in excluded and not (f in seen or seen.add(f))]
-
-    def render_issue(self, issue: Issue, field_ids: list[str], tz: ZoneInfo, *, expand: set[str] | None = None,
-                     id_only: bool = False) -> dict:
-        if id_only:
-            return {"id": str(issue.id)}
-        out: dict[str, Any] = {"expand": "renderedFields,names,schema,operations,editmeta,changelog,"
-                               "versionedRepresentations", "id": str(issue.id),
-                               "self": f"{self.base}{self.api}/issue/{issue.id}", "key": issue.key,
-                               "fields": {f: self.render_value(f, issue, tz) for f in field_ids}}
-        if expand and "changelog" in expand:
-            out["changelog"] = self.inline_changelog(issue, tz)
-        if expand and "names" in expand:
-            out["names"] = {f: self.field_name(f) for f in field_ids}
-        return out
-
-    def inline_changelog(self, issue: Issue, tz: ZoneInfo) -> dict:
-        """`expand=changelog`. Cloud gives at most the 100 newest histories, newest first (v3 spec,
-        search/jql `expand`: "sorted by date, starting from the most recent"); Data Center
-        gives them all, oldest first, in one block."""
-        histories = issue.histories
-        if self.flavour == "cloud":
-            histories = list(reversed(histories))[:100]
-        return {"startAt": 0, "maxResults": len(histories), "total": len(issue.histories),
-                "histories": [self.render_history(h, tz) for h in histories]}
-
-    def render_history(self, h: History, tz: ZoneInfo, field_ids: set[str] | None = None) -> dict:
-        items = [i for i in h.items if field_ids is None or i.field_id in field_ids]
-        return {"id": str(h.id), "author": self.render_user(h.author), "created": jira_time(h.created, tz),
-                "items": [{"field": i.field, "fieldtype": i.fieldtype, "fieldId": i.field_id, "from": i.from_,
-                           "fromString": i.from_string, "to": i.to, "toString": i.to_string} for i in items]}
-
-    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo, *, with_properties: bool = False) -> dict:
-        out: dict[str, Any] = {
-            "self": f"{self.base}{self.api}/issue/{issue.id}/comment/{c.id}", "id": str(c.id),
-            "author": self.render_user(c.author), "body": c.body, "updateAuthor": self.render_user(c.author),
-            "created": jira_time(c.created, tz), "updated": jira_time(c.updated, tz)}
-        if c.visibility:
-            out["visibility"] = c.visibility
-        if with_properties:
-            # comment properties come only with `expand=properties` (Jira Server/DC REST docs,
-            # "Get comments": expand "renderedBody, properties"); DC has no jsdPublic, so this
-            # is how a DC client tells an internal JSM comment
-            out["properties"] = c.properties
-        if self.flavour == "cloud":
-            # jsdPublic: false only for internal comments on service-desk projects (v3 spec, Comment.jsdPublic)
-            out["jsdPublic"] = not c.internal
-        return out
-
 
 class _Resolver:
     """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field)."""
@@ -1181,20 +725,3 @@ def _object(value: Any, what: str) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"Operation value must be an object naming the {what} by 'id' or 'name'.")
     return value
-
-
-def _plain_text(value: Any) -> str:
-    """The text of an ADF document (or a wiki string), for change-item display strings."""
-    if isinstance(value, str):
-        return value
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "text":
-                parts.append(str(node.get("text", "")))
-            for child in node.get("content", []) or []:
-                walk(child)
-
-    walk(value)
-    return "".join(parts)

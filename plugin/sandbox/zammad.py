@@ -317,11 +317,16 @@ class ZammadSandbox(SandboxServer):
             raise ApiError(404, f"Couldn't find {model} with 'id'={rid}")
         return rec
 
-    # -- ticket access (TicketPolicy, simplified: group access for agents, own tickets for customers) --
+    # -- ticket access (Ticket.access_condition: agents by group, customers their own tickets and,
+    #    when the organisation is shared, its tickets) ---------------------------------------------
     def _can_see(self, user: dict, ticket: dict) -> bool:
         if self.store.has_permission(user, "ticket.agent") and str(ticket["group_id"]) in user["group_ids"]:
             return True
-        return ticket["customer_id"] == user["id"]
+        if ticket["customer_id"] == user["id"]:
+            return True
+        org = self.store.organizations.get(user["organization_id"]) if user["organization_id"] else None
+        return bool(org and org["shared"] and self.store.has_permission(user, "ticket.customer")
+                    and ticket["organization_id"] == org["id"])
 
     def _ticket(self, ctx: Ctx, tid: Any) -> dict:
         ticket = self._find("tickets", tid, "Ticket")
@@ -536,6 +541,33 @@ class ZammadSandbox(SandboxServer):
             expand = _truthy(ctx.params.get("expand"))
             return [store.priority_json(store.priorities[p], expand=expand) for p in sorted(store.priorities)]
 
+        @api("POST", "/ticket_priorities", permission="admin.object")
+        def priority_create(ctx: Ctx) -> Any:
+            name = ctx.params.get("name")
+            if not name:
+                raise ApiError(422, "Name can't be blank")
+            if store.by_name("priorities", name):
+                raise ApiError(422, "Name has already been taken")
+            pid = store.next_id("priorities")
+            stamp = store.now()
+            rec = {"id": pid, "name": name, "default_create": bool(ctx.params.get("default_create", False)),
+                   "ui_icon": ctx.params.get("ui_icon"), "ui_color": ctx.params.get("ui_color"),
+                   "note": ctx.params.get("note"), "active": bool(ctx.params.get("active", True)),
+                   "updated_by_id": ctx.user["id"], "created_by_id": ctx.user["id"], "created_at": stamp,
+                   "updated_at": stamp}
+            store.priorities[pid] = rec
+            return Response(201, store.priority_json(rec))
+
+        @api("PUT", r"/ticket_priorities/(?P<id>\d+)", permission="admin.object")
+        def priority_update(ctx: Ctx) -> Any:
+            rec = self._find("priorities", ctx.params["id"], "Ticket::Priority")
+            for key in ("name", "default_create", "ui_icon", "ui_color", "note", "active"):
+                if key in ctx.params:
+                    rec[key] = ctx.params[key]
+            rec["updated_at"] = store.now()
+            rec["updated_by_id"] = ctx.user["id"]
+            return store.priority_json(rec)
+
         @api("GET", r"/ticket_priorities/(?P<id>\d+)")
         def priority_show(ctx: Ctx) -> Any:
             return store.priority_json(self._find("priorities", ctx.params["id"], "Ticket::Priority"),
@@ -615,10 +647,14 @@ class ZammadSandbox(SandboxServer):
             ticket = self._ticket(ctx, ctx.params["id"])
             history = store.history_of(ticket["id"])
             assets = store.ticket_assets([ticket])
+            # history_get(true): the assets of every record an entry names
             for entry in history:
                 uid = entry["created_by_id"]
                 if uid in store.users:
                     assets.setdefault("User", {})[str(uid)] = store.user_json(store.users[uid])
+                if entry["object"] == "Ticket::Article" and entry["o_id"] in store.articles:
+                    assets.setdefault("TicketArticle", {})[str(entry["o_id"])] = \
+                        store.article_json(store.articles[entry["o_id"]])
             return {"history": history, "assets": assets}
 
         # articles (ticket_articles_controller.rb)

@@ -12,14 +12,16 @@ come in two forms, both handled here:
 - the "expert" tree: ``{"operator": "AND"|"OR"|"NOT", "conditions": [{"name": "ticket.state_id",
   "operator": "is", "value": [...]}, {...nested...}]}``.
 
-Operators follow app/models/concerns/can_selector.rb / SearchIndexBackend#selector2query:
-`is`, `is not`, `contains`, `contains not`, `starts with`, `ends with`, `is any of`,
-`is none of`, `is set`, `not set`, `today`, `before|after (absolute)`, `before|after
-(relative)`, `within last|next (relative)`, `till|from (relative)`, and for
-`ticket.tags` `contains all|one [not]`. `after (absolute)` is strict (`gt`) as in the
-search index. Time conditions on `ticket.updated_at` at the top level narrow the candidates
-through the store's sorted updated_at index, so an incremental read stays cheap with
-10,000 tickets. Only `ticket.*` attributes are supported; another object's attribute
+With a condition, Ticket.search skips the search index and runs `selector2sql`
+(app/models/ticket/search.rb, app/models/ticket/selector2sql): operators `is`, `is not`,
+`contains`, `contains not`, `starts with`, `ends with`, `is any of`, `is none of`, `is set`,
+`not set`, `today`, `before|after (absolute)`, `before|after (relative)`, `within
+last|next (relative)`, `till|from (relative)`, and for `ticket.tags` `contains all|one
+[not]`. Time bounds are inclusive (`>=`, `<=`, BETWEEN) as in that SQL; months and years are
+30 and 365 days here. One deviation: Zammad's SQL path ignores the condition when a `query`
+is given too; the sandbox applies both. Time conditions on `ticket.updated_at` at the top
+level narrow the candidates through the store's sorted updated_at index, so an incremental
+read stays cheap with 10,000 tickets. Only `ticket.*` attributes are supported; another object's attribute
 (`customer.*`, `article.*`...) is refused with 422 rather than silently ignored.
 """
 
@@ -125,15 +127,18 @@ class Search:
     def time_bounds(op: str, spec: dict, now: datetime,
                     name: str) -> tuple[str | None, str | None, bool, bool]:
         """(low, high, low inclusive, high inclusive) as canonical timestamps."""
+        # selector2sql (the path Ticket.search takes when a condition is given) compares
+        # with <=, >= and BETWEEN: every bound is inclusive.
         if op in ("before (absolute)", "after (absolute)"):
             try:
                 at = fmt_time(parse_time(spec.get("value")))
             except ValueError:
                 raise ApiError(422, f"Invalid time {spec.get('value')!r} for '{name}'") from None
-            return (None, at, False, False) if op == "before (absolute)" else (at, None, False, False)
+            return (None, at, True, True) if op == "before (absolute)" else (at, None, True, True)
         if op == "today":
             start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            return fmt_time(start), fmt_time(start + timedelta(days=1)), True, False
+            end = start + timedelta(days=1) - timedelta(milliseconds=1)
+            return fmt_time(start), fmt_time(end), True, True
         unit = _RANGES.get(str(spec.get("range", "day")))
         try:
             amount = int(spec.get("value"))
@@ -144,12 +149,12 @@ class Search:
         delta = unit * amount
         past, future, current = fmt_time(now - delta), fmt_time(now + delta), fmt_time(now)
         return {
-            "before (relative)": (None, past, False, False),
-            "after (relative)": (future, None, False, False),
+            "before (relative)": (None, past, True, True),
+            "after (relative)": (future, None, True, True),
             "within last (relative)": (past, current, True, True),
             "within next (relative)": (current, future, True, True),
-            "till (relative)": (None, future, False, False),
-            "from (relative)": (past, None, False, False),
+            "till (relative)": (None, future, True, True),
+            "from (relative)": (past, None, True, True),
         }[op]
 
     def compile(self, condition: Any, now: datetime) -> tuple[Predicate, tuple | None]:

@@ -54,10 +54,9 @@ class DaemonProcess:
                                      cwd=site.folder)
 
     def wait_ready(self, timeout: float = 20) -> None:
-        """Until the daemon has talked to the tracker (its first pass has begun)."""
-        before = len(self.site.sandbox.calls)
-        wait_for(lambda: len(self.site.sandbox.calls) > before or self.proc.poll() is not None, timeout,
-                 "the daemon's first call")
+        """Until the daemon has finished its first pass (it logs `daemon.ready`)."""
+        wait_for(lambda: "daemon.ready" in self.output() or self.proc.poll() is not None, timeout,
+                 "the daemon's first pass")
         if self.proc.poll() is not None:
             raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n{self.output()}")
 

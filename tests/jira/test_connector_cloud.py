@@ -44,7 +44,7 @@ def test_full_read_pages_with_next_page_token_and_fetches_history_in_bulk(cloud)
 
     assert [r.ref for r in results] == ["OPS-1", "OPS-2", "OPS-3"]
     searches = _bodies("/search/jql")
-    assert searches[0] == {"jql": 'project in ("OPS") AND issuetype in ("10010") ORDER BY updated ASC, key ASC',
+    assert searches[0] == {"jql": 'project in ("OPS") AND issuetype in (10010) ORDER BY updated ASC, key ASC',
                            "fields": searches[0]["fields"], "maxResults": 2}
     assert searches[1]["nextPageToken"] == "CAEaAggD"
     # only the fields the mapping needs
@@ -327,3 +327,14 @@ def test_read_one_fetches_issue_and_changelog(cloud) -> None:
     one = cloud.read_one("OPS-1")
     assert isinstance(one, Incident) and len(one.state_history) == 3
     assert "fields=summary" in responses.calls[0].request.url.replace("%2C", ",")
+
+
+@responses.activate
+def test_a_page_token_served_twice_stops_the_read(cloud) -> None:
+    from connectors.http import TrackerError
+    responses.add(responses.GET, f"{API}/myself", json=load("cloud_myself.json"))
+    looping = {"isLast": False, "nextPageToken": "SAME", "issues": []}
+    for _ in range(3):
+        responses.add(responses.POST, f"{API}/search/jql", json=looping)
+    with pytest.raises(TrackerError, match="same nextPageToken"):
+        list(cloud.read_changed(Cursor()))

@@ -39,7 +39,7 @@ def test_pages_with_start_at_inline_changelog_and_refetches_a_truncated_one(dc) 
     searches = [_query(c) for c in responses.calls if urlsplit(c.request.url).path.endswith("/search")]
     assert [q["startAt"] for q in searches] == ["0", "1"]
     assert searches[0]["expand"] == "changelog,names" and searches[0]["maxResults"] == "2"
-    assert searches[0]["jql"] == 'project in ("OPS") AND issuetype in ("10010") ORDER BY updated ASC, key ASC'
+    assert searches[0]["jql"] == 'project in ("OPS") AND issuetype in (10010) ORDER BY updated ASC, key ASC'
     # OPS-1's inline changelog was whole: no extra call; OPS-2's was cut short: one
     issue_calls = [c for c in responses.calls if "/issue/" in c.request.url]
     assert [urlsplit(c.request.url).path for c in issue_calls] == ["/rest/api/2/issue/OPS-2"]

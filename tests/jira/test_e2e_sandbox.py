@@ -53,9 +53,13 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     with sandbox.lock:
         context = sandbox.model.custom_field(str(mapping.severity.field)).contexts[0]
         context.options = [o for o in context.options if o.id != gone]
+    with sandbox.lock:
+        sandbox.model.statuses["5"].name = "Fixed"  # and renames a status
     drift = _run("mapping", "check", "--config", str(config))
     assert drift.exit_code == 1
     assert f"drift: severity 2: option id {gone} no longer exists" in drift.output
+    assert "drift: state 6: status 5 is named 'Fixed', not '待审核' / 'pending review' / 'Resolved'" in drift.output
+    assert "2 difference(s)" in drift.output
 
 
 def test_missing_status_is_a_manual_step_and_nothing_changes_in_the_workflow(sandbox, tmp_path, monkeypatch) -> None:
@@ -212,3 +216,28 @@ def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, mon
     assert sb.notifications[-1].recipients == [engineer]
     (again,) = list(conn.read_changed(cursor))
     assert again.severity == 2 and again.state == 4
+
+
+def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedure, clock) -> None:
+    chosen = {1: "Highest", 2: "High", 3: "Medium", 4: "Low"}
+    path = config_file(tmp_path, sandbox, monkeypatch, severity_source="priority", severity_priorities=chosen)
+    plan = _run("mapping", "plan", "--config", str(path))
+    assert "ok      severity               on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in plan.output
+    assert "2 change(s) to make" in plan.output  # category and level only: no severity field
+
+    config = load_config(path)
+    provisioner = provisioner_from_config(config, procedure)
+    mapping, _ = provisioner.apply(provisioner.plan())
+    assert mapping.severity.source == "priority" and mapping.severity.values == {1: "1", 2: "2", 3: "3", 4: "4"}
+    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    key = sandbox.create_issue("SD", "Incident", "Medium by default")
+    (one,) = list(conn.read_changed(Cursor()))
+    assert one.severity == 3
+    clock.tick(1)
+    conn.set_severity(one, 1)
+    assert sandbox.issue(key).fields["priority"] == "1"
+
+    wrong = config_file(tmp_path, sandbox, monkeypatch, severity_source="priority",
+                        severity_priorities={**chosen, 1: "Blocker"})
+    missing = _run("mapping", "plan", "--config", str(wrong))
+    assert "MANUAL  severity" in missing.output and "1: 'Blocker'" in missing.output

@@ -91,3 +91,9 @@ def test_wiki_note_escapes_formatting_characters() -> None:
     body = wiki_note("*not bold* and _not italic_", "m")
     assert body.startswith(r"\*not bold\* and \_not italic\_")
     assert body_text(body).startswith("*not bold* and _not italic_")
+
+
+@pytest.mark.parametrize(("value", "unknown"), [({"id": "1", "value": "Yes"}, True), ("否", False), (None, False)])
+def test_root_cause_unknown_from_its_mapped_field(value, unknown) -> None:
+    mapping = make_mapping(root_cause_unknown={"field": "customfield_10070"})
+    assert _translate(_issue(customfield_10070=value), mapping=mapping).root_cause_unknown is unknown

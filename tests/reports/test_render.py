@@ -103,3 +103,13 @@ def test_an_empty_month(procedure):
     assert "本期无重大事件。" in html
     assert render_kpi(empty, procedure, "table").count("事件总数: 0") == 1
     assert json.loads(render_kpi(empty, procedure, "json"))["first_line"]["share"] == 0.0
+
+
+def test_kpi_html_page(report, procedure):
+    html = render_kpi(report, procedure, "html", "en")
+    assert "<h1>Incident management KPIs</h1>" in html
+    assert "Period: 2026-11-01 00:00 – 2026-12-01 00:00" in html
+    assert html.count("<svg ") == 4
+    # labels too long for the chart are cut, the full name kept in the tooltip
+    assert "business consulting / front-end application…<title>business consulting / front-end application " \
+           "systems (4.1)</title>" in html

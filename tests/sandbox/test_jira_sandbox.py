@@ -571,3 +571,19 @@ def test_contexts_can_be_narrowed_to_projects_and_issue_types(cloud):
     incident, task = cloud.create_issue(summary="a"), cloud.create_issue(issue_type="Task", summary="b")
     assert fid in s.get(f"{api}/issue/{incident}/editmeta").json()["fields"]
     assert fid not in s.get(f"{api}/issue/{task}/editmeta").json()["fields"]
+
+
+def test_datacenter_lists_field_options_by_page(dc):
+    sev = dc.create_custom_field("Severity", CF + "select", searcher=CF + "multiselectsearcher")
+    ids = dc.add_options(sev, ["1", "2", "3", "4"])
+    url = f"{dc.base_url}/rest/api/2/customFields/{sev.removeprefix('customfield_')}/options"
+    s = dc_session()
+    first = s.get(url, params={"page": 1, "maxResults": 3}).json()
+    assert first["total"] == 4 and [o["id"] for o in first["options"]] == [int(i) for i in ids[:3]]
+    assert first["options"][0] | {"self": ""} == {"id": int(ids[0]), "self": "", "value": "1", "disabled": False,
+                                                 "childrenIds": []}
+    assert [o["value"] for o in s.get(url, params={"page": 2, "maxResults": 3}).json()["options"]] == ["4"]
+    sd = s.get(f"{dc.base_url}/rest/api/2/project/SD").json()["id"]
+    assert s.get(url, params={"projectIds": sd, "issueTypeIds": "10001"}).json()["total"] == 4
+    # DC has no field-context REST API (Cloud's /field/{id}/context does not exist there)
+    assert s.get(f"{dc.base_url}/rest/api/2/field/{sev}/context").status_code == 404

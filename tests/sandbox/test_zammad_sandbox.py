@@ -143,14 +143,14 @@ def test_search_condition_after_updated_at_sorted_and_paged(sandbox: ZammadSandb
     cond = {"ticket.updated_at": {"operator": "after (absolute)", "value": "2026-11-20T09:20:00Z"}}
     found = api.post("/tickets/search", {"condition": cond, "sort_by": "updated_at", "order_by": "asc",
                                          "expand": True, "per_page": 200}, expect=200)
-    # strictly after, as the search index compares (`gt`)
-    assert _ids(found) == ids[2:]
+    # selector2sql compares `updated_at >= value`: the ticket updated at 09:20 is in
+    assert _ids(found) == ids[1:]
     assert found[0]["state"] in ("new", "open") and found[0]["customer"] == "carl@example.com"
     pages = [api.post("/tickets/search", {"condition": cond, "sort_by": "updated_at", "order_by": "asc",
                                           "expand": True, "per_page": 2, "page": p}, expect=200) for p in (1, 2, 3)]
-    assert [_ids(p) for p in pages] == [ids[2:4], ids[4:], []]
+    assert [_ids(p) for p in pages] == [ids[1:3], ids[3:5], []]
     newest_first = api.post("/tickets/search", {"condition": cond, "expand": True}, expect=200)
-    assert _ids(newest_first) == list(reversed(ids[2:]))  # default: updated_at desc
+    assert _ids(newest_first) == list(reversed(ids[1:]))  # default: updated_at desc
 
 
 def test_search_over_get_with_rails_nested_params_and_without_expand(sandbox, clock, api):
@@ -266,7 +266,9 @@ def test_articles_internal_and_public(sandbox, clock, api):
     assert (sneaky["internal"], sneaky["sender"]) == (False, "Customer")
     ticket = sandbox.ticket(tid)
     assert ticket["article_count"] == 4 and ticket["last_contact_agent_at"] == "2026-11-20T09:02:00.000Z"
-    created = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h["object"] == "Ticket::Article"]
+    answer = api.get(f"/ticket_history/{tid}")
+    assert answer["assets"]["TicketArticle"][str(note["id"])]["internal"] is True
+    created = [h for h in answer["history"] if h["object"] == "Ticket::Article"]
     assert [(h["o_id"], h["related_o_id"], h["related_object"]) for h in created][-3:] == \
         [(note["id"], tid, "Ticket"), (reply["id"], tid, "Ticket"), (sneaky["id"], tid, "Ticket")]
     assert api.post("/ticket_articles", {"ticket_id": tid, "type": "carrier pigeon", "body": "x"},
@@ -286,6 +288,9 @@ def test_ticket_states_with_state_types(sandbox, api):
     assert Api(sandbox.base_url, AGENT_TOKEN).post("/ticket_states", {"name": "x", "state_type_id": 2},
                                                    expect=403)["error"] == "Not authorized"
     assert [p["name"] for p in api.get("/ticket_priorities")] == ["1 low", "2 normal", "3 high"]
+    made = api.post("/ticket_priorities", {"name": "4 critical", "active": True})
+    assert made["id"] == 4 and api.get("/ticket_priorities/4")["name"] == "4 critical"
+    assert api.put("/ticket_priorities/4", {"name": "4 urgent"})["name"] == "4 urgent"
     # Zammad has no ticket_state_types endpoint (config/routes/ticket.rb): types come with expand
     assert api.get("/ticket_state_types", expect=404)["error"].startswith("No route matches")
 
@@ -304,6 +309,11 @@ def test_an_attribute_is_unusable_until_migrations_ran(sandbox, clock, api):
     assert api.post("/object_manager_attributes", SEVERITY, expect=422)["error"] == "already exists"
     listed = {a["name"]: a for a in api.get("/object_manager_attributes")}
     assert listed["severity"]["object"] == "Ticket" and listed["state_id"]["editable"] is False
+    # the keys of the list as documented (docs.zammad.org/en/latest/api/object.html)
+    assert set(listed["severity"]) == {
+        "id", "name", "display", "data_type", "data_option", "data_option_new", "editable", "active", "screens",
+        "to_create", "to_migrate", "to_delete", "to_config", "position", "created_by_id", "updated_by_id",
+        "created_at", "updated_at", "object", "deletable"}
     # before the migration the ticket has no such column: the value is dropped silently
     clock.advance(minutes=1)
     out = api.put(f"/tickets/{tid}", {"severity": "2"})
@@ -351,6 +361,10 @@ def test_attribute_types_validation_and_pending_config(sandbox, api):
     done = api.get(f"/object_manager_attributes/{sev_id}")
     assert done["to_config"] is False and done["data_option"]["options"] == {"1": "P1", "2": "P2"}
     assert Api(sandbox.base_url, AGENT_TOKEN).raw("GET", "/object_manager_attributes").status_code == 403
+    # discarding drops what was never migrated
+    api.post("/object_manager_attributes", {**SEVERITY, "name": "scratch"})
+    api.post("/object_manager_attributes_discard_changes", expect=200)
+    assert "scratch" not in {a["name"] for a in api.get("/object_manager_attributes")}
 
 
 # -- links and mentions ----------------------------------------------------------------------------------
@@ -368,6 +382,10 @@ def test_links_between_tickets(sandbox, api):
     from_problem = api.get("/links", params={"link_object": "Ticket", "link_object_value": problem["id"]})
     assert from_problem["links"] == [{"link_type": "child", "link_object": "Ticket",
                                       "link_object_value": incident["id"]}]
+    assert api.delete("/links/remove", {"link_type": "parent", "link_object_source": "Ticket",
+                                        "link_object_source_value": incident["id"], "link_object_target": "Ticket",
+                                        "link_object_target_value": problem["id"]}, expect=201) is True
+    assert api.get("/links", params={"link_object": "Ticket", "link_object_value": problem["id"]})["links"] == []
     assert api.post("/links/add", {"link_type": "normal", "link_object_target": "Ticket",
                                    "link_object_target_value": problem["id"], "link_object_source": "Ticket",
                                    "link_object_source_number": "nope"}, expect=422) == \
@@ -389,9 +407,16 @@ def test_mentions_name_the_current_user(sandbox, clock, api):
     assert set(listed[0]) == {"id", "mentionable_type", "mentionable_id", "user_id", "updated_by_id",
                               "created_by_id", "created_at", "updated_at"}
     assert api.post("/mentions", {"mentionable_type": "Organization", "mentionable_id": 1}, expect=422)["error"]
+    mine = next(m for m in listed if m["user_id"] == sandbox.admin_id)
+    theirs = next(m for m in listed if m["user_id"] == agent["id"])
+    assert api.delete(f"/mentions/{theirs['id']}", expect=404)  # only one's own mention can be removed
+    assert api.delete(f"/mentions/{mine['id']}")["id"] == mine["id"]
+    assert [m["id"] for m in api.get("/mentions", params={"mentionable_type": "Ticket",
+                                                          "mentionable_id": tid})["mentions"]] == [theirs["id"]]
     entries = [h for h in api.get(f"/ticket_history/{tid}")["history"] if h["object"] == "Mention"]
     assert [(h["type"], h["value_to"], h["related_o_id"]) for h in entries] == \
-        [("created", str(sandbox.admin_id), tid), ("created", str(agent["id"]), tid)]
+        [("created", str(sandbox.admin_id), tid), ("created", str(agent["id"]), tid),
+         ("removed", str(sandbox.admin_id), tid)]
     assert sandbox.ticket(tid)["updated_at"] == "2026-11-20T09:02:00.000Z"
 
 
