@@ -139,7 +139,10 @@ class HttpClient:
 
     # -- the one entry point ----------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                headers: dict[str, str] | None = None, expect_json: bool = True) -> Any:
+                headers: dict[str, str] | None = None, expect_json: bool = True,
+                idempotent: bool = True) -> Any:
+        """`idempotent=False` (e.g. creating a comment): a request that may have reached the
+        server is not sent again - only 429 and connect timeouts are retried."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         shown = urlsplit(url).path  # never the query: it may hold user data, never a secret
         attempt = 0
@@ -152,20 +155,21 @@ class HttpClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = "timeout" if isinstance(exc, requests.Timeout) else "connection failed"
                 self._count(method, shown, None)
-                if attempt + 1 < self.retry.attempts:
+                if (idempotent or isinstance(exc, requests.ConnectTimeout)) and attempt + 1 < self.retry.attempts:
                     self._backoff(attempt, None, method, shown, kind)
                     attempt += 1
                     continue
                 raise Unreachable(f"{self.tracker}: {method} {shown}: {kind} after {attempt + 1} attempts",
                                   method=method, path=shown) from None
             self._count(method, shown, resp.status_code)
-            if resp.status_code in RETRY_STATUSES and attempt + 1 < self.retry.attempts:
+            if resp.status_code in RETRY_STATUSES and (idempotent or resp.status_code == 429) \
+                    and attempt + 1 < self.retry.attempts:
                 self._backoff(attempt, parse_retry_after(resp.headers.get("Retry-After")), method, shown,
                               str(resp.status_code))
                 attempt += 1
                 continue
             if resp.status_code >= 400:
-                raise self._error(resp, method, shown)
+                raise self._error(resp, method, shown, attempt + 1)
             if not expect_json:
                 return resp
             if resp.status_code == 204 or not resp.content:
@@ -207,7 +211,7 @@ class HttpClient:
                         "attempt": attempt + 1, "delay": round(delay, 3)})
         self.sleep(delay)
 
-    def _error(self, resp: requests.Response, method: str, path: str) -> TrackerError:
+    def _error(self, resp: requests.Response, method: str, path: str, attempts: int | None = None) -> TrackerError:
         messages, field_errors = _server_messages(resp)
         detail = "; ".join(messages + [f"{k}: {v}" for k, v in field_errors.items()])
         detail = redact(detail, self.secrets)[:500]
@@ -223,9 +227,10 @@ class HttpClient:
         if resp.status_code == 404:
             return NotFound(f"{where} not found{suffix}", **kw)
         if resp.status_code == 429:
-            return RateLimited(f"{where} rate limited after {self.retry.attempts} attempts{suffix}", **kw)
+            return RateLimited(f"{where} rate limited after {attempts or self.retry.attempts} attempts{suffix}", **kw)
         if resp.status_code >= 500:
-            return ServerError(f"{where} server error after {self.retry.attempts} attempts{suffix}", **kw)
+            return ServerError(f"{where} server error after {attempts or self.retry.attempts} attempts{suffix}",
+                               **kw)
         if resp.status_code in (400, 409, 422):
             return Conflict(f"{where}{suffix}", **kw)
         return TrackerError(f"{where}{suffix}", **kw)

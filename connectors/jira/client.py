@@ -75,7 +75,9 @@ class _JiraClient(ABC):
         return (self.http.get(self._path(self.TRANSITIONS, key=key)) or {}).get("transitions", [])
 
     def do_transition(self, key: str, transition_id: str) -> None:
-        self.http.post(self._path(self.TRANSITIONS, key=key), json={"transition": {"id": transition_id}})
+        # not idempotent: once taken, the same transition may not exist from the new status
+        self.http.post(self._path(self.TRANSITIONS, key=key), json={"transition": {"id": transition_id}},
+                       idempotent=False)
 
     def comments(self, key: str, page_size: int = 100) -> Iterator[dict]:
         """Every comment of an issue, oldest first, paging with startAt."""
@@ -97,13 +99,15 @@ class _JiraClient(ABC):
             # internal comment to a Jira Service Management issue via REST API"); the
             # platform comment resource takes it on create (Comment.properties).
             payload["properties"] = [{"key": "sd.public.comment", "value": {"internal": True}}]
-        return self.http.post(self._path(self.COMMENTS, key=key), json=payload)
+        # not idempotent: a comment that reached Jira before a 5xx or a read timeout must not
+        # be posted twice (the connector looks for its marker instead)
+        return self.http.post(self._path(self.COMMENTS, key=key), json=payload, idempotent=False)
 
     def notify(self, key: str, subject: str, text: str, html: str, users: list[str]) -> None:
         self.http.post(self._path(self.NOTIFY, key=key), json={
             "subject": subject, "textBody": text, "htmlBody": html,
             "to": {"users": [self.user_ref(u) for u in users]},
-        })
+        }, idempotent=False)  # an e-mail sent twice is worse than one retried by the next cycle
 
     def add_watcher(self, key: str, user: str) -> None:
         # the body is the bare JSON string (accountId on Cloud, user name on DC)
@@ -137,7 +141,8 @@ class _JiraClient(ABC):
 
     def create_field(self, name: str, description: str, type_: str, searcher: str) -> dict:
         return self.http.post(self._path(self.FIELDS), json={
-            "name": name, "description": description, "type": type_, "searcherKey": searcher})
+            "name": name, "description": description, "type": type_, "searcherKey": searcher},
+            idempotent=False)  # Jira allows two fields of one name: never create one twice
 
     def statuses(self) -> list[dict]:
         return self.http.get(self._path(self.STATUSES)) or []
@@ -193,14 +198,14 @@ class JiraCloudClient(_JiraClient):
     def create_field_context(self, field_id: str, name: str, project_ids: list[str],
                              issue_type_ids: list[str]) -> dict:
         return self.http.post(self._path(self.FIELD_CONTEXTS, field=field_id), json={
-            "name": name, "projectIds": project_ids, "issueTypeIds": issue_type_ids})
+            "name": name, "projectIds": project_ids, "issueTypeIds": issue_type_ids}, idempotent=False)
 
     def context_options(self, field_id: str, context_id: str) -> list[dict]:
         return _paged(self.http, self._path(self.CONTEXT_OPTIONS, field=field_id, context=context_id))
 
     def create_options(self, field_id: str, context_id: str, options: list[dict]) -> list[dict]:
         answer = self.http.post(self._path(self.CONTEXT_OPTIONS, field=field_id, context=context_id),
-                                json={"options": options}) or {}
+                                json={"options": options}, idempotent=False) or {}
         return answer.get("options") or []
 
     def user_ref(self, user: str) -> dict:
@@ -227,9 +232,25 @@ class JiraDataCenterClient(_JiraClient):
             "expand": "changelog,names"}) or {}
 
     def field_options(self, field_id: str) -> list[dict]:
-        """Options of a select field (Jira DC 8.x+: GET /rest/api/2/customFields/{id}/options)."""
-        numeric = field_id.removeprefix("customfield_")
-        return _paged(self.http, self._path(self.FIELD_OPTIONS, field=numeric))
+        """Options of a select field, in the shape of Cloud's context options (str ids,
+        `optionId` = parent for a cascading child).
+
+        Jira DC 8.x+: GET /rest/api/2/customFields/{id}/options ("experimental", Jira DC REST
+        reference, api-group-customfields) pages with `page` from 1 and `maxResults`, and
+        answers {options: [{id, value, disabled, childrenIds}], total} with numeric ids."""
+        path = self._path(self.FIELD_OPTIONS, field=field_id.removeprefix("customfield_"))
+        raw: list[dict] = []
+        page = 1
+        while True:
+            answer = self.http.get(path, params={"page": page, "maxResults": 100}) or {}
+            options = answer.get("options") or []
+            raw += options
+            if not options or len(raw) >= int(answer.get("total") or 0):
+                break
+            page += 1
+        parent_of = {str(child): str(o["id"]) for o in raw for child in o.get("childrenIds") or []}
+        return [{"id": str(o["id"]), "value": o.get("value"), "disabled": bool(o.get("disabled")),
+                 **({"optionId": parent_of[str(o["id"])]} if str(o["id"]) in parent_of else {})} for o in raw]
 
     def user_ref(self, user: str) -> dict:
         return {"name": user}

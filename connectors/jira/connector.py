@@ -22,7 +22,7 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Cursor, ReadResult, marker_text
-from connectors.http import TrackerError
+from connectors.http import ServerError, TrackerError, Unreachable
 from connectors.jira.adf import adf_note, body_text, wiki_note
 from connectors.jira.client import JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
@@ -249,7 +249,13 @@ class JiraConnector:
             return False
         body = adf_note(text, marker) if self.cloud else wiki_note(text, marker)
         internal = not public and self._is_service_desk(incident.project)
-        comment = self.client.add_comment(incident.ref, body, internal=internal)
+        try:
+            comment = self.client.add_comment(incident.ref, body, internal=internal)
+        except (ServerError, Unreachable):
+            # the comment may have been stored before the failure: its marker tells
+            if not self.has_marker(incident, marker):
+                raise
+            comment = None
         log.info("jira.comment-added", extra={"event": "jira.comment-added", "key": incident.ref,
                                               "marker": marker, "internal": internal,
                                               "comment": (comment or {}).get("id")})

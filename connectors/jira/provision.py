@@ -193,6 +193,12 @@ class JiraProvisioner:
             payload["context"] = context
             payload["values"], payload["missing"] = _match_options(wanted, options)
         kind = "cascading select" if type_ == CASCADE else "select"
+        clashing = [f for f in site.fields if f.get("name") == name and f not in found]
+        if clashing and not found:
+            other = (clashing[0].get("schema") or {}).get("custom") or (clashing[0].get("schema") or {}).get("type")
+            return PlanStep(term=term, status="manual", payload=payload,
+                            detail=f"a field named {name!r} ({clashing[0].get('id')}) exists with type {other}, "
+                                   f"not a {kind}: rename or remove it, then plan again")
         if not payload["missing"] and payload["context"] is not None:
             return PlanStep(term=term, status="ok", detail=f"{kind} field {name!r} ({payload['field']}) with "
                                                            f"{len(wanted)} options", payload=payload)

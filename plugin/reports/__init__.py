@@ -91,6 +91,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "chart_time": ("各分类平均解决时间（小时）", "Mean time to resolve per category (hours)"),
     "resolved_in_week": ("本周解决的事件", "incidents resolved this week"),
     "callback_result": ("回访结果", "Call-back result"),
+    "fact": ("项目", "Fact"),
+    "value": ("内容", "Value"),
+    "allowed": ("时限", "Allowed"),
+    "due": ("到期时间", "Due"),
 }
 
 

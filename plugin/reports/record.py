@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from mapping.escalation import deadlines
+from mapping.clock import SlaClock
 from mapping.incident import Incident
 from mapping.kpi import elapsed_at, timeline
 from mapping.procedure import Language, Procedure
@@ -58,9 +58,12 @@ def record_view(incident: Incident, procedure: Procedure, now: datetime, lang: L
     ]
     ladder = []
     if incident.severity is not None:
-        ladder = [(names.level(level), duration(offset), local(due, tz))
-                  for level, _, offset, due in deadlines(procedure, contract_name, incident.severity,
-                                                         incident.reported_at)]
+        # when the SLA clock reached each level's allowance, or will if the current state goes
+        # on ('-': not reached and the clock stands still: paused or resolved)
+        clock = SlaClock(incident, procedure, contract_name, now)
+        row = procedure.timetable_for(procedure.contract(contract_name))[incident.severity]
+        ladder = [(names.level(level), duration(row[role]), local(clock.reaches(row[role]), tz) or "-")
+                  for level, role in enumerate(procedure.escalation.targets, start=1)]
     events = [(local(e.at, tz, seconds=True), event_text(e.kind, e.value, names), e.by or "")
               for e in timeline(incident)]
     return {"lang": lang, "t": lambda key: t(key, lang), "incident": incident, "facts": facts, "other": other,
@@ -73,9 +76,10 @@ def render_record(incident: Incident, procedure: Procedure, now: datetime, fmt: 
     if fmt == "html":
         return templates().get_template("record.html.j2").render(**view)
     lines = [f"{t('record_title', lang)} · {incident.ref}", ""]
-    lines.append(text_table(["", ""], [[k, v] for k, v in view["facts"] + view["other"]]))
+    lines.append(text_table([t("fact", lang), t("value", lang)], [[k, v] for k, v in view["facts"] + view["other"]]))
     if view["ladder"]:
-        lines += ["", text_table([t("level", lang), "SLA", t("time", lang)], [list(r) for r in view["ladder"]])]
+        lines += ["", text_table([t("level", lang), t("allowed", lang), t("due", lang)],
+                                 [list(r) for r in view["ladder"]])]
     lines += ["", t("timeline", lang),
               text_table([t("time", lang), t("event", lang), t("by", lang)], [list(e) for e in view["events"]])]
     lines += ["", f"{t('as_of', lang)}: {view['as_of']}"]

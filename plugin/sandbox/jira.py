@@ -8,9 +8,18 @@ Center's REST v2 (a personal access token as `Bearer`, wiki-markup strings,
 `plugin.sandbox.jira_jql`; this module is the HTTP face: routes, auth, rate-limit
 headers and error shapes.
 
-Seed it from Python (tests, the demo): `add_project`, `add_status`, `set_workflow`,
-`create_issue`, `edit_issue`, `move_issue`, ... The clock is injectable and stamps
-every created/updated/changelog time.
+Seed it from Python (tests, the demo): `add_user`, `add_project`, `add_status`,
+`set_workflow`, `create_custom_field`, `add_options`, `create_issue`, and act as a
+person would with `edit_issue`, `move_issue`, `add_comment`. The clock is injectable
+and stamps every created/updated/changelog time; `notifications` records what
+`POST /issue/{key}/notify` was asked to send.
+
+Flavour differences served: Cloud only — `/search/jql` (the old `/search` is 410
+Gone), `/changelog/bulkfetch`, `/issue/{key}/changelog`, `/field/{id}/context[...]`,
+`/priority/search`, `/project/search`; Data Center only — `/search` with `startAt`,
+`/customFields/{id}/options` (DC has no REST call that creates options). Both:
+issues, transitions, comments (+ JSM `/rest/servicedeskapi/request/{key}/comment`),
+watchers, notify, entity properties, editmeta, fields, statuses, priorities, projects.
 
 Response shapes follow `../shared/reference/jira-platform-v3.json` (checked by
 `tests/conformance/test_jira_openapi.py`); the comments cite Atlassian's
@@ -464,7 +473,10 @@ class JiraSandbox(SandboxServer):
         tz, expand = self._tz(me), self._expand_param(req, body)
         props = self._properties_param(req, body)
         out: dict[str, Any] = {"issues": [self._with_properties(
-            self.model.render_issue(x, field_ids, tz, expand=expand, id_only=id_only), x, props) for x in page]}
+            self.model.render_issue(x, field_ids, tz, expand=expand - {"names"}, id_only=id_only), x, props)
+            for x in page]}
+        if "names" in expand:  # a search answers `names` once, beside the issues
+            out["names"] = {f: self.model.field_name(f) for f in field_ids}
         if start + len(page) < len(hits):
             raw = f"{start + len(page)}:{fingerprint}".encode()
             out["nextPageToken"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -494,9 +506,13 @@ class JiraSandbox(SandboxServer):
         field_ids = self.model.field_ids(self._fields_param(req, body), "*navigable")
         tz, expand = self._tz(me), self._expand_param(req, body)
         props = self._properties_param(req, body)
-        return {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(hits),
-                "issues": [self._with_properties(self.model.render_issue(x, field_ids, tz, expand=expand), x, props)
-                           for x in hits[start:start + size]]}
+        out: dict[str, Any] = {
+            "expand": "schema,names", "startAt": start, "maxResults": size, "total": len(hits),
+            "issues": [self._with_properties(self.model.render_issue(x, field_ids, tz, expand=expand - {"names"}),
+                                             x, props) for x in hits[start:start + size]]}
+        if "names" in expand:  # a search answers `names` once, beside the issues
+            out["names"] = {f: self.model.field_name(f) for f in field_ids}
+        return out
 
     # -- handlers: changelog -------------------------------------------------------------------
     def _bulk_changelog(self, req: Request, me: User) -> dict:
@@ -649,6 +665,12 @@ class JiraSandbox(SandboxServer):
             raise ApiError(400, [], {"comment": "Comment body must be a string."})
         if not text or (isinstance(text, dict) and not text.get("content")) or (isinstance(text, str) and not text.strip()):
             raise ApiError(400, [], {"comment": "Comment body can not be empty!"})
+        visibility = body.get("visibility")
+        if visibility is not None and not (isinstance(visibility, dict) and visibility.get("type") in ("group", "role")
+                                           and isinstance(visibility.get("value") or visibility.get("identifier"), str)):
+            # v3 spec, Visibility: type is "group" or "role", named by value (or identifier)
+            raise ApiError(400, [], {"commentLevel": "You are currently not a member of the project role or group "
+                                                     "named in the visibility restriction."})
         props = body.get("properties") or []
         if not isinstance(props, list) or not all(isinstance(p, dict) and "key" in p for p in props):
             raise ApiError(400, ["properties must be a list of {key, value} objects."])
@@ -660,7 +682,7 @@ class JiraSandbox(SandboxServer):
         project = self.model.project(issue.fields["project_key"])
         internal = flagged and project.type_key == "service_desk"
         comment = self.model.add_comment(issue, me.key, text, internal=internal,
-                                         visibility=body.get("visibility"), properties=props)
+                                         visibility=visibility, properties=props)
         return Response(201, self.model.render_comment(issue, comment, self._tz(me), with_properties="properties"
                                                        in self._expand_param(req, None)))
 
@@ -877,9 +899,12 @@ class JiraSandbox(SandboxServer):
         project_ids = [p for raw in req.query.get("projectIds", []) for p in raw.split(",") if p]
         type_ids = [t for raw in req.query.get("issueTypeIds", []) for t in raw.split(",") if t]
         use_all = (req.arg("useAllContexts") or "false").lower() == "true" or not (project_ids or type_ids)
-        contexts = [c for c in cf.contexts if use_all or any(
-            c.applies(p, t) for p in (project_ids or [""]) for t in (type_ids or [""])
-            if (p or not c.project_ids) and (t or not c.issue_type_ids))]
+
+        def in_scope(ids: list[str], wanted: list[str]) -> bool:  # an empty list means "all"
+            return not ids or not wanted or any(w in ids for w in wanted)
+
+        contexts = [c for c in cf.contexts if use_all or (in_scope(c.project_ids, project_ids)
+                                                          and in_scope(c.issue_type_ids, type_ids))]
         options = [o for c in contexts for o in c.options]
         query = (req.arg("query") or "").casefold()
         if query:

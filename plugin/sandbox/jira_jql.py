@@ -100,7 +100,11 @@ def tokenize(jql: str) -> list[Tok]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            bad = text[pos:].lstrip()[:1]
+            rest = text[pos:].lstrip()
+            if rest[:1] in ("'", '"'):
+                raise JqlError(f"Error in the JQL Query: The quoted string '{rest[1:]}' has not been completed. "
+                               f"(line 1, character {len(text) - len(rest) + 1})")
+            bad = rest[:1]
             raise JqlError(f"Error in the JQL Query: The character '{bad}' is a reserved JQL character. "
                            f"You must enclose it in a string or use the escape '\\u{ord(bad):04x}' instead. "
                            f"(line 1, character {pos + 1})")

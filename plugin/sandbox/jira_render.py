@@ -252,9 +252,19 @@ class JiraRendering:
 
     def render_history(self, h: History, tz: ZoneInfo, field_ids: set[str] | None = None) -> dict:
         items = [i for i in h.items if field_ids is None or i.field_id in field_ids]
+        rendered = []
+        for i in items:
+            item: dict[str, Any] = {"field": i.field, "fieldtype": i.fieldtype}
+            if self.flavour == "cloud":
+                # `fieldId` is Cloud's: Server/DC items name a field only by `field` (its
+                # display name for custom fields); clients fall back to it, see
+                # github.com/Jellyfish-AI/jf_agent/pull/110 ("Some changelog history items do
+                # not have fieldId, so use 'field'")
+                item["fieldId"] = i.field_id
+            item.update({"from": i.from_, "fromString": i.from_string, "to": i.to, "toString": i.to_string})
+            rendered.append(item)
         return {"id": str(h.id), "author": self.render_user(h.author), "created": jira_time(h.created, tz),
-                "items": [{"field": i.field, "fieldtype": i.fieldtype, "fieldId": i.field_id, "from": i.from_,
-                           "fromString": i.from_string, "to": i.to, "toString": i.to_string} for i in items]}
+                "items": rendered}
 
     def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo, *, with_properties: bool = False) -> dict:
         out: dict[str, Any] = {

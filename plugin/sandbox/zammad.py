@@ -4,19 +4,26 @@ It answers the REST API v1 paths the escalator uses with the payload shapes of a
 Zammad (recorded in `../shared/reference/zammad_cassettes/`; where those are silent,
 Zammad's controllers are cited per endpoint: app/controllers/*_controller.rb in
 zammad/zammad). Records live in `plugin/sandbox/zammad_store.py`, search in
-`plugin/sandbox/zammad_search.py`.
+`plugin/sandbox/zammad_search.py`, the object manager in `plugin/sandbox/zammad_objects.py`.
 
 Behaviour worth knowing when writing a client against it (all as the real server):
 - Auth: `Authorization: Token token=…` or `Bearer …`; a wrong token is 401 with
   `{"error": "Can't find User for Token"}` (a wrong OAuth2 bearer: "The provided token is
   invalid."), no credentials at all is 403 "Authentication required"
-  (application_controller/authenticates.rb). `From: <id|login|email>` acts on behalf of
-  another user when the token's user has `admin.user` (has_user.rb), else 403.
+  (application_controller/authenticates.rb; HTTP basic auth is not emulated).
+  `From: <id|login|email>` acts on behalf of another user when the token's user has
+  `admin.user` (has_user.rb), else 403.
+- The history (`GET /ticket_history/:id`) lists entries as History.list builds them:
+  `type` (created, updated, added, removed), `object` (Ticket, Ticket::Article, Mention),
+  `attribute` (state, priority, group, owner, title, tag, custom names…), `value_from`/
+  `value_to` (names, not ids), `id_from`/`id_to` for `_id` attributes, `created_by_id`.
 - Errors are `{"error": …, "error_human": …}`; a missing record is 404, a refused value 422.
 - PUT /tickets ignores attributes that are not columns — including an object-manager
   attribute before `object_manager_attributes_execute_migrations` ran (param_cleanup).
 - Any state may be set: Zammad has no workflow. Every attribute change, tag, article and
-  mention writes a history entry; each touches the ticket's `updated_at`.
+  mention writes a history entry; each touches the ticket's `updated_at`. Requests that
+  create or change a ticket also leave `notification` entries for the agents told
+  (`notifications=False` turns them off).
 - `POST /mentions` mentions the *current* user and answers `true` (mentions_controller.rb
   ignores a `user_id`): to mention someone else, send it with `From: <that user>`.
 - 429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
@@ -31,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin.sandbox.server import Fault, HttpError, RateLimiter, Request, Response, SandboxServer
+from plugin.sandbox.zammad_objects import ObjectManager
 from plugin.sandbox.zammad_search import Search
 from plugin.sandbox.zammad_store import (
     GROUP_WRITABLE,
@@ -38,7 +46,6 @@ from plugin.sandbox.zammad_store import (
     OBJECT_LOOKUP,
     ROLES,
     STATE_TYPES,
-    TICKET_COLUMNS,
     USER_WRITABLE,
     ApiError,
     Store,
@@ -48,11 +55,6 @@ __all__ = ["ZammadSandbox", "Fault"]
 
 API = "/api/v1"
 
-# ObjectManager::Attribute::DATA_TYPES
-DATA_TYPES = {"input", "user_autocompletion", "checkbox", "select", "multiselect", "tree_select",
-              "multi_tree_select", "datetime", "date", "tag", "richtext", "textarea", "integer",
-              "autocompletion_ajax", "boolean", "user_permission", "active"}
-_NAME_OK = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass
@@ -95,7 +97,7 @@ def _rails_params(query: dict[str, list[str]]) -> dict:
     return out
 
 
-class ZammadSandbox(SandboxServer):
+class ZammadSandbox(ObjectManager, SandboxServer):
     """A fresh Zammad (system user, states, priorities, group "Users", the welcome ticket)
     plus an admin/agent who owns `token`."""
 
@@ -103,12 +105,12 @@ class ZammadSandbox(SandboxServer):
     poll_interval = 0.05
 
     def __init__(self, *, token: str = "sandbox-token", clock: Callable[[], datetime] | None = None,
-                 rate_limit: float | None = None, demo_ticket: bool = True,
+                 rate_limit: float | None = None, demo_ticket: bool = True, notifications: bool = True,
                  admin_login: str = "admin@example.com", admin_firstname: str = "Sandbox",
                  admin_lastname: str = "Admin", host: str = "127.0.0.1", port: int = 0):
         super().__init__(rate_limit=RateLimiter(rate_limit) if rate_limit else None, host=host, port=port)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.store = Store(clock=self.clock)
+        self.store = Store(clock=self.clock, notifications=notifications)
         self.search = Search(self.store)
         self.store.seed_system()
         if demo_ticket:
@@ -183,6 +185,7 @@ class ZammadSandbox(SandboxServer):
             if owner:
                 params["owner"] = owner
             ticket = self.store.create_ticket(params, article=article, by=author["id"], tags=tags)
+            self.store.notify(ticket, "create", by=author["id"])
             return self.store.ticket_json(ticket, ids=True)
 
     def add_article(self, ticket_id: int, body: str, *, by: str, internal: bool = False, type: str = "note",
@@ -191,10 +194,11 @@ class ZammadSandbox(SandboxServer):
             author = self.store.user_by(by)
             if author is None:
                 raise KeyError(by)
-            article = self.store.create_article(self.store.tickets[ticket_id],
-                                                {"body": body, "internal": internal, "type": type,
-                                                 "subject": subject, "content_type": content_type},
+            ticket = self.store.tickets[ticket_id]
+            article = self.store.create_article(ticket, {"body": body, "internal": internal, "type": type,
+                                                         "subject": subject, "content_type": content_type},
                                                 by=author["id"])
+            self.store.notify(ticket, "update", by=author["id"])
             return self.store.article_json(article)
 
     def update_ticket(self, ticket_id: int, *, by: str, **params: Any) -> dict:
@@ -203,7 +207,9 @@ class ZammadSandbox(SandboxServer):
             author = self.store.user_by(by)
             if author is None:
                 raise KeyError(by)
-            ticket = self.store.update_ticket(self.store.tickets[ticket_id], params, by=author["id"])
+            ticket = self.store.tickets[ticket_id]
+            if self.store.update_ticket(ticket, params, by=author["id"]):
+                self.store.notify(ticket, "update", by=author["id"])
             return self.store.ticket_json(ticket, ids=True)
 
     def ticket(self, ticket_id: int) -> dict:
@@ -360,7 +366,7 @@ class ZammadSandbox(SandboxServer):
         return rec
 
     # -- routes ----------------------------------------------------------------------------------------
-    def _routes(self) -> None:  # noqa: C901 - one place lists every endpoint
+    def _routes(self) -> None:
         store = self.store
         api = self._api
 
@@ -623,6 +629,7 @@ class ZammadSandbox(SandboxServer):
             tags = [t for t in str(ctx.params.get("tags") or "").split(",") if t.strip()]
             article = ctx.params.get("article") if isinstance(ctx.params.get("article"), dict) else None
             ticket = store.create_ticket(params, article=article, by=ctx.user["id"], tags=tags)
+            store.notify(ticket, "create", by=ctx.user["id"])
             if _truthy(ctx.params.get("expand")):
                 return Response(201, store.ticket_json(ticket, expand=True))
             return Response(201, store.ticket_json(ticket, ids=True))
@@ -630,9 +637,12 @@ class ZammadSandbox(SandboxServer):
         @api("PUT", r"/tickets/(?P<id>\d+)", permission=("ticket.agent", "ticket.customer"))
         def ticket_update(ctx: Ctx) -> Any:
             ticket = self._ticket(ctx, ctx.params["id"])
-            store.update_ticket(ticket, _ticket_params(ctx), by=ctx.user["id"])
+            changed = store.update_ticket(ticket, _ticket_params(ctx), by=ctx.user["id"])
             if isinstance(ctx.params.get("article"), dict) and ctx.params["article"]:
                 store.create_article(ticket, ctx.params["article"], by=ctx.user["id"])
+                changed = True
+            if changed:
+                store.notify(ticket, "update", by=ctx.user["id"])
             if _truthy(ctx.params.get("expand")):
                 return store.ticket_json(ticket, expand=True)
             return store.ticket_json(ticket, ids=True)
@@ -681,6 +691,7 @@ class ZammadSandbox(SandboxServer):
                 raise ApiError(404, "Couldn't find Ticket without an ID")
             ticket = self._ticket(ctx, ctx.params["ticket_id"])
             article = store.create_article(ticket, ctx.params, by=ctx.user["id"])
+            store.notify(ticket, "update", by=ctx.user["id"])
             return Response(201, store.article_json(article))
 
         # tags (tags_controller.rb; history via Tag::WritesToTicketHistory)
@@ -841,163 +852,3 @@ class ZammadSandbox(SandboxServer):
         for ticket in (source, target):  # Link touches both ends
             store.touch(ticket, by)
         return dict(rec)
-
-    # -- object manager (object_manager_attributes_controller.rb, object_manager/attribute.rb) ----------
-    def _object_manager_routes(self) -> None:
-        store = self.store
-        api = self._api
-
-        @api("GET", "/object_manager_attributes", permission="admin.object")
-        def attributes(ctx: Ctx) -> Any:
-            recs = sorted(store.attributes.values(), key=lambda a: (a["position"], a["name"]))
-            return [store.attribute_json(a, full=True) for a in recs]
-
-        @api("GET", r"/object_manager_attributes/(?P<id>\d+)", permission="admin.object")
-        def attribute_show(ctx: Ctx) -> Any:
-            return store.attribute_json(self._find("attributes", ctx.params["id"], "ObjectManager::Attribute"),
-                                        full=False)
-
-        @api("POST", "/object_manager_attributes", permission="admin.object")
-        def attribute_create(ctx: Ctx) -> Any:
-            values = self._attribute_params(ctx.params)
-            if self._attribute(values["object"], values["name"]) is not None:
-                raise ApiError(422, "already exists")
-            aid = store.next_id("attributes")
-            stamp = store.now()
-            rec = {"id": aid, "object_lookup_id": OBJECT_LOOKUP[values["object"]], "name": values["name"],
-                   "display": values["display"], "data_type": values["data_type"],
-                   "data_option": values["data_option"], "data_option_new": {}, "editable": True,
-                   "active": values["active"], "screens": values["screens"], "to_create": True,
-                   "to_migrate": True, "to_delete": False, "to_config": False,
-                   "position": values.get("position") or 1550, "created_by_id": ctx.user["id"],
-                   "updated_by_id": ctx.user["id"], "created_at": stamp, "updated_at": stamp}
-            store.attributes[aid] = rec
-            return Response(201, store.attribute_json(rec, full=False))
-
-        @api("PUT", r"/object_manager_attributes/(?P<id>\d+)", permission="admin.object")
-        def attribute_update(ctx: Ctx) -> Any:
-            self._find("attributes", ctx.params["id"], "ObjectManager::Attribute")
-            values = self._attribute_params(ctx.params)
-            rec = self._attribute(values["object"], values["name"])
-            if rec is None:
-                raise ApiError(422, "does not exist")
-            if not rec["editable"]:
-                raise ApiError(422, f"#{values['name']} can't be updated/removed!")
-            if rec["data_type"] != values["data_type"]:
-                raise ApiError(422, "Data type can't be changed after creation (delete the attribute and create "
-                                    "another one instead)")
-            # Attribute.add on an existing record: changes wait in data_option_new for the migration
-            if any(rec[k] != values[k] for k in ("display", "active")) or \
-                    (values.get("position") and values["position"] != rec["position"]):
-                rec["data_option_new"] = values["data_option"]
-                rec["to_config"] = True
-            if rec["data_option"] != values["data_option"]:
-                rec["data_option_new"] = values["data_option"]
-                rec["to_config"] = True
-            rec.update(display=values["display"], active=values["active"], screens=values["screens"],
-                       updated_at=store.now(), updated_by_id=ctx.user["id"])
-            if values.get("position"):
-                rec["position"] = values["position"]
-            return store.attribute_json(rec, full=False)
-
-        @api("DELETE", r"/object_manager_attributes/(?P<id>\d+)", permission="admin.object")
-        def attribute_delete(ctx: Ctx) -> Any:
-            rec = self._find("attributes", ctx.params["id"], "ObjectManager::Attribute")
-            if not rec["editable"]:
-                raise ApiError(422, f"Ticket.{rec['name']} can't be removed!")
-            if rec["to_create"]:
-                del store.attributes[rec["id"]]
-            else:
-                rec["to_delete"] = True
-            return {}
-
-        @api("POST", "/object_manager_attributes_execute_migrations", permission="admin.object")
-        def execute_migrations(ctx: Ctx) -> Any:
-            self.execute_migrations()
-            return {}
-
-        @api("POST", "/object_manager_attributes_discard_changes", permission="admin.object")
-        def discard_changes(ctx: Ctx) -> Any:
-            for rec in list(store.attributes.values()):
-                if rec["to_create"]:
-                    del store.attributes[rec["id"]]
-                elif rec["to_delete"] or rec["to_config"]:
-                    rec.update(to_migrate=False, to_delete=False, to_config=False, data_option_new={})
-            return {}
-
-    def execute_migrations(self) -> None:
-        """ObjectManager::Attribute.migration_execute: columns appear, pending config applies."""
-        store = self.store
-        with self.lock:
-            for rec in sorted(store.attributes.values(), key=lambda a: a["id"]):
-                if not (rec["to_create"] or rec["to_migrate"] or rec["to_delete"] or rec["to_config"]):
-                    continue
-                is_ticket = rec["object_lookup_id"] == OBJECT_LOOKUP["Ticket"]
-                if rec["to_delete"]:
-                    if is_ticket and rec["name"] in store.ticket_columns:
-                        del store.ticket_columns[rec["name"]]
-                        for ticket in store.tickets.values():
-                            ticket.pop(rec["name"], None)
-                    del store.attributes[rec["id"]]
-                    continue
-                if rec["to_config"]:
-                    if rec["data_type"] == "select" and rec["data_option"].get("options"):
-                        historical = dict(rec["data_option"].get("historical_options") or {})
-                        historical.update(rec["data_option"]["options"])
-                        historical.update(rec["data_option_new"].get("options") or {})
-                        rec["data_option_new"]["historical_options"] = historical
-                    rec["data_option"] = rec["data_option_new"]
-                    rec["data_option_new"] = {}
-                    rec["to_config"] = False
-                if rec["data_type"] == "select" and rec["data_option"].get("options"):
-                    rec["data_option"]["historical_options"] = dict(rec["data_option"]["options"])
-                if rec["to_create"] and is_ticket:
-                    store.ticket_columns[rec["name"]] = rec["data_type"]
-                    # a boolean column gets its default; other columns start empty
-                    default = rec["data_option"].get("default") if rec["data_type"] == "boolean" else None
-                    for ticket in store.tickets.values():
-                        ticket[rec["name"]] = default
-                rec.update(to_create=False, to_migrate=False)
-
-    def _attribute(self, obj: str, name: str) -> dict | None:
-        lookup = OBJECT_LOOKUP[obj]
-        return next((a for a in self.store.attributes.values()
-                     if a["object_lookup_id"] == lookup and a["name"] == name), None)
-
-    def _attribute_params(self, params: dict) -> dict:
-        """The controller's permitted_params plus the model's validations."""
-        obj = params.get("object")
-        if obj not in OBJECT_LOOKUP:
-            raise ApiError(422, f"Invalid object {obj!r}")
-        name = str(params.get("name") or "").lower()
-        if not _NAME_OK.match(name):
-            raise ApiError(422, "Name is invalid (allowed are a-z, 0-9 and _, starting with a letter)")
-        if name.endswith(("_id", "_ids")) or (obj == "Ticket" and name in TICKET_COLUMNS):
-            raise ApiError(422, f"{name} is a reserved word")
-        data_type = params.get("data_type")
-        if data_type not in DATA_TYPES:
-            raise ApiError(422, f"Data type {data_type!r} is not a valid data type")
-        option = dict(params.get("data_option") or {})
-        if "default" not in option:
-            option["default"] = "" if data_type in ("input", "select", "tree_select") else None
-        if option.get("null") is None:
-            option["null"] = True
-        if data_type in ("select", "multiselect", "checkbox") and not isinstance(option.get("options"), dict):
-            raise ApiError(422, "Data option must have options hash for select")
-        if data_type in ("tree_select", "multi_tree_select") and not isinstance(option.get("options"), list):
-            raise ApiError(422, "Data option must have options array for tree_select")
-        if data_type == "datetime":
-            for key in ("future", "past"):
-                if not isinstance(option.get(key), bool):
-                    raise ApiError(422, f"Data option must have boolean value for :{key}")
-            if "diff" not in option:
-                raise ApiError(422, "Data option must have integer for :diff or nil")
-        if data_type == "boolean":
-            if not isinstance(option.get("options"), dict):
-                raise ApiError(422, "Data option must have options hash for boolean")
-            if not isinstance(option.get("default"), bool):
-                raise ApiError(422, "Data option must have boolean value for :default")
-        return {"object": obj, "name": name, "display": params.get("display") or name, "data_type": data_type,
-                "data_option": option, "active": bool(params.get("active", True)),
-                "screens": params.get("screens") or {}, "position": params.get("position")}
-

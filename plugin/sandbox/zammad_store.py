@@ -217,6 +217,8 @@ class Store:
     tokens: dict[str, int] = field(default_factory=dict)  # API token -> user id
     #: custom ticket columns that exist (object manager attributes after the migration)
     ticket_columns: dict[str, str] = field(default_factory=dict)  # name -> data_type
+    #: write `notification` history entries as Zammad's notification transaction does
+    notifications: bool = True
     _seq: dict[str, int] = field(default_factory=dict)
     #: (updated_at, ticket id), sorted: the search index
     _by_updated: list[tuple[str, int]] = field(default_factory=list)
@@ -523,6 +525,29 @@ class Store:
         self.history.setdefault(ticket_id, []).append(entry)
         return entry
 
+    def notify(self, ticket: dict, kind: str, *, by: int) -> None:
+        """What Transaction::Notification leaves in the history after a request changed a ticket.
+
+        One `notification` entry per agent told, `value_to` "<email or login>(<create|update>:
+        online,email)" (app/models/transaction/notification.rb#add_recipient_list_to_history).
+        Simplified recipients: on create every agent of the group; on update the owner and
+        the mentioned agents, or the whole group while nobody owns the ticket; never the
+        person who made the change.
+        """
+        if not self.notifications:
+            return
+        group = str(ticket["group_id"])
+        agents = [u for u in self.users.values()
+                  if u["active"] and 2 in u["role_ids"] and group in u["group_ids"] and u["id"] != by]
+        if kind == "update" and ticket["owner_id"] not in (None, 1):
+            mentioned = {m["user_id"] for m in self.mentions.values() if m["mentionable_id"] == ticket["id"]}
+            agents = [u for u in agents if u["id"] == ticket["owner_id"] or u["id"] in mentioned]
+        for user in sorted(agents, key=lambda u: u["id"]):
+            channels = "online,email" if user["email"] else "online"
+            self.log(ticket["id"], o_id=ticket["id"], type="notification", object="Ticket",
+                     value_to=f"{user['email'] or user['login']}({kind}:{channels})", created_by_id=by,
+                     created_at=ticket["updated_at"])
+
     def history_of(self, ticket_id: int) -> list[dict]:
         entries = sorted(self.history.get(ticket_id, []), key=lambda h: (h.created_at, h.id))
         return [h.to_json() for h in entries]
@@ -656,14 +681,15 @@ class Store:
             self.create_article(ticket, article, by=by)
         return ticket
 
-    def update_ticket(self, ticket: dict, params: dict, *, by: int) -> dict:
+    def update_ticket(self, ticket: dict, params: dict, *, by: int) -> bool:
+        """Apply a PUT; True when anything changed."""
         values = self.clean_ticket_params(params)
         values.pop("number", None)
         if isinstance(values.get("preferences"), dict):  # param_preferences_merge keeps other keys
             values["preferences"] = {**ticket["preferences"], **values["preferences"]}
         changes = {k: (ticket.get(k), v) for k, v in values.items() if ticket.get(k) != v}
         if not changes:
-            return ticket
+            return False
         for key, (_, new) in changes.items():
             ticket[key] = new
         self.touch(ticket, by)
@@ -673,7 +699,7 @@ class Store:
             if key in HISTORY_IGNORED:
                 continue
             self.log(ticket["id"], **self._change_entry(ticket, key, old, new, by))
-        return ticket
+        return True
 
     def _change_entry(self, ticket: dict, key: str, old: Any, new: Any, by: int) -> dict:
         """HasHistory#history_update: `_id` attributes record names and ids, others their text."""

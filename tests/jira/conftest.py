@@ -113,7 +113,7 @@ class Clock:
         self.now += timedelta(minutes=minutes)
 
 
-def _procedure_workflow() -> Workflow:
+def procedure_workflow() -> Workflow:
     return Workflow("Open", [
         WorkflowTransition("11", "Dispatch", "已派单", ("Open",)),
         WorkflowTransition("21", "Start", "In Progress", ("已派单",)),
@@ -134,7 +134,7 @@ def clock() -> Clock:
 def sandbox(clock):
     sb = JiraSandbox("cloud", token=SANDBOX_TOKEN, clock=clock, time_zone="Asia/Shanghai")
     sb.add_status("已派单", "indeterminate", id="10100")  # an explicit id: see the report on id clashes
-    sb.set_workflow("SD", _procedure_workflow())
+    sb.set_workflow("SD", procedure_workflow())
     with sb:
         yield sb
 

@@ -338,3 +338,36 @@ def test_a_page_token_served_twice_stops_the_read(cloud) -> None:
         responses.add(responses.POST, f"{API}/search/jql", json=looping)
     with pytest.raises(TrackerError, match="same nextPageToken"):
         list(cloud.read_changed(Cursor()))
+
+
+@responses.activate
+def test_a_comment_is_never_posted_twice_on_a_server_error(cloud, sleeps) -> None:
+    from connectors.http import ServerError
+    responses.add(responses.GET, f"{API}/project/OPS", json={"key": "OPS", "projectTypeKey": "software"})
+    empty = {"comments": [], "startAt": 0, "total": 0}
+    responses.add(responses.GET, f"{API}/issue/OPS-1/comment", json=empty)
+    responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=502, json={})
+    # Jira stored it before failing: the marker check finds it, no second POST
+    stored = {"comments": [{"id": "9", "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph",
+              "content": [{"type": "text", "text": marker_text("escalation-L1")}]}]}}], "startAt": 0, "total": 1}
+    responses.add(responses.GET, f"{API}/issue/OPS-1/comment", json=stored)
+    assert cloud.add_note(_incident(cloud), "x", marker="escalation-L1") is True
+    assert [c.request.method for c in responses.calls].count("POST") == 1 and sleeps == []
+
+    # not stored: the error surfaces (the next cycle tries again, marker first)
+    responses.reset()
+    responses.add(responses.GET, f"{API}/issue/OPS-1/comment", json=empty)
+    responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=503, json={"errorMessages": ["busy"]})
+    with pytest.raises(ServerError, match="after 1 attempts"):
+        cloud.add_note(_incident(cloud), "x", marker="escalation-L1")
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@responses.activate
+def test_a_rate_limited_comment_is_retried(cloud, sleeps) -> None:
+    responses.add(responses.GET, f"{API}/project/OPS", json={"key": "OPS", "projectTypeKey": "software"})
+    responses.add(responses.GET, f"{API}/issue/OPS-1/comment", json={"comments": [], "startAt": 0, "total": 0})
+    responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=429, headers={"Retry-After": "4"}, json={})
+    responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=201, json={"id": "1"})
+    assert cloud.add_note(_incident(cloud), "x", marker="m") is True
+    assert sleeps == [4.0]

@@ -14,7 +14,7 @@ from plugin.cli_mapping import mapping as mapping_cli
 from plugin.config import load_config
 from plugin.sandbox.jira import Workflow, WorkflowTransition
 from plugin.sandbox.server import Fault
-from tests.jira.conftest import ENV, STATES, Sleeps, config_file, transport
+from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
 pytestmark = pytest.mark.e2e
 
@@ -241,3 +241,31 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
                         severity_priorities={**chosen, 1: "Blocker"})
     missing = _run("mapping", "plan", "--config", str(wrong))
     assert "MANUAL  severity" in missing.output and "1: 'Blocker'" in missing.output
+
+
+def test_data_center_maps_fields_the_admin_created_by_hand(dc_sandbox, tmp_path, monkeypatch, procedure) -> None:
+    from connectors.jira.provision import FIELD_NAMES, option_names
+    sb, names = dc_sandbox, option_names(procedure)
+    for term, type_ in (("severity", "select"), ("category", "cascadingselect"), ("escalation_level", "select")):
+        field = sb.create_custom_field(FIELD_NAMES[term], type_)
+        top = [v for k, v in names[term].items() if "." not in str(k)]
+        parents = dict(zip(top, sb.add_options(field, top), strict=True))
+        for k, v in names[term].items():
+            if "." in str(k):
+                sb.add_options(field, [v], parent=parents[names[term][str(k).split(".")[0]]])
+    sb.add_status("已派单", "indeterminate", id="10100")
+    sb.set_workflow("SD", procedure_workflow())
+    config = config_file(tmp_path, sb, monkeypatch)
+
+    applied = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "0 change(s) to make, 0 for the admin" in applied.output
+    mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
+    assert mapping.flavour == "datacenter" and len(mapping.category.values) == 26
+    assert _run("mapping", "check", "--config", str(config)).exit_code == 0
+
+
+def test_a_same_named_field_of_another_type_is_left_to_the_admin(sandbox, tmp_path, monkeypatch) -> None:
+    sandbox.create_custom_field("Escalation level 升级级别", "textfield", searcher="textsearcher")
+    result = _run("mapping", "plan", "--config", str(config_file(tmp_path, sandbox, monkeypatch)))
+    assert "MANUAL  escalation_level" in result.output and "textfield, not a select" in result.output

@@ -113,3 +113,12 @@ def test_callbacks_and_record(tracker):
     unreadable = _run(tmp_path, "record", "K-99")
     assert unreadable.exit_code == 1
     assert "K-99: cannot be read as an incident: severity option 10777 maps to nothing" in unreadable.stderr
+
+
+def test_user_errors_are_one_line_through_the_escalator_command(tmp_path):
+    from plugin.cli import main
+
+    missing = tmp_path / "nope.yaml"
+    result = CliRunner().invoke(main, ["report", "monthly", "--month", "2026-11", "--config", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {missing}: cannot read: No such file or directory\n"

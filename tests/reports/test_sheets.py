@@ -48,6 +48,14 @@ def test_record_sheet_holds_every_fact_and_marks_the_missing(procedure):
     assert text.index("20:10:00") < text.index("20:20:00") < text.index("2026-11-20 11:00:00")
 
 
+def test_record_sheet_ladder_follows_the_sla_clock(procedure):
+    # K-04 (severity 4): 12 h reached as it was resolved, Mon 11-09 15:00; the clock stopped there
+    assert re.search(r"L1 项目经理\s+12h\s+2026-11-09 15:00\nL2 事业部总监\s+24h\s+-\n",
+                     render_record(_k("K-04"), procedure, NOW))
+    # K-06 runs on: 6 h from Tue 11-10 09:00 = 09-12 + 13-16 -> 16:00
+    assert re.search(r"L1 项目经理\s+6h\s+2026-11-10 16:00", render_record(_k("K-06"), procedure, NOW))
+
+
 def test_record_sheet_in_html_and_english(procedure):
     item = _k("K-03").model_copy(update={"title": "A & B <down>"})
     html = render_record(item, procedure, NOW, "html", "en")

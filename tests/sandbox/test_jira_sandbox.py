@@ -179,6 +179,9 @@ def test_jql_the_sandbox_cannot_read_is_a_400_like_jira(cloud):
         "order by key desc": "Unbounded JQL queries are not allowed here.",
         'project = SD AND updated >= "20/11/2026"': "Date value '20/11/2026' for field 'updated' is invalid.",
         "key in (SD-999)": "An issue with key 'SD-999' does not exist for field 'key'.",
+        'project = "SD': "Error in the JQL Query: The quoted string 'SD' has not been completed.",
+        "project = SD AND": "Error in the JQL Query: Expecting either a value, list or function",
+        "project = SD status = Open": "Error in the JQL Query: Expecting either 'OR' or 'AND'",
     }
     for jql, message in cases.items():
         r = s.get(url, params={"jql": jql})
@@ -338,14 +341,18 @@ def test_comments_carry_their_visibility(cloud):
     # the JSM property means nothing outside a service project
     assert s.post(f"{api}/{dev_key}/comment", json={"body": adf("x"), "properties": [internal]}).json()["jsdPublic"]
     assert s.post(f"{api}/{sd_key}/comment", json={"body": "plain text"}).status_code == 400
+    restricted = s.post(f"{api}/{sd_key}/comment", json={"body": adf("admins"),
+                                                         "visibility": {"type": "role", "value": "Administrators"}})
+    assert restricted.json()["visibility"] == {"type": "role", "value": "Administrators"}
+    assert s.post(f"{api}/{sd_key}/comment", json={"body": adf("x"), "visibility": {"type": "team"}}).status_code == 400
     jsm = s.post(f"{cloud.base_url}/rest/servicedeskapi/request/{sd_key}/comment",
                  json={"body": "internal note", "public": False})
     assert jsm.status_code == 201 and jsm.json()["public"] is False
     page = s.get(f"{api}/{sd_key}/comment", params={"startAt": 1, "maxResults": 1}).json()
-    assert (page["total"], page["startAt"], len(page["comments"])) == (3, 1, 1)
+    assert (page["total"], page["startAt"], len(page["comments"])) == (4, 1, 1)
     every = s.get(f"{api}/{sd_key}/comment").json()["comments"]
-    assert [c["jsdPublic"] for c in every] == [False, True, False]
-    assert every[2]["body"]["content"][0]["content"][0]["text"] == "internal note"
+    assert [c["jsdPublic"] for c in every] == [False, True, True, False]
+    assert every[3]["body"]["content"][0]["content"][0]["text"] == "internal note"
     assert s.post(f"{cloud.base_url}/rest/servicedeskapi/request/{dev_key}/comment",
                   json={"body": "x", "public": True}).status_code == 404
 
@@ -549,11 +556,14 @@ def test_editmeta_lists_the_allowed_options(dc):
     r = dc_session().put(f"{dc.base_url}/rest/api/2/issue/{key}",
                          json={"fields": {cat: {"value": "合同服务", "child": {"value": "存储系统"}}}})
     assert r.status_code == 204
-    history = dc_session().get(f"{dc.base_url}/rest/api/2/search", params={
-        "jql": f"key = {key}", "fields": cat, "expand": "changelog"}).json()["issues"][0]["changelog"]
+    found = dc_session().get(f"{dc.base_url}/rest/api/2/search", params={
+        "jql": f"key = {key}", "fields": cat, "expand": "changelog,names"}).json()
+    assert found["names"] == {cat: "Category"}
+    history = found["issues"][0]["changelog"]
     assert history["total"] == 1
-    assert history["histories"][0]["items"][0]["toString"] == f"Parent values: 合同服务({contract})" \
-                                                              f"Level 1 values: 存储系统({storage})"
+    (item,) = history["histories"][0]["items"]
+    assert item["toString"] == f"Parent values: 合同服务({contract})Level 1 values: 存储系统({storage})"
+    assert (item["field"], item["fieldtype"]) == ("Category", "custom") and "fieldId" not in item  # DC: no fieldId
 
 
 def test_contexts_can_be_narrowed_to_projects_and_issue_types(cloud):
@@ -587,3 +597,29 @@ def test_datacenter_lists_field_options_by_page(dc):
     assert s.get(url, params={"projectIds": sd, "issueTypeIds": "10001"}).json()["total"] == 4
     # DC has no field-context REST API (Cloud's /field/{id}/context does not exist there)
     assert s.get(f"{dc.base_url}/rest/api/2/field/{sev}/context").status_code == 404
+
+
+def test_jql_boolean_logic_relative_dates_and_custom_fields(cloud, clock):
+    lvl, (l0, l1) = _select_field(cloud, "Escalation level", ["0", "1"])
+    number = lvl.removeprefix("customfield_")
+    pm = cloud.add_user("Li Na", "li@example.com")
+    old = cloud.create_issue(summary="old", fields={lvl: {"id": l1}, "labels": ["escalate"]}, assignee=pm)
+    clock.advance(hours=3)
+    new = cloud.create_issue(issue_type="Service Request", summary="new", fields={lvl: {"id": l0}})
+    s, url = cloud_session(), f"{cloud.base_url}/rest/api/3/search/jql"
+
+    def keys(jql):
+        r = s.get(url, params={"jql": jql, "fields": "key"})
+        assert r.status_code == 200, (jql, r.text)
+        return [i["key"] for i in r.json()["issues"]]
+
+    assert keys("project = SD AND updated >= -1h") == [new]
+    assert keys("project = SD AND updated <= -2h") == [old]
+    assert keys(f"cf[{number}] = 1") == [old]
+    assert keys(f'"customfield_{number}" in (0, 1) ORDER BY created ASC') == [old, new]
+    assert keys("project = SD AND (labels = escalate OR issuetype = \"Service Request\") ORDER BY key") == [old, new]
+    assert keys("project = SD AND NOT labels = escalate") == [new]
+    assert keys("project = SD AND assignee is EMPTY") == [new]
+    assert keys(f"project = SD AND assignee = {pm}") == [old]
+    assert keys("project = SD AND labels is not EMPTY") == [old]
+    assert keys("project = SD ORDER BY created DESC") == [new, old]

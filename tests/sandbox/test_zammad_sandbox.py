@@ -117,8 +117,8 @@ def test_from_header_acts_on_behalf_of_another_user(sandbox: ZammadSandbox, api:
     article = api.post("/ticket_articles", {"ticket_id": 1, "body": "on behalf", "type": "note", "internal": True},
                        headers={"From": "agent@example.com"})
     assert article["created_by_id"] == agent["id"] and article["created_by"] == "agent@example.com"
-    entry = api.get("/ticket_history/1")["history"][-1]
-    assert (entry["object"], entry["created_by_id"]) == ("Ticket::Article", agent["id"])
+    entry = [h for h in api.get("/ticket_history/1")["history"] if h["object"] == "Ticket::Article"][-1]
+    assert (entry["o_id"], entry["created_by_id"]) == (article["id"], agent["id"])
     # by id works too; an unknown user or a token without admin.user is refused
     assert api.get("/users/me", headers={"From": str(agent["id"])})["id"] == agent["id"]
     unknown = api.raw("GET", "/users/me", headers={"From": "nobody@example.com"})
@@ -477,9 +477,17 @@ def test_seed_api_writes_like_a_person_would(clock):
         eve = Api(sandbox.base_url, AGENT_TOKEN)
         assert [t["id"] for t in eve.get("/tickets")] == [ticket["id"]]
         history = eve.get(f"/ticket_history/{ticket['id']}")["history"]
-        last = history[-1]
+        last = [h for h in history if h["type"] == "updated"][-1]
         assert (last["attribute"], last["value_to"], last["created_by_id"]) == \
             ("state", "暂停", eve.get("/users/me")["id"])
-        assert [h["type"] for h in history] == ["created", "added", "created", "updated"]
+        assert [h["type"] for h in history if h["type"] != "notification"] == \
+            ["created", "added", "created", "updated"]
+        # Zammad's notification transaction: the group's agents on create, never the author
+        told = [(h["value_to"], h["created_by_id"]) for h in history if h["type"] == "notification"]
+        bob, eve_id = api.get("/users/search", params={"query": "bob@"})["user_ids"][0], eve.get("/users/me")["id"]
+        assert told == [("admin@example.com(create:online,email)", bob), ("eve@example.com(create:online,email)", bob),
+                        ("admin@example.com(update:online,email)", eve_id),
+                        ("admin@example.com(update:online,email)", eve_id)]
+        assert [h for h in history if h["type"] == "notification"][0]["value_from"] is None
         with pytest.raises(ValueError, match="No lookup value found for 'state'"):
             sandbox.add_ticket("bad", customer="bob@example.com", state="nonexistent")
