@@ -50,7 +50,14 @@ FIELD_NAMES = {
     "severity": "Incident severity 事件级别",
     "category": "Incident category 事件分类",
     "escalation_level": "Escalation level 升级级别",
-    "report_time": "Reported at 报告时间",
+}
+#: optional record fields: found by name (and type, where it matters), never created
+OPTIONAL_FIELDS: dict[str, tuple[str, str | None, str]] = {
+    "report_time": ("Reported at 报告时间", DATETIME, "the issue's `created`"),
+    "occurred_at": ("Occurred at 发生时间", DATETIME, "not recorded (§4.1.4 will report it missing)"),
+    "affected_ci": ("Affected CI 受影响配置项", None, "not recorded (§4.1.4 will report it missing)"),
+    "contract": ("Contract 合同", None, "the config's contract rules by organisation / project"),
+    "root_cause_unknown": ("Root cause unknown 根因未知", None, "not recorded"),
 }
 CONTEXT_NAME = "Incident escalator"
 
@@ -144,7 +151,7 @@ class JiraProvisioner:
             steps.append(self._select_step("severity", site, SELECT, SELECT_SEARCHER))
         steps.append(self._select_step("category", site, CASCADE, CASCADE_SEARCHER))
         steps.append(self._select_step("escalation_level", site, SELECT, SELECT_SEARCHER))
-        steps.append(self._report_time_step(site))
+        steps += self._optional_steps(site)
         steps += self._state_steps(site)
         return Plan(tracker="jira", base_url=self.base_url, steps=steps)
 
@@ -220,14 +227,19 @@ class JiraProvisioner:
         return PlanStep(term=term, status="update", payload=payload,
                         detail=f"add to field {name!r} ({payload['field']}) " + " and ".join(parts))
 
-    def _report_time_step(self, site: _Site) -> PlanStep:
-        name = FIELD_NAMES["report_time"]
-        found = [f for f in site.fields if f.get("name") == name and (f.get("schema") or {}).get("custom") == DATETIME]
-        if found:
-            return PlanStep(term="report_time", status="ok", detail=f"date-time field {name!r} ({found[0]['id']})",
-                            payload={"field": str(found[0]["id"])})
-        return PlanStep(term="report_time", status="ok", payload={"field": None},
-                        detail=f"the issue's `created` (optional: a date-time field named {name!r} takes over)")
+    def _optional_steps(self, site: _Site) -> list[PlanStep]:
+        steps = []
+        for term, (name, type_, otherwise) in OPTIONAL_FIELDS.items():
+            found = [f for f in site.fields if f.get("name") == name
+                     and (type_ is None or (f.get("schema") or {}).get("custom") == type_)]
+            if found:
+                steps.append(PlanStep(term=term, status="ok", payload={"field": str(found[0]["id"])},
+                                      detail=f"field {name!r} ({found[0]['id']})"))
+            else:
+                kind = "a date-time field" if type_ == DATETIME else "a field"
+                steps.append(PlanStep(term=term, status="ok", payload={"field": None},
+                                      detail=f"{otherwise} (optional: {kind} named {name!r} takes over)"))
+        return steps
 
     def _aliases(self, code: int) -> list[str]:
         state = self.procedure.state(code)
@@ -347,7 +359,7 @@ class JiraProvisioner:
                                  values=by_term["category"].get("values", {})),
             escalation_level=LevelMap(field=by_term["escalation_level"].get("field") or "",
                                       values=by_term["escalation_level"].get("values", {})),
-            report_time=OptionalField(field=by_term["report_time"].get("field")),
+            **{term: OptionalField(field=by_term[term].get("field")) for term in OPTIONAL_FIELDS},
             states={s.code: list(by_term[f"state:{s.code}"].get("status_ids", [])) for s in self.procedure.states},
         )
 

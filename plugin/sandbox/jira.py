@@ -59,7 +59,9 @@ __all__ = ["JiraSandbox", "Workflow", "WorkflowTransition", "default_workflow"]
 
 #: Cloud search/jql: "It returns max 5000 issues" when only ids/keys are asked for; with
 #: fields the page shrinks (v3 spec, `maxResults` of GET /rest/api/3/search/jql) — the
-#: sandbox uses 100, the size Atlassian gives for field-heavy pages.
+#: sandbox uses 100. A larger `maxResults` is silently lowered, as Atlassian's KB "Changing
+#: maxResults parameter for Jira Cloud REST API" describes (confluence.atlassian.com/jirakb/
+#: changing-maxresults-parameter-for-jira-rest-api-779160706.html): clients must page on.
 CLOUD_MAX_IDS, CLOUD_MAX_FIELDS = 5000, 100
 #: Data Center: `jira.search.views.default.max` is 1000 ("How to use the maxResults API
 #: parameter for Jira Issue Search REST API", support.atlassian.com/jira/kb/).

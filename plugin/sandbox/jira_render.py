@@ -70,10 +70,8 @@ class JiraRendering:
             out = {"self": f"{self.base}{self.api}/user?username={u.name}", "name": u.name, "key": u.dc_key,
                    "emailAddress": u.email, "avatarUrls": avatars, "displayName": u.display_name,
                    "active": u.active, "timeZone": u.time_zone}
-        if full:
+        if full:  # GET /myself; groups and application roles only come when expanded
             out["locale"] = "en_US"
-            out["groups"] = {"size": 1, "items": []}
-            out["applicationRoles"] = {"size": 1, "items": []}
             out["expand"] = "groups,applicationRoles"
         return out
 

@@ -9,6 +9,7 @@ Use from any test:
     from tests.conformance.openapi import validate_request, validate_response
     validate_request("POST", "https://x/rest/api/3/search/jql", {"jql": "project = SD"})
     validate_response("GET", url, 200, body)          # or validate_exchange(requests_response)
+    session.hooks["response"].append(response_hook)   # check every call a session makes
 
 Each raises `AssertionError` naming the operation and every schema error.
 
@@ -126,3 +127,10 @@ def validate_exchange(resp: Any) -> None:
         body = body.encode("utf-8")
     validate_request(req.method, req.url, body, dict(req.headers))
     validate_response(req.method, req.url, resp.status_code, resp.content or None, dict(resp.headers), body)
+
+
+def response_hook(resp: Any, *args: Any, **kwargs: Any) -> Any:
+    """A `requests` response hook: validates each exchange of a session (Cloud v3 paths only)."""
+    if "/rest/api/3/" in resp.request.url:
+        validate_exchange(resp)
+    return resp

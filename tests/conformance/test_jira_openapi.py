@@ -16,7 +16,14 @@ import pytest
 import requests
 
 from plugin.sandbox.jira import JiraSandbox
-from tests.conformance.openapi import spec, validate_exchange, validate_request, validate_response
+from plugin.sandbox.server import Fault
+from tests.conformance.openapi import (
+    response_hook,
+    spec,
+    validate_exchange,
+    validate_request,
+    validate_response,
+)
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 API = "/rest/api/3"
@@ -219,3 +226,13 @@ def test_the_validator_rejects_what_does_not_match():
         validate_request("GET", "http://x/rest/api/3/search/jql?jql=project%20%3D%20SD&maxResults=lots")
     validate_request("POST", "http://x/rest/api/3/search/jql",
                      {"jql": "project = SD", "fields": ["summary"], "maxResults": 100, "nextPageToken": "abc"})
+
+
+def test_the_response_hook_checks_every_call_of_a_session(world):
+    s = requests.Session()
+    s.auth = ("bot@example.com", "sandbox-token")
+    s.hooks["response"].append(response_hook)
+    assert s.get(world.url(f"{API}/issue/{world.key}/changelog")).status_code == 200
+    world.sb.add_fault(Fault(path=r"/serverInfo$", status=200, body={"version": 1001}))
+    with pytest.raises(AssertionError, match="version"):
+        s.get(world.url(f"{API}/serverInfo"))
