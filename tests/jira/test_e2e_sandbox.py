@@ -269,3 +269,21 @@ def test_a_same_named_field_of_another_type_is_left_to_the_admin(sandbox, tmp_pa
     sandbox.create_custom_field("Escalation level 升级级别", "textfield", searcher="textsearcher")
     result = _run("mapping", "plan", "--config", str(config_file(tmp_path, sandbox, monkeypatch)))
     assert "MANUAL  escalation_level" in result.output and "textfield, not a select" in result.output
+
+
+def test_optional_record_fields_are_found_by_name(sandbox, tmp_path, monkeypatch, procedure) -> None:
+    occurred = sandbox.create_custom_field("Occurred at 发生时间", "datetime", searcher="datetimerange")
+    ci = sandbox.create_custom_field("Affected CI 受影响配置项", "textfield", searcher="textsearcher")
+    config = load_config(config_file(tmp_path, sandbox, monkeypatch))
+    provisioner = provisioner_from_config(config, procedure)
+    plan = provisioner.plan()
+    assert {s.term: s.status for s in plan.steps}["occurred_at"] == "ok"
+    mapping, _ = provisioner.apply(plan)
+    assert (mapping.occurred_at.field, mapping.affected_ci.field, mapping.contract.field) == (occurred, ci, None)
+
+    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    sandbox.create_issue("SD", "Incident", "UPS alarm", fields={
+        str(mapping.severity.field): {"id": mapping.severity.values[3]},
+        occurred: "2026-03-02T00:40:00.000+0000", ci: "UPS-2F-01"})
+    (one,) = list(conn.read_changed(Cursor()))
+    assert one.facts["affected_ci"] == "UPS-2F-01" and one.facts["occurred_at"].startswith("2026-03-02")

@@ -1,0 +1,140 @@
+"""The daemon's parts on their own: clocks, journal, notes, metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from connectors.base import Cursor
+from mapping.actions import Escalate, FlagIncompleteRecord, RestoreSeverity
+from mapping.fieldmap import Labels
+from plugin import notes
+from plugin.clock import AcceleratedClock, ManualClock, SystemClock, parse_clock
+from plugin.journal import Journal
+from plugin.metrics import Metrics
+from tests.daemon.conftest import T0, incident
+
+
+def test_accelerated_clock_spec_round_trips_so_two_processes_agree():
+    clock = AcceleratedClock(T0, 3600, anchor=time.time() - 2)
+    other = parse_clock(clock.spec())
+    assert isinstance(other, AcceleratedClock)
+    assert other.rate == 3600 and other.start == clock.start
+    assert abs((other.now() - clock.now()).total_seconds()) < 3600 * 0.05
+    assert timedelta(hours=1.9) < clock.now() - T0 < timedelta(hours=2.2)
+
+
+def test_accelerated_clock_retime_and_jump_go_on_from_now():
+    clock = AcceleratedClock(T0, 1e-9)
+    clock.jump(T0 + timedelta(hours=4))
+    assert abs((clock.now() - (T0 + timedelta(hours=4))).total_seconds()) < 1
+    clock.retime(7200)
+    assert clock.rate == 7200 and clock.now() >= T0 + timedelta(hours=4)
+
+
+def test_accelerated_clock_waits_clock_seconds_in_real_time_and_wakes_on_the_event():
+    clock = AcceleratedClock(T0, 3600)
+    event = threading.Event()
+    threading.Timer(0.05, event.set).start()
+    started = time.monotonic()
+    assert clock.wait(event, 3600 * 10) is True  # ten clock hours, cut short by the event
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("spec", ["fast", "accelerated", "accelerated:x:2026-03-02T09:00:00+08:00",
+                                  "accelerated:3600:2026-03-02T09:00:00", "accelerated:0:2026-03-02T09:00:00+08:00",
+                                  "accelerated:3600:yesterday"])
+def test_bad_clock_specs_say_what_to_write(spec):
+    with pytest.raises(ValueError, match="accelerated|time zone|positive"):
+        parse_clock(spec)
+
+
+def test_system_and_manual_clocks():
+    assert isinstance(parse_clock(None), SystemClock) and isinstance(parse_clock("system"), SystemClock)
+    assert parse_clock("system").now().tzinfo is not None
+    manual = ManualClock(T0)
+    assert manual.wait(threading.Event(), 90) is False and manual.now() == T0 + timedelta(seconds=90)
+
+
+def test_journal_keeps_cursor_schedule_and_audit(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    cursor = Cursor()
+    cursor.advance("10", T0)
+    journal.save_cursor("jira", cursor)
+    journal.set_due("jira", "10", "OPS-10", T0 + timedelta(hours=4))
+    journal.set_due("jira", "11", "OPS-11", T0 + timedelta(hours=1))
+    journal.set_due("jira", "12", "OPS-12", T0)
+    journal.set_due("jira", "12", "OPS-12", None)
+    journal.record("jira", "10", "OPS-10", "escalation-L1", "escalate", "done", T0, {"people": ["pm-li"]})
+    journal.close()
+    again = Journal(path)
+    assert again.cursor("jira").since == T0 and again.cursor("zammad").since is None
+    assert [t for _, t, _ in again.schedule("jira")] == ["11", "10"]
+    [entry] = again.entries(ticket_id="10")
+    assert (entry.marker, entry.outcome, entry.detail) == ("escalation-L1", "done", {"people": ["pm-li"]})
+
+
+def _escalate(**kw) -> Escalate:
+    data = dict(level=2, role="division_director", deadline=T0 + timedelta(hours=6), reason="timetable", severity=2,
+                contract="24x7", elapsed=timedelta(hours=6, minutes=5), allowed=timedelta(hours=6))
+    data.update(kw)
+    return Escalate(**data)
+
+
+def test_escalation_note_names_level_rule_numbers_and_contract(world):
+    text = notes.escalation_note(_escalate(), incident("1"), world.procedure, T0 + timedelta(hours=6, minutes=5),
+                                 ["dd-wang"])
+    assert "第2级" in text and "事业部总监（dd-wang）" in text and "§5.2.2" in text
+    assert "二级事件" in text and "《7×24 合同》" in text and "6小时" in text and "已超时5分钟" in text
+    assert "2026-03-02 15:00（Asia/Shanghai）" in text
+    assert text.endswith(notes.SIGNATURE)
+
+
+def test_restore_note_in_english_says_how_an_exception_is_recorded_on_zammad(world, tmp_path):
+    from mapping.loader import load_procedure
+    override = tmp_path / "p.yaml"
+    override.write_text("contracts:\n  intl: {calendar: 24x7, language: en}\n", encoding="utf-8")
+    procedure = load_procedure(override)
+    action = RestoreSeverity(to=1, current=3, lowered_by="eng-a", lowered_by_name=None, lowered_at=T0)
+    mapping = type("M", (), {"labels": Labels(approve_downgrade="downgrade-ok")})()
+    text = notes.restore_note(action, incident("1", tracker="zammad"), procedure, "intl", mapping)
+    assert "eng-a lowered the severity from severity 1 to severity 3" in text
+    assert "project manager" in text and "tag 'downgrade-ok'" in text and "§4.3.1.2" in text
+
+
+def test_incomplete_note_lists_what_is_missing_by_name(world):
+    text = notes.incomplete_note(FlagIncompleteRecord(missing=("contact", "affected_ci")), incident("1"),
+                                 world.procedure, "default")
+    assert "联系方式、受影响的配置项" in text and "§4.1.4" in text
+
+
+def test_metrics_count_api_calls_by_tracker_and_serve_text():
+    metrics = Metrics()
+    hook = metrics.on_call("zammad")
+    hook("GET", "/api/v1/tickets/1", 200)
+    hook("PUT", "/api/v1/tickets/1", 503)
+    hook("GET", "/api/v1/tickets/2", None)
+    port = metrics.serve(0)
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        metrics.stop()
+    assert 'escalator_api_calls_total{method="GET",status="2xx",tracker="zammad"} 1.0' in text
+    assert 'escalator_api_errors_total{tracker="zammad"} 2.0' in text
+    assert "/api/v1/tickets" not in text  # no path labels: ticket ids would make them unbounded
+
+
+def test_every_write_has_a_stable_event_name(world, caplog):
+    import logging
+    caplog.set_level(logging.INFO, "escalator.daemon")
+    world.tracker.add(incident("1", severity=1, facts={}))
+    world.daemon().cycle()
+    names = {r.event for r in caplog.records}
+    assert {"daemon.escalated", "daemon.record-incomplete"} <= names
+    assert all(r.fields["tracker"] == "jira" for r in caplog.records)
+    assert datetime.now(UTC)  # (the daemon itself never asked the wall clock: the world's clock is manual)
