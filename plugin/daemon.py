@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.base import Connector, Cursor
-from connectors.http import RateLimited, ServerError, TrackerError, Unreachable
+from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
@@ -63,6 +63,14 @@ class DecisionLike(Protocol):
 
 
 DecideFn = Callable[[Incident, Procedure, datetime, set[str]], DecisionLike]
+
+
+@dataclass(frozen=True)
+class _Nothing:
+    """The decision for a ticket outside the watched projects: no action, no deadline."""
+
+    actions: tuple = ()
+    next_deadline: None = None
 
 
 @dataclass(frozen=True)
@@ -205,9 +213,13 @@ class Daemon:
             if not self._down:
                 self._down = True
                 self._log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
-            self._backoff = min(self.BACKOFF_MAX, self._backoff * 2 if self._backoff else self.BACKOFF_START)
-            self._next_poll = None  # on recovery, read everything that changed meanwhile
-            return self._backoff * self.clock.rate
+            return self._back_off()
+        except AuthError:
+            raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
+        except Exception as exc:  # noqa: BLE001 - a bug in one pass must not end the daemon
+            log.exception("daemon.pass-failed %s", exc, extra={"event": "daemon.pass-failed",
+                                                              "fields": {"tracker": self.tracker}})
+            return self._back_off()
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
@@ -219,6 +231,11 @@ class Daemon:
         if poll and not self._stop.is_set():
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
         return self.seconds_to_sleep(now)
+
+    def _back_off(self) -> float:
+        self._backoff = min(self.BACKOFF_MAX, self._backoff * 2 if self._backoff else self.BACKOFF_START)
+        self._next_poll = None  # on recovery, read everything that changed meanwhile
+        return self._backoff * self.clock.rate
 
     def seconds_to_sleep(self, now: datetime) -> float:
         with self._requested_lock:
@@ -242,14 +259,14 @@ class Daemon:
         for _, ticket_id in self.schedule.due(now):
             if self._stop.is_set():
                 return stats
-            self._handle(self.connector.read_one(ticket_id), stats)
+            self._handle(self._read_one(ticket_id), stats)
         # 2. tickets named by webhooks
         while not self._stop.is_set():
             with self._requested_lock:
                 if not self._requested:
                     break
                 ticket_id = next(iter(self._requested))
-            self._handle(self.connector.read_one(ticket_id), stats)
+            self._handle(self._read_one(ticket_id), stats)
             with self._requested_lock:
                 self._requested.pop(ticket_id, None)
         # 3. everything changed since the cursor
@@ -270,7 +287,28 @@ class Daemon:
         self.metrics.watched.labels(self.tracker).set(len(self.schedule))
         return stats
 
-    def _handle(self, item: Incident | Unreadable, stats: PassStats) -> None:
+    def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
+        """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""
+        try:
+            return self.connector.read_one(ticket_id)
+        except NotFound:
+            self._log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
+            if not self.dry_run:
+                self.schedule.set(ticket_id, ticket_id, None)
+                self.journal.set_due(self.tracker, ticket_id, ticket_id, None)
+            return None
+        except (TRACKER_DOWN + (AuthError,)):
+            raise
+        except TrackerError as exc:
+            self._log(logging.ERROR, "daemon.read-failed", ticket=ticket_id, error=str(exc))
+            if not self.dry_run:
+                soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
+                self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), soon)
+            return None
+
+    def _handle(self, item: Incident | Unreadable | None, stats: PassStats) -> None:
+        if item is None:
+            return
         stats.read += 1
         resolved, decision, _ = self._plan(item)
         self._carry_out(resolved, decision, stats)
@@ -280,6 +318,9 @@ class Daemon:
         far = (datetime.max.replace(tzinfo=self.clock.now().tzinfo),)
         if isinstance(item, Unreadable):
             return item, None, far
+        if self.mapping and self.mapping.projects and item.project not in self.mapping.projects:
+            # e.g. a webhook for a project the escalator does not watch: not ours to judge
+            return item, _Nothing(), far
         contract = item.contract or self.config.contract_for(item.organisation, item.project) \
             or self.procedure.default_contract
         if contract not in self.procedure.contracts:
@@ -294,7 +335,7 @@ class Daemon:
             approvers.update(self._people(role, item))
         try:
             decision = self.decide(item, self.procedure, self.clock.now(), approvers)
-        except (ValueError, KeyError, LookupError) as exc:
+        except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
                              reason=f"the procedure cannot judge it: {exc}")
             return bad, None, far

@@ -94,6 +94,12 @@ class JiraModel(JiraRendering):
     def _next(self, kind: str) -> int:
         return next(self._ids[kind])
 
+    def _fresh(self, kind: str, taken: dict) -> str:
+        """The next id of `kind` not already used (seeds may have taken ids explicitly)."""
+        while (candidate := str(self._next(kind))) in taken:
+            pass
+        return candidate
+
     def touch(self) -> None:
         self.version += 1
         self._search_cache.clear()
@@ -117,18 +123,18 @@ class JiraModel(JiraRendering):
             raise ValueError(f"status category must be one of {sorted(CATEGORIES)}, not {category!r}")
         if self.status_by_name(name):
             raise ValueError(f"status {name!r} exists already")
-        sid = id or str(self._next("status"))
+        sid = id or self._fresh("status", self.statuses)
         self.statuses[sid] = Status(sid, name, category, description)
         return sid
 
     def add_priority(self, name: str, *, id: str | None = None, color: str = "#ffab00") -> str:
-        pid = id or str(self._next("priority"))
+        pid = id or self._fresh("priority", self.priorities)
         self.priorities[pid] = Priority(pid, name, color, len(self.priorities) + 1)
         return pid
 
     def add_issue_type(self, name: str, *, id: str | None = None, description: str = "",
                        subtask: bool = False) -> str:
-        tid = id or str(self._next("issuetype"))
+        tid = id or self._fresh("issuetype", self.issue_types)
         self.issue_types[tid] = IssueType(tid, name, description, subtask)
         return tid
 

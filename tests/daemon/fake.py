@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Cursor, ReadResult, marker_text
-from connectors.http import Conflict, Unreachable
+from connectors.http import Conflict, NotFound, Unreachable
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
@@ -121,6 +121,8 @@ class FakeConnector:
 
     def read_one(self, ticket_id: str) -> ReadResult:
         self.t._call("read_one", ticket_id)
+        if ticket_id not in self.t.tickets:
+            raise NotFound(f"{self.tracker}: GET /ticket/{ticket_id}: HTTP 404 not found", status=404)
         return self._read(self.t.tickets[ticket_id])
 
     def _write(self, incident: Incident, **changes) -> None:

@@ -278,3 +278,50 @@ def test_stop_finishes_the_action_in_flight_then_returns(world):
     world.daemon().cycle()
     for t in world.tracker.tickets.values():
         assert [n.marker for n in t.notes] == ["escalation-L1"] and t.incident.escalation_level == 1
+
+
+def test_a_deleted_ticket_is_dropped_from_the_schedule(world, caplog):
+    caplog.set_level(logging.INFO, "escalator.daemon")
+    world.tracker.add(incident("1", severity=2))
+    world.tracker.add(incident("2", severity=2))
+    daemon = world.daemon(poll_interval=24 * 3600)
+    daemon.cycle()
+    del world.tracker.tickets["1"]
+    world.at(4 * H + timedelta(seconds=1))
+    daemon.cycle()
+    assert [r.fields["ticket"] for r in events(caplog, "daemon.ticket-gone")] == ["1"]
+    assert daemon.schedule.get("1") is None and world.journal.schedule("jira")[0][1] == "2"
+    assert [n.marker for n in world.tracker.ticket("2").notes] == ["escalation-L1"]
+
+
+def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
+    world.tracker.add(incident("1", severity=1))
+    calls = []
+
+    def broken(incident, procedure, now, approvers):
+        calls.append(incident.id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the rules")
+        from mapping.decide import decide
+        return decide(incident, procedure, now, approvers)
+
+    daemon = world.daemon(decide=broken)
+    assert daemon.cycle() == daemon.BACKOFF_START
+    assert [r for r in caplog.records if getattr(r, "event", None) == "daemon.pass-failed"]
+    daemon.cycle()
+    assert [n.marker for n in world.tracker.ticket("1").notes] == ["escalation-L1", "escalation-L2",
+                                                                   "escalation-L3"]
+
+
+def test_a_webhook_for_an_unwatched_project_is_ignored(world):
+    from mapping.fieldmap import CategoryMap, LevelMap, SeverityMap, TrackerMapping
+    mapping = TrackerMapping(tracker="jira", base_url="http://jira.invalid", projects=["OPS"],
+                             severity=SeverityMap(field="cf1", values={1: "1", 2: "2", 3: "3", 4: "4"}),
+                             category=CategoryMap(field="cf2", values={}),
+                             escalation_level=LevelMap(field="cf3", values={}), states={})
+    world.tracker.add(incident("9", severity=1, project="HR"))
+    daemon = world.daemon(mapping=mapping)
+    daemon.wake("9")
+    daemon.cycle()
+    assert world.tracker.ticket("9").notes == []
+    assert daemon.schedule.get("9") is None

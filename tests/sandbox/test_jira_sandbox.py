@@ -623,3 +623,11 @@ def test_jql_boolean_logic_relative_dates_and_custom_fields(cloud, clock):
     assert keys(f"project = SD AND assignee = {pm}") == [old]
     assert keys("project = SD AND labels is not EMPTY") == [old]
     assert keys("project = SD ORDER BY created DESC") == [new, old]
+
+
+def test_a_status_added_without_an_id_never_replaces_a_seeded_one() -> None:
+    sandbox = JiraSandbox()
+    before = {sid: st.name for sid, st in sandbox.model.statuses.items()}
+    new_id = sandbox.add_status("待审核", "done")
+    assert new_id not in before
+    assert {sid: st.name for sid, st in sandbox.model.statuses.items() if sid in before} == before
