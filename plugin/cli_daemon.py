@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,12 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
     metrics = Metrics()
     connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
     # a dry run writes nothing, not even the journal: it starts from an empty one in memory
-    journal = Journal(":memory:" if dry_run else config.path(config.daemon.journal))
+    where = ":memory:" if dry_run else config.path(config.daemon.journal)
+    try:
+        journal = Journal(where)
+    except (OSError, sqlite3.Error) as exc:
+        connector.close()
+        raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
     try:
         yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
                      dry_run=dry_run)
@@ -94,12 +100,16 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
     with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: daemon.stop())
+        previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
+                    for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = None
         try:
             if config.daemon.metrics_port is not None:
-                port = daemon.metrics.serve(config.daemon.metrics_port, config.daemon.metrics_host)
+                try:
+                    port = daemon.metrics.serve(config.daemon.metrics_port, config.daemon.metrics_host)
+                except OSError as exc:
+                    raise ConfigError(f"daemon.metrics_port: cannot listen on {config.daemon.metrics_host}:"
+                                      f"{config.daemon.metrics_port}: {exc.strerror}") from None
                 logging.getLogger("escalator.daemon").info(
                     "daemon.metrics-listening port=%s", port,
                     extra={"event": "daemon.metrics-listening", "fields": {"port": port}})
@@ -107,12 +117,18 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
                 host, port = _listen(config.webhooks.listen)
                 receiver = WebhookReceiver(secret, lambda _tracker, ticket: daemon.wake(ticket), host=host,
                                            port=port, trackers=(config.tracker.kind,))
-                receiver.start()
+                try:
+                    receiver.start()
+                except OSError as exc:
+                    receiver = None
+                    raise ConfigError(f"webhooks.listen: cannot listen on {host}:{port}: {exc.strerror}") from None
             daemon.run()
         finally:
             if receiver is not None:
                 receiver.stop()
             daemon.metrics.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 @click.command()

@@ -105,6 +105,10 @@ class Schedule:
         if self._due.get(ticket_id) != due:
             self._due[ticket_id] = due
             heapq.heappush(self._heap, (due, ticket_id))
+            if len(self._heap) > 2 * len(self._due) + 64:
+                # stale entries pile up below the top: rebuild from the live ones
+                self._heap = [(d, t) for t, d in self._due.items()]
+                heapq.heapify(self._heap)
 
     def get(self, ticket_id: str) -> datetime | None:
         return self._due.get(ticket_id)
@@ -293,17 +297,14 @@ class Daemon:
             return self.connector.read_one(ticket_id)
         except NotFound:
             self._log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
-            if not self.dry_run:
-                self.schedule.set(ticket_id, ticket_id, None)
-                self.journal.set_due(self.tracker, ticket_id, ticket_id, None)
+            self._set_due(ticket_id, ticket_id, None)
             return None
         except (TRACKER_DOWN + (AuthError,)):
             raise
         except TrackerError as exc:
             self._log(logging.ERROR, "daemon.read-failed", ticket=ticket_id, error=str(exc))
-            if not self.dry_run:
-                soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
-                self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), soon)
+            soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
+            self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), soon)
             return None
 
     def _handle(self, item: Incident | Unreadable | None, stats: PassStats) -> None:
@@ -347,9 +348,7 @@ class Daemon:
             self.metrics.unreadable.labels(self.tracker).inc()
             self._log(logging.WARNING, "daemon.ticket-unreadable", ticket=item.ref, reason=item.reason)
             self._event(item.ref, "unreadable", item.reason, stats)
-            if not self.dry_run:
-                self.schedule.set(item.id, item.ref, None)
-                self.journal.set_due(self.tracker, item.id, item.ref, None)
+            self._set_due(item.id, item.ref, None)
             return
         retry = False
         for action in decision.actions:
@@ -371,12 +370,20 @@ class Daemon:
         if retry:
             soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
             due = min(due, soon) if due else soon
+        self._set_due(item.id, item.ref, due)
+
+    def _set_due(self, ticket_id: str, ref: str, due: datetime | None) -> None:
+        # a dry run keeps its schedule in memory (so it does not report the same thing every
+        # cycle) and writes nothing to the journal
+        self.schedule.set(ticket_id, ref, due)
         if not self.dry_run:
-            self.schedule.set(item.id, item.ref, due)
-            self.journal.set_due(self.tracker, item.id, item.ref, due)
+            self.journal.set_due(self.tracker, ticket_id, ref, due)
 
     # -- actions ----------------------------------------------------------------------------
     def _act(self, action: Action, incident: Incident, stats: PassStats) -> None:
+        if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
+                and self.journal.done(self.tracker, incident.id, action.marker):
+            return  # a note-only action the journal knows is on the ticket: spare the tracker a search
         if isinstance(action, Escalate):
             self._escalate(action, incident, stats)
         elif isinstance(action, RestoreSeverity):
@@ -510,7 +517,7 @@ class Daemon:
 
     def _already(self, action: Action, incident: Incident) -> None:
         self._record(action, incident, {}, outcome="already-done")
-        self._log(logging.INFO, "daemon.already-done", ticket=incident.ref, marker=action.marker)
+        self._log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=action.marker)
 
     def _would(self, event: str, action: Action, incident: Incident, stats: PassStats, summary: str,
                **fields: Any) -> None:

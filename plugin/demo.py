@@ -150,6 +150,30 @@ def _free_workflow():
                                      for code, name in STATE_NAMES.items()])
 
 
+def _dc_admin_fields(sandbox: Any, procedure: Procedure) -> None:
+    """What `mapping plan` asks a Data Center admin to do by hand (DC has no REST resource for
+    options): the three select fields with the escalator's option values."""
+    from connectors.jira.provision import (
+        CASCADE,
+        CASCADE_SEARCHER,
+        FIELD_NAMES,
+        SELECT,
+        SELECT_SEARCHER,
+        option_names,
+    )
+    names = option_names(procedure)
+    for term in ("severity", "escalation_level"):
+        field_id = sandbox.create_custom_field(FIELD_NAMES[term], SELECT, searcher=SELECT_SEARCHER)
+        sandbox.add_options(field_id, [names[term][k] for k in sorted(names[term])])
+    field_id = sandbox.create_custom_field(FIELD_NAMES["category"], CASCADE, searcher=CASCADE_SEARCHER)
+    parents = [c for c in names["category"] if "." not in c]
+    parent_ids = dict(zip(parents, sandbox.add_options(field_id, [names["category"][c] for c in parents]),
+                          strict=True))
+    for code, value in names["category"].items():
+        if "." in code:
+            sandbox.add_options(field_id, [value], parent=parent_ids[code.split(".")[0]])
+
+
 class JiraSite(Site):
     @classmethod
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
@@ -173,6 +197,8 @@ class JiraSite(Site):
                    **(tracker_options or {})}
         config_path = _write_config(folder, tracker, people, poll_interval=poll_interval, extra=extra)
         procedure = load_procedure()
+        if flavour == "datacenter":
+            _dc_admin_fields(sandbox, procedure)
         mapping, changes = _apply(config_path, procedure)
         # the record facts §4.1.4 asks for that the provisioner leaves to the admin
         occurred = sandbox.create_custom_field("Occurred at 发生时间", _JIRA_CF + "datetime")

@@ -115,6 +115,13 @@ class Journal:
                 (tracker, ticket_id, ref, marker, kind, outcome, at.isoformat(),
                  json.dumps(detail or {}, ensure_ascii=False, default=str)))
 
+    def done(self, tracker: str, ticket_id: str, marker: str) -> bool:
+        """Was this action carried out (or found done) on this ticket? A shortcut, never the proof."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM actions WHERE tracker = ? AND ticket_id = ? AND marker = ? LIMIT 1",
+                                   (tracker, ticket_id, marker)).fetchone()
+        return row is not None
+
     def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]:
         query, args = "SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions", []
         where = []

@@ -65,17 +65,21 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
     who = ", ".join(people) if people else ("角色目录中无人" if lang == "zh" else "nobody in the role directory")
     allowed, overdue = _duration(action.allowed, lang), _overdue(action.overdue(now), lang)
     elapsed, deadline = _duration(action.elapsed, lang), _when(action.deadline, zone)
+    request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
+    asker = _who(request.by, request.by_name, lang) if request else None
     if lang == "zh":
         head = f"【事件升级】{incident.ref} 已升级至第{action.level}级：上报{role}（{who}）。"
         if action.reason == "manual":
-            why = f"依据§5.2.1，应请求手动升级。{severity}按《{contract_name}》时间表上报{role}的时限为报告后{allowed}。"
+            by = f"应{asker}于 {deadline} 的请求" if asker else "应请求"
+            why = f"依据§5.2.1，{by}手动升级。{severity}按《{contract_name}》时间表上报{role}的时限为报告后{allowed}。"
         else:
             why = (f"依据§5.2.2，{severity}按《{contract_name}》时间表须在报告后{allowed}内上报{role}；"
                    f"截止时间 {deadline}（{zone}），已超时{overdue}，已计时{elapsed}。")
         return _sign([head, why])
     head = f"[Escalation] {incident.ref} escalated to level {action.level}: reported to the {role} ({who})."
     if action.reason == "manual":
-        why = (f"Rule §5.2.1: escalated on request. Under the {contract_name} timetable a {severity} incident "
+        by = f"at the request of {asker} ({deadline})" if asker else "on request"
+        why = (f"Rule §5.2.1: escalated {by}. Under the {contract_name} timetable a {severity} incident "
                f"is reported to the {role} within {allowed} of being reported.")
     else:
         why = (f"Rule §5.2.2: under the {contract_name} timetable a {severity} incident must be reported to "

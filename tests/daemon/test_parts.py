@@ -137,3 +137,25 @@ def test_every_write_has_a_stable_event_name(world, caplog):
     names = {r.event for r in caplog.records}
     assert {"daemon.escalated", "daemon.record-incomplete"} <= names
     assert all(r.fields["tracker"] == "jira" for r in caplog.records)
+
+
+def test_schedule_keeps_the_earliest_deadline_first_and_stays_small():
+    from plugin.daemon import Schedule
+    schedule = Schedule()
+    for i in range(100):
+        for hours in (5, 3, 4):  # each ticket's deadline moves three times
+            schedule.set(str(i), f"OPS-{i}", T0 + timedelta(hours=hours, minutes=i))
+    schedule.set("0", "OPS-0", None)
+    assert len(schedule) == 99
+    assert schedule.next() == T0 + timedelta(hours=4, minutes=1)
+    assert [t for _, t in schedule.due(T0 + timedelta(hours=4, minutes=2))] == ["1", "2"]
+    assert len(schedule._heap) <= 2 * len(schedule) + 64
+
+
+def test_a_manual_escalation_note_names_who_asked(world):
+    from mapping.incident import ManualEscalationRequest
+    asked = T0 + timedelta(hours=1)
+    inc = incident("1", manual_requests=(ManualEscalationRequest(at=asked, by="desk1", by_name="Chen"),))
+    text = notes.escalation_note(_escalate(level=1, role="project_manager", reason="manual", deadline=asked), inc,
+                                 world.procedure, asked + timedelta(seconds=5), ["pm-li"])
+    assert "依据§5.2.1，应Chen (desk1)于 2026-03-02 10:00 的请求手动升级" in text

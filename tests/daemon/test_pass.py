@@ -177,6 +177,7 @@ def test_an_incomplete_record_gets_one_note(world):
     t = world.tracker.ticket("1")
     assert len(t.notes) == 1
     assert t.notes[0].marker == "record-incomplete-contact-occurred_at-affected_ci-symptom"
+    assert world.tracker.count("has_marker") == 1  # the journal spares the tracker a search each pass
     assert "联系方式、发生日期和时间、受影响的配置项、症状描述及错误代码" in t.notes[0].text
 
 
@@ -200,6 +201,10 @@ def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, caplo
     names = {r.event for r in caplog.records if getattr(r, "event", "").startswith("daemon.would-")}
     assert names == {"daemon.would-escalate", "daemon.would-restore-severity", "daemon.would-flag-transition",
                      "daemon.would-flag-record"}
+    # the next cycle does not say it all again, and does not spin: it sleeps until the next deadline
+    said = len(caplog.records)
+    assert daemon.cycle() > 0
+    assert [r for r in caplog.records[said:] if getattr(r, "event", "").startswith("daemon.would-")] == []
 
 
 def test_unreadable_ticket_is_logged_counted_and_skipped(world, caplog):

@@ -88,9 +88,15 @@ def clock() -> AcceleratedClock:
 
 @pytest.fixture(params=["jira", "zammad"])
 def site(request, tmp_path, clock):
-    builder = JiraSite if request.param == "jira" else ZammadSite
-    built = builder.build(tmp_path / request.param, clock, poll_interval=0.5,
-                          env=f"ESCALATOR_E2E_{request.param.upper()}_TOKEN", tracker_options={"timeout": 2.0})
+    """A mapped sandbox: 'jira' (Cloud), 'jira-dc' (Data Center) or 'zammad'."""
+    kind = request.param
+    options = dict(poll_interval=0.5, env=f"ESCALATOR_E2E_{kind.upper().replace('-', '_')}_TOKEN",
+                   tracker_options={"timeout": 1.0})
+    if kind == "zammad":
+        built = ZammadSite.build(tmp_path / kind, clock, **options)
+    else:
+        built = JiraSite.build(tmp_path / kind, clock, flavour="datacenter" if kind == "jira-dc" else "cloud",
+                               **options)
     yield built
     built.stop()
 

@@ -52,3 +52,24 @@ def test_bad_clock_and_bad_config_are_one_line_errors(jira):
     assert result.exit_code == 2
     assert "webhooks.secret: webhooks are enabled but have no secret" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unusable_journal_or_port_is_a_one_line_error(jira, tmp_path):
+    import socket
+
+    import yaml
+    config = yaml.safe_load(jira.config_path.read_text(encoding="utf-8"))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    config["daemon"]["journal"] = str(blocker / "journal.sqlite")
+    jira.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = invoke(jira, "once")
+    assert result.exit_code == 2 and "error: daemon.journal: cannot open" in result.output
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config["daemon"].update(journal="journal.sqlite", metrics_port=taken.getsockname()[1])
+        jira.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        result = invoke(jira, "run")
+    assert result.exit_code == 2 and "error: daemon.metrics_port: cannot listen on 127.0.0.1" in result.output
