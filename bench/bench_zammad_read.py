@@ -19,7 +19,6 @@ Not collected by pytest. Run: `python3 bench/bench_zammad_read.py [N]` (default 
 from __future__ import annotations
 
 import math
-import socketserver
 import sys
 import time
 from collections import Counter
@@ -65,10 +64,6 @@ def _client(base_url: str, calls: Counter) -> ZammadClient:
 
 
 def main(n: int) -> int:
-    # The sandbox writes headers and body in two sends; with Nagle on, every answer then
-    # waits ~40 ms for the client's delayed ACK on loopback. Real servers (nginx) do not
-    # pay that, so the bench switches Nagle off for its own server threads.
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
     procedure = load_procedure()
     box = ZammadSandbox(token=TOKEN, clock=Clock(), demo_ticket=False)
     box.add_user("cust@example.com", firstname="Cora", lastname="Customer", roles=["Customer"])

@@ -11,13 +11,17 @@ no rule leads to is reported against the rule name `(none)` and §4.
 Only the latest change can be put back (`revert`), and only while the incident is
 still in the state it went to and its contract sets `enforce_transitions`: an older
 illegal change is history, flagged once for the humans and never undone.
+
+The exact undo of an illegal change (3 → 7, then 7 → 3) is not itself illegal: it
+restores the state the procedure last allowed. Without this, the escalator's own
+put-back would be flagged and put back again, for ever.
 """
 
 from __future__ import annotations
 
 from mapping.actions import FlagTransition
 from mapping.escalation import contract_named
-from mapping.incident import Incident
+from mapping.incident import Incident, StateChange
 from mapping.procedure import Procedure, Transition
 
 NO_RULE = "(none)"
@@ -50,6 +54,8 @@ def illegal_changes(incident: Incident, procedure: Procedure, contract_name: str
     for i, (source, change) in enumerate(changes):
         if is_allowed(procedure, source, change.state) is not None:
             continue
+        if i > 0 and _undoes(changes[i - 1], source, change.state, procedure):
+            continue
         rule = broken_rule(procedure, source, change.state)
         latest = i == len(changes) - 1
         flags.append(FlagTransition(
@@ -58,3 +64,10 @@ def illegal_changes(incident: Incident, procedure: Procedure, contract_name: str
             revert=latest and incident.state == change.state and contract.enforce_transitions,
         ))
     return flags
+
+
+def _undoes(previous: tuple[int, StateChange], source: int, target: int, procedure: Procedure) -> bool:
+    """Is `source` → `target` the exact undo of the illegal change just before it?"""
+    before_source, before = previous
+    return (before_source == target and before.state == source
+            and is_allowed(procedure, before_source, before.state) is None)

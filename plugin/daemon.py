@@ -44,7 +44,6 @@ from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransiti
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.procedure import Procedure
-from mapping.transitions import is_allowed
 from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
@@ -451,8 +450,6 @@ class Daemon:
 
     def _flag_transition(self, action: FlagTransition, incident: Incident, stats: PassStats) -> None:
         p = self.procedure
-        if _undoes_illegal_change(action, incident, p):
-            return  # putting back an illegal change (ours or a human's) restores legality: nothing to say
         summary = (f"state {p.state(action.source).name.zh} -> {p.state(action.target).name.zh} breaks "
                    f"'{action.rule}' ({action.section})" + ("; put back" if action.revert else ""))
         if self.dry_run:
@@ -537,24 +534,6 @@ class Daemon:
         fields = {"tracker": self.tracker, **fields}
         log.log(severity, "%s %s", event, " ".join(f"{k}={v}" for k, v in fields.items()),
                 extra={"event": event, "fields": fields})
-
-
-def _undoes_illegal_change(action: FlagTransition, incident: Incident, procedure: Procedure) -> bool:
-    """Is the flagged change the exact undo of the illegal change just before it?
-
-    `mapping.transitions` judges every change on its own, so the escalator's own revert
-    (3 -> 7 put back as 7 -> 3) would be flagged as a new illegal change and put back
-    again, for ever. An undo restores the state the procedure last allowed: it is not
-    flagged. (Reported to the rules' owner; harmless once the rule knows it too.)
-    """
-    history = incident.state_history
-    changes = [(a.state, b) for a, b in zip(history, history[1:], strict=False) if a.state != b.state]
-    for i, (source, change) in enumerate(changes):
-        if change.at == action.at and source == action.source and change.state == action.target and i > 0:
-            before_source, before = changes[i - 1]
-            return (before_source == action.target and before.state == action.source
-                    and is_allowed(procedure, before_source, before.state) is None)
-    return False
 
 
 def _hours(value: timedelta) -> str:

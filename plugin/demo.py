@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socketserver
 import tempfile
 import threading
 import time
@@ -502,14 +501,7 @@ def _summary(sites: dict[str, Site]) -> int:
               help="Clock seconds per real second (7200: two working hours a second).")
 def demo(rate: float) -> None:
     """Watch the escalator work on a sandbox Jira and Zammad (no configuration; about 20 s)."""
-    # the sandboxes write headers and body in two sends: with Nagle on, each answer waits
-    # ~40 ms for the client's delayed ACK on loopback (real servers behind nginx do not)
-    nagle = socketserver.StreamRequestHandler.disable_nagle_algorithm
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
-    try:
-        problems = run_demo(rate=rate)
-    finally:
-        socketserver.StreamRequestHandler.disable_nagle_algorithm = nagle
+    problems = run_demo(rate=rate)
     if problems:
         click.echo(f"{problems} ticket(s) carry a duplicate note: this is a bug, please report it.", err=True)
         raise SystemExit(1)

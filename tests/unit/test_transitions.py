@@ -112,3 +112,15 @@ def test_a_state_no_rule_leads_to() -> None:
     assert broken_rule(no_archive, 6, 7) is None
     [flag] = illegal_changes(incident([6, 7]), no_archive, None)
     assert (flag.rule, flag.section) == ("(none)", "§4")
+
+
+def test_the_exact_undo_of_an_illegal_change_is_not_flagged() -> None:
+    # 3 -> 7 is illegal; putting it back (7 -> 3) restores the allowed state: one flag only
+    flags = illegal_changes(incident([1, 2, 3, 7, 3]), PROC, None)
+    assert [(f.source, f.target) for f in flags] == [(3, 7)]
+
+
+def test_a_move_on_from_an_illegal_state_that_is_no_undo_is_flagged() -> None:
+    # 3 -> 7 illegal, then 7 -> 6 is not its undo and not allowed either
+    flags = illegal_changes(incident([1, 2, 3, 7, 6]), PROC, None)
+    assert [(f.source, f.target) for f in flags] == [(3, 7), (7, 6)]

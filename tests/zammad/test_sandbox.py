@@ -3,7 +3,6 @@ connector's reads and writes against the sandbox Zammad (plugin/sandbox/zammad.p
 
 from __future__ import annotations
 
-import socketserver
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,10 +34,7 @@ class Clock:
 
 
 @pytest.fixture()
-def sandbox(monkeypatch: pytest.MonkeyPatch):
-    # The sandbox sends headers and body separately; with Nagle on, each answer waits ~40 ms
-    # for the client's delayed ACK on loopback. Off for these tests (see bench/README.md).
-    monkeypatch.setattr(socketserver.StreamRequestHandler, "disable_nagle_algorithm", True)
+def sandbox():
     box = ZammadSandbox(token=TOKEN, clock=Clock())
     box.add_user("pm1", firstname="Pat", lastname="Manager", email="pm1@example.com", roles=["Agent"])
     box.add_user("cust@example.com", firstname="Cora", lastname="Customer", roles=["Customer"],
