@@ -118,7 +118,9 @@ class ZammadClient:
         return self.http.get(self.ARTICLES_BY_TICKET.format(id=ticket_id)) or []
 
     def create_article(self, article: dict[str, Any]) -> dict:
-        return self.http.post(self.ARTICLES, json=article)
+        # not idempotent: an article that reached Zammad before a 5xx or a read timeout
+        # must not be posted again (the next pass finds its marker instead)
+        return self.http.post(self.ARTICLES, json=article, idempotent=False)
 
     # -- tags, mentions, links ------------------------------------------------------------------
     def tags(self, ticket_id: str) -> list[str]:
@@ -158,7 +160,7 @@ class ZammadClient:
         return self.http.get(self.STATES, params={"expand": "true"}) or []
 
     def create_state(self, state: dict[str, Any]) -> dict:
-        return self.http.post(self.STATES, json=state)
+        return self.http.post(self.STATES, json=state, idempotent=False)  # never two states of one name
 
     def update_state(self, state_id: int, fields: dict[str, Any]) -> dict:
         return self.http.put(self.STATE.format(id=state_id), json=fields)
@@ -167,7 +169,7 @@ class ZammadClient:
         return self.http.get(self.PRIORITIES) or []
 
     def create_priority(self, name: str) -> dict:
-        return self.http.post(self.PRIORITIES, json={"name": name, "active": True})
+        return self.http.post(self.PRIORITIES, json={"name": name, "active": True}, idempotent=False)
 
     def groups(self) -> list[dict]:
         return list(self._index(self.GROUPS))
@@ -187,7 +189,7 @@ class ZammadClient:
         return self.http.get(self.ATTRIBUTES) or []
 
     def create_attribute(self, attribute: dict[str, Any]) -> dict:
-        return self.http.post(self.ATTRIBUTES, json=attribute)
+        return self.http.post(self.ATTRIBUTES, json=attribute, idempotent=False)
 
     def update_attribute(self, attribute_id: int, attribute: dict[str, Any]) -> dict:
         return self.http.put(self.ATTRIBUTE.format(id=attribute_id), json=attribute)
