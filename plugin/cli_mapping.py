@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -72,7 +73,7 @@ def apply(config_path: Path, tracker: str | None, yes: bool, dry_run: bool) -> N
         click.echo("Nothing changed.")
         raise SystemExit(1)
     with click.progressbar(length=max(len(the_plan.changes), 1), label="Applying",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         def progress(step: PlanStep) -> None:
             bar.update(1)
 

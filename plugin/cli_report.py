@@ -9,6 +9,7 @@ on stderr and left out, never guessed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -53,7 +54,7 @@ def read_incidents(connector, procedure: Procedure, since: datetime | None = Non
     incidents: list[Incident] = []
     skipped: list[str] = []
     with click.progressbar(connector.read_changed(Cursor(since=since)), label=label, show_pos=True,
-                           file=click.get_text_stream("stderr")) as results:
+                           file=sys.stderr) as results:
         for result in results:
             if isinstance(result, Unreadable):
                 skipped.append(f"{result.ref}: {result.reason}")
