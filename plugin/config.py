@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -64,10 +65,25 @@ class TrackerConfig(_Strict):
     states: dict[int, list[str]] = Field(
         default_factory=dict, description="procedure state 1-7 -> more tracker status names that mean it")
 
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (write e.g. https://example.atlassian.net)")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
-    def _jira_cloud_needs_email(self) -> TrackerConfig:
+    def _jira_needs(self) -> TrackerConfig:
+        problems = []
         if self.kind == "jira" and self.flavour == "cloud" and not self.email:
-            raise ValueError("Jira Cloud authenticates with e-mail and API token: set tracker.email")
+            problems.append("Jira Cloud authenticates with e-mail and API token: set tracker.email")
+        if self.kind == "jira" and not self.projects:
+            # Jira Cloud refuses unbounded JQL ("Unbounded JQL queries are not allowed here"),
+            # and an escalator watching every project of a site is rarely what anyone meant
+            problems.append("Jira: set tracker.projects, the keys of the projects to watch")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -143,6 +159,36 @@ class ReportsConfig(_Strict):
         default=None, description="support groups that count as the first line (KPI); None = never changed group")
 
 
+class ProblemsConfig(_Strict):
+    """Problem records (§4.3.6, §6.1.3): one per severity-1 incident or one resolved with its root cause unknown."""
+
+    enabled: bool = True
+    project: str | None = Field(default=None, description="Jira project key of the problem; None = the incident's")
+    issue_type: str = Field(default="Problem", description="Jira issue type of the problem")
+    link_type: str | None = Field(
+        default=None, description="Jira link type; None = 'Problem/Incident' where it exists, else 'Relates'")
+    group: str | None = Field(default=None, description="Zammad group of the problem ticket; None = the incident's")
+
+
+class CallbacksTaskConfig(_Strict):
+    """The weekly call-back list (§4.6.3) as a task in the tracker, assigned to the service desk."""
+
+    enabled: bool = False
+    project: str | None = Field(default=None, description="Jira project key; None = the first of tracker.projects")
+    issue_type: str = Field(default="Task", description="Jira issue type of the task")
+    group: str | None = Field(default=None, description="Zammad group; None = the first of tracker.projects")
+
+
+class DutiesConfig(_Strict):
+    """The procedure's duties on a clock (§4.5, §4.6) and problem records, carried out by the daemon."""
+
+    enabled: bool = Field(default=False, description="carry out the duties (off: escalation only)")
+    delivery: Literal["tracker", "email"] = Field(
+        default="tracker", description="digests and lists as notes on the tickets, or by e-mail (needs smtp:)")
+    problems: ProblemsConfig = ProblemsConfig()
+    callbacks_task: CallbacksTaskConfig = CallbacksTaskConfig()
+
+
 class Config(_Strict):
     tracker: TrackerConfig
     mapping_file: Path = Path("mapping.yaml")
@@ -153,6 +199,13 @@ class Config(_Strict):
     webhooks: WebhookConfig = WebhookConfig()
     smtp: SmtpConfig | None = None
     reports: ReportsConfig = ReportsConfig()
+    duties: DutiesConfig = DutiesConfig()
+
+    @model_validator(mode="after")
+    def _email_needs_smtp(self) -> Config:
+        if self.duties.enabled and self.duties.delivery == "email" and self.smtp is None:
+            raise ValueError("duties.delivery is email but there is no smtp: section")
+        return self
 
     #: the folder of the config file; relative paths are resolved against it
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -43,7 +43,7 @@ def incident(ticket_id: str, *, severity: int = 2, contract: str | None = "24x7"
 
 def make_config(tmp_path=None, **daemon) -> Config:
     return Config(tracker=TrackerConfig(kind="jira", url="http://jira.invalid", email="bot@example.com",
-                                        token=Secret(env="UNUSED_TOKEN")),
+                                        token=Secret(env="UNUSED_TOKEN"), projects=["OPS"]),
                   roles=RoleDirectory(default=ROLES), daemon=daemon or {})
 
 

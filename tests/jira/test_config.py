@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from plugin.config import TrackerConfig
 
-BASE = {"kind": "jira", "url": "https://x.atlassian.net", "email": "a@example.com", "token": {"env": "T"}}
+BASE = {"kind": "jira", "url": "https://x.atlassian.net", "email": "a@example.com", "token": {"env": "T"},
+        "projects": ["OPS"]}
 
 
 def test_priority_source_needs_all_four_severities() -> None:

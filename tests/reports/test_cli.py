@@ -31,7 +31,8 @@ def tracker(tmp_path, monkeypatch):
     """A config + mapping file, and the fake connector the factory now returns."""
     (tmp_path / "mapping.yaml").write_text(MAPPING)
     (tmp_path / "escalator.yaml").write_text(
-        "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN}}\n"
+        "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"
+        "          projects: [OPS]}\n"
         "reports: {first_line_groups: [service_desk, onsite]}\n")
     broken = Unreadable(tracker="jira", id="999", ref="K-99", reason="severity option 10777 maps to nothing",
                         updated_at=at("2026-11-20 10:00"))
