@@ -73,6 +73,24 @@ class TrackerMapping(_Strict):
     states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
     labels: Labels = Labels()
 
+    def gaps(self) -> list[str]:
+        """What the daemon needs and this mapping lacks, one line each (empty: usable)."""
+        gaps = []
+        if self.severity.source == "field" and not self.severity.field:
+            gaps.append("severity: mapped to no field")
+        gaps += [f"severity {s}: mapped to no option" for s in (1, 2, 3, 4) if not self.severity.values.get(s)]
+        if not self.category.field:
+            gaps.append("category: mapped to no field")
+        if not self.escalation_level.field:
+            gaps.append("escalation_level: mapped to no field")
+        gaps += [f"escalation level {lv}: mapped to no option" for lv in (0, 1, 2, 3)
+                 if not self.escalation_level.values.get(lv)]
+        # a state the workflow lacks only makes tickets in it unreadable (reported, named):
+        # a mapping of no state at all makes every ticket so
+        if not any(self.states.values()):
+            gaps.append("states: no procedure state is mapped to a status")
+        return gaps
+
     def state_of(self, status_id: str) -> int | None:
         for state, ids in self.states.items():
             if status_id in ids:
@@ -94,10 +112,15 @@ class TrackerMapping(_Strict):
         except yaml.YAMLError as exc:
             raise MappingFileError(f"{path}: not valid YAML: {exc}") from None
         try:
-            return cls.model_validate(data)
+            mapping = cls.model_validate(data)
         except ValidationError as exc:
             lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
             raise MappingFileError("\n".join(lines)) from None
+        gaps = mapping.gaps()
+        if gaps:
+            raise MappingFileError("\n".join(f"{path}: {gap} (finish `escalator mapping apply` first)"
+                                             for gap in gaps))
+        return mapping
 
 
 class MappingFileError(ValueError):

@@ -7,13 +7,13 @@ clear line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
 from connectors.http import TrackerError
 from mapping.fieldmap import MappingFileError
 from mapping.loader import ProcedureError
+from plugin import logfmt
 from plugin.config import ConfigError
 
 USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError)
@@ -34,9 +34,7 @@ class _Group(click.Group):
 @click.version_option(package_name="incident-escalator")
 def main(verbose: int) -> None:
     """Enforce the incident-management procedure (事件管理程序) on Jira or Zammad."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logfmt.configure(max(logging.WARNING - 10 * verbose, logging.DEBUG))
 
 
 def _register() -> None:

@@ -78,13 +78,20 @@ def apply(config_path: Path, tracker: str | None, yes: bool, dry_run: bool) -> N
             bar.update(1)
 
         result, changes = provisioner.apply(the_plan, progress)
-    target = config.path(config.mapping_file)
-    result.save(target)
     for line in changes:
         click.echo(f"  changed: {line}")
-    click.echo(f"{len(changes)} change(s) made; mapping written to {target}.")
-    if the_plan.manual:
-        click.echo(f"{len(the_plan.manual)} item(s) still need the admin (marked MANUAL above).")
+    target = config.path(config.mapping_file)
+    gaps = result.gaps()
+    if gaps:
+        # a mapping the daemon cannot use is not written: it would only turn every
+        # ticket into an "unreadable" one; the next apply maps what the admin added
+        click.echo(f"{len(changes)} change(s) made; mapping NOT written, still unmapped: {'; '.join(gaps)}.")
+    else:
+        result.save(target)
+        click.echo(f"{len(changes)} change(s) made; mapping written to {target}.")
+    if the_plan.manual or gaps:
+        click.echo(f"{len(the_plan.manual)} item(s) still need the admin (marked MANUAL above); "
+                   "run `escalator mapping apply` again once they are done.")
         raise SystemExit(1)
 
 
