@@ -83,7 +83,8 @@ class FlagIncompleteRecord(_Action):
 
     @property
     def marker(self) -> str:
-        return "record-incomplete-" + "-".join(self.missing)
+        # one note per ticket: filling some facts later must not bring a second note
+        return "record-incomplete"
 
 
 Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord

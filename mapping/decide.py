@@ -10,7 +10,13 @@
 4. `FlagIncompleteRecord` — missing §4.1.4 facts (`mapping.record`).
 
 `next_deadline` is when the daemon must look again even if nothing changes on the
-ticket. Pure: no I/O, no wall clock. An incident naming a contract the procedure does
+ticket.
+
+`watch_from` is when the escalator started to watch: a lowering or a state change
+before it is history the escalator was not there to see, and is left alone rather
+than flagged on every old ticket of a site it is installed on. The record check
+speaks only of open incidents: a resolved one is the report's business
+(`escalator report record`), not a note that e-mails its watchers. Pure: no I/O, no wall clock. An incident naming a contract the procedure does
 not define raises `mapping.escalation.UnknownContract`: the daemon reports and skips it.
 """
 
@@ -22,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mapping.actions import Action, FlagIncompleteRecord
 from mapping.downgrade import check_downgrade
-from mapping.escalation import evaluate
+from mapping.escalation import contract_named, evaluate
 from mapping.incident import Incident
 from mapping.procedure import Procedure
 from mapping.record import missing_facts
@@ -38,18 +44,24 @@ class Decision(BaseModel):
     next_deadline: datetime | None = None
 
 
-def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: set[str]) -> Decision:
+def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: set[str],
+           watch_from: datetime | None = None) -> Decision:
     """All actions due for `incident` at `now`; `approvers` hold a downgrade-exception role."""
     actions: list[Action] = []
     restore = check_downgrade(incident, approvers)
+    if restore is not None and watch_from is not None and restore.lowered_at < watch_from:
+        restore = None
     effective = incident
     if restore is not None:
         actions.append(restore)
         effective = incident.model_copy(update={"severity": restore.to})
     outcome = evaluate(effective, procedure, now)
     actions.extend(outcome.due)
-    actions.extend(illegal_changes(incident, procedure, incident.contract))
-    missing = missing_facts(incident, procedure)
+    actions.extend(flag for flag in illegal_changes(incident, procedure, incident.contract)
+                   if watch_from is None or flag.at >= watch_from)
+    _, contract = contract_named(procedure, incident.contract)
+    open_ = procedure.clock_mode(contract, incident.state) != "stopped"
+    missing = missing_facts(incident, procedure) if open_ else []
     if missing:
         actions.append(FlagIncompleteRecord(missing=tuple(missing)))
     return Decision(actions=actions, next_deadline=outcome.next_deadline)

@@ -63,8 +63,18 @@ def test_an_approved_lowering_counts_for_the_escalations() -> None:
     assert [a.kind for a in decision.actions] == ["restore-severity", "escalate"]
 
 
-def test_resolved_incident_only_gets_its_flags() -> None:
+def test_resolved_incident_only_gets_its_transition_flag() -> None:
+    # resolved (1 -> 6, skipping the work): flagged; the record check speaks of open incidents only
     inc = incident(severities=[(0, 1, "desk")], states=[(0, 1), (0.1, 6)], facts={})
     decision = decide(inc, PROC, h(30), {PM})
-    assert [a.kind for a in decision.actions] == ["flag-transition", "incomplete-record"]
+    assert [a.kind for a in decision.actions] == ["flag-transition"]
     assert decision.next_deadline is None
+
+
+def test_what_happened_before_the_escalator_watched_is_history() -> None:
+    # lowered without approval at 0.5 h and 1 -> 3 at 0.2 h; the escalator started at 1 h
+    inc = incident(severities=[(0, 2, "desk"), (0.5, 4, "eng")], states=[(0, 1), (0.2, 3)])
+    assert [a.kind for a in decide(inc, PROC, h(2), {PM}, watch_from=h(1)).actions] == []
+    # watching from before: both are flagged, and the restored severity 2 is late at 5 h
+    kinds = [a.kind for a in decide(inc, PROC, h(5), {PM}, watch_from=h(0.1)).actions]
+    assert kinds == ["restore-severity", "escalate", "flag-transition"]
