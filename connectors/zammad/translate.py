@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.base import MARKER_PREFIX
 from connectors.zammad.notes import plain_text
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import (
@@ -297,7 +298,8 @@ class Translator:
         symptom = None
         for article in sorted(articles, key=lambda a: (a.get("created_at") or "", a.get("id") or 0)):
             text = plain_text(article.get("body"), article.get("content_type"))
-            if text:
+            # the escalator's own notes describe no symptom: only what people wrote counts
+            if text and MARKER_PREFIX not in text:
                 symptom = text
                 break
         return {

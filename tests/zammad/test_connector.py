@@ -410,3 +410,16 @@ def test_a_ticket_deleted_between_search_and_history_is_skipped(rsps, caplog) ->
         refs = [r.ref for r in _connector().read_changed(Cursor())]
     assert refs == ["77006"]
     assert any(getattr(r, "event", "") == "zammad.ticket-gone" for r in caplog.records)
+
+
+def test_the_escalators_own_note_is_no_symptom(rsps) -> None:
+    from connectors.zammad.notes import note_html
+
+    _lookups(rsps)
+    rsps.get(SEARCH, json=[ticket(5)])
+    rsps.get(f"{BASE}/api/v1/ticket_history/5", json=history(5, articles=False))
+    rsps.get(f"{BASE}/api/v1/ticket_articles/by_ticket/5",
+             json=[{"id": 1, "body": note_html("记录不完整：症状描述", "record-incomplete"),
+                    "content_type": "text/html", "created_at": "2026-11-20T08:00:00Z"}])
+    [inc] = list(_connector().read_changed(Cursor()))
+    assert inc.facts["symptom"] is None
