@@ -67,23 +67,26 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
     elapsed, deadline = _duration(action.elapsed, lang), _when(action.deadline, zone)
     request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
     asker = _who(request.by, request.by_name, lang) if request else None
+    at_once = action.allowed <= timedelta(0)
     if lang == "zh":
         head = f"【事件升级】{incident.ref} 已升级至第{action.level}级：上报{role}（{who}）。"
+        limit = f"须立即上报{role}" if at_once else f"须在报告后{allowed}内上报{role}"
         if action.reason == "manual":
             by = f"应{asker}于 {deadline} 的请求" if asker else "应请求"
-            why = f"依据§5.2.1，{by}手动升级。{severity}按《{contract_name}》时间表上报{role}的时限为报告后{allowed}。"
+            why = f"依据§5.2.1，{by}手动升级。{severity}按《{contract_name}》时间表{limit}。"
         else:
-            why = (f"依据§5.2.2，{severity}按《{contract_name}》时间表须在报告后{allowed}内上报{role}；"
+            why = (f"依据§5.2.2，{severity}按《{contract_name}》时间表{limit}；"
                    f"截止时间 {deadline}（{zone}），已超时{overdue}，已计时{elapsed}。")
         return _sign([head, why])
+    limit = "immediately" if at_once else f"within {allowed} of being reported"
     head = f"[Escalation] {incident.ref} escalated to level {action.level}: reported to the {role} ({who})."
     if action.reason == "manual":
         by = f"at the request of {asker} ({deadline})" if asker else "on request"
         why = (f"Rule §5.2.1: escalated {by}. Under the {contract_name} timetable a {severity} incident "
-               f"is reported to the {role} within {allowed} of being reported.")
+               f"is reported to the {role} {limit}.")
     else:
         why = (f"Rule §5.2.2: under the {contract_name} timetable a {severity} incident must be reported to "
-               f"the {role} within {allowed} of being reported; the deadline was {deadline} ({zone}), "
+               f"the {role} {limit}; the deadline was {deadline} ({zone}), "
                f"missed by {overdue} (SLA time counted: {elapsed}).")
     return _sign([head, why])
 
@@ -105,14 +108,15 @@ def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedu
         return _sign([
             f"【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，已恢复为{old}。",
             "依据§4.3.1.2，原则上原有分级不得降低。",
-            f"如确需降级，须由{approvers}先调整分级，再添加{kind}“{label}”记录授权的例外。",
+            f"如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
+            "（Jira 中也可在同一次编辑中完成）。",
         ])
     kind = "label" if tracker == "jira" else "tag"
     return _sign([
         f"[No downgrade] {who} lowered the severity from {old} to {new} at {at}; it is restored to {old}.",
         "Rule §4.3.1.2: in principle the original severity must not be lowered.",
-        f"An authorised exception is recorded by the {approvers}: set the new severity, then add the "
-        f"{kind} '{label}'.",
+        f"An authorised exception is recorded by the {approvers}: first add the {kind} '{label}', then "
+        "set the new severity within 15 minutes (in Jira both may go in one edit).",
     ])
 
 
@@ -126,10 +130,11 @@ def transition_note(action: FlagTransition, incident: Incident, procedure: Proce
     who = _who(action.by, action.by_name, lang)
     at = _when(action.at, zone)
     if lang == "zh":
-        outcome = f"状态已恢复为{source}。" if reverted else "状态未改动，请按程序处理。"
+        outcome = f"本助手将状态改回{source}。" if reverted else "状态未改动，请按程序处理。"
         return _sign([f"【状态变更不合规】{who} 于 {at} 将状态由{source}直接改为{target}。",
                       f"依据{action.section}：{rule}。{outcome}"])
-    outcome = f"The state was put back to {source}." if reverted else "The state was left as is; please follow the procedure."
+    outcome = (f"The escalator puts the state back to {source}." if reverted
+               else "The state was left as is; please follow the procedure.")
     return _sign([f"[Illegal state change] {who} moved the incident from {source} to {target} at {at}.",
                   f"Rule {action.section}: {rule}. {outcome}"])
 
