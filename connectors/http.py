@@ -3,13 +3,18 @@
 - Every call has a timeout (connect, read).
 - 429, 5xx, connection errors and timeouts are retried with full-jitter exponential
   back-off, honouring `Retry-After` (seconds or an HTTP date) when the server sends
-  it. Other 4xx are final.
+  it. Other 4xx are final, and so is a TLS/certificate error: no retry mends a wrong
+  scheme or an untrusted certificate.
+- A transport failure names its cause (TLS/certificate error, name not resolved,
+  connection refused, connect or read timeout) and the host (scheme://host:port); a
+  URL `requests` cannot use at all is one line pointing at `tracker.url`.
 - Failures become a few typed errors that keep the status code and the server's
   own messages; 401/403 become one line that says what is likely missing.
 - No credential ever reaches a log line or an error message: errors carry the
   method and the path only, and `redact()` scrubs any text that holds a secret.
 
-Sleeping goes through an injectable `sleep` so tests never wait for real time.
+Sleeping goes through an injectable `sleep` (and the clock that reads a `Retry-After`
+date through `now`) so tests never wait for, nor depend on, real time.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,7 +71,72 @@ class ServerError(TrackerError):
 
 
 class Unreachable(TrackerError):
-    """Connection refused, DNS failure or timeout after all retries."""
+    """Connection refused, DNS failure or timeout after all retries; a TLS error at once."""
+
+
+def transport_cause(exc: requests.RequestException) -> str:
+    """A short, credential-free cause for a connection error or timeout.
+
+    Never the exception's own text: urllib3 puts the whole URL, query included, in it.
+    """
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS/certificate error"
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read timeout"
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    # urllib3 wraps the socket error (NameResolutionError, NewConnectionError) in
+    # MaxRetryError: walk the chain of reasons and causes down to the socket
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
+            return "name not resolved"
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, ConnectionResetError):
+            return "connection reset"
+        todo += [e for e in (getattr(err, "reason", None), err.__cause__, err.__context__,
+                             *(a for a in getattr(err, "args", ()) if isinstance(a, BaseException)))
+                 if isinstance(e, BaseException)]
+    text = str(exc)  # matched, never shown
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
+        return "name not resolved"
+    if "Connection refused" in text:
+        return "connection refused"
+    return "connection failed"
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL: never the user info, the path nor the query."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return "(unparsable URL)"
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "") if host else "(no host)"
+
+
+#: what `requests` raises, before sending anything, for a URL it cannot use
+URL_ERRORS = (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+              requests.exceptions.InvalidURL, requests.exceptions.URLRequired)
+
+
+def _url_problem(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.MissingSchema):
+        return "it has no http:// or https:// scheme"
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return "its scheme is not http or https"
+    return "it is not a valid URL"
 
 
 @dataclass
@@ -97,6 +168,16 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - now).total_seconds(), 0.0)
 
 
+def _shown_url(url: str) -> str:
+    """The URL without user info nor query, for an error about the URL itself."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else f"{netloc}{parts.path}"
+    except ValueError:
+        return url.split("?", 1)[0].rpartition("@")[2]
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -121,7 +202,8 @@ class HttpClient:
                  auth: Any = None, secrets: Iterable[str] = (), timeout: tuple[float, float] = (5.0, 30.0),
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None, auth_hint: str = "",
-                 on_call: Callable[[str, str, int | None], None] | None = None):
+                 on_call: Callable[[str, str, int | None], None] | None = None,
+                 now: Callable[[], datetime] | None = None):
         self.base_url = base_url.rstrip("/")
         self.tracker = tracker
         self.session = requests.Session()
@@ -136,6 +218,7 @@ class HttpClient:
         self.auth_hint = auth_hint
         self.stats = CallStats()
         self.on_call = on_call
+        self.now = now or (lambda: datetime.now(UTC))  # for a `Retry-After` HTTP-date
 
     # -- the one entry point ----------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
@@ -144,7 +227,10 @@ class HttpClient:
         """`idempotent=False` (e.g. creating a comment): a request that may have reached the
         server is not sent again - only 429 and connect timeouts are retried."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
-        shown = urlsplit(url).path  # never the query: it may hold user data, never a secret
+        try:
+            shown = urlsplit(url).path  # never the query: it may hold user data, never a secret
+        except ValueError:  # e.g. an unclosed IPv6 bracket: `requests` says what is wrong below
+            shown = path.split("?", 1)[0]
         attempt = 0
         while True:
             self.stats.calls += 1
@@ -153,18 +239,38 @@ class HttpClient:
                 resp = self.session.request(method, url, params=params, json=json, headers=headers,
                                             timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                kind = "timeout" if isinstance(exc, requests.Timeout) else "connection failed"
+                cause = transport_cause(exc)
                 self._count(method, shown, None)
+                where = redact(origin(url), self.secrets)
+                if isinstance(exc, requests.exceptions.SSLError):
+                    # a wrong scheme (https to a plain-http port) or an untrusted certificate:
+                    # retrying cannot help
+                    raise Unreachable(f"{self.tracker}: {method} {shown}: {cause} at {where} (not retried; "
+                                      f"check the scheme and certificate of tracker.url)",
+                                      method=method, path=shown) from None
                 if (idempotent or isinstance(exc, requests.ConnectTimeout)) and attempt + 1 < self.retry.attempts:
-                    self._backoff(attempt, None, method, shown, kind)
+                    self._backoff(attempt, None, method, shown, cause)
                     attempt += 1
                     continue
-                raise Unreachable(f"{self.tracker}: {method} {shown}: {kind} after {attempt + 1} attempts",
-                                  method=method, path=shown) from None
+                raise Unreachable(f"{self.tracker}: {method} {shown}: {cause} at {where} after {attempt + 1} "
+                                  f"attempt{'s' if attempt else ''}", method=method, path=shown) from None
+            except URL_ERRORS as exc:
+                # InvalidURL, MissingSchema, InvalidSchema: nothing was sent, and nothing will be
+                self._count(method, shown, None)
+                raise TrackerError(f"{self.tracker}: {method} {shown}: cannot use the URL "
+                                   f"{redact(_shown_url(url), self.secrets)!r}: {_url_problem(exc)} "
+                                   f"(check tracker.url)", method=method, path=shown) from None
+            except requests.RequestException as exc:
+                # the rest (too many redirects, a broken chunked or compressed body): one line,
+                # never the exception's text, which holds the URL and its query
+                self._count(method, shown, None)
+                raise TrackerError(f"{self.tracker}: {method} {shown}: the exchange with "
+                                   f"{redact(origin(url), self.secrets)} failed ({type(exc).__name__})",
+                                   method=method, path=shown) from None
             self._count(method, shown, resp.status_code)
             if resp.status_code in RETRY_STATUSES and (idempotent or resp.status_code == 429) \
                     and attempt + 1 < self.retry.attempts:
-                self._backoff(attempt, parse_retry_after(resp.headers.get("Retry-After")), method, shown,
+                self._backoff(attempt, parse_retry_after(resp.headers.get("Retry-After"), self.now()), method, shown,
                               str(resp.status_code))
                 attempt += 1
                 continue

@@ -306,7 +306,8 @@ class JiraProvisioner:
             field_id = str(client.create_field(p["name"], "Managed by incident-escalator", p["type"],
                                                p["searcher"])["id"])
             lines.append(f"{step.term}: created field {p['name']!r} ({field_id})")
-            log.info("jira.field-created", extra={"event": "jira.field-created", "field": field_id, "name": p["name"]})
+            log.info("jira.field-created", extra={"event": "jira.field-created", "field": field_id,
+                                                  "field_name": p["name"]})
         context = p["context"]
         if context is None:
             # a new field may already carry a default context on Cloud: reuse it rather than add a second

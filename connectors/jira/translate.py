@@ -2,9 +2,10 @@
 
 Everything goes through the admin's `TrackerMapping`: status ids to states, option
 (or priority) ids to severities, escalation levels and categories. A value that maps
-to nothing - an unmapped status, an unknown option, a missing severity - makes the
-issue `Unreadable` with a reason naming the issue key and the value; nothing is
-guessed. The history is rebuilt from the changelog: the initial value of a field is
+to nothing - an unmapped status, an unknown option - makes the issue `Unreadable`
+with a reason naming the issue key and the value; nothing is guessed. No severity set
+at all is read as Zammad reads it: `severity=None` (no escalation; the record check
+names the missing impact). The history is rebuilt from the changelog: the initial value of a field is
 the `from` of its first change, or the current value when it never changed.
 
 Both API flavours are read here. Cloud changelog items name a field by `fieldId`;
@@ -142,9 +143,11 @@ class Translator:
                             f"(add it under `states` in the mapping file)")
         return state
 
-    def severity_of(self, option: str | None, key: str) -> int:
+    def severity_of(self, option: str | None, key: str) -> int | None:
+        """None when no severity is set (read like Zammad: the rules do not escalate it and the
+        record check lists the missing impact); an option the mapping lacks is unreadable."""
         if option is None:
-            raise _Unmapped(f"{key}: no severity set")
+            return None
         return _lookup(self.mapping.severity.values, option, "severity", key)
 
     def level_of(self, option: str | None, key: str) -> int:
@@ -202,7 +205,7 @@ class Translator:
         state_history = [StateChange(at=reported, state=first_state)]
         first_sev_from = severity_items[0][1].get("from") if severity_items else None
         severity_history = []
-        if not severity_items:
+        if not severity_items and severity is not None:
             severity_history.append(SeverityChange(at=reported, severity=severity))
         elif first_sev_from:
             severity_history.append(SeverityChange(at=reported, severity=self.severity_of(first_sev_from, key)))
@@ -247,7 +250,7 @@ class Translator:
             "occurred_at": _text(fields.get(m.occurred_at.field)) if m.occurred_at.field else None,
             "affected_ci": _text(fields.get(m.affected_ci.field)) if m.affected_ci.field else None,
             "symptom": description[:500] or None,
-            "impact": str(severity),
+            "impact": str(severity) if severity is not None else None,
             "state": str(state),
         }
         contract = _text(fields.get(m.contract.field)) if m.contract.field else None

@@ -11,6 +11,7 @@ The tracker-specific parts (paths, payload shapes, rate-limit header names) live
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -285,4 +286,6 @@ class SandboxServer:
 
 
 def _fmt(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
+    """`Retry-After` delay-seconds is a non-negative integer (RFC 9110 §10.2.3): round a
+    fraction up, as a real server would, so a client never retries too early."""
+    return str(max(0, math.ceil(seconds)))

@@ -156,7 +156,7 @@ def test_puts_an_illegal_state_change_back_where_the_contract_enforces(world, tm
     daemon.cycle()
     t = world.tracker.ticket("1")
     assert t.incident.state == 3
-    assert len(t.notes) == 1 and "状态已恢复为处理中" in t.notes[0].text
+    assert len(t.notes) == 1 and "本助手将状态改回处理中" in t.notes[0].text
     assert [r.fields["reverted"] for r in events(caplog, "daemon.transition-flagged")] == [True]
     # our own undo (7 -> 3) is not flagged as a new illegal change, nor put back
     for hours in (2, 3):

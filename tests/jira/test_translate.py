@@ -33,7 +33,6 @@ def test_no_history_means_current_values_from_the_report_time() -> None:
 
 
 @pytest.mark.parametrize(("fields", "needle"), [
-    ({"customfield_10050": None}, "no severity"),
     ({"customfield_10050": {"id": "99999", "value": "P0"}}, "severity value '99999'"),
     ({"customfield_10052": {"id": "77777", "value": "L9"}}, "escalation level value '77777'"),
     ({"customfield_10051": {"id": "10200", "value": "1", "child": {"id": "55555", "value": "x"}}},
@@ -44,6 +43,21 @@ def test_values_that_map_to_nothing_are_unreadable(fields, needle) -> None:
     result = _translate(_issue(**fields))
     assert isinstance(result, Unreadable)
     assert result.ref == "OPS-1" and result.reason.startswith("OPS-1: ") and needle in result.reason
+
+
+def test_no_severity_set_reads_as_severity_none_like_zammad() -> None:
+    one = _translate(_issue(customfield_10050=None))
+    assert isinstance(one, Incident)
+    assert one.severity is None and one.severity_history == ()
+    assert one.facts["impact"] is None  # the record check lists the missing impact
+
+
+def test_a_severity_set_later_starts_the_history_there() -> None:
+    history = [{"id": "1", "created": "2026-03-02T01:10:00.000+0000", "author": None,
+                "items": [{"fieldId": "customfield_10050", "field": "Severity", "from": None, "to": "10101"}]}]
+    one = _translate(_issue(customfield_10050={"id": "10101", "value": "P2"}), history)
+    assert isinstance(one, Incident)
+    assert [(c.severity, c.at) for c in one.severity_history] == [(2, datetime(2026, 3, 2, 1, 10, tzinfo=UTC))]
 
 
 def test_unmapped_status_in_history_is_unreadable_too() -> None:
