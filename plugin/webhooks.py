@@ -141,7 +141,14 @@ class WebhookReceiver:
         path = h.path.split("?", 1)[0]
         peer = h.client_address[0]
         route = ROUTES.get(path)
-        length = int(h.headers.get("Content-Length") or 0)
+        try:
+            length = int(h.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            # never read on a length we cannot trust: a negative read blocks until the peer closes
+            h.close_connection = True
+            return self._reject(400, "bad Content-Length", path, peer)
         if length > MAX_BODY:
             h.close_connection = True
             return self._reject(413, "body too large", path, peer)

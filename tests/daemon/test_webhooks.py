@@ -97,3 +97,20 @@ def test_an_accepted_webhook_makes_the_daemon_read_that_ticket_at_once(world):
     daemon.cycle()
     assert world.tracker.calls[0] == ("read_one", "2")
     assert world.tracker.count("search") == 0  # not a full poll: just that ticket
+
+
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_a_bad_content_length_is_rejected_not_read(receiver, caplog, length):
+    import http.client
+    from urllib.parse import urlsplit
+
+    caplog.set_level(logging.WARNING)
+    url = urlsplit(receiver.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    conn.putrequest("POST", "/webhooks/jira")
+    conn.putheader("Content-Length", length)
+    conn.endheaders()
+    assert conn.getresponse().status == 400
+    conn.close()
+    assert receiver.got == []
+    assert any(getattr(r, "event", "") == "webhooks.rejected" for r in caplog.records)
