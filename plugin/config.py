@@ -31,6 +31,14 @@ class Secret(_Strict):
     env: str | None = None
     file: Path | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_secret_itself(cls, value: object) -> object:
+        if isinstance(value, str):
+            # the value is never echoed: it may be the secret
+            raise ValueError("write where the secret comes from, not the secret: {env: VARIABLE} or {file: PATH}")
+        return value
+
     def resolve(self, what: str, base: Path) -> str:
         if self.env:
             value = os.environ.get(self.env)
@@ -209,12 +217,15 @@ class Config(_Strict):
 
     #: the folder of the config file; relative paths are resolved against it
     base_dir: Path = Field(default=Path("."), exclude=True)
+    #: the file it was read from, for messages
+    source: Path | None = Field(default=None, exclude=True)
 
     def path(self, p: Path) -> Path:
         return p if p.is_absolute() else self.base_dir / p
 
     def token(self) -> str:
-        return self.tracker.token.resolve("tracker.token", self.base_dir)
+        where = f"{self.source}: tracker.token" if self.source else "tracker.token"
+        return self.tracker.token.resolve(where, self.base_dir)
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:
@@ -239,6 +250,7 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
     config.base_dir = path.resolve().parent
+    config.source = path
     return config
 
 

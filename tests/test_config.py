@@ -54,5 +54,13 @@ def test_a_missing_secret_names_the_variable_not_a_value(tmp_path: Path, monkeyp
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     config = load_config(write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com',"
                                          " token: {env: NOT_SET_ANYWHERE}}\n"))
-    with pytest.raises(ConfigError, match="tracker.token: environment variable NOT_SET_ANYWHERE is not set"):
+    with pytest.raises(ConfigError, match="escalator.yaml: tracker.token: environment variable NOT_SET_ANYWHERE is not set"):
         config.token()
+
+
+def test_a_token_written_into_the_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: abcd-secret-1234}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "tracker.token: write where the secret comes from" in str(err.value)
+    assert "abcd-secret-1234" not in str(err.value)

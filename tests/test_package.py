@@ -6,7 +6,8 @@ from pathlib import Path
 from mapping.loader import load_procedure
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"requests", "responses", "urllib3", "httpx", "aiohttp", "http", "socket", "connectors", "plugin"}
+FORBIDDEN = {"requests", "responses", "urllib", "urllib3", "httpx", "aiohttp", "http", "socket", "connectors",
+             "plugin"}
 
 
 def test_default_profile_loads() -> None:
