@@ -13,7 +13,10 @@
    limit (`--rate-limit` requests a second, answering 429 with Retry-After like Jira).
    Baseline, same run: the calls the escalations made (reads included: every due ticket
    is re-read before acting, and every note is searched for its marker first) divided by
-   the rate limit — the time the limit allows. Target: within 1.2× that.
+   the rate limit — the time the limit allows. Target: within 1.2× that. Because that
+   baseline grows with the calls the daemon chooses to make, a second target holds the
+   calls per escalation to the design's budget (`CALL_BUDGET`), so a regression that
+   adds calls cannot hide behind it.
 4. Prints the escalation lag (deadline → note on the ticket) p50 and p99 from the journal.
 
 Not collected by pytest. Exit status 1 when a target is missed.
@@ -37,6 +40,10 @@ from plugin.clock import AcceleratedClock  # noqa: E402
 from plugin.demo import DEMO_START, JiraSite, Seeded  # noqa: E402
 
 T0 = DEMO_START
+#: calls one escalation costs on Jira Cloud, by design: re-read the due ticket (issue
+#: + changelog), search its comments for the marker, the note, notify, the watcher,
+#: the level field
+CALL_BUDGET = 7
 
 
 def seed(site: JiraSite, incidents: int, burst: int) -> list[str]:
@@ -119,12 +126,14 @@ def main() -> int:
                              and not _is_read(method, _))
                 allowed = answered / args.rate_limit
                 ratio = elapsed / allowed if allowed else float("inf")
-                met = ratio <= 1.2 and stats.acted == args.burst
+                per = answered / max(stats.acted, 1)
+                met = ratio <= 1.2 and stats.acted == args.burst and per <= CALL_BUDGET
                 ok &= met
                 print(f"burst: {stats.acted} escalations in {elapsed:.1f} s; {answered} calls answered "
                       f"({answered / max(stats.acted, 1):.1f} per escalation, {writes} writes), {limited} answered 429")
                 print(f"  the rate limit ({args.rate_limit:g}/s) allows those calls in {allowed:.1f} s: "
-                      f"ratio {ratio:.2f} — target ≤ 1.2: {'met' if met else 'MISSED'}")
+                      f"ratio {ratio:.2f} — target ≤ 1.2, and ≤ {CALL_BUDGET} calls per escalation "
+                      f"({per:.1f}): {'met' if met else 'MISSED'}")
                 print(f"  writes only would take {writes / args.rate_limit:.1f} s at the limit")
                 lags = sorted(e.detail["lag_seconds"] for e in daemon.journal.entries()
                               if e.kind == "escalate" and e.outcome == "done")
