@@ -71,6 +71,26 @@ class Cursor:
         return cls(since=since, seen=dict(data.get("seen") or {}))
 
 
+@dataclass(frozen=True)
+class RecordSpec:
+    """Where the escalator files a ticket of its own: a problem record or the weekly call-back task.
+
+    `container` is the Jira project key or the Zammad group name (None: the incident's own);
+    `issue_type` and `link_type` are Jira's (the link type None: "Problem/Incident" where
+    Jira Service Management has it, else "Relates"); Zammad links with its `normal` type.
+    """
+
+    container: str | None = None
+    issue_type: str = "Problem"
+    link_type: str | None = None
+
+
+def record_label(kind: str, key: str) -> str:
+    """The label (Jira) or tag (Zammad) that names what a ticket the escalator created is for:
+    searched before creating again, so a crash between two writes never makes a second one."""
+    return f"incident-escalator-{kind}-{key}".replace(" ", "_")
+
+
 @runtime_checkable
 class Connector(Protocol):
     """What the daemon needs from a tracker."""
@@ -101,6 +121,22 @@ class Connector(Protocol):
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Bring the note to these people's attention (Jira notify / Zammad mention)."""
+
+    def find_problem(self, incident: Incident) -> str | None:
+        """The ref of the problem record linked to the incident by the escalator, or None."""
+
+    def create_problem(self, incident: Incident, title: str, text: str, spec: RecordSpec) -> str:
+        """File one problem record for the incident and link them; returns the problem's ref.
+
+        Idempotent: a problem half-made by a crashed run (created, not yet linked) is found
+        by its label/tag and finished instead of created again.
+        """
+
+    def find_task(self, label: str) -> str | None:
+        """The ref of the ticket the escalator created under `label` (see `record_label`), or None."""
+
+    def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
+        """File a task for a person (e.g. the weekly call-back list); returns its ref."""
 
     def get_machine_state(self, incident: Incident) -> dict: ...
 

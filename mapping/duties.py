@@ -222,6 +222,33 @@ def due_duties(procedure: Procedure, contract_name: str | None, last_done: dict[
     return sorted(due, key=lambda d: (d.scheduled_at, d.duty))
 
 
+def next_due_time(procedure: Procedure, contract_name: str | None, now: datetime, *,
+                  horizon_days: int = 31) -> datetime | None:
+    """The earliest time after `now` at which a duty of the contract falls due (the daemon's
+    wake-up, like a deadline); None when no working day lies within `horizon_days`."""
+    contract = contract_name or procedure.default_contract
+    cal = calendar_for(procedure, contract)
+    tz = _zone(procedure, contract)
+    today = now.astimezone(tz).date()
+    found: list[datetime] = []
+    for name, duty in DUTIES.items():
+        if name == "customer_update" and procedure.contract(contract).customer_updates == "off":
+            continue
+        for ahead in range(horizon_days):
+            if duty.cadence == "weekly":
+                # a week's list falls due on the first working day from the next Monday on
+                # (this week's Monday's may still be ahead when Monday was a holiday)
+                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=ahead)
+                first = _first_working_day_from(cal, monday)
+                at = scheduled_time(duty, cal, first) if first is not None else None
+            else:
+                at = scheduled_time(duty, cal, today + timedelta(days=ahead))
+            if at is not None and at > now:
+                found.append(at)
+                break
+    return min(found, default=None)
+
+
 # -- selections --------------------------------------------------------------------
 
 

@@ -175,6 +175,14 @@ class Daemon:
         self._down = False
         self._backoff = 0.0
         self.passes = 0  # successful passes, for the demo and tests
+        # the latest snapshot of every watched ticket read (for the duties, see plugin.duty_runner);
+        # complete once a read started from an empty cursor
+        self.snapshots: dict[str, Incident] = {}
+        self.snapshots_complete = False
+        self.duties = None
+        if config.duties.enabled:
+            from plugin.duty_runner import DutyRunner
+            self.duties = DutyRunner(self)
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -210,6 +218,8 @@ class Daemon:
         self._wake.clear()
         now = self.clock.now()
         poll = self._next_poll is None or now >= self._next_poll
+        if self.duties is not None and not poll:
+            poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
         try:
             self.run_pass(poll=poll)
         except TRACKER_DOWN as exc:
@@ -248,6 +258,10 @@ class Daemon:
         nxt = self.schedule.next()
         if nxt is not None:
             candidates.append(nxt)
+        if self.duties is not None:
+            duty = self.duties.next_time(now)
+            if duty is not None:
+                candidates.append(duty)
         return max((min(candidates) - now).total_seconds(), 0.0)
 
     def run_once(self) -> PassStats:
@@ -274,6 +288,7 @@ class Daemon:
                 self._requested.pop(ticket_id, None)
         # 3. everything changed since the cursor
         if poll and not self._stop.is_set():
+            full = self.cursor.since is None
             cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
             batch = list(self.connector.read_changed(cursor))
             stats.read += len(batch)
@@ -285,8 +300,13 @@ class Daemon:
                     return stats  # the cursor stays: the rest is read again next time
                 self._carry_out(item, decision, stats)
             self.cursor = cursor
+            self.snapshots_complete = self.snapshots_complete or full
             if not self.dry_run:
                 self.journal.save_cursor(self.tracker, cursor)
+        # 4. the duties whose time has come (after the read: they list the tickets as they are now;
+        #    a duty's time forces a read, see `cycle`)
+        if poll and self.duties is not None and not self._stop.is_set():
+            self.duties.run(now, stats)
         self.metrics.watched.labels(self.tracker).set(len(self.schedule))
         return stats
 
@@ -297,6 +317,7 @@ class Daemon:
         except NotFound:
             self._log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
             self._set_due(ticket_id, ticket_id, None)
+            self.snapshots.pop(ticket_id, None)
             return None
         except (TRACKER_DOWN + (AuthError,)):
             raise
@@ -313,23 +334,40 @@ class Daemon:
         resolved, decision, _ = self._plan(item)
         self._carry_out(resolved, decision, stats)
 
-    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, DecisionLike | None, tuple]:
-        """Resolve the contract and approvers, and ask the procedure what is due."""
-        far = (datetime.max.replace(tzinfo=self.clock.now().tzinfo),)
+    def _contracted(self, item: Incident | Unreadable) -> Incident | Unreadable | None:
+        """The incident under its contract; Unreadable when the contract is unknown; None when
+        the ticket is outside the watched projects."""
         if isinstance(item, Unreadable):
-            return item, None, far
+            return item
         if self.mapping and self.mapping.projects and item.project not in self.mapping.projects:
-            # e.g. a webhook for a project the escalator does not watch: not ours to judge
-            return item, _Nothing(), far
+            return None
         contract = item.contract or self.config.contract_for(item.organisation, item.project) \
             or self.procedure.default_contract
         if contract not in self.procedure.contracts:
-            bad = Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
-                             reason=f"contract {contract!r} is not in the procedure's contracts "
-                                    f"({', '.join(sorted(self.procedure.contracts))})")
-            return bad, None, far
-        if item.contract != contract:
-            item = item.model_copy(update={"contract": contract})
+            return Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
+                              reason=f"contract {contract!r} is not in the procedure's contracts "
+                                     f"({', '.join(sorted(self.procedure.contracts))})")
+        return item if item.contract == contract else item.model_copy(update={"contract": contract})
+
+    def remember(self, item: Incident | Unreadable) -> Incident | Unreadable | None:
+        """Keep the latest snapshot of a watched ticket (the duties list from these)."""
+        resolved = self._contracted(item)
+        if isinstance(resolved, Incident):
+            self.snapshots[resolved.id] = resolved
+        else:
+            self.snapshots.pop(item.id, None)
+        return resolved
+
+    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, DecisionLike | None, tuple]:
+        """Resolve the contract and approvers, and ask the procedure what is due."""
+        far = (datetime.max.replace(tzinfo=self.clock.now().tzinfo),)
+        resolved = self.remember(item)
+        if resolved is None:
+            # e.g. a webhook for a project the escalator does not watch: not ours to judge
+            return item, _Nothing(), far
+        if isinstance(resolved, Unreadable):
+            return resolved, None, far
+        item = resolved
         approvers: set[str] = set()
         for role in self.procedure.downgrade_exception.roles:
             approvers.update(self._people(role, item))
@@ -365,6 +403,17 @@ class Daemon:
                 self.metrics.action_errors.labels(self.tracker).inc()
                 self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=action.kind,
                           marker=action.marker, error=str(exc))
+        if self.duties is not None and not self._stop.is_set() and not isinstance(decision, _Nothing):
+            try:
+                self.duties.problem(item, stats)
+            except TRACKER_DOWN:
+                raise
+            except TrackerError as exc:
+                retry = True
+                stats.errors += 1
+                self.metrics.action_errors.labels(self.tracker).inc()
+                self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action="problem-record",
+                          marker="problem-record", error=str(exc))
         due = decision.next_deadline
         if retry:
             soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)

@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS actions (
     detail    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS actions_ticket ON actions (tracker, ticket_id);
+CREATE TABLE IF NOT EXISTS duties (
+    tracker  TEXT NOT NULL,
+    duty_key TEXT NOT NULL,
+    period   TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (tracker, duty_key)
+);
 """
 
 
@@ -104,6 +111,21 @@ class Journal:
                 self._db.execute("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (?, ?, ?, ?) "
                                  "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, "
                                  "ref = excluded.ref", (tracker, ticket_id, ref, due.isoformat()))
+
+    # -- duties --------------------------------------------------------------------------
+    def duties_done(self, tracker: str) -> dict[str, str]:
+        """duty key ("pm_digest:default") -> the last period key done (`mapping.duties.due_duties`)."""
+        with self._lock:
+            rows = self._db.execute("SELECT duty_key, period FROM duties WHERE tracker = ?", (tracker,)).fetchall()
+        return dict(rows)
+
+    def duty_done(self, tracker: str, duty_key: str, period: str, at: datetime) -> None:
+        """Record a period done; the recorded period only moves forward (period keys sort in time)."""
+        with self._lock:
+            self._db.execute("INSERT INTO duties (tracker, duty_key, period, at) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (tracker, duty_key) DO UPDATE SET period = excluded.period, "
+                             "at = excluded.at WHERE excluded.period > duties.period",
+                             (tracker, duty_key, period, at.isoformat()))
 
     # -- actions -------------------------------------------------------------------------
     def record(self, tracker: str, ticket_id: str, ref: str, marker: str, kind: str, outcome: str,

@@ -29,6 +29,13 @@ def _paragraphs(text: str) -> list[list[str]]:
     return [block.split("\n") for block in blocks if block.strip()]
 
 
+def adf_doc(text: str) -> dict:
+    """An ADF document of plain text (e.g. the description of an issue the escalator files)."""
+    doc = adf_note(text, "")
+    doc["content"].pop()  # no marker line
+    return doc
+
+
 def adf_note(text: str, marker: str) -> dict:
     """An ADF document: the text, then the marker line in grey."""
     content: list[dict] = []

@@ -49,6 +49,9 @@ class _JiraClient(ABC):
     STATUSES = "/status"
     PRIORITIES = "/priority"
     ISSUE_TYPES = "/issuetype"
+    CREATE_ISSUE = "/issue"
+    ISSUE_LINK = "/issueLink"
+    ISSUE_LINK_TYPES = "/issueLinkType"
 
     def __init__(self, http: HttpClient):
         self.http = http
@@ -70,6 +73,18 @@ class _JiraClient(ABC):
     def edit_issue(self, key: str, fields: dict) -> None:
         # notifyUsers stays at Jira's default (true): people see what the escalator did
         self.http.put(self._path(self.ISSUE, key=key), json={"fields": fields})
+
+    def create_issue(self, fields: dict) -> dict:
+        """POST /issue: {"id", "key", "self"}. Not retried: a retry could file the issue twice."""
+        return self.http.post(self._path(self.CREATE_ISSUE), json={"fields": fields}, idempotent=False) or {}
+
+    def link_issues(self, link_type: str, inward_key: str, outward_key: str) -> None:
+        # Jira keeps one link per type and pair, so a retried link is harmless
+        self.http.post(self._path(self.ISSUE_LINK), json={
+            "type": {"name": link_type}, "inwardIssue": {"key": inward_key}, "outwardIssue": {"key": outward_key}})
+
+    def issue_link_types(self) -> list[dict]:
+        return (self.http.get(self._path(self.ISSUE_LINK_TYPES)) or {}).get("issueLinkTypes") or []
 
     def get_transitions(self, key: str) -> list[dict]:
         return (self.http.get(self._path(self.TRANSITIONS, key=key)) or {}).get("transitions", [])

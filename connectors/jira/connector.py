@@ -16,14 +16,14 @@ Every write is logged with a stable event name and structured fields, never a to
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import Cursor, ReadResult, marker_text
+from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
 from connectors.http import ServerError, TrackerError, Unreachable
-from connectors.jira.adf import adf_note, body_text, wiki_note
+from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
 from connectors.jira.client import JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
 from mapping.fieldmap import TrackerMapping
@@ -37,6 +37,11 @@ JQL_DATE = "%Y/%m/%d %H:%M"
 SERVICE_DESK = "service_desk"
 #: `issueIdsOrKeys` of POST /changelog/bulkfetch takes at most 1000 (BulkChangelogRequestBean)
 BULK_CHANGELOG_MAX = 1000
+#: The incident's entity property naming its problem record (strongly consistent, unlike search)
+PROBLEM_PROPERTY = "incident-escalator-problem"
+#: Link types to use when none is configured, best first: Jira Service Management's own, then
+#: the one every Jira site has (GET /issueLinkType says which exist)
+LINK_TYPE_PREFERENCE = ("Problem/Incident", "Relates")
 
 
 def jql_quote(value: str) -> str:
@@ -60,6 +65,7 @@ class JiraConnector:
         self.translator = Translator(mapping, client.user_id)
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
+        self._link_type_name: str | None = None
 
     @property
     def cloud(self) -> bool:
@@ -95,15 +101,47 @@ class JiraConnector:
         # incremental read costs a single search call
         self.timezone()
         jql = self.jql(cursor.query_from())
-        pending: list[tuple[dict, dict[str, str]]] = []
+        # Paging is by offset (`startAt`, or a `nextPageToken` that stands for one) over
+        # `ORDER BY updated`: an issue updated while we page moves to the end and shifts the
+        # later pages left by one, so an issue may slip between two pages. Seeing an id twice
+        # in one read betrays it: one more pass from the same query, the cursor dropping what
+        # the first pass already yielded (as the Zammad connector does).
+        for attempt in range(2):
+            drifted = yield from self._read_pass(jql, cursor)
+            if not drifted:
+                return
+            log.info("jira.read-drift", extra={"event": "jira.read-drift", "attempt": attempt + 1})
+
+    def _read_pass(self, jql: str, cursor: Cursor) -> Generator[ReadResult, None, bool]:
+        """One paging of `jql`; returns whether an issue came back twice (the pages drifted)."""
+        drifted = False
+        seen_here: set[str] = set()
+        # id -> (issue, field names), in page order; a newer version replaces one not yet translated
+        pending: dict[str, tuple[dict, dict[str, str]]] = {}
+        needing_history: set[str] = set()  # pending ids changed after creation (Cloud: a changelog)
         for issues, inline, names in self._pages(jql):
-            pending += [(i, names) for i in issues if cursor.is_new(str(i["id"]), _updated(i))]
-            # Cloud: collect up to a bulk request's worth of issues (one changelog call for
-            # several search pages); DC: the history came inline, translate at once
-            if inline or len(pending) >= BULK_CHANGELOG_MAX:
-                yield from self._translate(pending, inline, cursor)
-                pending = []
-        yield from self._translate(pending, not self.cloud, cursor)
+            for issue in issues:
+                issue_id = str(issue["id"])
+                if issue_id in seen_here:
+                    drifted = True
+                seen_here.add(issue_id)
+                if not cursor.is_new(issue_id, _updated(issue)):
+                    continue
+                pending.pop(issue_id, None)
+                pending[issue_id] = (issue, names)
+                needing_history.discard(issue_id)
+                if _updated(issue) != _created(issue):
+                    needing_history.add(issue_id)
+                # Cloud: one changelog call per bulk request's worth of issues that have a
+                # history, over as many search pages as that takes
+                if not inline and len(needing_history) >= BULK_CHANGELOG_MAX:
+                    yield from self._translate(list(pending.values()), False, cursor)
+                    pending, needing_history = {}, set()
+            if inline:  # DC: the history came inline, translate at once
+                yield from self._translate(list(pending.values()), True, cursor)
+                pending, needing_history = {}, set()
+        yield from self._translate(list(pending.values()), not self.cloud, cursor)
+        return drifted
 
     def _translate(self, batch: list[tuple[dict, dict[str, str]]], inline: bool,
                    cursor: Cursor) -> Iterator[ReadResult]:
@@ -278,6 +316,68 @@ class JiraConnector:
             self.client.add_watcher(incident.ref, person)
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
                                          "subject": subject})
+
+    # -- records the escalator files: problems (§4.3.6) and the weekly call-back task (§4.6.3) ----------
+    def find_problem(self, incident: Incident) -> str | None:
+        # the property is written last (after the link): where it is, the problem is complete
+        value = self.client.get_property(incident.ref, PROBLEM_PROPERTY)
+        return str(value["key"]) if isinstance(value, dict) and value.get("key") else None
+
+    def create_problem(self, incident: Incident, title: str, text: str, spec: RecordSpec) -> str:
+        label = record_label("problem", incident.ref)
+        # a run that crashed after POST /issue left the problem labelled: finish that one
+        key = self.find_task(label)
+        if key is None:
+            key = self._create(label, title, text, spec.container or incident.project, spec.issue_type, None)
+            log.info("jira.problem-created", extra={"event": "jira.problem-created", "key": incident.ref,
+                                                    "problem": key, "label": label})
+        link_type = self._link_type(spec.link_type)
+        # "<problem> causes <incident>" with Problem/Incident; symmetric with Relates
+        self.client.link_issues(link_type, incident.ref, key)
+        log.info("jira.linked", extra={"event": "jira.linked", "key": incident.ref, "other": key,
+                                       "link_type": link_type})
+        self.client.put_property(incident.ref, {"key": key}, PROBLEM_PROPERTY)
+        return key
+
+    def find_task(self, label: str) -> str | None:
+        jql = f"labels = {jql_quote(label)} ORDER BY created ASC"
+        page = self.client.search(jql, ["summary"], 1) if isinstance(self.client, JiraCloudClient) \
+            else self.client.search(jql, ["summary"], 1, 0)
+        issues = page.get("issues") or []
+        return str(issues[0]["key"]) if issues else None
+
+    def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
+        project = spec.container or (self.mapping.projects[0] if self.mapping.projects else None)
+        if not project:
+            raise TrackerError("jira: no project to file the task in (set duties.callbacks_task.project)")
+        key = self._create(label, title, text, project, spec.issue_type, assignee)
+        log.info("jira.task-created", extra={"event": "jira.task-created", "key": key, "label": label,
+                                             "assignee": assignee})
+        return key
+
+    def _create(self, label: str, title: str, text: str, project: str | None, issue_type: str,
+                assignee: str | None) -> str:
+        if not project:
+            raise TrackerError("jira: the incident has no project to file its problem in "
+                               "(set duties.problems.project)")
+        fields: dict = {"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": title[:255],
+                        "labels": [label],
+                        "description": adf_doc(text) if self.cloud else wiki_escape(text)}
+        if assignee:
+            fields["assignee"] = self.client.user_ref(assignee)
+        return str(self.client.create_issue(fields)["key"])
+
+    def _link_type(self, wanted: str | None) -> str:
+        if wanted:
+            return wanted
+        if self._link_type_name is None:
+            names = {str(t.get("name")) for t in self.client.issue_link_types()}
+            found = next((n for n in LINK_TYPE_PREFERENCE if n in names), None)
+            if found is None:
+                raise TrackerError(f"jira: none of the link types {', '.join(LINK_TYPE_PREFERENCE)} exists "
+                                   "(set duties.problems.link_type)")
+            self._link_type_name = found
+        return self._link_type_name
 
     def get_machine_state(self, incident: Incident) -> dict:
         value = self.client.get_property(incident.ref)

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from connectors.base import Cursor, ReadResult
+from connectors.base import Cursor, ReadResult, RecordSpec, record_label
 from connectors.http import NotFound, TrackerError
 from connectors.zammad import notes
 from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
@@ -39,6 +39,11 @@ log = logging.getLogger("escalator.zammad")
 
 #: The key under the ticket's `preferences` that holds the daemon's machine state.
 MACHINE_STATE_KEY = "incident_escalator"
+#: The key under the incident's `preferences` naming its problem record (written last)
+PROBLEM_KEY = "incident_escalator_problem"
+#: The key under the `preferences` of a ticket the escalator filed (a problem, a task): such a
+#: ticket may sit in a watched group, but it is no incident and is never read as one
+FILED_KEY = "incident_escalator_filed"
 
 
 class ZammadConnector:
@@ -76,6 +81,9 @@ class ZammadConnector:
                     drifted = True
                 seen_here.add(ticket_id)
                 if updated is None or not cursor.is_new(ticket_id, updated):
+                    continue
+                if (ticket.get("preferences") or {}).get(FILED_KEY):
+                    cursor.advance(ticket_id, updated)  # a problem or task of ours: not an incident
                     continue
                 try:
                     result = self._read(ticket)
@@ -282,6 +290,66 @@ class ZammadConnector:
         log.info("zammad.linked", extra={"event": "zammad.linked", "ticket": incident.ref, "other": other.ref,
                                          "link_type": link_type})
         return True
+
+    # -- records the escalator files: problems (§4.3.6) and the weekly call-back task (§4.6.3) ----------
+    def find_problem(self, incident: Incident) -> str | None:
+        # the preference is written last (after the link): where it is, the problem is complete
+        ticket = self.client.get_ticket(incident.id)
+        value = (ticket.get("preferences") or {}).get(PROBLEM_KEY)
+        return str(value["number"]) if isinstance(value, dict) and value.get("number") else None
+
+    def create_problem(self, incident: Incident, title: str, text: str, spec: RecordSpec) -> str:
+        label = record_label("problem", incident.ref)
+        found = self._tagged(label)
+        if found is None:
+            ticket = self.client.get_ticket(incident.id)
+            found = self._create(label, title, text, spec.container or incident.project,
+                                 customer_id=ticket.get("customer_id"), owner=None, kind="problem")
+            log.info("zammad.problem-created", extra={"event": "zammad.problem-created", "ticket": incident.ref,
+                                                      "problem": found["number"], "tag": label})
+        if not any(str(link.get("link_object_value")) == str(found["id"]) and link.get("link_object") == "Ticket"
+                   for link in self.client.links(incident.id)):
+            self.client.add_link(incident.id, str(found["number"]), "normal")
+            log.info("zammad.linked", extra={"event": "zammad.linked", "ticket": incident.ref,
+                                             "other": found["number"], "link_type": "normal"})
+        self.client.update_ticket(incident.id, {"preferences": {PROBLEM_KEY: {
+            "number": str(found["number"]), "id": int(found["id"])}}})
+        return str(found["number"])
+
+    def find_task(self, label: str) -> str | None:
+        found = self._tagged(label)
+        return str(found["number"]) if found else None
+
+    def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
+        group = spec.container or (self.projects[0] if self.projects else None)
+        found = self._create(label, title, text, group, customer_id=self.client.me().get("id"), owner=assignee,
+                             kind="task")
+        log.info("zammad.task-created", extra={"event": "zammad.task-created", "ticket": found["number"],
+                                               "tag": label, "owner": assignee})
+        return str(found["number"])
+
+    def _tagged(self, tag: str) -> dict | None:
+        found = self.client.search_tickets([("condition[ticket.tags][operator]", "contains all"),
+                                            ("condition[ticket.tags][value]", tag)], 1, 1)
+        return found[0] if found else None
+
+    def _create(self, tag: str, title: str, text: str, group: str | None, *, customer_id: Any,
+                owner: str | None, kind: str) -> dict:
+        if not group:
+            raise TrackerError("zammad: no group to file the ticket in (set duties.problems.group)")
+        payload: dict[str, Any] = {
+            "title": title[:250], "group": group, "customer_id": customer_id, "tags": tag,
+            "preferences": {FILED_KEY: kind},
+            # an internal note: the record is for the team, not the customer
+            "article": {"subject": title[:250], "body": text, "type": "note", "internal": True,
+                        "content_type": "text/plain"}}
+        if owner:
+            owner_id = self.user_id(owner)
+            if owner_id is None:
+                log.warning("zammad.user-missing", extra={"event": "zammad.user-missing", "login": owner})
+            else:
+                payload["owner_id"] = owner_id
+        return self.client.create_ticket(payload)
 
     def get_machine_state(self, incident: Incident) -> dict:
         ticket = self.client.get_ticket(incident.id)

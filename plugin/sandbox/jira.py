@@ -184,8 +184,11 @@ class JiraSandbox(SandboxServer):
         for pid, name, color in (("1", "Highest", "#d04437"), ("2", "High", "#f15c75"), ("3", "Medium", "#f79232"),
                                  ("4", "Low", "#707070"), ("5", "Lowest", "#999999")):
             m.add_priority(name, id=pid, color=color)
-        for tid, name in (("10001", "Incident"), ("10002", "Service Request"), ("10003", "Task")):
+        # Jira Service Management's ITSM issue types and its "Problem/Incident" link type
+        for tid, name in (("10001", "Incident"), ("10002", "Service Request"), ("10003", "Task"),
+                          ("10004", "Problem")):
             m.add_issue_type(name, id=tid)
+        m.add_link_type("Problem/Incident", "is caused by", "causes")
         m.add_project("SD", "IT Service Desk", type_key="service_desk", lead=self.bot, workflow=self.workflow)
 
     def add_user(self, display_name: str, email: str, **kw: Any) -> str:
@@ -385,6 +388,9 @@ class JiraSandbox(SandboxServer):
             self.model.project(req.params["project"]), full=True))
         on("GET", f"{a}/project/(?P<project>[^/]+)/statuses", self._project_statuses)
         on("POST", r"/rest/servicedeskapi/request/(?P<issue>[^/]+)/comment", self._sd_comment)
+        on("POST", f"{a}/issueLink", self._link_issues)
+        on("GET", f"{a}/issueLinkType", lambda req, me: {"issueLinkTypes": [
+            self._render_link_type(t) for t in self.model.link_types.values()]})
         if self.flavour == "cloud":
             for old in ("/rest/api/3/search", "/rest/api/2/search", "/rest/api/latest/search"):
                 for method in ("GET", "POST"):
@@ -751,6 +757,25 @@ class JiraSandbox(SandboxServer):
             issue.watchers.remove(user)
             self.model.touch()
         return Response(204, None)
+
+    def _render_link_type(self, t: Any) -> dict:
+        return {"id": t.id, "name": t.name, "inward": t.inward, "outward": t.outward,
+                "self": f"{self._link_base()}{self.model.api}/issueLinkType/{t.id}"}
+
+    def _link_issues(self, req: Request, me: User) -> Response:
+        """POST /issueLink (LinkIssueRequestJsonBean): 201 with no body, as Jira answers."""
+        body = self._obj(req)
+        refs = {k: body.get(k) for k in ("type", "inwardIssue", "outwardIssue")}
+        missing = [k for k, v in refs.items() if not isinstance(v, dict)]
+        if missing:
+            raise ApiError(400, [f"{', '.join(missing)}: must be given as an object."])
+        type_ = self.model.link_type(refs["type"])
+        inward, outward = (self.model.issue(str(refs[k].get("key") or refs[k].get("id") or ""))
+                           for k in ("inwardIssue", "outwardIssue"))
+        if inward.id == outward.id:
+            raise ApiError(400, ["You cannot link an issue to itself."])
+        self.model.link_issues(type_, inward, outward)
+        return Response(201, None)
 
     def _notify(self, req: Request, me: User) -> Response:
         issue = self.model.issue(req.params["issue"])

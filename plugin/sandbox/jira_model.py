@@ -37,6 +37,8 @@ from plugin.sandbox.jira_types import (
     Flavour,
     History,
     Issue,
+    IssueLink,
+    IssueLinkType,
     IssueType,
     Notification,
     Option,
@@ -73,12 +75,19 @@ class JiraModel(JiraRendering):
         self.issues: dict[int, Issue] = {}
         self.keys: dict[str, int] = {}
         self.notifications: list[Notification] = []
+        # Jira's built-in link types (every site has them; Jira Service Management adds more)
+        self.link_types: dict[str, IssueLinkType] = {
+            tid: IssueLinkType(tid, name, inward, outward) for tid, name, inward, outward in (
+                ("10000", "Blocks", "is blocked by", "blocks"), ("10001", "Cloners", "is cloned by", "clones"),
+                ("10002", "Duplicate", "is duplicated by", "duplicates"),
+                ("10003", "Relates", "relates to", "relates to"))}
+        self.links: list[IssueLink] = []
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
         self._ids = {name: itertools.count(start) for name, start in (
             ("project", 10000), ("status", 10000), ("issuetype", 10000), ("field", 10000),
             ("context", 10100), ("option", 10200), ("issue", 10000), ("history", 10000),
-            ("comment", 10000), ("user", 1), ("priority", 10000))}
+            ("comment", 10000), ("user", 1), ("priority", 10000), ("link", 10000))}
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -496,6 +505,44 @@ class JiraModel(JiraRendering):
         issue.fields["updated"] = now  # a comment makes the issue "updated" in Jira
         self.touch()
         return c
+
+    # -- issue links ----------------------------------------------------------------------------------
+    def add_link_type(self, name: str, inward: str, outward: str) -> str:
+        tid = self._fresh("link", self.link_types)
+        self.link_types[tid] = IssueLinkType(tid, name, inward, outward)
+        return tid
+
+    def link_type(self, ref: dict) -> IssueLinkType:
+        """By id, else by name (IssueLinkType of LinkIssueRequestJsonBean: `id` or `name`)."""
+        for t in self.link_types.values():
+            if (ref.get("id") and str(ref["id"]) == t.id) or (ref.get("name") and ref["name"] == t.name):
+                return t
+        what = f"id '{ref['id']}'" if ref.get("id") else f"name '{ref.get('name')}'"
+        raise ApiError(404, [f"No issue link type with {what} found."])
+
+    def link_issues(self, type_: IssueLinkType, inward: Issue, outward: Issue) -> IssueLink:
+        """Jira keeps one link per (type, pair): linking again changes nothing and still answers
+        201 (DefaultIssueLinkManager.createIssueLink returns early when the link exists)."""
+        for link in self.links:
+            if (link.type_id, link.inward, link.outward) == (type_.id, inward.id, outward.id):
+                return link
+        link = IssueLink(str(self._next("link")), type_.id, inward.id, outward.id)
+        self.links.append(link)
+        now = self.now()
+        for issue in (inward, outward):  # a link is a change of both issues ("Link" in their history)
+            issue.fields["updated"] = now
+        self.touch()
+        return link
+
+    def links_of(self, issue: Issue) -> list[tuple[IssueLinkType, str, Issue]]:
+        """(type, "inward"|"outward", the other issue) of every link of `issue`."""
+        out = []
+        for link in self.links:
+            if link.inward == issue.id:
+                out.append((self.link_types[link.type_id], "outward", self.issues[link.outward]))
+            if link.outward == issue.id:
+                out.append((self.link_types[link.type_id], "inward", self.issues[link.inward]))
+        return out
 
     # -- field input validation ---------------------------------------------------------------------
     def _apply_fields(self, issue: Issue, fields: dict[str, Any], update: dict[str, list[dict]],

@@ -258,6 +258,26 @@ class Comment:
 
 
 @dataclass
+class IssueLinkType:
+    """A link type: `name` with its outward ("relates to") and inward ("is caused by") phrases."""
+
+    id: str
+    name: str
+    inward: str
+    outward: str
+
+
+@dataclass
+class IssueLink:
+    """POST /issueLink: `outward` issue --type.outward--> `inward` issue (both issue ids)."""
+
+    id: str
+    type_id: str
+    inward: int
+    outward: int
+
+
+@dataclass
 class Notification:
     """What POST /issue/{key}/notify was asked to send, and to whom it resolved."""
 

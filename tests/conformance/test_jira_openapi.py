@@ -175,6 +175,12 @@ CASES: dict[str, tuple[int, Case]] = {
     "get project": (200, lambda w: w.s.get(w.url(f"{API}/project/SD"))),
     "get missing project": (404, lambda w: w.s.get(w.url(f"{API}/project/NOPE"))),
     "get project statuses": (200, lambda w: w.s.get(w.url(f"{API}/project/SD/statuses"))),
+    "get issue link types": (200, lambda w: w.s.get(w.url(f"{API}/issueLinkType"))),
+    "link issues": (201, lambda w: w.s.post(w.url(f"{API}/issueLink"), json={
+        "type": {"name": "Problem/Incident"}, "inwardIssue": {"key": w.key},
+        "outwardIssue": {"key": w.fresh_issue()}})),
+    "link issues, unknown type": (404, lambda w: w.s.post(w.url(f"{API}/issueLink"), json={
+        "type": {"name": "Nope"}, "inwardIssue": {"key": w.key}, "outwardIssue": {"key": w.fresh_issue()}})),
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Cursor, ReadResult, marker_text
+from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
 from connectors.http import Conflict, NotFound, Unreachable
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
@@ -30,6 +30,7 @@ class Note:
     text: str
     marker: str
     at: datetime
+    public: bool = False
 
 
 @dataclass
@@ -39,6 +40,19 @@ class Ticket:
     notified: list[tuple[list[str], str]] = field(default_factory=list)
     machine: dict = field(default_factory=dict)
     unreadable: str | None = None  # a reason: the ticket reads as Unreadable
+
+
+@dataclass
+class Filed:
+    """A ticket the escalator filed (a problem record or a task), with its label and links."""
+
+    ref: str
+    label: str
+    title: str
+    text: str
+    spec: RecordSpec
+    assignee: str | None = None
+    linked_to: list[str] = field(default_factory=list)  # incident ids
 
 
 class FakeTracker:
@@ -52,6 +66,8 @@ class FakeTracker:
         self.crash_on: dict[str, int] = {}  # call name -> crash at the n-th call from now (1 = next)
         self.down = False
         self.refuse: dict[str, int] = {}  # call name -> answer Conflict this many times
+        self.filed: list[Filed] = []  # problems and tasks, in creation order
+        self.problem_of: dict[str, str] = {}  # incident id -> problem ref (the incident's own record)
 
     # -- test helpers ----------------------------------------------------------------------
     def add(self, incident: Incident) -> Incident:
@@ -159,13 +175,41 @@ class FakeConnector:
             return False
         self.t._call("add_note", incident.id)
         ticket = self.t.tickets[incident.id]
-        ticket.notes.append(Note(f"{text}\n{marker_text(marker)}", marker, self.t.clock.now()))
+        ticket.notes.append(Note(f"{text}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
         self._write(incident)
         return True
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         self.t._call("notify", incident.id)
         self.t.tickets[incident.id].notified.append((list(people), subject))
+
+    def find_problem(self, incident: Incident) -> str | None:
+        self.t._call("find_problem", incident.id)
+        return self.t.problem_of.get(incident.id)
+
+    def create_problem(self, incident: Incident, title: str, text: str, spec: RecordSpec) -> str:
+        label = record_label("problem", incident.ref)
+        filed = next((f for f in self.t.filed if f.label == label), None)
+        if filed is None:
+            self.t._call("create_problem", incident.id)
+            filed = Filed(f"PRB-{len(self.t.filed) + 1}", label, title, text, spec)
+            self.t.filed.append(filed)
+        self.t._call("link", incident.id)
+        if incident.id not in filed.linked_to:
+            filed.linked_to.append(incident.id)
+        self.t._call("record_problem", incident.id)
+        self.t.problem_of[incident.id] = filed.ref
+        return filed.ref
+
+    def find_task(self, label: str) -> str | None:
+        self.t._call("find_task", label)
+        return next((f.ref for f in self.t.filed if f.label == label), None)
+
+    def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
+        self.t._call("create_task", label)
+        filed = Filed(f"TASK-{len(self.t.filed) + 1}", label, title, text, spec, assignee)
+        self.t.filed.append(filed)
+        return filed.ref
 
     def get_machine_state(self, incident: Incident) -> dict:
         self.t._call("get_machine_state", incident.id)

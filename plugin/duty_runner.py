@@ -1,0 +1,297 @@
+"""The daemon's duties on a clock (§4.5, §4.6) and problem records (§4.3.6, §6.1.3), carried out.
+
+`mapping.duties` says *what* is due and `plugin.reports.digest.duty_deliveries` *what
+to send*; this module does it, through the daemon's connector (a note on each listed
+ticket, its recipients notified) or by e-mail (`plugin.mailer`), and records it.
+
+Never twice, never lost, as for escalations:
+- a tracker delivery writes a note carrying the delivery's marker (stable per duty,
+  period and recipient) on each ticket it lists; `add_note` writes nothing when the
+  marker is there, and the recipients are notified only with a note actually written.
+  So a restart, a lost journal or a second daemon adds no duplicate note;
+- the journal records each delivery after the tracker or the SMTP server accepted it,
+  and the period once every delivery of it is done (`Journal.duty_done`); a failed
+  delivery leaves the period open and it is tried again on the next pass. E-mail has no
+  tracker-side marker: there the journal is the only record, and losing it may resend
+  the most recent period's e-mail once;
+- a problem record is found before it is made (`Connector.find_problem`, then the
+  label/tag the connector gives what it files), and its note carries a marker.
+
+Which incidents a duty lists: the daemon keeps a snapshot of every watched ticket it
+has read (`Daemon.snapshots`), kept current by its incremental reads (every change,
+including the daemon's own writes, moves `updated` and comes back in the next read).
+A duty reads nothing more - except once per process when the daemon resumed from a
+saved cursor and so never saw the unchanged tickets: then one full read fills the
+cache. Reading the whole tracker at every duty instead would cost a full read (and
+every ticket's history) several times a day; the cache costs one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from connectors.base import Cursor, RecordSpec, record_label
+from connectors.http import RateLimited, ServerError, TrackerError, Unreachable
+from mapping.duties import (
+    MAX_CATCH_UP_WEEKS,
+    DutyDue,
+    due_duties,
+    is_resolved,
+    needs_problem,
+    next_due_time,
+    resolutions,
+    resolved_in_week,
+)
+from mapping.incident import Incident
+from plugin.mailer import MailError, send_digest
+from plugin.reports.callbacks import CallBack, render_callbacks
+from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
+
+if TYPE_CHECKING:
+    from plugin.daemon import Daemon, PassStats
+
+#: the journal's ticket id for what a duty delivered (a delivery is about several tickets)
+DUTY_TICKET = "duty"
+#: "the tracker is not there": the pass fails and is retried with back-off (as in the daemon)
+_DOWN = (Unreachable, ServerError, RateLimited)
+
+_TEXT = {
+    "problem_title": ("【问题】{ref} {title}", "[Problem] {ref} {title}"),
+    "problem_body": ("事件 {ref}（{title}）需要问题记录（§4.3.6）：{reasons}。请在问题管理流程中分析根本原因。",
+                     "Incident {ref} ({title}) needs a problem record (§4.3.6): {reasons}. "
+                     "Analyse its root cause in problem management."),
+    "problem_note": ("已建立问题记录 {problem}（§4.3.6）：{reasons}。",
+                     "Problem record {problem} filed (§4.3.6): {reasons}."),
+    "major": ("重大事件（一级）", "major incident (severity 1)"),
+    "root_cause_unknown": ("已解决但根本原因未知", "resolved with its root cause unknown"),
+    "callbacks_task": ("客户回访 {week}（{contract}）：{n} 起", "Call-backs {week} ({contract}): {n}"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    zh, en = _TEXT[key]
+    return zh if lang == "zh" else en
+
+
+class DutyRunner:
+    """Carries out the duties and problem records for one daemon (one tracker)."""
+
+    def __init__(self, daemon: Daemon):
+        self.d = daemon
+        self.settings = daemon.config.duties
+        self._dry_done: dict[str, str] = {}  # a dry run remembers in memory only
+        self._next: datetime | None = None
+
+    # -- when ------------------------------------------------------------------------------
+    def next_time(self, now: datetime) -> datetime | None:
+        """The next time a duty falls due (a wake-up for the loop), cached until it passes."""
+        if self._next is None or self._next <= now:
+            times = [next_due_time(self.d.procedure, c, now) for c in self.d.procedure.contracts]
+            self._next = min((t for t in times if t is not None), default=None)
+        return self._next
+
+    def time_has_come(self, now: datetime) -> bool:
+        """Has the wake-up last announced by `next_time` passed? (Never asked yet: yes.)"""
+        return self._next is None or self._next <= now
+
+    def last_done(self) -> dict[str, str]:
+        done = self.d.journal.duties_done(self.d.tracker)
+        for key, period in self._dry_done.items():
+            if period > done.get(key, ""):
+                done[key] = period
+        return done
+
+    def due(self, now: datetime) -> list[DutyDue]:
+        last = self.last_done()
+        out: list[DutyDue] = []
+        for contract in self.d.procedure.contracts:
+            out += due_duties(self.d.procedure, contract, last, now)
+        return sorted(out, key=lambda d: (d.scheduled_at, d.contract, d.duty))
+
+    # -- the duties -------------------------------------------------------------------------
+    def run(self, now: datetime, stats: PassStats) -> None:
+        failed: set[str] = set()
+        for due in self.due(now):
+            if self.d.stopping:
+                return
+            if due.duty_key in failed:
+                continue  # a later week recorded done would skip the failed one for good
+            self.ensure_snapshots()
+            if not self._carry_out(due, now, stats):
+                failed.add(due.duty_key)
+            else:
+                if self.d.dry_run:
+                    self._dry_done[due.duty_key] = due.period_key
+                else:
+                    self.d.journal.duty_done(self.d.tracker, due.duty_key, due.period_key, self.d.clock.now())
+                self.d._log(logging.INFO, "daemon.duty-done", duty=due.duty, contract=due.contract,
+                            period=due.period_key, late_seconds=round(due.late_by(now).total_seconds(), 3))
+        self._prune(now)
+
+    def _prune(self, now: datetime) -> None:
+        """Forget incidents resolved (and untouched) longer ago than any duty looks back: no list
+        names them again, and the cache would otherwise grow with every incident ever archived.
+        One that changes again comes back with the next read."""
+        horizon = now - timedelta(weeks=MAX_CATCH_UP_WEEKS + 2)
+        p = self.d.procedure
+        for ticket_id, incident in list(self.d.snapshots.items()):
+            if incident.updated_at < horizon and is_resolved(incident, p) \
+                    and max(resolutions(incident, p), default=incident.updated_at) < horizon:
+                del self.d.snapshots[ticket_id]
+
+    def ensure_snapshots(self) -> None:
+        """One full read when this process has not seen every watched ticket yet."""
+        if self.d.snapshots_complete:
+            return
+        for item in self.d.connector.read_changed(Cursor()):
+            self.d.remember(item)
+        self.d.snapshots_complete = True
+
+    def _carry_out(self, due: DutyDue, now: datetime, stats: PassStats) -> bool:
+        incidents = list(self.d.snapshots.values())
+        deliveries = duty_deliveries(due, incidents, self.d.procedure, now,
+                                     lambda incident, role: self.d._people(role, incident))
+        ok = True
+        for delivery in deliveries:
+            if self.d.stopping:
+                return False
+            try:
+                ok = self._deliver(delivery, stats) and ok
+            except TrackerError as exc:
+                if isinstance(exc, _DOWN):
+                    raise
+                ok = False
+                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                            marker=delivery.marker, error=str(exc))
+            except MailError as exc:
+                ok = False
+                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                            marker=delivery.marker, error=str(exc))
+        if due.duty == "callbacks" and self.settings.callbacks_task.enabled:
+            try:
+                self._callbacks_task(due, incidents, stats)
+            except TrackerError as exc:
+                if isinstance(exc, _DOWN):
+                    raise
+                ok = False
+                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                            error=str(exc))
+        return ok
+
+    def _deliver(self, delivery: Delivery, stats: PassStats) -> bool:
+        """Send one delivery; False when stopped half-way (the next run writes the rest)."""
+        d = self.d
+        refs = [i.ref for i in delivery.incidents]
+        by_mail = self.settings.delivery == "email" and not delivery.public
+        how = "email" if by_mail else "tracker"
+        if d.dry_run:
+            d._log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
+                   recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
+            d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
+            return True
+        if d.journal.done(d.tracker, DUTY_TICKET, delivery.marker):
+            return True  # the journal knows it went out: spare the tracker a search per ticket
+        written = 0
+        if by_mail:
+            smtp = d.config.smtp
+            assert smtp is not None  # the config refuses email delivery without an smtp: section
+            send_digest(smtp, d.config.base_dir, delivery.recipients, delivery.subject, delivery.body,
+                        now=d.clock.now())
+        else:
+            notified = False
+            # a digest's note opens with its subject (the e-mail's would); an update is its own text
+            text = delivery.body if delivery.public else f"{delivery.subject}\n\n{delivery.body}"
+            for incident in delivery.incidents:
+                if d.stopping:
+                    return False
+                wrote = d.connector.add_note(incident, text, marker=delivery.marker, public=delivery.public)
+                written += wrote
+                # one notification per delivery (a digest of ten tickets is one message, not ten),
+                # and only with a note actually written: a second run notifies nobody again
+                if wrote and delivery.recipients and not notified:
+                    d.connector.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+                    notified = True
+        d.journal.record(d.tracker, DUTY_TICKET, ",".join(refs), delivery.marker, f"duty-{delivery.duty}", "done",
+                         d.clock.now(), {"period": delivery.period_key, "recipients": list(delivery.recipients),
+                                         "via": how, "notes_written": written, "tickets": refs})
+        d._log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
+               recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
+               notes_written=written, marker=delivery.marker)
+        d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
+        return True
+
+    def _callbacks_task(self, due: DutyDue, incidents: list[Incident], stats: PassStats) -> None:
+        """The week's call-back list as one task for the service desk (§4.6.3), once per week."""
+        d, p = self.d, self.d.procedure
+        contract = p.contract(due.contract)
+        lang = contract.language
+        resolved = [i for i in resolved_in_week(incidents, p, due.period_start, due.period_end)
+                    if (i.contract or p.default_contract) == due.contract]
+        if not resolved:
+            return
+        week = due.period_key.rsplit(":", 1)[1]
+        label = record_label("callbacks", f"{due.contract}-{week}")
+        if d.dry_run:
+            d._log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
+                   incidents=len(resolved))
+            return
+        existing = d.connector.find_task(label)
+        if existing is not None:
+            d._log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
+            return
+        items = [CallBack(i, max(r for r in resolutions(i, p) if due.period_start <= r < due.period_end))
+                 for i in resolved]
+        body = render_callbacks(items, p, week, "table", lang) + f"\n{SIGNATURE[lang]}\n"
+        title = _t("callbacks_task", lang).format(week=week, contract=getattr(contract.name, lang), n=len(items))
+        desk = d.config.roles.people("service_desk", contract=due.contract)
+        spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
+                          else self.settings.callbacks_task.group,
+                          issue_type=self.settings.callbacks_task.issue_type)
+        ref = d.connector.create_task(label, title, body, spec, desk[0] if desk else None)
+        d.journal.record(d.tracker, DUTY_TICKET, ref, label, "callbacks-task", "done", d.clock.now(),
+                         {"period": due.period_key, "incidents": [i.ref for i in resolved]})
+        d._log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
+               incidents=len(resolved), assignee=desk[0] if desk else "")
+        d._event(ref, "callbacks-task", title, stats)
+
+    # -- problem records ---------------------------------------------------------------------
+    def problem(self, incident: Incident, stats: PassStats) -> None:
+        """File the incident's problem record when it needs one (§4.3.6, §6.1.3) and has none."""
+        d = self.d
+        if not self.settings.problems.enabled:
+            return
+        for due in needs_problem([incident], d.procedure,
+                                 lambda i: d.journal.done(d.tracker, i.id, "problem-record")):
+            lang = d.procedure.contract(incident.contract).language
+            reasons = "；".join(_t(r, lang) for r in due.reasons) if lang == "zh" \
+                else "; ".join(_t(r, lang) for r in due.reasons)
+            if d.dry_run:
+                found = d.connector.find_problem(incident)
+                if found is None:
+                    d._log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
+                           reasons=",".join(due.reasons))
+                    d._event(incident.ref, "problem-created", reasons, stats, dry_run=True)
+                continue
+            ref = d.connector.find_problem(incident)
+            created = ref is None
+            if ref is None:
+                settings = self.settings.problems
+                spec = RecordSpec(container=settings.project if d.tracker == "jira" else settings.group,
+                                  issue_type=settings.issue_type, link_type=settings.link_type)
+                title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
+                body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \
+                    + f"\n{SIGNATURE[lang]}"
+                ref = d.connector.create_problem(incident, title, body, spec)
+            note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
+            d.connector.add_note(incident, note, marker=due.marker)
+            d.journal.record(d.tracker, incident.id, incident.ref, due.marker, "problem-record",
+                             "done" if created else "already-done", d.clock.now(),
+                             {"problem": ref, "reasons": list(due.reasons)})
+            if created:
+                d._log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
+                       reasons=",".join(due.reasons))
+                d._event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
+            else:
+                d._log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)
