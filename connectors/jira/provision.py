@@ -2,19 +2,29 @@
 
 `plan()` reads fields, priorities, statuses, projects and issue types and says, per
 procedure need, what is there and what is missing. `apply()` creates what the plan
-says is missing - a custom field with its searcher, its context (global, or for the
-mapped projects and issue types), its options (a cascading select gets its parents
-first, then the children with their parent's `optionId`) - and returns the mapping
-file's content. A second plan finds everything and creates nothing. `check()` compares
-a mapping file with the live site.
+says is missing - a custom field with its searcher, a context, its options (a
+cascading select gets its parents first, then the children with their parent's
+`optionId`) - and returns the mapping file's content. A second plan finds everything
+and creates nothing. `check()` compares a mapping file with the live site.
+
+The context: Jira gives every new custom field a global default context ("Default
+Configuration Scheme for …"), and `apply()` puts the options into that one rather than
+adding a second, project-scoped context. A global context is what a field created in
+the UI gets too, and it is not what limits the escalator to the mapped projects and
+issue types: the connector's JQL does that. Only a field found with no context at all
+gets one created, scoped to the mapped projects and issue types.
 
 Nothing in a workflow is changed: a procedure state with no status of that name in a
-project's workflow is a "manual" step telling the admin what to add. On Data Center
-the REST API has no resource to create field contexts or options, so missing fields and
-options are manual steps there too (with the exact names to create).
+project's workflow is a "manual" step telling the admin what to add. Data Center's REST
+API creates custom fields (POST /rest/api/2/field with `type` and `searcherKey`, which
+leaves the field with its global default context) but has no resource that creates
+options, so on Data Center `apply()` creates the missing fields and the options are
+manual steps naming each option to add.
 
-Jira Cloud field types and searchers: "Custom field types and searchers" in the v3
-reference (POST /rest/api/3/field, `CustomFieldDefinitionJsonBean`).
+Field types and searchers: "Custom field types and searchers" in the v3 reference
+(POST /rest/api/3/field, `CustomFieldDefinitionJsonBean`); the v2 resource takes the
+same bean on Data Center (docs.atlassian.com/software/jira/docs/api/REST/, api/2/field
+"Creates a custom field using a definition").
 """
 
 from __future__ import annotations
@@ -60,6 +70,10 @@ OPTIONAL_FIELDS: dict[str, tuple[str, str | None, str]] = {
     "root_cause_unknown": ("Root cause unknown 根因未知", None, "not recorded"),
 }
 CONTEXT_NAME = "Incident escalator"
+#: Data Center: POST /rest/api/2/field creates a field, but no REST resource creates options
+DC_OPTIONS_BY_HAND = ("Jira Data Center's REST API cannot create options: add them under Administration → "
+                      "Issues → Custom fields → Configure → Edit Options")
+_CASCADE_HINT = "; each 'n.m' option goes under its parent 'n'"
 
 
 @dataclass
@@ -211,11 +225,13 @@ class JiraProvisioner:
                                                            f"{len(wanted)} options", payload=payload)
         missing_list = ", ".join(repr(v) for v in payload["missing"].values())
         if not self.cloud:
-            what = "create the " + kind + f" field {name!r} and its options" if not found else \
-                f"add to field {name!r} ({payload['field']}) the options"
-            return PlanStep(term=term, status="manual",
-                            detail=f"{what}: {missing_list} (Jira DC has no REST resource for options)",
-                            payload=payload)
+            by_hand = f"{missing_list}{_CASCADE_HINT if type_ == CASCADE else ''} ({DC_OPTIONS_BY_HAND})"
+            if found:
+                return PlanStep(term=term, status="manual", payload=payload,
+                                detail=f"add to {kind} field {name!r} ({payload['field']}) the options: {by_hand}")
+            return PlanStep(term=term, status="create", payload=payload,
+                            detail=f"create {kind} field {name!r} (searcher {searcher.removeprefix(_CF)}); "
+                                   f"then add its {len(payload['missing'])} options by hand: {by_hand}")
         if not found:
             return PlanStep(term=term, status="create", payload=payload,
                             detail=f"create {kind} field {name!r} with its context and {len(wanted)} options")
@@ -296,18 +312,20 @@ class JiraProvisioner:
         return self._mapping(final), changes
 
     def _apply_select(self, step: PlanStep, project_ids: list[str], issue_type_ids: list[str]) -> list[str]:
-        if not isinstance(self.client, JiraCloudClient):  # plan() never proposes changes on DC
-            raise TypeError("creating fields, contexts and options needs Jira Cloud")
-        client = self.client
         p = step.payload
         lines = []
         field_id = p["field"]
         if field_id is None:
-            field_id = str(client.create_field(p["name"], "Managed by incident-escalator", p["type"],
-                                               p["searcher"])["id"])
+            field_id = str(self.client.create_field(p["name"], "Managed by incident-escalator", p["type"],
+                                                    p["searcher"])["id"])
             lines.append(f"{step.term}: created field {p['name']!r} ({field_id})")
             log.info("jira.field-created", extra={"event": "jira.field-created", "field": field_id,
                                                   "field_name": p["name"]})
+        if not isinstance(self.client, JiraCloudClient):
+            # Data Center: the new field has its global default context; its options are the
+            # admin's (the plan after apply lists them as manual steps)
+            return lines
+        client = self.client
         context = p["context"]
         if context is None:
             # a new field may already carry a default context on Cloud: reuse it rather than add a second

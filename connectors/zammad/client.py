@@ -52,6 +52,13 @@ def search_condition(since: datetime | None, group_ids: list[int]) -> list[tuple
     {"operator": "after (absolute)", "value": iso}, "ticket.group_id": {"operator":
     "is", "value": [ids]}}`. A fresh cursor asks from the epoch, so a condition is
     always present and the search never falls back to a full-text query.
+
+    No `query` goes with it, and that keeps paging by `page`/`per_page` safe past 10,000
+    tickets: Zammad searches Elasticsearch only when a query is present and otherwise
+    runs the condition as SQL with OFFSET/LIMIT (app/models/concerns/can_search.rb,
+    CanSearch.search: "we only search in elastic search when we have a query present").
+    Elasticsearch's result window (from + size <= 10,000, zammad/zammad#5559 "... when
+    searching with a query") therefore never applies to these reads.
     """
     after = zammad_time(since) if since else "1970-01-01T00:00:00.000Z"
     params = [("condition[ticket.updated_at][operator]", "after (absolute)"),

@@ -243,10 +243,46 @@ class ZammadConnector:
                                                   "marker": marker})
             return False
         subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+        if public:
+            to, reason = self._reply_address(incident)
+            if to:
+                article = self.client.create_article(notes.reply_payload(incident.id, subject, text, marker, to=to))
+                log.info("zammad.reply-sent", extra={"event": "zammad.reply-sent", "ticket": incident.ref,
+                                                     "marker": marker, "to": to,
+                                                     "article": (article or {}).get("id")})
+                return True
+            log.warning("zammad.reply-as-note", extra={"event": "zammad.reply-as-note", "ticket": incident.ref,
+                                                       "marker": marker, "reason": reason})
         article = self.client.create_article(notes.article_payload(incident.id, subject, text, marker, public=public))
         log.info("zammad.note-added", extra={"event": "zammad.note-added", "ticket": incident.ref, "marker": marker,
                                              "public": public, "article": (article or {}).get("id")})
         return True
+
+    def _reply_address(self, incident: Incident) -> tuple[str | None, str]:
+        """The customer's e-mail address for a reply, or None and why no e-mail can go out.
+
+        Read from the ticket as it is now (the customer may have changed). Zammad sends an
+        agent's e-mail from the ticket group's address and refuses to create one without it
+        ("No email address found for group", app/models/ticket/article/adds_metadata_email.rb),
+        so a group without an address gets a public note too.
+        """
+        ticket = self.client.get_ticket(incident.id)
+        customer_id = ticket.get("customer_id")
+        customer = self._user(customer_id) if customer_id not in (None, NOBODY) else None
+        if not customer:
+            return None, "the ticket has no customer"
+        email = str(customer.get("email") or "").strip()
+        if not email:
+            return None, f"customer {customer.get('login') or customer_id} has no e-mail address"
+        group_id = ticket.get("group_id")
+        if group_id is not None:
+            self._load("groups")
+            if int(group_id) not in self.lookups.groups:
+                self._load("groups", refresh=True)
+            group = self.lookups.groups.get(int(group_id)) or {}
+            if not group.get("email_address_id"):
+                return None, f"group {group.get('name') or group_id} has no e-mail address to send from"
+        return email, ""
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Mention each person on the ticket: Zammad subscribes and notifies them."""

@@ -16,13 +16,20 @@ import re
 
 from connectors.base import marker_text
 
-#: Zammad article type and sender for everything the escalator writes. A `note`
-#: is not a communication article (docs.zammad.org, API → Ticket → Articles: it does
-#: not affect SLA calculation and sends no e-mail); `internal: false` makes it visible
-#: to the customer in the customer web interface, which is how a duty addressed to
-#: the customer is met without e-mailing on the agent's behalf.
+#: Zammad article type and sender for the escalator's notes. A `note` is not a
+#: communication article (docs.zammad.org, API → Ticket → Articles: it does not
+#: affect SLA calculation and sends no e-mail); `internal: false` only shows it in
+#: the customer web interface, so a duty addressed to the customer is a reply
+#: (`REPLY_TYPE`) and a public note only where no e-mail can be sent.
 ARTICLE_TYPE = "note"
 ARTICLE_SENDER = "Agent"
+#: An agent's `email` article is what the agent UI's "reply" creates: Zammad fills in
+#: `from` (the group's e-mail address), `message_id` and the subject if empty
+#: (app/models/ticket/article/adds_metadata_email.rb) and sends it to `to` in a
+#: background job that leaves an `email` history entry naming the recipients
+#: (app/jobs/ticket_article_communicate_email_job.rb). The body is stored as sent
+#: (sanitised HTML), so the marker paragraph stays findable as on a note.
+REPLY_TYPE = "email"
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -39,6 +46,12 @@ def article_payload(ticket_id: str, subject: str, text: str, marker: str, *, pub
     return {"ticket_id": int(ticket_id), "type": ARTICLE_TYPE, "sender": ARTICLE_SENDER,
             "internal": not public, "content_type": "text/html", "subject": subject,
             "body": note_html(text, marker)}
+
+
+def reply_payload(ticket_id: str, subject: str, text: str, marker: str, *, to: str) -> dict:
+    """An agent's e-mail reply to `to` (the ticket's customer), public by nature."""
+    return {"ticket_id": int(ticket_id), "type": REPLY_TYPE, "sender": ARTICLE_SENDER, "internal": False,
+            "to": to, "content_type": "text/html", "subject": subject, "body": note_html(text, marker)}
 
 
 def has_marker(body: str | None, marker: str) -> bool:

@@ -27,6 +27,10 @@ Behaviour worth knowing when writing a client against it (all as the real server
 - `POST /mentions` mentions the *current* user and answers `true` (mentions_controller.rb
   ignores a `user_id`): to mention someone else, send it with `From: <that user>`.
 - 429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
+- An agent's `email` article is sent at once (Zammad does it in a background job) from
+  its group's address (`add_group(email=…)`, `set_group_email`): the mail lands in
+  `outbox` and the history gets an `email` entry naming the recipients. A group
+  without an address refuses it with a 500, as Zammad's RuntimeError does.
 """
 
 from __future__ import annotations
@@ -157,14 +161,30 @@ class ZammadSandbox(ObjectManager, SandboxServer):
         with self.lock:
             return self.store.organization_json(self.store.add_organization(name))
 
-    def add_group(self, name: str, *, note: str = "") -> dict:
-        """A group; existing agents get full access to it (as the admin would grant)."""
+    def add_group(self, name: str, *, note: str = "", email: str | None = None) -> dict:
+        """A group; existing agents get full access to it (as the admin would grant). With
+        `email`, the group sends its agents' e-mail replies from that address."""
         with self.lock:
             group = self.store.add_group(name, note=note)
+            if email:
+                group["email_address_id"] = self.store.add_email_address(name, email)["id"]
             for user in self.store.users.values():
                 if 2 in user["role_ids"]:
                     user["group_ids"].setdefault(str(group["id"]), ["full"])
             return self.store.group_json(group)
+
+    def set_group_email(self, name: str, email: str) -> dict:
+        """Give an existing group (e.g. the seeded "Users") a sender address."""
+        with self.lock:
+            group = self._group(name)
+            group["email_address_id"] = self.store.add_email_address(name, email)["id"]
+            return self.store.group_json(group)
+
+    @property
+    def outbox(self) -> list[dict]:
+        """The e-mails agents' `email` articles sent, oldest first (copies)."""
+        with self.lock:
+            return [dict(m) for m in self.store.outbox]
 
     def add_state(self, name: str, state_type: str, *, ignore_escalation: bool | None = None) -> dict:
         with self.lock:

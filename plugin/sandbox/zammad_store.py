@@ -212,6 +212,10 @@ class Store:
     mentions: dict[int, dict] = field(default_factory=dict)
     links: dict[int, dict] = field(default_factory=dict)
     signatures: dict[int, str] = field(default_factory=dict)
+    #: EmailAddress records (name, email, channel_id, active): a group's sender address
+    email_addresses: dict[int, dict] = field(default_factory=dict)
+    #: every e-mail an agent's `email` article sent (what the SMTP channel delivered)
+    outbox: list[dict] = field(default_factory=list)
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> tags, in order added
     history: dict[int, list[History]] = field(default_factory=dict)  # ticket id -> its entries and related ones
     tokens: dict[str, int] = field(default_factory=dict)  # API token -> user id
@@ -394,6 +398,16 @@ class Store:
                "reopen_time_in_days": None, "follow_up_assignment": True, "active": True, "shared_drafts": True,
                "note": note, "updated_by_id": by, "created_by_id": by, "created_at": stamp, "updated_at": stamp}
         self.groups[gid] = rec
+        return rec
+
+    def add_email_address(self, name: str, email: str, *, by: int = 1) -> dict:
+        """An EmailAddress with a working outbound channel (what Channels → Email sets up)."""
+        eid = self.next_id("email_addresses")
+        stamp = self.now()
+        rec = {"id": eid, "channel_id": 1, "name": name, "email": email.lower(), "active": True,
+               "preferences": {}, "updated_by_id": by, "created_by_id": by, "created_at": stamp,
+               "updated_at": stamp}
+        self.email_addresses[eid] = rec
         return rec
 
     def group_user_ids(self, gid: int) -> list[int]:
@@ -770,6 +784,9 @@ class Store:
             "internal": bool(internal), "preferences": {}, "updated_by_id": by, "created_by_id": by,
             "origin_by_id": None, "created_at": stamp, "updated_at": stamp,
         }
+        outgoing = type_name == "email" and sender_name != "Customer"
+        if outgoing:
+            self._email_metadata(ticket, article, user)
         self.articles[aid] = article
         ticket["article_ids"].append(aid)
         ticket["article_count"] = (ticket["article_count"] or 0) + 1
@@ -791,7 +808,50 @@ class Store:
         # Ticket::Article#history_log_attributes: related to its ticket
         self.log(ticket["id"], o_id=aid, type="created", object="Ticket::Article", created_by_id=by,
                  created_at=stamp, related_o_id=ticket["id"], related_object="Ticket")
+        if outgoing:
+            self._deliver(ticket, article)
         return article
+
+    def _email_metadata(self, ticket: dict, article: dict, user: dict) -> None:
+        """Ticket::Article::AddsMetadataEmail (before_create) for an agent's e-mail article.
+
+        The subject defaults to the ticket's title; `from` is the group's address with the
+        agent's name, as the default `ticket_define_email_from` (AgentNameSystemAddressName,
+        separator "via"; db/seeds/settings.rb) builds it; a group without an address is
+        refused with a RuntimeError ("No email address found for group"), answered as a 500.
+        """
+        group = self.groups[ticket["group_id"]]
+        address = self.email_addresses.get(group["email_address_id"] or 0)
+        if address is None:
+            raise ApiError(500, f"No email address found for group '{group['name']}' ({group['id']})")
+        article["subject"] = article["subject"] or ticket["title"]
+        fqdn = "zammad.example.com"
+        article["message_id"] = (f"<{parse_time(article['created_at']).strftime('%Y%m%d%H%M%S')}."
+                                 f"{ticket['id']}.{uuid.uuid4()}@{fqdn}>")
+        article["preferences"]["email_address_id"] = address["id"]
+        name = f"{self.fullname(user)} via {address['name']}"
+        article["from"] = f'"{name}" <{address["email"]}>'
+
+    def _deliver(self, ticket: dict, article: dict) -> None:
+        """TicketArticleCommunicateEmailJob, run at once instead of in the background.
+
+        The subject goes out with the ticket hook (`subject_build`: "… [Ticket#<number>]",
+        `ticket_hook_position` "right" by default, db/seeds/settings.rb); the article records the delivery in its
+        preferences; an `email` history entry on the article, related to the ticket, names
+        the subject (`value_from`) and the recipients, to and cc (`value_to`).
+        """
+        article["preferences"].update(delivery_retry=1, delivery_channel_id=1, delivery_status_message=None,
+                                      delivery_status="success", delivery_status_date=article["created_at"])
+        self.outbox.append({"ticket_id": ticket["id"], "article_id": article["id"], "from": article["from"],
+                            "to": article["to"], "cc": article["cc"], "message_id": article["message_id"],
+                            "subject": f"{article['subject']} [Ticket#{ticket['number']}]",
+                            "content_type": article["content_type"], "body": article["body"]})
+        recipients = ",".join(article[k] for k in ("to", "cc") if article[k])
+        if recipients:
+            self.log(ticket["id"], o_id=article["id"], type="email", object="Ticket::Article",
+                     created_by_id=article["created_by_id"], created_at=article["created_at"],
+                     value_from=article["subject"], value_to=recipients, related_o_id=ticket["id"],
+                     related_object="Ticket")
 
     # -- tags (Tag + Tag::WritesToTicketHistory) ------------------------------------------------------
     def tag_add(self, ticket: dict, item: str, *, by: int) -> None:

@@ -39,6 +39,14 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
     assert sorted(mapping.severity.values) == [1, 2, 3, 4] and len(mapping.category.values) == 26
     assert mapping.states[2] and mapping.issue_types == ["10001"]
+    # as the module says: the options go into the global default context Jira gives a new
+    # field, not into a second, project-scoped one (the JQL limits what is read)
+    for field_id in (mapping.severity.field, mapping.category.field, mapping.escalation_level.field):
+        with sandbox.lock:
+            [context] = sandbox.model.custom_field(str(field_id)).contexts
+        assert (context.project_ids, context.issue_type_ids) == ([], [])
+        assert context.options
+    assert sandbox.calls_to("/context$", "POST") == 0
 
     again = _run("mapping", "apply", "--config", str(config), "--yes")
     assert again.exit_code == 0, again.output
@@ -171,9 +179,64 @@ def test_data_center_plan_asks_the_admin_for_fields_and_options(dc_sandbox, tmp_
     config = config_file(tmp_path, dc_sandbox, monkeypatch, states={**STATES, 2: ["Open"]})
     result = _run("mapping", "plan", "--config", str(config))
     assert result.exit_code == 0, result.output
-    assert "MANUAL  severity" in result.output and "Jira DC has no REST resource for options" in result.output
+    assert "create  severity" in result.output and "then add its 4 options by hand" in result.output
+    assert "Jira Data Center's REST API cannot create options" in result.output
     assert "MANUAL  state:2" in result.output and "would mean two states" in result.output
-    assert "0 change(s) to make" in result.output
+    assert "3 change(s) to make" in result.output
+
+
+def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admin(
+        dc_sandbox, tmp_path, monkeypatch, procedure) -> None:
+    from connectors.jira.provision import FIELD_NAMES, option_names
+    sb, names = dc_sandbox, option_names(procedure)
+    sb.add_status("已派单", "indeterminate", id="10100")
+    sb.set_workflow("SD", procedure_workflow())
+    config = config_file(tmp_path, sb, monkeypatch)
+
+    bare = _run("mapping", "plan", "--config", str(config))
+    assert bare.exit_code == 0, bare.output
+    assert "3 change(s) to make, 0 for the admin" in bare.output
+    assert ("create  severity               create select field 'Incident severity 事件级别' (searcher "
+            "multiselectsearcher); then add its 4 options by hand: '1 ") in bare.output
+    assert "each 'n.m' option goes under its parent 'n'" in bare.output  # the category's cascade
+    assert sb.calls_to("/field$", "POST") == 0
+
+    first = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert first.exit_code == 1, first.output  # no options yet: no usable mapping
+    assert "changed: severity: created field 'Incident severity 事件级别' (customfield_" in first.output
+    assert "3 change(s) made; mapping NOT written" in first.output
+    assert not (tmp_path / "mapping.yaml").exists()
+    with sb.lock:
+        created = {cf.name: cf for cf in sb.model.custom_fields.values()}
+    assert {n: (created[n].type, created[n].searcher) for n in FIELD_NAMES.values()} == {
+        "Incident severity 事件级别": ("select", "com.atlassian.jira.plugin.system.customfieldtypes:multiselectsearcher"),
+        "Incident category 事件分类": ("cascadingselect",
+                                   "com.atlassian.jira.plugin.system.customfieldtypes:cascadingselectsearcher"),
+        "Escalation level 升级级别": ("select", "com.atlassian.jira.plugin.system.customfieldtypes:multiselectsearcher"),
+    }
+
+    todo = _run("mapping", "plan", "--config", str(config))
+    sev = created[FIELD_NAMES["severity"]].id
+    assert f"MANUAL  severity               add to select field 'Incident severity 事件级别' ({sev}) the options: " \
+           f"{names['severity'][1]!r}" in todo.output
+    assert "0 change(s) to make, 3 for the admin" in todo.output
+
+    # the admin adds the options in the UI, then applies again: nothing more is created
+    for term in ("severity", "category", "escalation_level"):
+        field = created[FIELD_NAMES[term]].id
+        top = [v for k, v in names[term].items() if "." not in str(k)]
+        parents = dict(zip(top, sb.add_options(field, top), strict=True))
+        for k, v in names[term].items():
+            if "." in str(k):
+                sb.add_options(field, [v], parent=parents[names[term][str(k).split(".")[0]]])
+    done = _run("mapping", "apply", "--config", str(config), "--yes")
+    assert done.exit_code == 0, done.output
+    assert "0 change(s) to make, 0 for the admin" in done.output
+    assert sb.calls_to("/field$", "POST") == 3
+    mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
+    assert mapping.severity.field == sev and sorted(mapping.severity.values) == [1, 2, 3, 4]
+    assert len(mapping.category.values) == 26
+    assert _run("mapping", "check", "--config", str(config)).exit_code == 0
 
 
 def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:

@@ -275,6 +275,38 @@ def test_articles_internal_and_public(sandbox, clock, api):
                     expect=422)["error"] == "No lookup value found for 'type': 'carrier pigeon'"
 
 
+def test_an_agents_email_article_is_sent_from_the_groups_address(sandbox, clock, api):
+    tid = sandbox.add_ticket("Mail down", customer="carl@example.com")["id"]
+    refused = api.post("/ticket_articles", {"ticket_id": tid, "type": "email", "to": "carl@example.com",
+                                            "body": "<p>on it</p>", "content_type": "text/html"}, expect=500)
+    assert refused["error"] == "No email address found for group 'Users' (1)"  # AddsMetadataEmail
+    assert sandbox.outbox == [] and sandbox.ticket(tid)["article_count"] == 0
+
+    sandbox.set_group_email("Users", "support@example.com")
+    clock.advance(minutes=1)
+    mail = api.post("/ticket_articles", {"ticket_id": tid, "type": "email", "to": "carl@example.com",
+                                         "internal": False, "body": "<p>on it</p>", "content_type": "text/html"})
+    assert (mail["type"], mail["sender"], mail["internal"]) == ("email", "Agent", False)
+    assert mail["subject"] == "Mail down"  # empty subject: the ticket's title
+    assert mail["from"] == '"Sandbox Admin via Users" <support@example.com>'
+    assert mail["message_id"].startswith(f"<20261120090100.{tid}.") and mail["message_id"].endswith(">")
+    assert mail["preferences"]["delivery_status"] == "success" and mail["preferences"]["email_address_id"]
+    assert mail["body"] == "<p>on it</p>"  # kept as sent
+    [sent] = sandbox.outbox
+    assert (sent["to"], sent["subject"], sent["body"]) == ("carl@example.com", f"Mail down [Ticket#{77000 + tid}]",
+                                                           "<p>on it</p>")
+    history = api.get(f"/ticket_history/{tid}")["history"]
+    email = [h for h in history if h["type"] == "email"]
+    assert [(h["object"], h["o_id"], h["value_from"], h["value_to"], h["related_o_id"]) for h in email] == [
+        ("Ticket::Article", mail["id"], "Mail down", "carl@example.com", tid)]
+    assert sandbox.ticket(tid)["last_contact_agent_at"] == "2026-11-20T09:01:00.000Z"
+
+    # a customer's e-mail article is incoming mail: nothing is sent
+    customer = Api(sandbox.base_url, CUSTOMER_TOKEN)
+    customer.post("/ticket_articles", {"ticket_id": tid, "type": "email", "body": "thanks"})
+    assert len(sandbox.outbox) == 1
+
+
 def test_ticket_states_with_state_types(sandbox, api):
     states = {s["name"]: s for s in api.get("/ticket_states", params={"expand": "true"})}
     assert {n: (s["id"], s["state_type"]) for n, s in states.items()} == {

@@ -228,6 +228,24 @@ def test_read_one_falls_back_to_the_ticket_number(rsps) -> None:
     assert _query(search)["condition[ticket.number][value]"] == ["77005"]
 
 
+def test_every_search_is_condition_only_so_zammad_pages_it_in_sql(rsps) -> None:
+    # With a `query`, Zammad searches Elasticsearch, whose result window ends at 10,000
+    # (zammad/zammad#5559); without one it runs the condition as SQL with OFFSET/LIMIT
+    # (CanSearch.search), so offset paging holds for any number of tickets.
+    _lookups(rsps)
+    rsps.get(SEARCH, json=[ticket(5), ticket(6, updated="2026-11-20T09:01:00.000Z")])
+    rsps.get(f"{BASE}/api/v1/tickets/77005", status=404, json={"error": "Couldn't find Ticket"})
+    for tid in (5, 6):
+        rsps.get(f"{BASE}/api/v1/ticket_history/{tid}", json=history(tid))
+    connector = _connector(page_size=200)
+    list(connector.read_changed(Cursor()))
+    connector.read_one("77005")
+    connector.find_task("incident-escalator-callbacks-2026-W47")
+    searches = [_query(c) for c in rsps.calls if c.request.url.startswith(SEARCH)]
+    assert len(searches) == 3
+    assert all("query" not in q and any(k.startswith("condition[") for k in q) for q in searches)
+
+
 def test_an_unknown_watched_group_is_a_clear_error(rsps) -> None:
     _lookups(rsps)
     connector = _connector(projects=["Nope"])
@@ -340,8 +358,64 @@ def test_notes_are_idempotent_by_marker(rsps, caplog) -> None:
     assert connector.has_marker(_incident(), "escalation-L2") is False
     assert len([c for c in rsps.calls if c.request.method == "POST"]) == 1
 
-    assert connector.add_note(_incident(), "Dear customer", marker="customer-update", public=True) is True
-    assert _json(rsps.calls[-1])["internal"] is False
+
+ARTICLES = f"{BASE}/api/v1/ticket_articles"
+MAILING_GROUPS = [{"id": 1, "name": "Users", "active": True, "email_address_id": 1},
+                  {"id": 2, "name": "Network", "active": True, "email_address_id": None}]
+
+
+def _reply_mocks(rsps, *, customer: dict, group_id: int = 1) -> None:
+    rsps.get(f"{ARTICLES}/by_ticket/5", json=[])
+    rsps.get(f"{BASE}/api/v1/tickets/5", json=ticket(5, customer_id=customer["id"], group_id=group_id))
+    rsps.get(f"{BASE}/api/v1/users/{customer['id']}", json=customer)
+    rsps.get(f"{BASE}/api/v1/groups", json=MAILING_GROUPS)
+    rsps.post(ARTICLES, json={"id": 7}, status=201)
+
+
+def test_a_public_note_is_an_email_reply_to_the_customer(rsps, caplog) -> None:
+    _reply_mocks(rsps, customer=USERS["2"])
+    with caplog.at_level(logging.INFO):
+        assert _connector().add_note(_incident(), "Dear customer,\n\nwe are on it.", marker="customer-update",
+                                     public=True) is True
+    body = _json(next(c for c in rsps.calls if c.request.method == "POST"))
+    assert {k: body[k] for k in ("ticket_id", "type", "sender", "internal", "to", "content_type", "subject")} == {
+        "ticket_id": 5, "type": "email", "sender": "Agent", "internal": False, "to": "nicole.braun@zammad.org",
+        "content_type": "text/html", "subject": "Dear customer,"}
+    assert "<p>we are on it.</p>" in body["body"] and marker_text("customer-update") in body["body"]
+    assert "from" not in body  # Zammad sets it from the group's address
+    record = caplog.records[-1]
+    assert (record.event, record.to) == ("zammad.reply-sent", "nicole.braun@zammad.org")
+
+
+@pytest.mark.parametrize(("customer", "group_id", "reason"), [
+    ({"id": 8, "login": "walk-in", "email": ""}, 1, "customer walk-in has no e-mail address"),
+    (USERS["2"], 2, "group Network has no e-mail address to send from"),
+])
+def test_a_public_note_without_an_email_route_stays_a_public_note(rsps, caplog, customer, group_id, reason) -> None:
+    _reply_mocks(rsps, customer=customer, group_id=group_id)
+    with caplog.at_level(logging.INFO):
+        assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is True
+    body = _json(next(c for c in rsps.calls if c.request.method == "POST"))
+    assert (body["type"], body["internal"], body.get("to")) == ("note", False, None)
+    events = [(r.event, getattr(r, "reason", None)) for r in caplog.records]
+    assert events == [("zammad.reply-as-note", reason), ("zammad.note-added", None)]
+
+
+def test_a_ticket_without_customer_gets_a_public_note(rsps, caplog) -> None:
+    _reply_mocks(rsps, customer=USERS["2"])
+    rsps.replace(responses.GET, f"{BASE}/api/v1/tickets/5", json=ticket(5, customer_id=1))
+    with caplog.at_level(logging.WARNING):
+        assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is True
+    assert _json(rsps.calls[-1])["type"] == "note"
+    assert caplog.records[-1].reason == "the ticket has no customer"
+
+
+def test_an_email_reply_already_sent_is_found_by_its_marker(rsps) -> None:
+    sent = {"id": 7, "type": "email", "internal": False, "content_type": "text/html",
+            "body": "<p>Dear customer</p><p><small>" + marker_text("customer-update") + "</small></p>"}
+    rsps.get(f"{ARTICLES}/by_ticket/5", json=[sent])
+    assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is False
+    assert [c.request.method for c in rsps.calls] == ["GET"]
 
 
 def test_notes_escape_html(rsps) -> None:

@@ -18,6 +18,7 @@ from mapping.loader import load_procedure
 from plugin.cli import main
 from plugin.config import load_config
 from plugin.sandbox.zammad import Fault, ZammadSandbox
+from plugin.sandbox.zammad_store import ApiError
 
 TOKEN = "e2e-zammad-token-42"
 
@@ -213,6 +214,52 @@ def test_read_and_write_round_trip(config_path: Path, sandbox: ZammadSandbox) ->
     mine = again[t["number"]]
     assert (mine.state, mine.severity, mine.escalation_level) == (4, 1, 1)
     assert [e.level for e in mine.escalations] == [1]
+
+
+def test_a_customer_update_is_emailed_to_the_customer(config_path: Path, sandbox: ZammadSandbox, caplog) -> None:
+    mapping = _apply(config_path)
+    sandbox.set_group_email("Users", "support@example.com")
+    sandbox.add_user("walk-in", firstname="Walk", lastname="In", email="", roles=["Customer"])
+    t = sandbox.add_ticket("Core switch down", customer="cust@example.com", incident_severity="2")
+    mute = sandbox.add_ticket("No address", customer="walk-in", incident_severity="2")
+    connector = _connector(config_path, mapping)
+    results = {r.ref: r for r in connector.read_changed(Cursor())}
+    inc, walk_in = results[t["number"]], results[mute["number"]]
+
+    assert connector.add_note(inc, "State: in progress.\n\nNext: on site at 10:00.", marker="customer-update-1",
+                              public=True) is True
+    assert connector.add_note(inc, "State: in progress.", marker="customer-update-1", public=True) is False
+    assert connector.has_marker(inc, "customer-update-1")
+    [mail] = sandbox.outbox
+    assert (mail["to"], mail["from"]) == ("cust@example.com", '"Sandbox Admin via Users" <support@example.com>')
+    assert mail["subject"] == f"State: in progress. [Ticket#{t['number']}]"
+    assert marker_text("customer-update-1") in mail["body"]
+    [article] = [a for a in _get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}") if a["type"] == "email"]
+    assert (article["internal"], article["sender"], article["to"]) == (False, "Agent", "cust@example.com")
+    assert article["preferences"]["delivery_status"] == "success"
+    sent = [h for h in sandbox.history(t["id"]) if h["type"] == "email"]
+    assert [(h["object"], h["o_id"], h["value_to"]) for h in sent] == [("Ticket::Article", article["id"],
+                                                                       "cust@example.com")]
+
+    with caplog.at_level("WARNING", logger="escalator.zammad"):
+        assert connector.add_note(walk_in, "State: in progress.", marker="customer-update-1", public=True) is True
+    assert [r.reason for r in caplog.records if r.event == "zammad.reply-as-note"] == [
+        "customer walk-in has no e-mail address"]
+    [note] = [a for a in _get(config_path, f"/api/v1/ticket_articles/by_ticket/{mute['id']}")
+              if marker_text("customer-update-1") in a["body"]]
+    assert (note["type"], note["internal"]) == ("note", False)
+    assert len(sandbox.outbox) == 1
+
+    # the reply and its history read back as an incident like any other change
+    again = {r.ref: r for r in connector.read_changed(Cursor())}
+    assert isinstance(again[t["number"]], Incident)
+
+
+def test_an_email_article_in_a_group_without_address_is_refused(sandbox: ZammadSandbox) -> None:
+    t = sandbox.add_ticket("x", customer="cust@example.com")
+    with pytest.raises(ApiError, match="No email address found for group 'Users'"):
+        sandbox.add_article(t["id"], "<p>hi</p>", by="admin@example.com", type="email")
+    assert sandbox.outbox == []
 
 
 def test_manual_requests_approvals_and_unreadable(config_path: Path, sandbox: ZammadSandbox) -> None:
