@@ -136,7 +136,8 @@ def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], proced
 class Delivery:
     """One message a due duty produces: who gets it, the text, and the incidents it is about.
 
-    `public` is the customer's update (a public note on `incidents[0]`); the others go to
+    `public` is the customer's update (customer-facing on `incidents[0]`: a public comment
+    on Jira, an e-mail reply on Zammad); the others go to
     people (a note mentioning them on each listed ticket, or e-mail). `marker` is stable
     per duty, period and recipient, for the tracker-side idempotency of `add_note`.
     """
