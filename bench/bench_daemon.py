@@ -40,10 +40,16 @@ from plugin.clock import AcceleratedClock  # noqa: E402
 from plugin.demo import DEMO_START, JiraSite, Seeded  # noqa: E402
 
 T0 = DEMO_START
-#: calls one escalation costs on Jira Cloud, by design: re-read the due ticket (issue
-#: + changelog), search its comments for the marker, the note, notify, the watcher,
-#: the level field
-CALL_BUDGET = 7
+#: calls one escalation costs on Jira Cloud, by design (notify -> note -> level, see
+#: plugin/daemon.py): re-read the due ticket (issue + changelog: 2), search its comments
+#: for the marker (1), notify and the watcher (2), the note (the connector's own marker
+#: search, then the comment: 2), read the ticket again right before the value write
+#: (issue + changelog: 2), the level field (1). Was 7 with note -> notify -> level and the
+#: level written from the pass's snapshot; +1 because the marker must be looked for
+#: before notifying (a note already there means the people were told: a restart must not
+#: tell them again), +2 because the level is written only over a fresh read (never
+#: lowering a level a person raised after the pass read the ticket)
+CALL_BUDGET = 10
 
 
 def seed(site: JiraSite, incidents: int, burst: int) -> list[str]:

@@ -15,8 +15,9 @@ from mapping.fieldmap import MappingFileError
 from mapping.loader import ProcedureError
 from plugin import logfmt
 from plugin.config import ConfigError
+from plugin.lockfile import AlreadyRunning
 
-USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError)
+USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError, AlreadyRunning)
 
 
 class _Group(click.Group):

@@ -11,7 +11,7 @@ import logging
 import signal
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -23,6 +23,7 @@ from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
 from plugin.journal import Journal
+from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
 from plugin.webhooks import WebhookReceiver
 
@@ -36,24 +37,34 @@ def _clock(spec: str | None) -> Clock:
 
 @contextmanager
 def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daemon]:
-    """The daemon a config describes, with its connector, journal and metrics; closes them all."""
-    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    mapping = TrackerMapping.load(config.path(config.mapping_file))
-    metrics = Metrics()
-    connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
-    # a dry run writes nothing, not even the journal: it starts from an empty one in memory
-    where = ":memory:" if dry_run else config.path(config.daemon.journal)
-    try:
-        journal = Journal(where)
-    except (OSError, sqlite3.Error) as exc:
-        connector.close()
-        raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
-    try:
+    """The daemon a config describes, with its connector, journal and metrics; closes them all.
+
+    One daemon per journal: the journal's lock (`plugin.lockfile`) is taken first and held
+    until the daemon is closed; a second process raises `AlreadyRunning` before it reads or
+    writes anything. A dry run writes nothing, not even the journal, so it takes no lock.
+    """
+    with ExitStack() as stack:
+        # a dry run writes nothing, not even the journal: it starts from an empty one in memory
+        where = ":memory:" if dry_run else config.path(config.daemon.journal)
+        if not dry_run:
+            lock = JournalLock(Path(where))
+            try:
+                lock.acquire()
+            except OSError as exc:
+                raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
+            stack.callback(lock.release)
+        procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
+        mapping = TrackerMapping.load(config.path(config.mapping_file))
+        metrics = Metrics()
+        connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
+        stack.callback(connector.close)
+        try:
+            journal = Journal(where)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
+        stack.callback(journal.close)
         yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
                      dry_run=dry_run)
-    finally:
-        connector.close()
-        journal.close()
 
 
 def _show_events() -> None:
@@ -141,7 +152,10 @@ def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
     with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
         stats = daemon.run_once()
     verb = "would be done" if dry_run else "done"
-    click.echo(f"{stats.read} ticket(s) read, {len(stats.events)} action(s) {verb}, {stats.errors} refused.")
+    # an unreadable ticket is reported and skipped: it is not an action
+    unreadable = sum(1 for e in stats.events if e.kind == "unreadable")
+    click.echo(f"{stats.read} ticket(s) read, {len(stats.events) - unreadable} action(s) {verb}, "
+               f"{unreadable} unreadable, {stats.errors} refused.")
     if stats.errors:
         raise SystemExit(1)
 

@@ -9,6 +9,7 @@ naming the key and the file.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -137,6 +138,16 @@ class DaemonConfig(_Strict):
     poll_interval: float = Field(default=60.0, gt=0, description="seconds between reads at most")
     metrics_port: int | None = Field(default=None, description="Prometheus text endpoint on 127.0.0.1")
     metrics_host: str = "127.0.0.1"
+    watch_from: datetime | None = Field(
+        default=None, description="lowerings and state changes before this are history, never flagged; "
+                                  "default: the daemon's first pass, as recorded in the journal")
+
+    @field_validator("watch_from")
+    @classmethod
+    def _with_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no time zone: write an offset, e.g. 2026-03-01T09:00:00+08:00")
+        return value
 
 
 class WebhookConfig(_Strict):

@@ -11,17 +11,42 @@ Between passes it sleeps until the earliest of the next known deadline, the poll
 interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
-- every action writes its note (carrying `action.marker`) FIRST; the connector's
-  `add_note` writes nothing when the marker is already there. The other writes of an
-  action are values (level N, severity S, state X) and are safe to repeat;
-- so a crash between two writes of one action is harmless: on the next run the
-  decision comes back (the level/severity/state is not yet what it must be), the note
-  is found, and only the missing writes are made. When the note is found, the ticket
-  is re-read to tell "a previous run crashed half-way" from "another daemon finished
-  it", so a second daemon adds no duplicate notification either;
+- every action writes its note (carrying `action.marker`) before its value; the
+  connector's `add_note` writes nothing when the marker is already there. The other
+  writes of an action are values (level N, severity S, state X) and are safe to repeat;
+- an escalation writes notify -> note -> level. Notify comes first because on Zammad it
+  subscribes the people (a mention), and Zammad tells subscribers only of updates made
+  after they subscribed: the note must come after, or they are never told of it. The
+  marker is looked for before notifying, so a run that finds the note does not notify.
+  Crash matrix of one escalation (the next run re-reads the ticket; the decision comes
+  back while the level is below the action's):
+    * before notify: nothing was written; all three writes are made;
+    * between notify and note: the notification is sent AGAIN (the one write that can
+      repeat: nothing on the ticket tells that it was sent), then note and level;
+    * between note and level: the note is found, nobody is notified again, the level
+      is set;
+    * after the level: the decision does not come back; nothing is written.
+  No note is ever written twice and no escalation is lost;
+- a value is written only from a fresh read (`read_one`) made right before it, never
+  from the pass's snapshot, which may be minutes old: a person's edit in between is
+  theirs. The escalation level is only ever raised (written when the fresh level is
+  below the action's); a severity is restored only when the fresh ticket still holds
+  the lowered value and the no-downgrade rule, asked again on it, still wants the same
+  restore — no-downgrade is the one rule that overwrites a person's edit, and its note
+  says so; an illegal state change is put back only while the ticket is still in it;
 - the journal records an action only after the tracker accepted all its writes, and
   the cursor only after the whole batch was carried out: losing the journal costs a
-  re-read, a crash costs a re-read, neither costs a duplicate.
+  re-read, a crash costs a re-read, neither costs a duplicate note.
+
+One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
+(`plugin.lockfile`), so a second process on the same config exits at once — two daemons
+would race between the marker check and the note. Known limit: a second daemon on
+another host, with its own journal, is not stopped by that lock; run one per tracker.
+
+History is left alone: a lowering or a state change made before `watch_from` — the
+config's `daemon.watch_from`, else the time of the first pass, recorded once in the
+journal and never moved — is not flagged (`mapping.decide`), so installing the
+escalator on a site with years of tickets writes no note on every old one.
 
 A tracker that cannot be reached (connection, timeout, 5xx or 429 after the
 transport's own retries) is logged once, retried with back-off, and its recovery is
@@ -41,6 +66,7 @@ from typing import Any, Protocol
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
+from mapping.downgrade import check_downgrade
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.procedure import Procedure
@@ -61,7 +87,11 @@ class DecisionLike(Protocol):
     next_deadline: datetime | None
 
 
-DecideFn = Callable[[Incident, Procedure, datetime, set[str]], DecisionLike]
+DecideFn = Callable[..., DecisionLike]  # mapping.decide.decide(incident, procedure, now, approvers, watch_from=)
+
+
+class _NotNow(Exception):
+    """An action half done that cannot be finished in this pass (logged): look again soon."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,13 @@ class Daemon:
         self.cursor = journal.cursor(self.tracker)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
-        self.metrics.watched.labels(self.tracker).set(len(self.schedule))
+        # open incidents known: a scheduled one is open until a read says otherwise
+        self._open: set[str] = set(self.schedule.refs)
+        #: changes before this are history, not flagged: the config's, else the first pass's (journal)
+        self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
+        self._watching = False  # the first pass of this process has recorded its time
+        self.metrics.prepare(self.tracker, len(procedure.escalation.targets))
+        self.metrics.watched.labels(self.tracker).set(len(self._open))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
@@ -205,7 +241,8 @@ class Daemon:
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
-        self._log(logging.INFO, "daemon.started", dry_run=self.dry_run, watched=len(self.schedule))
+        self._log(logging.INFO, "daemon.started", dry_run=self.dry_run, watched=len(self._open),
+                  deadlines=len(self.schedule))
         while not self._stop.is_set():
             wait = self.cycle()
             if self._stop.is_set():
@@ -236,7 +273,8 @@ class Daemon:
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
-            self._log(logging.INFO, "daemon.ready", watched=len(self.schedule))
+            self._log(logging.INFO, "daemon.ready", watched=len(self._open), deadlines=len(self.schedule),
+                      watch_from=self.watch_from.isoformat() if self.watch_from else None)
         if self._down:
             self._down = False
             self._log(logging.WARNING, "daemon.tracker-recovered")
@@ -272,6 +310,13 @@ class Daemon:
     def run_pass(self, *, poll: bool) -> PassStats:
         stats = PassStats()
         now = self.clock.now()
+        if not self._watching:
+            # the first pass ever is recorded once and never moved (a dry run writes nothing: it keeps
+            # it in memory); what happened before it is history
+            recorded = self.journal.watch_from(self.tracker) if self.dry_run \
+                else self.journal.start_watching(self.tracker, now)
+            self.watch_from = self.watch_from or recorded or now
+            self._watching = True
         # 1. known deadlines that have come, earliest first
         for _, ticket_id in self.schedule.due(now):
             if self._stop.is_set():
@@ -307,7 +352,7 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self._stop.is_set():
             self.duties.run(now, stats)
-        self.metrics.watched.labels(self.tracker).set(len(self.schedule))
+        self.metrics.watched.labels(self.tracker).set(len(self._open))
         return stats
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
@@ -318,6 +363,7 @@ class Daemon:
             self._log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
             self._set_due(ticket_id, ticket_id, None)
             self.snapshots.pop(ticket_id, None)
+            self._open.discard(ticket_id)
             return None
         except (TRACKER_DOWN + (AuthError,)):
             raise
@@ -354,8 +400,14 @@ class Daemon:
         resolved = self._contracted(item)
         if isinstance(resolved, Incident):
             self.snapshots[resolved.id] = resolved
+            contract = self.procedure.contracts[resolved.contract]  # resolved by `_contracted`
+            if self.procedure.clock_mode(contract, resolved.state) == "stopped":
+                self._open.discard(resolved.id)  # resolved or archived
+            else:
+                self._open.add(resolved.id)
         else:
             self.snapshots.pop(item.id, None)
+            self._open.discard(item.id)  # unreadable (counted apart) or outside the watched projects
         return resolved
 
     def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, DecisionLike | None, tuple]:
@@ -368,11 +420,9 @@ class Daemon:
         if isinstance(resolved, Unreadable):
             return resolved, None, far
         item = resolved
-        approvers: set[str] = set()
-        for role in self.procedure.downgrade_exception.roles:
-            approvers.update(self._people(role, item))
         try:
-            decision = self.decide(item, self.procedure, self.clock.now(), approvers)
+            decision = self.decide(item, self.procedure, self.clock.now(), self._approvers(item),
+                                   watch_from=self.watch_from)
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
                              reason=f"the procedure cannot judge it: {exc}")
@@ -396,6 +446,8 @@ class Daemon:
                 stats.acted += 1
             except TRACKER_DOWN:
                 raise
+            except _NotNow:
+                retry = True  # half done (logged): the next run finishes it, the marker keeps the note single
             except TrackerError as exc:
                 # refused by the tracker (a permission, a missing option): report, go on, retry later
                 retry = True
@@ -455,24 +507,39 @@ class Daemon:
                         role=action.role, people=",".join(people))
             return
         text = notes.escalation_note(action, incident, self.procedure, now, people)
-        wrote = self.connector.add_note(incident, text, marker=action.marker)
+        # notify -> note -> level (the crash matrix is in the module's docstring). A note already
+        # there means an earlier run (or another daemon) notified: do not notify again.
+        noted = self.connector.has_marker(incident, action.marker)
+        wrote = False
+        if not noted:
+            if people:
+                self.connector.notify(incident, people, notes.escalation_subject(action, incident, self.procedure),
+                                      text)
+            # a crash right here notifies again on the next run: nothing on the ticket says it was sent
+            wrote = self.connector.add_note(incident, text, marker=action.marker)
         noted_at = self.clock.now()
-        if not wrote and self._level_already(incident, action.level):
+        fresh = self._fresh(incident)
+        if fresh is None:
+            raise _NotNow
+        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
+        raised = fresh.escalation_level < action.level
+        if raised:
+            self.connector.set_escalation_level(fresh, action.level)
+        if not wrote and not raised:
             self._already(action, incident)
             return
-        if people:
-            self.connector.notify(incident, people, notes.escalation_subject(action, incident, self.procedure), text)
-        self.connector.set_escalation_level(incident, action.level)
         lag = max((noted_at - action.deadline).total_seconds(), 0.0)
         self.metrics.escalations.labels(self.tracker, str(action.level)).inc()
-        if action.reason == "timetable":
+        if action.reason == "timetable" and wrote:
             self.metrics.lag.labels(self.tracker).observe(lag)
         self._record(action, incident, {"level": action.level, "role": action.role, "people": people,
                                         "deadline": action.deadline.isoformat(), "lag_seconds": lag,
-                                        "note_written": wrote})
+                                        "note_written": wrote, "notified": not noted and bool(people),
+                                        "level_written": raised, "level_found": fresh.escalation_level})
         self._log(logging.INFO, "daemon.escalated", ticket=incident.ref, level=action.level, role=action.role,
                   people=",".join(people), reason=action.reason, contract=action.contract,
-                  deadline=action.deadline.isoformat(), lag_seconds=round(lag, 3))
+                  deadline=action.deadline.isoformat(), lag_seconds=round(lag, 3), note_written=wrote,
+                  level_written=raised)
         self._event(incident.ref, "escalated", summary, stats)
 
     def _restore(self, action: RestoreSeverity, incident: Incident, stats: PassStats) -> None:
@@ -482,20 +549,39 @@ class Daemon:
             self._would("daemon.would-restore-severity", action, incident, stats, summary,
                         to=action.to, current=action.current)
             return
-        text = notes.restore_note(action, incident, self.procedure, incident.contract or "", self.mapping)
-        wrote = self.connector.add_note(incident, text, marker=action.marker)
-        if not wrote:
-            fresh = self.connector.read_one(incident.id)
-            if isinstance(fresh, Incident) and fresh.severity is not None and fresh.severity <= action.to:
-                self._already(action, incident)
-                return
-        self.connector.set_severity(incident, action.to)
+        # no-downgrade overwrites a person's edit: only the one it judged. Asked again on a fresh
+        # read before the note (a note must not claim a restore that will not happen) and again
+        # right before the write (someone may have edited while the note was written)
+        fresh = self._still_lowered(action, incident)
+        if fresh is None:
+            return
+        text = notes.restore_note(action, fresh, self.procedure, fresh.contract or "", self.mapping)
+        wrote = self.connector.add_note(fresh, text, marker=action.marker)
+        fresh = self._still_lowered(action, incident)
+        if fresh is None:
+            return
+        self.connector.set_severity(fresh, action.to)
         self.metrics.restored.labels(self.tracker).inc()
         self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
                                         "note_written": wrote})
         self._log(logging.INFO, "daemon.severity-restored", ticket=incident.ref, to=action.to,
                   current=action.current, lowered_by=action.lowered_by)
         self._event(incident.ref, "severity-restored", summary, stats)
+
+    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
+        """The fresh ticket when it still holds `action.current` and the rule still asks for this very
+        restore; otherwise None (logged): a person's later edit — raising it, putting it back,
+        approving the lowering — or an earlier run's restore is left as it is."""
+        fresh = self._fresh(incident)
+        if fresh is None:
+            return None
+        again = check_downgrade(fresh, self._approvers(fresh))
+        if fresh.severity == action.current and again == action:
+            return fresh
+        self._log(logging.INFO, "daemon.restore-skipped", ticket=incident.ref, marker=action.marker,
+                  judged=action.current, now=fresh.severity, to=action.to,
+                  reason="already restored" if fresh.severity == action.to else "changed since it was read")
+        return None
 
     def _flag_transition(self, action: FlagTransition, incident: Incident, stats: PassStats) -> None:
         p = self.procedure
@@ -510,13 +596,10 @@ class Daemon:
         wrote = self.connector.add_note(incident, text, marker=action.marker)
         reverted = False
         if action.revert:
-            state = incident.state
-            if not wrote:
-                fresh = self.connector.read_one(incident.id)
-                state = fresh.state if isinstance(fresh, Incident) else None
+            fresh = self._fresh(incident)
             # put back only what is still in the illegal state: a later human move is theirs
-            if state == action.target:
-                reverted = self.connector.set_state(incident, action.source)
+            if fresh is not None and fresh.state == action.target:
+                reverted = self.connector.set_state(fresh, action.source)
                 if not reverted:
                     self._log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref,
                               source=action.source, target=action.target)
@@ -548,10 +631,22 @@ class Daemon:
         self._event(incident.ref, "record-incomplete", summary, stats)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _level_already(self, incident: Incident, level: int) -> bool:
-        """The note was there: did a previous run (or another daemon) finish the escalation?"""
-        fresh = self.connector.read_one(incident.id)
-        return isinstance(fresh, Incident) and fresh.escalation_level >= level
+    def _fresh(self, incident: Incident) -> Incident | None:
+        """The ticket as it is now, read right before a value write (and remembered); None, logged,
+        when it no longer reads as a watched incident: then nothing is written over it."""
+        fresh = self.remember(self.connector.read_one(incident.id))
+        if isinstance(fresh, Incident):
+            return fresh
+        self._log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
+                  reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
+        return None
+
+    def _approvers(self, incident: Incident) -> set[str]:
+        """The people whose recorded exception may lower this incident's severity."""
+        approvers: set[str] = set()
+        for role in self.procedure.downgrade_exception.roles:
+            approvers.update(self._people(role, incident))
+        return approvers
 
     def _people(self, role: str, incident: Incident) -> list[str]:
         return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,

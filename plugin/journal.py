@@ -1,10 +1,15 @@
 """The daemon's local SQLite journal: the read cursor, the schedule of known deadlines,
-and every action carried out, for audit.
+when the escalator started to watch, and every action carried out, for audit.
 
 The journal is a convenience, not the source of truth: the tracker is (markers in the
 notes, the escalation level field, the stored machine state). Losing the journal costs
 a full re-read on the next start, never a duplicate write. An action is recorded only
 *after* the tracker accepted all its writes (Alertmanager's order: send, then record).
+
+The time of the daemon's first pass (`watch_from`, a `meta` row written once, never
+moved) is the one thing the tracker cannot give back: a lost journal moves it to the
+next first pass, so a lowering made while the daemon was down is then history. Pin it
+with `daemon.watch_from` in the config where that matters.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ CREATE TABLE IF NOT EXISTS duties (
     period   TEXT NOT NULL,
     at       TEXT NOT NULL,
     PRIMARY KEY (tracker, duty_key)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 """
 
@@ -94,6 +103,21 @@ class Journal:
         with self._lock:
             self._db.execute("INSERT INTO cursor (tracker, data) VALUES (?, ?) "
                              "ON CONFLICT (tracker) DO UPDATE SET data = excluded.data", (tracker, data))
+
+    # -- when the escalator started to watch ---------------------------------------------
+    def watch_from(self, tracker: str) -> datetime | None:
+        """The time of the daemon's first pass on this tracker, or None before it."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"watch_from:{tracker}",)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def start_watching(self, tracker: str, at: datetime) -> datetime:
+        """Record `at` as the first pass's time unless one is recorded (it never moves); return the recorded one."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                             (f"watch_from:{tracker}", at.isoformat()))
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"watch_from:{tracker}",)).fetchone()
+        return datetime.fromisoformat(row[0])
 
     # -- schedule ------------------------------------------------------------------------
     def schedule(self, tracker: str) -> list[tuple[datetime, str, str]]:

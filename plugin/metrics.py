@@ -4,6 +4,14 @@ Each `Metrics` owns its registry, so two daemons in one process (the demo, tests
 do not collide. API calls are counted through `HttpClient`'s `on_call` hook, labelled
 by tracker, method and status class — never by path, which holds ticket ids and would
 make the label set unbounded.
+
+`escalator_tickets_watched` is the number of open incidents the daemon knows: those
+it has read in a watched project whose state does not stop the SLA clock (not yet
+resolved), plus, after a restart and before they are read again, those the journal
+holds a deadline for. It is not the number with a deadline ahead: most open incidents
+have none left (every level reported), and they are watched all the same.
+`prepare` creates each per-tracker series at start, so counters read 0 rather than
+being absent until the first error, unreadable ticket or escalation.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.watched = Gauge("escalator_tickets_watched", "Open incidents with a known next deadline",
+        self.watched = Gauge("escalator_tickets_watched",
+                             "Open incidents the daemon knows (read, or scheduled in its journal)",
                              ["tracker"], registry=r)
         self.escalations = Counter("escalator_escalations", "Escalations carried out", ["tracker", "level"],
                                    registry=r)
@@ -50,6 +59,14 @@ class Metrics:
                                   registry=r)
         self._server = None
         self._thread: threading.Thread | None = None
+
+    def prepare(self, tracker: str, levels: int) -> None:
+        """Create every series labelled by tracker alone (and each escalation level) at 0."""
+        for per_tracker in (self.watched, self.restored, self.flagged, self.incomplete, self.unreadable,
+                            self.action_errors, self.lag, self.api_errors):
+            per_tracker.labels(tracker)
+        for level in range(1, levels + 1):
+            self.escalations.labels(tracker, str(level))
 
     def on_call(self, tracker: str) -> Callable[[str, str, int | None], None]:
         """The hook for `HttpClient(on_call=...)`."""

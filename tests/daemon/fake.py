@@ -6,11 +6,13 @@ people notified, a machine-state property, and an `updated` stamp that every wri
 moves (so the daemon's own writes come back in the next incremental read, as on Jira
 and Zammad). Faults are injected per call name: a crash (`SimulatedCrash`, which no
 code catches: the process "dies" there), or the tracker being down (`Unreachable`).
+A person's edit can be slipped in just before a named call (`before`), e.g. between
+the daemon's read and its write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,6 +68,7 @@ class FakeTracker:
         self.crash_on: dict[str, int] = {}  # call name -> crash at the n-th call from now (1 = next)
         self.down = False
         self.refuse: dict[str, int] = {}  # call name -> answer Conflict this many times
+        self.before: dict[str, Callable[[], object]] = {}  # call name -> run once, just before that call
         self.filed: list[Filed] = []  # problems and tasks, in creation order
         self.problem_of: dict[str, str] = {}  # incident id -> problem ref (the incident's own record)
 
@@ -96,6 +99,8 @@ class FakeTracker:
 
     def _call(self, name: str, ticket_id: str = "") -> None:
         self.calls.append((name, ticket_id))
+        if name in self.before:
+            self.before.pop(name)()
         if self.down:
             raise Unreachable(f"{self.tracker}: connection failed after 5 attempts", method="GET", path="/")
         if name in self.crash_on:

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from mapping.incident import DowngradeApproval, SeverityChange, StateChange
-from tests.daemon.conftest import T0, incident
+from tests.daemon.conftest import T0, incident, make_config
 
 H = timedelta(hours=1)
 
@@ -106,6 +106,7 @@ def test_restores_a_lowered_severity_and_says_how_to_record_an_exception(world, 
 
 
 def test_an_approved_lowering_stays(world):
+    world.config = make_config(watch_from=T0)  # judged although made before the daemon's first pass
     world.tracker.add(incident("1", severity=2))
     daemon = world.daemon()
     world.tracker.update("1", severity=3, severity_history=(
@@ -184,6 +185,7 @@ def test_an_incomplete_record_gets_one_note(world):
 def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
     world.procedure = _strict_procedure(tmp_path)
+    world.config = make_config(watch_from=T0)  # the lowering and the illegal change come before the start
     world.tracker.add(incident("1", severity=1, contract="strict", facts={}))
     world.tracker.add(incident("2", severity=2, contract="strict", facts={}))  # open: its record is checked
     world.tracker.update("2", severity=4, severity_history=(
@@ -303,12 +305,12 @@ def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
     world.tracker.add(incident("1", severity=1))
     calls = []
 
-    def broken(incident, procedure, now, approvers):
+    def broken(incident, procedure, now, approvers, watch_from=None):
         calls.append(incident.id)
         if len(calls) == 1:
             raise RuntimeError("a bug in the rules")
         from mapping.decide import decide
-        return decide(incident, procedure, now, approvers)
+        return decide(incident, procedure, now, approvers, watch_from=watch_from)
 
     daemon = world.daemon(decide=broken)
     assert daemon.cycle() == daemon.BACKOFF_START

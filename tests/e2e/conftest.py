@@ -44,9 +44,9 @@ def free_port() -> int:
 class DaemonProcess:
     """`escalator run --config FILE --clock SPEC` as a child process."""
 
-    def __init__(self, site: Site, clock: AcceleratedClock, *args: str):
+    def __init__(self, site: Site, clock: AcceleratedClock, *args: str, log: str = "daemon.log"):
         self.site = site
-        self.log = site.folder / "daemon.log"
+        self.log = site.folder / log
         command = [sys.executable, "-c", "from plugin.cli import main; main(prog_name='escalator')",
                    "-v", "run", "--config", str(site.config_path), "--clock", clock.spec(), *args]
         self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
@@ -105,8 +105,8 @@ def site(request, tmp_path, clock):
 def start_daemon(site, clock):
     started: list[DaemonProcess] = []
 
-    def start(*args: str) -> DaemonProcess:
-        process = DaemonProcess(site, clock, *args)
+    def start(*args: str, log: str = "daemon.log") -> DaemonProcess:
+        process = DaemonProcess(site, clock, *args, log=log)
         started.append(process)
         return process
 

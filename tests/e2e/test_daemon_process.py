@@ -72,6 +72,22 @@ def test_sigkill_mid_pass_then_restart_writes_nothing_twice(site, start_daemon):
         assert site.read(t.ticket_id).escalation_level == 3
 
 
+@pytest.mark.parametrize("site", ["jira"], indirect=True)
+def test_a_second_daemon_on_the_same_journal_exits_at_once(site, start_daemon):
+    first = start_daemon()
+    first.wait_ready()
+    second = start_daemon(log="second.log")
+    assert second.proc.wait(20) == 2
+    journal = site.config_path.resolve().parent / "journal.sqlite"
+    assert second.output().splitlines() == [
+        f"error: another escalator is running with journal {journal} (pid {first.proc.pid})"]
+    # the first goes on
+    t = site.create("24x7 severity 1", 1, "24x7")
+    wait_for(lambda: escalation_markers(site, t) == LEVELS, 15, "the first daemon's escalations")
+    assert first.stop() == 0
+    assert site.markers(t) == LEVELS
+
+
 def test_correct_through_429_5xx_and_timeouts(site, start_daemon):
     tickets = [site.create(f"severity 1 #{i}", 1, "24x7") for i in range(3)]
     sb = site.sandbox
