@@ -83,10 +83,20 @@ class DutyRunner:
         self.settings = daemon.config.duties
         self._dry_done: dict[str, str] = {}  # a dry run remembers in memory only
         self._next: datetime | None = None
+        self._failed: set[str] = set()  # duties whose last attempt failed: retried at the poll
 
     # -- when ------------------------------------------------------------------------------
     def next_time(self, now: datetime) -> datetime | None:
-        """The next time a duty falls due (a wake-up for the loop), cached until it passes."""
+        """The next time a duty falls due (a wake-up for the loop), cached until it passes.
+
+        A duty that fell due while the last pass ran (the digest done at 17:00 took until
+        after 17:30, when the customer update fell due) is due *now*: waiting for the
+        next scheduled time would leave it late by a poll interval. One whose last
+        attempt failed waits for the poll instead, so a refusing tracker is no busy loop.
+        """
+        if any(d.duty_key not in self._failed for d in self.due(now)):
+            self._next = now
+            return now
         if self._next is None or self._next <= now:
             times = [next_due_time(self.d.procedure, c, now) for c in self.d.procedure.contracts]
             self._next = min((t for t in times if t is not None), default=None)
@@ -121,11 +131,13 @@ class DutyRunner:
             self.ensure_snapshots()
             if not self._carry_out(due, now, stats):
                 failed.add(due.duty_key)
+                self._failed.add(due.duty_key)
             else:
                 if self.d.dry_run:
                     self._dry_done[due.duty_key] = due.period_key
                 else:
                     self.d.journal.duty_done(self.d.tracker, due.duty_key, due.period_key, self.d.clock.now())
+                self._failed.discard(due.duty_key)
                 self.d._log(logging.INFO, "daemon.duty-done", duty=due.duty, contract=due.contract,
                             period=due.period_key, late_seconds=round(due.late_by(now).total_seconds(), 3))
         self._prune(now)

@@ -99,6 +99,21 @@ def test_the_loop_wakes_for_a_duty_like_a_deadline(duties_world):
     assert daemon.cycle() == (cst("2026-03-02 17:00") - T0).total_seconds()
 
 
+def test_a_duty_that_falls_due_during_a_pass_is_done_at_once_not_a_poll_later(duties_world):
+    w = duties_world
+    w.tracker.add(incident("1", severity=3, contract="default"))
+    settle(w)
+    daemon = w.daemon(poll_interval=24 * 3600)
+    daemon.cycle()
+    w.clock.set(cst("2026-03-02 17:00:01"))
+    # the digest's note takes until after 17:30, when the customer update falls due
+    w.tracker.before["add_note"] = lambda: w.clock.set(cst("2026-03-02 17:31"))
+    assert daemon.cycle() == 0  # no sleep: the customer update is due now
+    daemon.cycle()
+    assert [n.marker for n in duty_notes(w, "1")] == [
+        "duty-pm_digest:default:2026-03-02:pm-li", "duty-customer_update:default:2026-03-02:1"]
+
+
 def test_no_duty_on_holidays_or_weekends_one_on_a_make_up_day(duties_world):
     w = duties_world
     start = cst("2026-02-13 18:00")  # the Friday before the Spring Festival holidays
