@@ -52,6 +52,9 @@ class _JiraClient(ABC):
     CREATE_ISSUE = "/issue"
     ISSUE_LINK = "/issueLink"
     ISSUE_LINK_TYPES = "/issueLinkType"
+    EDITMETA = "/issue/{key}/editmeta"
+    SCREEN_TABS = "/screens/{screen}/tabs"
+    TAB_FIELDS = "/screens/{screen}/tabs/{tab}/fields"
 
     def __init__(self, http: HttpClient):
         self.http = http
@@ -173,6 +176,22 @@ class _JiraClient(ABC):
     def project_statuses(self, key: str) -> list[dict]:
         return self.http.get(self._path(self.PROJECT_STATUSES, key=key)) or []
 
+    # -- screens: a field can only be set through PUT /issue when it is on the issue's edit screen
+    def editmeta(self, key: str) -> dict:
+        """GET /issue/{key}/editmeta: {"fields": {id: meta}}, the fields on the issue's edit screen."""
+        return (self.http.get(self._path(self.EDITMETA, key=key)) or {}).get("fields") or {}
+
+    def screen_tabs(self, screen_id: str) -> list[dict]:
+        return self.http.get(self._path(self.SCREEN_TABS, screen=screen_id)) or []
+
+    def tab_fields(self, screen_id: str, tab_id: str) -> list[dict]:
+        return self.http.get(self._path(self.TAB_FIELDS, screen=screen_id, tab=tab_id)) or []
+
+    def add_tab_field(self, screen_id: str, tab_id: str, field_id: str) -> dict:
+        # a retry after a lost answer would be refused (400: already on the screen): not retried
+        return self.http.post(self._path(self.TAB_FIELDS, screen=screen_id, tab=tab_id),
+                              json={"fieldId": field_id}, idempotent=False) or {}
+
     # -- flavour-specific ------------------------------------------------------------------
     @abstractmethod
     def user_ref(self, user: str) -> dict:
@@ -192,6 +211,10 @@ class JiraCloudClient(_JiraClient):
     CHANGELOG_BULK = "/changelog/bulkfetch"
     FIELD_CONTEXTS = "/field/{field}/context"
     CONTEXT_OPTIONS = "/field/{field}/context/{context}/option"
+    SCREENS = "/screens"
+    ITSS_PROJECTS = "/issuetypescreenscheme/project"
+    ITSS_MAPPING = "/issuetypescreenscheme/mapping"
+    SCREEN_SCHEMES = "/screenscheme"
 
     def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None) -> dict:
         """One page of POST /search/jql; the old /search answers 410 Gone on Cloud."""
@@ -222,6 +245,22 @@ class JiraCloudClient(_JiraClient):
         answer = self.http.post(self._path(self.CONTEXT_OPTIONS, field=field_id, context=context_id),
                                 json={"options": options}, idempotent=False) or {}
         return answer.get("options") or []
+
+    # -- the way from a project to its edit screens (classic projects; v3 spec) ----------------
+    def project_issue_type_screen_schemes(self, project_ids: list[str]) -> list[dict]:
+        """[{issueTypeScreenScheme: {id, name}, projectIds}] for the given projects."""
+        return _paged(self.http, self._path(self.ITSS_PROJECTS), params={"projectId": project_ids})
+
+    def issue_type_screen_scheme_items(self, scheme_ids: list[str]) -> list[dict]:
+        """[{issueTypeScreenSchemeId, issueTypeId ("default" or an id), screenSchemeId}]."""
+        return _paged(self.http, self._path(self.ITSS_MAPPING), params={"issueTypeScreenSchemeId": scheme_ids})
+
+    def screen_schemes(self, ids: list[str]) -> list[dict]:
+        """[{id, name, screens: {default, edit?, create?, view?}}]."""
+        return _paged(self.http, self._path(self.SCREEN_SCHEMES), params={"id": ids})
+
+    def screens(self, ids: list[str]) -> list[dict]:
+        return _paged(self.http, self._path(self.SCREENS), params={"id": ids})
 
     def user_ref(self, user: str) -> dict:
         return {"accountId": user}
@@ -277,12 +316,12 @@ class JiraDataCenterClient(_JiraClient):
 JiraClient = JiraCloudClient | JiraDataCenterClient
 
 
-def _paged(http: HttpClient, path: str, page_size: int = 100) -> list[dict]:
+def _paged(http: HttpClient, path: str, page_size: int = 100, params: dict[str, Any] | None = None) -> list[dict]:
     """A `PageBean` resource (startAt / maxResults / isLast / values), read whole."""
     out: list[dict] = []
     start = 0
     while True:
-        page = http.get(path, params={"startAt": start, "maxResults": page_size}) or {}
+        page = http.get(path, params={**(params or {}), "startAt": start, "maxResults": page_size}) or {}
         values = page.get("values") or []
         out += values
         start += len(values)

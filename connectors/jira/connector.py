@@ -237,7 +237,22 @@ class JiraConnector:
 
     # -- writes ---------------------------------------------------------------------------
     def _set_fields(self, incident: Incident, fields: dict, term: str, value: object) -> None:
-        self.client.edit_issue(incident.ref, fields)
+        try:
+            self.client.edit_issue(incident.ref, fields)
+        except TrackerError as err:
+            # Jira refuses a field that is not on the issue's edit screen with 400 and
+            # errors {"<id>": "Field '<id>' cannot be set. It is not on the appropriate screen,
+            # or unknown."}: say which procedure field and what fixes it, on one line
+            off = [f for f in fields if "appropriate screen" in err.field_errors.get(f, "")]
+            if err.status != 400 or not off:
+                raise
+            log.warning("jira.field-not-on-screen", extra={"event": "jira.field-not-on-screen",
+                                                           "key": incident.ref, "term": term, "fields": off})
+            raise TrackerError(
+                f"jira: {incident.ref}: cannot set the {term} field {', '.join(off)}: it is not on the edit screen "
+                "of the issue's project (or unknown) - run `escalator mapping check`, then `escalator mapping "
+                "apply` or add it to the screen by hand", status=err.status, method=err.method, path=err.path,
+                messages=err.messages, field_errors=err.field_errors) from None
         log.info("jira.field-set", extra={"event": "jira.field-set", "key": incident.ref, "term": term,
                                           "value": value, "fields": sorted(fields)})
 

@@ -21,6 +21,21 @@ leaves the field with its global default context) but has no resource that creat
 options, so on Data Center `apply()` creates the missing fields and the options are
 manual steps naming each option to add.
 
+Screens: Jira sets a field through `PUT /issue/{key}` only when it is on the issue's edit
+screen, else 400 "Field 'customfield_10000' cannot be set. It is not on the appropriate
+screen, or unknown." (as live Cloud answers it: github.com/tenable/integration-jira-cloud/issues/37),
+and `POST /field` puts a new field on no screen. So `plan()` checks, per watched project,
+that the severity, category and escalation-level fields are on the edit screen of every
+mapped issue type. On Cloud it follows the project's issue type screen scheme to the
+screen schemes and their edit screens (`edit`, else `default`) - GET
+/rest/api/3/issuetypescreenscheme/project, .../mapping, /screenscheme, /screens/{id}/tabs,
+/screens/{id}/tabs/{tabId}/fields in the v3 spec - and `apply()` adds a missing field to
+the screen's first tab (POST .../tabs/{tabId}/fields). Data Center's REST API has the
+screen, tab and tab-field resources but none from a project to its screen schemes, so
+there the plan reads the edit screen off the newest issue's editmeta (what PUT /issue
+obeys) and a missing field is a manual step; a project with no issue yet cannot be
+checked, which the plan says.
+
 Field types and searchers: "Custom field types and searchers" in the v3 reference
 (POST /rest/api/3/field, `CustomFieldDefinitionJsonBean`); the v2 resource takes the
 same bean on Data Center (docs.atlassian.com/software/jira/docs/api/REST/, api/2/field
@@ -165,9 +180,129 @@ class JiraProvisioner:
             steps.append(self._select_step("severity", site, SELECT, SELECT_SEARCHER))
         steps.append(self._select_step("category", site, CASCADE, CASCADE_SEARCHER))
         steps.append(self._select_step("escalation_level", site, SELECT, SELECT_SEARCHER))
+        steps += self._screen_steps(site, {s.term: s.payload for s in steps})
         steps += self._optional_steps(site)
         steps += self._state_steps(site)
         return Plan(tracker="jira", base_url=self.base_url, steps=steps)
+
+    # -- screens --------------------------------------------------------------------------------
+    def _screen_terms(self) -> list[str]:
+        """The fields the daemon writes with PUT /issue (severity only when it is a field)."""
+        return [t for t in ("severity", "category", "escalation_level")
+                if t != "severity" or self.settings.severity_source != "priority"]
+
+    def _type_ids(self, site: _Site, project: dict) -> list[str]:
+        wanted = {str(t["id"]) for t in site.issue_types if t.get("name") in self.settings.issue_types}
+        ids = [str(t["id"]) for t in project.get("issueTypes") or []]
+        return [t for t in ids if not wanted or t in wanted] or sorted(wanted)
+
+    def _edit_screens(self, project: dict, type_ids: list[str]) -> list[dict]:
+        """Cloud: the edit screens of a project's issue types, each {id, name, tabs: [{id, name}],
+        fields: set}; [] for a project without an issue type screen scheme (team-managed)."""
+        client = self.client
+        assert isinstance(client, JiraCloudClient)
+        pid = str(project["id"])
+        itss = [v["issueTypeScreenScheme"]["id"] for v in client.project_issue_type_screen_schemes([pid])
+                if pid in [str(p) for p in v.get("projectIds") or []]]
+        if not itss:
+            return []
+        items = {str(i["issueTypeId"]): str(i["screenSchemeId"])
+                 for i in client.issue_type_screen_scheme_items([str(itss[0])])
+                 if str(i.get("issueTypeScreenSchemeId")) == str(itss[0])}
+        scheme_ids = list(dict.fromkeys(items.get(t) or items.get("default") for t in (type_ids or ["default"])))
+        scheme_ids = [i for i in scheme_ids if i]
+        screen_ids: list[str] = []
+        for scheme in client.screen_schemes(scheme_ids) if scheme_ids else []:
+            screens = scheme.get("screens") or {}
+            # an operation without a screen of its own uses the scheme's default screen
+            sid = str(screens.get("edit") or screens.get("default"))
+            if str(scheme.get("id")) in scheme_ids and sid not in screen_ids:
+                screen_ids.append(sid)
+        names = {str(x["id"]): x.get("name") for x in client.screens(screen_ids)} if screen_ids else {}
+        out = []
+        for sid in screen_ids:
+            tabs = client.screen_tabs(sid)
+            fields = {str(f["id"]) for t in tabs for f in client.tab_fields(sid, str(t["id"]))}
+            out.append({"id": sid, "name": names.get(sid) or f"screen {sid}", "tabs": tabs, "fields": fields})
+        return out
+
+    def _screen_steps(self, site: _Site, by_term: dict[str, dict]) -> list[PlanStep]:
+        steps: list[PlanStep] = []
+        terms = self._screen_terms()
+        for project in site.projects:
+            key = project["key"]
+            if self.cloud:
+                screens = self._edit_screens(project, self._type_ids(site, project))
+                if not screens:
+                    steps.append(PlanStep(term=f"screen:{key}", status="manual", payload={}, detail=(
+                        f"project {key} has no issue type screen scheme (a team-managed project?): add the "
+                        f"fields {', '.join(repr(FIELD_NAMES[t]) for t in terms)} to its issue types by hand")))
+                    continue
+                steps += self._cloud_screen_steps(key, screens, terms, by_term)
+            else:
+                steps += self._dc_screen_steps(key, terms, by_term)
+        return steps
+
+    def _cloud_screen_steps(self, key: str, screens: list[dict], terms: list[str],
+                            by_term: dict[str, dict]) -> list[PlanStep]:
+        steps = []
+        for term in terms:
+            fid = (by_term.get(term) or {}).get("field")
+            missing = [x for x in screens if fid is None or fid not in x["fields"]]
+            if not missing:
+                continue
+            if any(not x["tabs"] for x in missing):
+                names = ", ".join(repr(x["name"]) for x in missing if not x["tabs"])
+                steps.append(PlanStep(term=f"screen:{key}:{term}", status="manual", payload={}, detail=(
+                    f"screen(s) {names} of project {key} have no tab: add one, then put "
+                    f"{FIELD_NAMES[term]!r} on it")))
+                continue
+            shown = ", ".join(f"{x['name']!r} ({x['id']}), tab {x['tabs'][0].get('name')!r}" for x in missing)
+            what = f"field {FIELD_NAMES[term]!r} ({fid})" if fid else f"the new field {FIELD_NAMES[term]!r}"
+            steps.append(PlanStep(
+                term=f"screen:{key}:{term}", status="update",
+                detail=f"put {what} on the edit screen of project {key}: {shown}",
+                payload={"project": key, "term": term, "field": fid,
+                         "problem": f"{what} is not on the edit screen of project {key}: {shown}",
+                         "screens": [{"id": x["id"], "name": x["name"], "tab": str(x["tabs"][0]["id"]),
+                                      "tab_name": x["tabs"][0].get("name")} for x in missing]}))
+        if not steps:
+            names = ", ".join(f"{x['name']!r} ({x['id']})" for x in screens)
+            steps.append(PlanStep(term=f"screen:{key}", status="ok", payload={},
+                                  detail=f"{', '.join(terms)} on the edit screen of project {key}: {names}"))
+        return steps
+
+    def _dc_screen_steps(self, key: str, terms: list[str], by_term: dict[str, dict]) -> list[PlanStep]:
+        how = (f"Project settings → Screens of {key}, the screen of the 'Edit issue' operation; Jira Data "
+               "Center's REST API cannot add a field to a project's screen (it has no resource from a project "
+               "to its screens)")
+        fids = {t: (by_term.get(t) or {}).get("field") for t in terms}
+        new = [t for t in terms if not fids[t]]
+        steps = [PlanStep(term=f"screen:{key}:{t}", status="manual", payload={},
+                          detail=f"once created, put {FIELD_NAMES[t]!r} on the edit screen of project {key} ({how})")
+                 for t in new]
+        known = [t for t in terms if fids[t]]
+        if not known:
+            return steps
+        issues = self.client.search(f'project = "{key}" ORDER BY created DESC', ["summary"], 1).get("issues") or []
+        if not issues:
+            steps.append(PlanStep(term=f"screen:{key}", status="ok", payload={}, detail=(
+                f"not checked: project {key} has no issue yet to read its edit screen from; make sure "
+                f"{', '.join(repr(FIELD_NAMES[t]) for t in known)} are on it ({how})")))
+            return steps
+        sample = issues[0]["key"]
+        on_screen = self.client.editmeta(sample)
+        for t in known:
+            if fids[t] not in on_screen:
+                problem = (f"field {FIELD_NAMES[t]!r} ({fids[t]}) is not on the edit screen of project {key} "
+                           f"(not in the editmeta of {sample})")
+                steps.append(PlanStep(term=f"screen:{key}:{t}", status="manual", payload={"problem": problem},
+                                      detail=f"put field {FIELD_NAMES[t]!r} ({fids[t]}) on the edit screen of "
+                                             f"project {key} (not in the editmeta of {sample}): {how}"))
+        if not steps:
+            steps.append(PlanStep(term=f"screen:{key}", status="ok", payload={}, detail=(
+                f"{', '.join(known)} on the edit screen of project {key} (editmeta of {sample})")))
+        return steps
 
     def _scope_steps(self, site: _Site) -> list[PlanStep]:
         steps = []
@@ -304,20 +439,43 @@ class JiraProvisioner:
         scope = {s.term: s.payload for s in plan.steps}
         project_ids = (scope.get("projects") or {}).get("ids", [])
         issue_type_ids = (scope.get("issue_types") or {}).get("ids", [])
+        created: dict[str, str] = {}  # term -> id of a field made by this run
         for step in plan.changes:
-            changes += self._apply_select(step, project_ids, issue_type_ids)
+            if step.term.startswith("screen:"):
+                changes += self._apply_screen(step, created)
+            else:
+                changes += self._apply_select(step, project_ids, issue_type_ids, created)
             if progress:
                 progress(step)
         final = self.plan() if changes else plan
         return self._mapping(final), changes
 
-    def _apply_select(self, step: PlanStep, project_ids: list[str], issue_type_ids: list[str]) -> list[str]:
+    def _apply_screen(self, step: PlanStep, created: dict[str, str]) -> list[str]:
+        """Cloud: put a field on the first tab of each edit screen the plan found it missing from."""
+        p = step.payload
+        field_id = p["field"] or created.get(p["term"])
+        if not field_id:
+            raise TrackerError(f"jira: {step.term}: the field {FIELD_NAMES[p['term']]!r} was not created, "
+                               "so it cannot be put on a screen")
+        lines = []
+        for screen in p["screens"]:
+            self.client.add_tab_field(screen["id"], screen["tab"], field_id)
+            lines.append(f"{step.term}: put {FIELD_NAMES[p['term']]!r} ({field_id}) on screen {screen['name']!r} "
+                         f"({screen['id']}), tab {screen['tab_name']!r}")
+            log.info("jira.field-on-screen", extra={"event": "jira.field-on-screen", "field": field_id,
+                                                    "screen": screen["id"], "project": p["project"]})
+        return lines
+
+    def _apply_select(self, step: PlanStep, project_ids: list[str], issue_type_ids: list[str],
+                      created: dict[str, str] | None = None) -> list[str]:
         p = step.payload
         lines = []
         field_id = p["field"]
         if field_id is None:
             field_id = str(self.client.create_field(p["name"], "Managed by incident-escalator", p["type"],
                                                     p["searcher"])["id"])
+            if created is not None:
+                created[step.term] = field_id
             lines.append(f"{step.term}: created field {p['name']!r} ({field_id})")
             log.info("jira.field-created", extra={"event": "jira.field-created", "field": field_id,
                                                   "field_name": p["name"]})
@@ -418,7 +576,21 @@ class JiraProvisioner:
         if mapping.issue_types:
             types = {str(t["id"]) for t in self.client.issue_types()}
             drift += [f"issue type id {t} no longer exists" for t in mapping.issue_types if t not in types]
+        drift += self._check_screens(mapping, fields)
         return drift
+
+    def _check_screens(self, mapping: TrackerMapping, fields: dict[str, dict]) -> list[str]:
+        """A mapped field someone took off a project's edit screen: the daemon's writes would fail."""
+        mapped = {"severity": mapping.severity.field if mapping.severity.source == "field" else None,
+                  "category": mapping.category.field, "escalation_level": mapping.escalation_level.field}
+        by_term = {t: {"field": f} for t, f in mapped.items() if f and f in fields}
+        if not by_term or not mapping.projects:
+            return []  # a missing field is drift of its own (above)
+        site = _Site(fields=[], projects=self.client.projects(mapping.projects),
+                     issue_types=self.client.issue_types() if self.settings.issue_types else [],
+                     statuses_by_project={})
+        return [f"{s.term}: {s.payload.get('problem') or s.detail}" for s in self._screen_steps(site, by_term)
+                if s.status != "ok" and (s.payload.get("problem") or s.term.count(":") == 1)]
 
     def _check_select(self, term: str, field_id: str | None, values: dict, fields: dict[str, dict]) -> list[str]:
         name = FIELD_NAMES[term]

@@ -16,10 +16,16 @@ and stamps every created/updated/changelog time; `notifications` records what
 
 Flavour differences served: Cloud only — `/search/jql` (the old `/search` is 410
 Gone), `/changelog/bulkfetch`, `/issue/{key}/changelog`, `/field/{id}/context[...]`,
-`/priority/search`, `/project/search`; Data Center only — `/search` with `startAt`,
+`/priority/search`, `/project/search`, the way from a project to its screens
+(`/issuetypescreenscheme/project`, `/issuetypescreenscheme/mapping`, `/screenscheme`);
+Data Center only — `/search` with `startAt`,
 `/customFields/{id}/options` (DC has no REST call that creates options). Both:
 issues, transitions, comments (+ JSM `/rest/servicedeskapi/request/{key}/comment`),
-watchers, notify, entity properties, editmeta, fields, statuses, priorities, projects.
+watchers, notify, entity properties, editmeta, fields, statuses, priorities, projects,
+screens with their tabs and tab fields, `/screens/addToDefault/{fieldId}`. A custom field
+can only be set through a project's edit screen (`plugin.sandbox.jira_screens`): the seed
+API's `create_custom_field` puts it on every project's screen, as the UI's last step does,
+while `POST /field` puts it on none.
 
 Response shapes follow `../shared/reference/jira-platform-v3.json` (checked by
 `tests/conformance/test_jira_openapi.py`); the comments cite Atlassian's
@@ -222,9 +228,37 @@ class JiraSandbox(SandboxServer):
         with self.lock:
             self.model.add_transition(project_key, transition)
 
-    def create_custom_field(self, name: str, type_: str, *, searcher: str | None = None) -> str:
+    def create_custom_field(self, name: str, type_: str, *, searcher: str | None = None,
+                            on_screens: bool = True) -> str:
+        """A field as an admin makes one in the UI, whose last step puts it on screens: by default
+        on every project's edit screen (`on_screens=False`: on none, as `POST /field` leaves it)."""
         with self.lock:
-            return self.model.create_custom_field(name, type_, searcher=searcher).id
+            fid = self.model.create_custom_field(name, type_, searcher=searcher).id
+            if on_screens:
+                for project in self.model.projects.values():
+                    self._put_on_screen(project.key, fid)
+            return fid
+
+    def _put_on_screen(self, project_key: str, field_id: str) -> None:
+        project = self.model.project(project_key)
+        for tid in project.issue_type_ids:
+            screen = self.model.screen_for(project.id, tid)
+            if field_id not in screen.fields():
+                screen.tabs[0].fields.append(field_id)
+
+    def add_field_to_screen(self, project_key: str, field_id: str) -> None:
+        """Put a field on the edit screens of a project's issue types (its first tab)."""
+        with self.lock:
+            self._put_on_screen(project_key, field_id)
+
+    def remove_field_from_screen(self, project_key: str, field_id: str) -> None:
+        """An admin takes a field off a project's edit screens: writes to it answer 400 from now on."""
+        with self.lock:
+            project = self.model.project(project_key)
+            for tid in project.issue_type_ids:
+                for tab in self.model.screen_for(project.id, tid).tabs:
+                    if field_id in tab.fields:
+                        tab.fields.remove(field_id)
 
     def add_options(self, field_id: str, values: list[str], *, context_id: str | None = None,
                     parent: str | None = None) -> list[str]:
@@ -391,6 +425,15 @@ class JiraSandbox(SandboxServer):
         on("POST", f"{a}/issueLink", self._link_issues)
         on("GET", f"{a}/issueLinkType", lambda req, me: {"issueLinkTypes": [
             self._render_link_type(t) for t in self.model.link_types.values()]})
+        # screens: the same resources on Cloud v3 and Data Center v2 (Jira DC REST reference,
+        # api/2/screens: tabs, tab fields, addToDefault)
+        sc, tab = r"(?P<screen>\d+)", r"(?P<tab>\d+)"
+        on("GET", f"{a}/screens", self._get_screens)
+        on("GET", f"{a}/screens/{sc}/tabs", self._get_tabs)
+        on("GET", f"{a}/screens/{sc}/tabs/{tab}/fields", self._get_tab_fields)
+        on("POST", f"{a}/screens/{sc}/tabs/{tab}/fields", self._add_tab_field)
+        on("DELETE", f"{a}/screens/{sc}/tabs/{tab}/fields/(?P<field>[^/]+)", self._remove_tab_field)
+        on("POST", f"{a}/screens/addToDefault/(?P<field>[^/]+)", self._add_to_default)
         if self.flavour == "cloud":
             for old in ("/rest/api/3/search", "/rest/api/2/search", "/rest/api/latest/search"):
                 for method in ("GET", "POST"):
@@ -410,6 +453,11 @@ class JiraSandbox(SandboxServer):
             on("POST", f"{a}/field/{f}/context/(?P<context>\\d+)/option", self._create_options)
             on("PUT", f"{a}/field/{f}/context/(?P<context>\\d+)/project", self._context_projects)
             on("PUT", f"{a}/field/{f}/context/(?P<context>\\d+)/issuetype", self._context_issue_types)
+            # Cloud only: the way from a project to its screens (DC's REST API has no resource
+            # for screen schemes or issue type screen schemes)
+            on("GET", f"{a}/issuetypescreenscheme/project", self._itss_projects)
+            on("GET", f"{a}/issuetypescreenscheme/mapping", self._itss_mapping)
+            on("GET", f"{a}/screenscheme", self._screen_schemes)
         else:
             on("GET", f"{a}/search", self._search_dc)
             on("POST", f"{a}/search", self._search_dc)
@@ -968,3 +1016,100 @@ class JiraSandbox(SandboxServer):
         return [{"self": f"{self._link_base()}{self.model.api}/issuetype/{tid}", "id": tid,
                  "name": self.model.issue_types[tid].name, "subtask": self.model.issue_types[tid].subtask,
                  "statuses": statuses} for tid in project.issue_type_ids]
+
+    # -- handlers: screens ----------------------------------------------------------------------------
+    @staticmethod
+    def _ids(req: Request, name: str) -> set[str]:
+        """A repeated id parameter (`id=1&id=2`, as the v3 spec has it; commas taken too)."""
+        return {v for raw in req.query.get(name, []) for v in raw.split(",") if v}
+
+    def _get_screens(self, req: Request, me: User) -> Any:
+        screens = sorted(self.model.screens.values(), key=lambda x: x.id)
+        wanted, text = self._ids(req, "id"), (req.arg("queryString") or "").casefold()
+        screens = [x for x in screens if (not wanted or str(x.id) in wanted) and text in x.name.casefold()]
+        order = req.arg("orderBy") or ""
+        if order.lstrip("+-") == "name":
+            screens.sort(key=lambda x: x.name.casefold(), reverse=order.startswith("-"))
+        elif order.startswith("-"):
+            screens.reverse()
+        values = [{"id": x.id, "name": x.name, "description": x.description} for x in screens]
+        if self.flavour == "datacenter":
+            # DC answers a plain list of screens, no PageBean (jira.js's typing of DC's "get all
+            # screens": mrrefactoring.github.io/jira.js/api/functions/server.getAllScreens.html)
+            return values
+        return self._page(values, req, f"{self.model.api}/screens", 100)
+
+    def _get_tabs(self, req: Request, me: User) -> list:
+        screen = self.model.screen(req.params["screen"])
+        return [{"id": t.id, "name": t.name} for t in screen.tabs]
+
+    def _get_tab_fields(self, req: Request, me: User) -> list:
+        screen = self.model.screen(req.params["screen"])
+        tab = self.model.screen_tab(screen, req.params["tab"])
+        return [{"id": f, "name": self.model.field_name(f)} for f in tab.fields]
+
+    def _add_tab_field(self, req: Request, me: User) -> dict:
+        """POST .../tabs/{tabId}/fields {"fieldId"}: 200 with the ScreenableField (v3 spec; a live
+        Cloud site answers 200, github.com/tenable/integration-jira-cloud/issues/23)."""
+        screen = self.model.screen(req.params["screen"])
+        tab = self.model.screen_tab(screen, req.params["tab"])
+        field_id = self._obj(req).get("fieldId")
+        if not isinstance(field_id, str) or not field_id:
+            raise ApiError(400, [], {"fieldId": "The field ID must be given."})
+        self.model.add_field_to_tab(screen, tab, field_id)
+        self.model.touch()
+        return {"id": field_id, "name": self.model.field_name(field_id)}
+
+    def _remove_tab_field(self, req: Request, me: User) -> Response:
+        screen = self.model.screen(req.params["screen"])
+        tab = self.model.screen_tab(screen, req.params["tab"])
+        self.model.remove_field_from_tab(screen, tab, req.params["field"])
+        self.model.touch()
+        return Response(204, None)
+
+    def _add_to_default(self, req: Request, me: User) -> dict:
+        """POST /screens/addToDefault/{fieldId}: "Adds a field to the default tab of the default
+        screen" (v3 spec); not the screens a project has of its own."""
+        self.model.add_to_default_screen(req.params["field"])
+        self.model.touch()
+        return {}
+
+    def _itss_projects(self, req: Request, me: User) -> dict:
+        """GET /issuetypescreenscheme/project: each scheme with the projects using it; a project
+        with no scheme of its own uses the default one (id "1")."""
+        wanted = self._ids(req, "projectId")
+        own = {p for itss in self.model.issue_type_screen_schemes.values() for p in itss.project_ids}
+        values = []
+        for itss in self.model.issue_type_screen_schemes.values():
+            users = list(itss.project_ids) if itss.id != "1" else \
+                [p.id for p in self.model.projects.values() if p.id not in own]
+            if wanted:
+                users = [p for p in users if p in wanted]
+                if not users:
+                    continue
+            elif not users:
+                continue  # "Only issue type screen schemes used in classic projects are returned."
+            entry = {"id": itss.id, "name": itss.name}
+            if itss.description:
+                entry["description"] = itss.description
+            values.append({"issueTypeScreenScheme": entry, "projectIds": users})
+        return self._page(values, req, f"{self.model.api}/issuetypescreenscheme/project", 50)
+
+    def _itss_mapping(self, req: Request, me: User) -> dict:
+        wanted = self._ids(req, "issueTypeScreenSchemeId")
+        values = [{"issueTypeId": tid, "issueTypeScreenSchemeId": itss.id, "screenSchemeId": scheme}
+                  for itss in self.model.issue_type_screen_schemes.values() if not wanted or itss.id in wanted
+                  for tid, scheme in itss.mapping.items()]
+        return self._page(values, req, f"{self.model.api}/issuetypescreenscheme/mapping", 50)
+
+    def _screen_schemes(self, req: Request, me: User) -> dict:
+        wanted = self._ids(req, "id")
+        values = []
+        for scheme in sorted(self.model.screen_schemes.values(), key=lambda x: x.id):
+            if wanted and str(scheme.id) not in wanted:
+                continue
+            entry: dict[str, Any] = {"id": scheme.id, "name": scheme.name, "screens": dict(scheme.screens)}
+            if scheme.description:
+                entry["description"] = scheme.description
+            values.append(entry)
+        return self._page(values, req, f"{self.model.api}/screenscheme", 25)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from plugin.sandbox.jira_jql import JqlError, Query, order, parse
 from plugin.sandbox.jira_render import JiraRendering
+from plugin.sandbox.jira_screens import JiraScreens
 from plugin.sandbox.jira_types import (
     CATEGORIES,
     CF_PREFIX,
@@ -56,7 +57,7 @@ from plugin.sandbox.jira_types import (
 )
 
 
-class JiraModel(JiraRendering):
+class JiraModel(JiraRendering, JiraScreens):
     """The emulated Jira instance. `base` gives the server's URL for `self` links."""
 
     def __init__(self, flavour: Flavour, *, clock: Callable[[], datetime], base: Callable[[], str]):
@@ -82,6 +83,7 @@ class JiraModel(JiraRendering):
                 ("10002", "Duplicate", "is duplicated by", "duplicates"),
                 ("10003", "Relates", "relates to", "relates to"))}
         self.links: list[IssueLink] = []
+        self._init_screens()
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
         self._ids = {name: itertools.count(start) for name, start in (
@@ -157,6 +159,7 @@ class JiraModel(JiraRendering):
         project = Project(str(self._next("project")), key, name, type_key, lead or next(iter(self.users)),
                           type_ids, default_workflow())
         self.projects[key] = project
+        self.add_project_screens(project.id, key, type_key)
         self.set_workflow(key, workflow or default_workflow())
         return project.id
 
@@ -566,7 +569,7 @@ class JiraModel(JiraRendering):
         for fid, operations in ops.items():
             if fid in ("project", "issuetype", "summary") and creating:
                 continue  # given separately on create
-            if not self._settable(issue, fid):
+            if not self._settable(issue, fid, "create" if creating else "edit"):
                 errors[fid] = (f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown.")
                 continue
             current = issue.fields.get(fid)
@@ -580,13 +583,18 @@ class JiraModel(JiraRendering):
             changes[fid] = (current, new)
         return changes, errors
 
-    def _settable(self, issue: Issue, fid: str) -> bool:
+    def _settable(self, issue: Issue, fid: str, operation: str = "edit") -> bool:
+        """A custom field is settable when a context applies to the issue and the field is on
+        the project's screen for the operation (`plugin.sandbox.jira_screens`). System fields
+        are on every screen the sandbox makes, so they are not looked up."""
         if fid in EDITABLE_SYSTEM:
             return True
         cf = self.custom_fields.get(fid)
         if cf is None:
             return False
-        return any(c.applies(issue.fields["project"], issue.fields["issuetype"]) for c in cf.contexts)
+        project, issue_type = issue.fields["project"], issue.fields["issuetype"]
+        return any(c.applies(project, issue_type) for c in cf.contexts) and \
+            self.on_screen(project, issue_type, fid, operation)
 
     def _operate(self, issue: Issue, fid: str, verb: str, value: Any, current: Any) -> Any:
         cf = self.custom_fields.get(fid)

@@ -64,6 +64,22 @@ class World:
     def fresh_issue(self) -> str:
         return self.sb.create_issue(summary="Printer offline")
 
+    def sd_screen(self) -> tuple[int, int]:
+        """(screen id, first tab id) of the SD project's edit screen for Incidents."""
+        screen = self.sb.model.screen_for(self.sb.model.project("SD").id, "10001")
+        return screen.id, screen.tabs[0].id
+
+    def sd_schemes(self) -> tuple[str, int]:
+        """(issue type screen scheme id, screen scheme id) of the SD project."""
+        itss = self.sb.model.issue_type_screen_scheme_of(self.sb.model.project("SD").id)
+        return itss.id, int(itss.mapping["default"])
+
+    def offscreen_field(self) -> tuple[str, str]:
+        """A select field with one option, made through the REST API and so on no screen."""
+        fid = self.sb.create_custom_field("Escalation level", CF + "select", searcher=CF + "multiselectsearcher",
+                                          on_screens=False)
+        return fid, self.sb.add_options(fid, ["1"])[0]
+
     def fresh_field(self) -> str:
         """A new select field; its default context id is left in `last_context`."""
         fid = self.sb.create_custom_field("Contract", CF + "select", searcher=CF + "multiselectsearcher")
@@ -163,6 +179,30 @@ CASES: dict[str, tuple[int, Case]] = {
         json={"projectIds": [w.sb.model.project("SD").id]})),
     "add issue types to context": (204, lambda w: w.s.put(w.url(
         f"{API}/field/{w.fresh_field()}/context/{w.last_context}/issuetype"), json={"issueTypeIds": ["10001"]})),
+    "get screens": (200, lambda w: w.s.get(w.url(f"{API}/screens"), params={"startAt": 0, "maxResults": 2})),
+    "get screens by id": (200, lambda w: w.s.get(w.url(f"{API}/screens"), params={"id": [1, w.sd_screen()[0]]})),
+    "get issue type screen schemes of a project": (200, lambda w: w.s.get(
+        w.url(f"{API}/issuetypescreenscheme/project"), params={"projectId": w.sb.model.project("SD").id})),
+    "get issue type screen scheme items": (200, lambda w: w.s.get(
+        w.url(f"{API}/issuetypescreenscheme/mapping"), params={"issueTypeScreenSchemeId": w.sd_schemes()[0]})),
+    "get screen schemes": (200, lambda w: w.s.get(w.url(f"{API}/screenscheme"),
+                                                  params={"id": w.sd_schemes()[1]})),
+    "get screen tabs": (200, lambda w: w.s.get(w.url(f"{API}/screens/{w.sd_screen()[0]}/tabs"))),
+    "get tabs of a missing screen": (404, lambda w: w.s.get(w.url(f"{API}/screens/99999/tabs"))),
+    "get screen tab fields": (200, lambda w: w.s.get(w.url(
+        f"{API}/screens/{w.sd_screen()[0]}/tabs/{w.sd_screen()[1]}/fields"))),
+    "add field to screen tab": (200, lambda w: w.s.post(w.url(
+        f"{API}/screens/{w.sd_screen()[0]}/tabs/{w.sd_screen()[1]}/fields"), json={"fieldId": w.offscreen_field()[0]})),
+    "add field already on the screen": (400, lambda w: w.s.post(w.url(
+        f"{API}/screens/{w.sd_screen()[0]}/tabs/{w.sd_screen()[1]}/fields"), json={"fieldId": w.severity})),
+    "remove field from screen tab": (204, lambda w: w.s.delete(w.url(
+        f"{API}/screens/{w.sd_screen()[0]}/tabs/{w.sd_screen()[1]}/fields/{w.fresh_field()}"))),
+    "add field to default screen": (200, lambda w: w.s.post(w.url(
+        f"{API}/screens/addToDefault/{w.offscreen_field()[0]}"))),
+    "add field to default screen, already there": (404, lambda w: w.s.post(w.url(
+        f"{API}/screens/addToDefault/summary"))),
+    "edit issue, field not on the screen": (400, lambda w: (lambda f: w.s.put(
+        w.url(f"{API}/issue/{w.fresh_issue()}"), json={"fields": {f[0]: {"id": f[1]}}}))(w.offscreen_field())),
     "get statuses": (200, lambda w: w.s.get(w.url(f"{API}/status"))),
     "get status categories": (200, lambda w: w.s.get(w.url(f"{API}/statuscategory"))),
     "get issue types": (200, lambda w: w.s.get(w.url(f"{API}/issuetype"))),

@@ -64,6 +64,9 @@ def test_cloud_requests_conform_to_the_v3_spec(sandbox, clock, tmp_path, monkeyp
     paths = {(p.method, p.path_url.split("?")[0]) for p in sent}
     assert ("POST", "/rest/api/3/search/jql") in paths and ("POST", "/rest/api/3/changelog/bulkfetch") in paths
     assert ("POST", "/rest/api/3/field/customfield_10001/context/10101/option") in paths
+    # the way to SD's edit screen, and the fields put on it
+    assert {("GET", "/rest/api/3/issuetypescreenscheme/project"), ("GET", "/rest/api/3/screenscheme")} <= paths
+    assert any(m == "POST" and p.endswith("/fields") and "/screens/" in p for m, p in paths)
     problems = []
     for prepared in sent:
         try:

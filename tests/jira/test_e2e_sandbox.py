@@ -29,14 +29,25 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
 
     bare = _run("mapping", "plan", "--tracker", "jira", "--config", str(config))
     assert bare.exit_code == 0, bare.output
-    assert "create  severity" in bare.output and "3 change(s) to make, 0 for the admin" in bare.output
+    assert "create  severity" in bare.output and "6 change(s) to make, 0 for the admin" in bare.output
+    # the new fields go on SD's own edit screen, found through its screen schemes
+    assert ("update  screen:SD:severity     put the new field 'Incident severity 事件级别' on the edit screen of "
+            "project SD: 'SD: Jira Service Management Edit/View Issue Screen' (") in bare.output
     assert sandbox.calls_to("/field$", "POST") == 0  # plan writes nothing
+    assert sandbox.calls_to("/fields$", "POST") == 0
 
     applied = _run("mapping", "apply", "--config", str(config), "--yes")
     assert applied.exit_code == 0, applied.output
     assert "changed: severity: created field 'Incident severity 事件级别'" in applied.output
     assert "category: created 21 cascading option(s)" in applied.output
+    assert "changed: screen:SD:escalation_level: put 'Escalation level 升级级别' (customfield_" in applied.output
     mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
+    with sandbox.lock:
+        sd = sandbox.model.project("SD")
+        edit = sandbox.model.screen_for(sd.id, "10001")
+        default_screen = sandbox.model.screens[1].fields()
+    assert {mapping.severity.field, mapping.category.field, mapping.escalation_level.field} <= set(edit.fields())
+    assert mapping.severity.field not in default_screen  # not the site's Default Screen: SD does not use it
     assert sorted(mapping.severity.values) == [1, 2, 3, 4] and len(mapping.category.values) == 26
     assert mapping.states[2] and mapping.issue_types == ["10001"]
     # as the module says: the options go into the global default context Jira gives a new
@@ -51,6 +62,8 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     again = _run("mapping", "apply", "--config", str(config), "--yes")
     assert again.exit_code == 0, again.output
     assert "0 change(s) to make" in again.output and "0 change(s) made" in again.output
+    assert "ok      screen:SD              severity, category, escalation_level on the edit screen of project SD" \
+        in again.output
     assert TrackerMapping.load(tmp_path / "mapping.yaml") == mapping
 
     clean = _run("mapping", "check", "--config", str(config))
@@ -63,11 +76,15 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
         context.options = [o for o in context.options if o.id != gone]
     with sandbox.lock:
         sandbox.model.statuses["5"].name = "Fixed"  # and renames a status
+    sandbox.remove_field_from_screen("SD", str(mapping.escalation_level.field))  # and takes a field off the screen
     drift = _run("mapping", "check", "--config", str(config))
     assert drift.exit_code == 1
     assert f"drift: severity 2: option id {gone} no longer exists" in drift.output
     assert "drift: state 6: status 5 is named 'Fixed', not '待审核' / 'pending review' / 'Resolved'" in drift.output
-    assert "2 difference(s)" in drift.output
+    assert (f"drift: screen:SD:escalation_level: field 'Escalation level 升级级别' ({mapping.escalation_level.field}) "
+            "is not on the edit screen of project SD: 'SD: Jira Service Management Edit/View Issue Screen'") \
+        in drift.output
+    assert "3 difference(s)" in drift.output
 
 
 def test_missing_status_is_a_manual_step_and_nothing_changes_in_the_workflow(sandbox, tmp_path, monkeypatch) -> None:
@@ -152,6 +169,33 @@ def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
     assert [e.level for e in again[key].escalations] == [1]
 
 
+def test_daemon_writes_need_the_fields_on_the_edit_screen(sandbox, mapped, procedure, clock) -> None:
+    """Real Jira refuses PUT /issue for a field off the edit screen; apply put them there."""
+    from connectors.http import TrackerError
+    config, mapping = mapped
+    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    key = sandbox.create_issue("SD", "Incident", "Core switch down",
+                               fields={str(mapping.severity.field): {"id": mapping.severity.values[3]}})
+    (one,) = list(conn.read_changed(Cursor()))
+    clock.tick(1)
+    conn.set_severity(one, 1)  # the severity restore and the escalation level, as the daemon writes them
+    conn.set_escalation_level(one, 1)
+    fields = sandbox.issue(key).fields
+    assert (fields[str(mapping.severity.field)], fields[str(mapping.escalation_level.field)]) == (
+        mapping.severity.values[1], mapping.escalation_level.values[1])
+
+    for term, write in (("escalation_level", lambda: conn.set_escalation_level(one, 2)),
+                        ("severity", lambda: conn.set_severity(one, 2))):
+        field = str(getattr(mapping, term).field)
+        sandbox.remove_field_from_screen("SD", field)
+        with pytest.raises(TrackerError) as err:
+            write()
+        message = str(err.value)
+        assert err.value.status == 400 and "\n" not in message
+        assert message.startswith(f"jira: {key}: cannot set the {term} field {field}: it is not on the edit screen")
+    assert fields[str(mapping.escalation_level.field)] == mapping.escalation_level.values[1]  # nothing written
+
+
 def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clock) -> None:
     config, mapping = mapped
     sleeps = Sleeps()
@@ -195,7 +239,10 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
 
     bare = _run("mapping", "plan", "--config", str(config))
     assert bare.exit_code == 0, bare.output
-    assert "3 change(s) to make, 0 for the admin" in bare.output
+    # DC's REST API cannot put a field on a project's screen: that is the admin's, one step per field
+    assert "3 change(s) to make, 3 for the admin" in bare.output
+    assert ("MANUAL  screen:SD:severity     once created, put 'Incident severity 事件级别' on the edit screen of "
+            "project SD (Project settings → Screens of SD") in bare.output
     assert ("create  severity               create select field 'Incident severity 事件级别' (searcher "
             "multiselectsearcher); then add its 4 options by hand: '1 ") in bare.output
     assert "each 'n.m' option goes under its parent 'n'" in bare.output  # the category's cascade
@@ -221,6 +268,9 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
            f"{names['severity'][1]!r}" in todo.output
     assert "0 change(s) to make, 3 for the admin" in todo.output
 
+    # with no issue in SD yet, its edit screen cannot be read on DC: the plan says so
+    assert "not checked: project SD has no issue yet to read its edit screen from" in todo.output
+
     # the admin adds the options in the UI, then applies again: nothing more is created
     for term in ("severity", "category", "escalation_level"):
         field = created[FIELD_NAMES[term]].id
@@ -229,6 +279,14 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
         for k, v in names[term].items():
             if "." in str(k):
                 sb.add_options(field, [v], parent=parents[names[term][str(k).split(".")[0]]])
+    # once SD has an issue, its editmeta shows the fields POST /field left on no screen
+    sb.create_issue("SD", "Incident", "First incident")
+    off = _run("mapping", "plan", "--config", str(config))
+    assert "0 change(s) to make, 3 for the admin" in off.output
+    assert (f"MANUAL  screen:SD:severity     put field 'Incident severity 事件级别' ({sev}) on the edit screen "
+            "of project SD (not in the editmeta of SD-1)") in off.output
+    for term in ("severity", "category", "escalation_level"):  # the admin puts them on SD's screen
+        sb.add_field_to_screen("SD", created[FIELD_NAMES[term]].id)
     done = _run("mapping", "apply", "--config", str(config), "--yes")
     assert done.exit_code == 0, done.output
     assert "0 change(s) to make, 0 for the admin" in done.output
@@ -237,6 +295,10 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
     assert mapping.severity.field == sev and sorted(mapping.severity.values) == [1, 2, 3, 4]
     assert len(mapping.category.values) == 26
     assert _run("mapping", "check", "--config", str(config)).exit_code == 0
+    sb.remove_field_from_screen("SD", sev)  # someone takes the severity off SD's screen: check names it
+    drift = _run("mapping", "check", "--config", str(config))
+    assert drift.exit_code == 1 and (f"drift: screen:SD:severity: field 'Incident severity 事件级别' ({sev}) is not on "
+                                     "the edit screen of project SD (not in the editmeta of SD-1)") in drift.output
 
 
 def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:
@@ -287,7 +349,8 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
     path = config_file(tmp_path, sandbox, monkeypatch, severity_source="priority", severity_priorities=chosen)
     plan = _run("mapping", "plan", "--config", str(path))
     assert "ok      severity               on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in plan.output
-    assert "2 change(s) to make" in plan.output  # category and level only: no severity field
+    # category and level only (each created, then put on SD's edit screen): no severity field
+    assert "4 change(s) to make" in plan.output and "screen:SD:severity" not in plan.output
 
     config = load_config(path)
     provisioner = provisioner_from_config(config, procedure)

@@ -413,6 +413,69 @@ def test_watchers_and_notify(cloud):
 
 
 # -- custom fields ----------------------------------------------------------------------------------
+def _edit_screen_of(s: requests.Session, api: str, project: str, issue_type: str = "10001") -> tuple[int, int]:
+    """(screen id, first tab id) of a project's edit screen, the way the v3 API leads there:
+    issue type screen scheme -> its item for the issue type (else `default`) -> screen scheme
+    -> its `edit` screen (else `default`) -> tabs."""
+    pid = s.get(f"{api}/project/{project}").json()["id"]
+    (itss,) = s.get(f"{api}/issuetypescreenscheme/project", params={"projectId": pid}).json()["values"]
+    assert itss["projectIds"] == [pid]
+    items = s.get(f"{api}/issuetypescreenscheme/mapping",
+                  params={"issueTypeScreenSchemeId": itss["issueTypeScreenScheme"]["id"]}).json()["values"]
+    by_type = {i["issueTypeId"]: i["screenSchemeId"] for i in items}
+    (scheme,) = s.get(f"{api}/screenscheme", params={"id": by_type.get(issue_type) or by_type["default"]}).json()[
+        "values"]
+    screen = scheme["screens"].get("edit") or scheme["screens"]["default"]
+    return screen, s.get(f"{api}/screens/{screen}/tabs").json()[0]["id"]
+
+
+def test_a_field_is_settable_only_on_its_projects_edit_screen(cloud):
+    s, api = cloud_session(), f"{cloud.base_url}/rest/api/3"
+    fid = s.post(f"{api}/field", json={"name": "Level", "type": CF + "select"}).json()["id"]
+    (opt,) = cloud.add_options(fid, ["1"])
+    key = cloud.create_issue(summary="x")
+    # POST /field puts a field on no screen: Jira refuses to set it, and editmeta leaves it out
+    refused = s.put(f"{api}/issue/{key}", json={"fields": {fid: {"id": opt}}})
+    assert refused.status_code == 400 and refused.json() == {"errorMessages": [], "errors": {
+        fid: f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."}}
+    assert fid not in s.get(f"{api}/issue/{key}/editmeta").json()["fields"]
+    created = s.post(f"{api}/issue", json={"fields": {"project": {"key": "SD"}, "issuetype": {"name": "Incident"},
+                                                      "summary": "y", fid: {"id": opt}}})
+    assert created.status_code == 400 and fid in created.json()["errors"]
+    # the site's Default Screen is not SD's screen: addToDefault does not help SD
+    assert s.post(f"{api}/screens/addToDefault/{fid}").status_code == 200
+    assert fid in [f["id"] for f in s.get(f"{api}/screens/1/tabs/{cloud.model.screens[1].tabs[0].id}/fields").json()]
+    assert s.put(f"{api}/issue/{key}", json={"fields": {fid: {"id": opt}}}).status_code == 400
+    # on SD's own edit screen it can be set
+    screen, tab = _edit_screen_of(s, api, "SD")
+    added = s.post(f"{api}/screens/{screen}/tabs/{tab}/fields", json={"fieldId": fid})
+    assert added.status_code == 200 and added.json() == {"id": fid, "name": "Level"}
+    assert s.post(f"{api}/screens/{screen}/tabs/{tab}/fields", json={"fieldId": fid}).status_code == 400
+    assert s.put(f"{api}/issue/{key}", json={"fields": {fid: {"id": opt}}}).status_code == 204
+    assert fid in s.get(f"{api}/issue/{key}/editmeta").json()["fields"]
+    # taken off again: refused again
+    assert s.delete(f"{api}/screens/{screen}/tabs/{tab}/fields/{fid}").status_code == 204
+    assert s.put(f"{api}/issue/{key}", json={"fields": {fid: None}}).status_code == 400
+    named = s.get(f"{api}/screens", params={"id": screen}).json()["values"]
+    assert named == [{"id": screen, "name": "SD: Jira Service Management Edit/View Issue Screen", "description": ""}]
+
+
+def test_data_center_screens(dc):
+    s, api = dc_session(), f"{dc.base_url}/rest/api/2"
+    fid = s.post(f"{api}/field", json={"name": "Level", "type": CF + "select"}).json()["id"]
+    (opt,) = dc.add_options(fid, ["1"])
+    key = dc.create_issue(summary="x")
+    assert s.put(f"{api}/issue/{key}", json={"fields": {fid: {"id": opt}}}).status_code == 400
+    screens = s.get(f"{api}/screens").json()  # DC: a plain list
+    screen = next(x["id"] for x in screens if x["name"].startswith("SD: "))
+    (tab,) = s.get(f"{api}/screens/{screen}/tabs").json()
+    assert s.post(f"{api}/screens/{screen}/tabs/{tab['id']}/fields", json={"fieldId": fid}).status_code == 200
+    assert s.put(f"{api}/issue/{key}", json={"fields": {fid: {"id": opt}}}).status_code == 204
+    assert fid in s.get(f"{api}/issue/{key}/editmeta").json()["fields"]
+    # DC has no screen scheme resources
+    assert s.get(f"{api}/screenscheme").status_code == 404
+
+
 def test_custom_fields_contexts_and_options(cloud):
     s, api = cloud_session(), f"{cloud.base_url}/rest/api/3"
     bad = s.post(f"{api}/field", json={"name": "Severity", "type": CF + "select", "searcherKey": CF + "datetimerange"})
@@ -441,6 +504,8 @@ def test_custom_fields_contexts_and_options(cloud):
     listed = s.get(f"{api}/field/{fid}/context/{ctx_id}/option").json()["values"]
     assert [o["value"] for o in listed] == ["合同服务", "工程售后", "网络"]
     key = cloud.create_issue(summary="x")
+    screen, tab = _edit_screen_of(s, api, "SD")
+    assert s.post(f"{api}/screens/{screen}/tabs/{tab}/fields", json={"fieldId": fid}).status_code == 200
     value = {"id": contract, "child": {"id": child["id"]}}
     assert s.put(f"{api}/issue/{key}", json={"fields": {fid: value}}).status_code == 204
     got = s.get(f"{api}/issue/{key}", params={"fields": fid}).json()["fields"][fid]
@@ -451,6 +516,7 @@ def test_custom_fields_contexts_and_options(cloud):
     assert unknown.json()["errors"]["customfield_99999"].startswith("Field 'customfield_99999' cannot be set.")
     dt = s.post(f"{api}/field", json={"name": "Reported at", "type": CF + "datetime",
                                       "searcherKey": CF + "datetimerange"}).json()["id"]
+    cloud.add_field_to_screen("SD", dt)
     assert s.put(f"{api}/issue/{key}", json={"fields": {dt: "2026-11-20T09:00:00.000+0800"}}).status_code == 204
     assert s.get(f"{api}/issue/{key}", params={"fields": dt}).json()["fields"][dt] == "2026-11-20T01:00:00.000+0000"
 
@@ -465,6 +531,8 @@ def test_a_field_is_settable_only_where_a_context_applies(cloud):
     ctx = s.post(f"{api}/field/{fid}/context", json={"name": "SD only", "projectIds": [sd]}).json()["id"]
     assert ctx != global_ctx
     (opt,) = cloud.add_options(fid, ["1"], context_id=ctx)
+    for project in ("DEV", "SD"):  # on both screens: only the context keeps it from DEV
+        cloud.add_field_to_screen(project, fid)
     dev_key, sd_key = cloud.create_issue("DEV", "Task", "x"), cloud.create_issue(summary="y")
     assert s.put(f"{api}/issue/{dev_key}", json={"fields": {fid: {"id": opt}}}).status_code == 400
     assert s.put(f"{api}/issue/{sd_key}", json={"fields": {fid: {"value": "1"}}}).status_code == 204
