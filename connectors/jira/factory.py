@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from connectors.http import HttpClient
 from connectors.jira.client import JiraClient, JiraCloudClient, JiraDataCenterClient
 from connectors.jira.connector import JiraConnector
-from connectors.jira.provision import JiraProvisioner, ProvisionSettings
+from connectors.jira.provision import JiraProvisioner
+from connectors.provisioning import ProvisionSettings
 from mapping.fieldmap import TrackerMapping
 from mapping.procedure import Procedure
 
@@ -43,10 +44,5 @@ def connector_from_config(config: Config, procedure: Procedure, mapping: Tracker
 
 
 def provisioner_from_config(config: Config, procedure: Procedure, **transport: Any) -> JiraProvisioner:
-    tracker = config.tracker
-    settings = ProvisionSettings(
-        projects=list(tracker.projects), issue_types=list(tracker.issue_types),
-        severity_source=tracker.severity_source, severity_priorities=dict(tracker.severity_priorities),
-        state_aliases={k: list(v) for k, v in tracker.states.items()},
-    )
-    return JiraProvisioner(client_from_config(config, **transport), procedure, settings, base_url=tracker.url)
+    return JiraProvisioner(client_from_config(config, **transport), procedure,
+                           ProvisionSettings.from_config(config), base_url=config.tracker.url)

@@ -46,11 +46,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.provisioning import Provisioner
 from mapping.fieldmap import (
     CategoryMap,
     LevelMap,
@@ -60,7 +61,6 @@ from mapping.fieldmap import (
     SeverityMap,
     TrackerMapping,
 )
-from mapping.procedure import Procedure
 
 log = logging.getLogger("escalator.jira")
 
@@ -92,17 +92,6 @@ _CASCADE_HINT = "; each 'n.m' option goes under its parent 'n'"
 
 
 @dataclass
-class ProvisionSettings:
-    """What the admin chose in the config's `tracker` section."""
-
-    projects: list[str] = field(default_factory=list)
-    issue_types: list[str] = field(default_factory=list)  # names
-    severity_source: str = "field"
-    severity_priorities: dict[int, str] = field(default_factory=dict)
-    state_aliases: dict[int, list[str]] = field(default_factory=dict)
-
-
-@dataclass
 class _Site:
     """What plan() read from the site."""
 
@@ -112,30 +101,9 @@ class _Site:
     statuses_by_project: dict[str, list[dict]]  # project key ('' = all) -> statuses
 
 
-def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:
-    """The option values the escalator creates, per term: severity, level, category."""
-    severity = {s.level: f"{s.level} {s.name.zh} {s.name.en}" for s in procedure.severities}
-    level = {0: "0 未升级 not escalated"}
-    for n, role in enumerate(procedure.escalation.targets, start=1):
-        r = procedure.role(role)
-        level[n] = f"{n} {r.name.zh} {r.name.en}"
-    category: dict[Any, str] = {}
-    for parent in procedure.categories:
-        category[parent.code] = f"{parent.code} {parent.name.zh}"
-        for child in parent.children:
-            category[child.code] = f"{child.code} {child.name.zh}"
-    return {"severity": severity, "escalation_level": level, "category": category}
-
-
-class JiraProvisioner:
+class JiraProvisioner(Provisioner):
     tracker = "jira"
-
-    def __init__(self, client: JiraClient, procedure: Procedure, settings: ProvisionSettings, *, base_url: str):
-        self.client = client
-        self.procedure = procedure
-        self.settings = settings
-        self.base_url = base_url
-        self.names = option_names(procedure)
+    client: JiraClient
 
     @property
     def cloud(self) -> bool:

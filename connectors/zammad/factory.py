@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connectors.http import HttpClient
+from connectors.provisioning import ProvisionSettings
 from connectors.zammad.client import AUTH_HINT, MAX_SEARCH_PAGE, ZammadClient, auth_headers
 from connectors.zammad.connector import ZammadConnector
-from connectors.zammad.provision import ProvisionSettings, ZammadProvisioner
+from connectors.zammad.provision import ZammadProvisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.procedure import Procedure
 
@@ -43,10 +44,5 @@ def connector_from_config(config: Config, procedure: Procedure, mapping: Tracker
 
 
 def provisioner_from_config(config: Config, procedure: Procedure, **transport: Any) -> ZammadProvisioner:
-    tracker = config.tracker
-    settings = ProvisionSettings(
-        projects=list(tracker.projects), severity_source=tracker.severity_source,
-        severity_priorities=dict(tracker.severity_priorities),
-        state_aliases={k: list(v) for k, v in tracker.states.items()},
-    )
-    return ZammadProvisioner(client_from_config(config, **transport), procedure, settings, base_url=tracker.url)
+    return ZammadProvisioner(client_from_config(config, **transport), procedure, ProvisionSettings.from_config(config),
+                base_url=config.tracker.url)

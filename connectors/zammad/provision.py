@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from connectors.provisioning import Provisioner
 from connectors.zammad.client import ZammadClient
 from mapping.fieldmap import (
     CategoryMap,
@@ -79,16 +80,6 @@ _SCREENS = {screen: {"ticket.agent": {"shown": True, "required": False},
 
 
 @dataclass
-class ProvisionSettings:
-    """What the admin chose in the config's `tracker` section."""
-
-    projects: list[str] = field(default_factory=list)  # group names
-    severity_source: str = "field"
-    severity_priorities: dict[int, str] = field(default_factory=dict)
-    state_aliases: dict[int, list[str]] = field(default_factory=dict)
-
-
-@dataclass
 class _System:
     """What plan() read from Zammad."""
 
@@ -96,16 +87,6 @@ class _System:
     states: list[dict]
     priorities: list[dict]
     groups: list[dict]
-
-
-def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:
-    """The option labels the escalator creates, per term (keys: severity, level, category code)."""
-    severity = {s.level: f"{s.level} {s.name.zh} {s.name.en}" for s in procedure.severities}
-    level = {0: "0 未升级 not escalated"}
-    for n, role in enumerate(procedure.escalation.targets, start=1):
-        r = procedure.role(role)
-        level[n] = f"{n} {r.name.zh} {r.name.en}"
-    return {"severity": severity, "escalation_level": level}
 
 
 def category_tree(procedure: Procedure) -> list[dict]:
@@ -136,15 +117,9 @@ def _pending(attribute: dict) -> bool:
     return bool(attribute.get("to_create") or attribute.get("to_migrate") or attribute.get("to_config"))
 
 
-class ZammadProvisioner:
+class ZammadProvisioner(Provisioner):
     tracker = "zammad"
-
-    def __init__(self, client: ZammadClient, procedure: Procedure, settings: ProvisionSettings, *, base_url: str):
-        self.client = client
-        self.procedure = procedure
-        self.settings = settings
-        self.base_url = base_url
-        self.names = option_names(procedure)
+    client: ZammadClient
 
     # -- reading ------------------------------------------------------------------------------------
     def _read(self) -> _System:

@@ -231,7 +231,8 @@ def test_data_center_plan_asks_the_admin_for_fields_and_options(dc_sandbox, tmp_
 
 def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admin(
         dc_sandbox, tmp_path, monkeypatch, procedure) -> None:
-    from connectors.jira.provision import FIELD_NAMES, option_names
+    from connectors.jira.provision import FIELD_NAMES
+    from connectors.provisioning import option_names
     sb, names = dc_sandbox, option_names(procedure)
     sb.add_status("已派单", "indeterminate", id="10100")
     sb.set_workflow("SD", procedure_workflow())
@@ -371,7 +372,8 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
 
 
 def test_data_center_maps_fields_the_admin_created_by_hand(dc_sandbox, tmp_path, monkeypatch, procedure) -> None:
-    from connectors.jira.provision import FIELD_NAMES, option_names
+    from connectors.jira.provision import FIELD_NAMES
+    from connectors.provisioning import option_names
     sb, names = dc_sandbox, option_names(procedure)
     for term, type_ in (("severity", "select"), ("category", "cascadingselect"), ("escalation_level", "select")):
         field = sb.create_custom_field(FIELD_NAMES[term], type_)

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 
+from connectors.provisioning import ProvisionSettings
 from connectors.zammad.provision import (
     ATTRIBUTES,
-    ProvisionSettings,
     ZammadProvisioner,
     category_tree,
     tree_values,

@@ -1,0 +1,60 @@
+"""What both trackers' admin mappings share: the admin's choices and the option labels.
+
+The Jira and Zammad provisioners differ in everything they send, but they create the
+same options with the same labels (a severity, level or category reads alike on both
+trackers) from the same config keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mapping.procedure import Procedure
+
+if TYPE_CHECKING:
+    from plugin.config import Config
+
+
+@dataclass
+class ProvisionSettings:
+    """What the admin chose in the config's `tracker` section."""
+
+    projects: list[str] = field(default_factory=list)  # Jira project keys / Zammad group names
+    issue_types: list[str] = field(default_factory=list)  # Jira issue type names
+    severity_source: str = "field"
+    severity_priorities: dict[int, str] = field(default_factory=dict)
+    state_aliases: dict[int, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Config) -> ProvisionSettings:
+        tracker = config.tracker
+        return cls(projects=list(tracker.projects), issue_types=list(tracker.issue_types),
+                   severity_source=tracker.severity_source, severity_priorities=dict(tracker.severity_priorities),
+                   state_aliases={k: list(v) for k, v in tracker.states.items()})
+
+
+def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:
+    """The option labels the escalator creates, per term: severity, escalation level, category code."""
+    severity = {s.level: f"{s.level} {s.name.zh} {s.name.en}" for s in procedure.severities}
+    level = {0: "0 未升级 not escalated"}
+    for n, role in enumerate(procedure.escalation.targets, start=1):
+        r = procedure.role(role)
+        level[n] = f"{n} {r.name.zh} {r.name.en}"
+    category: dict[Any, str] = {}
+    for parent in procedure.categories:
+        category[parent.code] = f"{parent.code} {parent.name.zh}"
+        for child in parent.children:
+            category[child.code] = f"{child.code} {child.name.zh}"
+    return {"severity": severity, "escalation_level": level, "category": category}
+
+
+class Provisioner:
+    """The state both provisioners keep: client, procedure, the admin's choices, the labels."""
+
+    def __init__(self, client: Any, procedure: Procedure, settings: ProvisionSettings, *, base_url: str):
+        self.client = client
+        self.procedure = procedure
+        self.settings = settings
+        self.base_url = base_url
+        self.names = option_names(procedure)
