@@ -44,5 +44,5 @@ def connector_from_config(config: Config, procedure: Procedure, mapping: Tracker
 
 
 def provisioner_from_config(config: Config, procedure: Procedure, **transport: Any) -> ZammadProvisioner:
-    return ZammadProvisioner(client_from_config(config, **transport), procedure, ProvisionSettings.from_config(config),
-                base_url=config.tracker.url)
+    return ZammadProvisioner(client_from_config(config, **transport), procedure,
+                             ProvisionSettings.from_config(config), base_url=config.tracker.url)
