@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Cursor
 from connectors.http import HttpClient
+from connectors.provisioning import ProvisionSettings
 from connectors.zammad.client import (
     AUTH_HINT,
     MAX_SEARCH_PAGE,
@@ -34,7 +35,7 @@ from connectors.zammad.client import (
     search_condition,
 )
 from connectors.zammad.connector import ZammadConnector
-from connectors.zammad.provision import ProvisionSettings, ZammadProvisioner
+from connectors.zammad.provision import ZammadProvisioner
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from plugin.sandbox.zammad import ZammadSandbox
