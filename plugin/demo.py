@@ -158,8 +158,8 @@ def _dc_admin_fields(sandbox: Any, procedure: Procedure) -> None:
         FIELD_NAMES,
         SELECT,
         SELECT_SEARCHER,
-        option_names,
     )
+    from connectors.provisioning import option_names
     names = option_names(procedure)
     for term in ("severity", "escalation_level"):
         field_id = sandbox.create_custom_field(FIELD_NAMES[term], SELECT, searcher=SELECT_SEARCHER)
