@@ -107,6 +107,9 @@ class TrackerMapping(_Strict):
         """Read a mapping file; MappingFileError with one line per problem."""
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MappingFileError(f"{path}: no mapping file yet: run `escalator mapping apply`, which writes it"
+                                   ) from None
         except OSError as exc:
             raise MappingFileError(f"{path}: cannot read: {exc.strerror}") from None
         except yaml.YAMLError as exc:

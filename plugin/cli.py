@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from connectors.http import TrackerError
+from connectors.http import TrackerError, Unreachable
 from mapping.fieldmap import MappingFileError
 from mapping.loader import ProcedureError
 from plugin import logfmt
@@ -25,7 +25,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            for line in str(exc).splitlines() or [type(exc).__name__]:
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            if isinstance(exc, Unreachable):
+                lines[-1] += " (check tracker.url in the config file, and that the tracker is up)"
+            for line in lines:
                 click.echo(f"error: {line}", err=True)
             ctx.exit(2)
 

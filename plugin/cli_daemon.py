@@ -85,8 +85,8 @@ def _listen(value: str) -> tuple[str, int]:
 _options = [
     click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
                  help="The escalator's config file."),
-    click.option("--dry-run", is_flag=True, help="Log what would be done (daemon.would-*); write nothing."),
-    click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC",
+    click.option("--dry-run", is_flag=True, help="Only log what would be done; write nothing to the tracker."),
+    click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
                  help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
 ]
 

@@ -9,6 +9,7 @@ naming the key and the file.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -35,9 +36,12 @@ class Secret(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _not_the_secret_itself(cls, value: object) -> object:
+        # the value is never echoed: it may be the secret
         if isinstance(value, str):
-            # the value is never echoed: it may be the secret
             raise ValueError("write where the secret comes from, not the secret: {env: VARIABLE} or {file: PATH}")
+        if isinstance(value, dict) and isinstance(value.get("env"), str) \
+                and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value["env"]):
+            raise ValueError("env: not an environment variable's name (was the secret pasted here?)")
         return value
 
     def resolve(self, what: str, base: Path) -> str:

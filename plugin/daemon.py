@@ -73,6 +73,7 @@ from mapping.procedure import Procedure
 from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
+from plugin.contracts import contract_of
 from plugin.journal import Journal
 from plugin.metrics import Metrics
 
@@ -387,8 +388,7 @@ class Daemon:
             return item
         if self.mapping and self.mapping.projects and item.project not in self.mapping.projects:
             return None
-        contract = item.contract or self.config.contract_for(item.organisation, item.project) \
-            or self.procedure.default_contract
+        contract = contract_of(item, self.config, self.procedure)  # the reports resolve it the same way
         if contract not in self.procedure.contracts:
             return Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
                               reason=f"contract {contract!r} is not in the procedure's contracts "
@@ -499,9 +499,13 @@ class Daemon:
         now = self.clock.now()
         people = self._people(action.role, incident)
         role = self.procedure.role(action.role).name.en
-        summary = (f"level {action.level} ({role}): severity {action.severity}, allowed "
-                   f"{_hours(action.allowed)}, deadline missed by {_hours(action.overdue(now))} "
-                   f"({action.reason}, contract {action.contract})")
+        if action.reason == "manual":
+            why = "on request"
+        elif action.allowed <= timedelta(0):
+            why = "due immediately"
+        else:
+            why = f"allowed {_hours(action.allowed)}, deadline missed by {_hours(action.overdue(now))}"
+        summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
         if self.dry_run:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))

@@ -29,6 +29,13 @@ def _duration(value: timedelta, lang: Language) -> str:
     return " ".join(p for p in ((f"{hours} h" if hours else ""), (f"{minutes} min" if minutes else "")) if p)
 
 
+def _elapsed(value: timedelta, lang: Language) -> str:
+    """Time counted so far: never 'immediately' (that is an allowance, not an amount)."""
+    if value < timedelta(minutes=1):
+        return "不足1分钟" if lang == "zh" else "under a minute"
+    return _duration(value, lang)
+
+
 def _overdue(value: timedelta, lang: Language) -> str:
     seconds = max(int(value.total_seconds()), 0)
     if seconds < 60:
@@ -64,7 +71,7 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
     contract_name = _contract_name(action.contract, contract, lang)
     who = ", ".join(people) if people else ("角色目录中无人" if lang == "zh" else "nobody in the role directory")
     allowed, overdue = _duration(action.allowed, lang), _overdue(action.overdue(now), lang)
-    elapsed, deadline = _duration(action.elapsed, lang), _when(action.deadline, zone)
+    elapsed, deadline = _elapsed(action.elapsed, lang), _when(action.deadline, zone)
     request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
     asker = _who(request.by, request.by_name, lang) if request else None
     at_once = action.allowed <= timedelta(0)

@@ -64,3 +64,31 @@ def test_a_token_written_into_the_file_is_refused_without_echoing_it(tmp_path: P
         load_config(path)
     assert "tracker.token: write where the secret comes from" in str(err.value)
     assert "abcd-secret-1234" not in str(err.value)
+
+
+def test_a_token_pasted_as_the_variable_name_is_not_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: 'Ab3-x9/secret=='}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "tracker.token: env: not an environment variable's name" in str(err.value)
+    assert "Ab3-x9/secret==" not in str(err.value)
+
+
+def test_an_unreachable_tracker_is_one_line_pointing_at_tracker_url(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from connectors.http import Unreachable
+    from plugin import cli_mapping
+    from plugin.cli import main
+
+    class Down:
+        def plan(self):
+            raise Unreachable("zammad: GET /api/v1/users/me: connection refused at http://127.0.0.1:9 after 5 attempts")
+
+    monkeypatch.setattr(cli_mapping, "make_provisioner", lambda config, procedure: Down())
+    monkeypatch.setenv("ZT_FOR_TEST", "t0ken-value")
+    path = write(tmp_path, "tracker: {kind: zammad, url: 'http://127.0.0.1:9', token: {env: ZT_FOR_TEST}}\n")
+    result = CliRunner().invoke(main, ["mapping", "plan", "--config", str(path)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: zammad: GET") and "check tracker.url" in line

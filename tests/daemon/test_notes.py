@@ -21,6 +21,7 @@ def test_a_severity_1_escalation_says_immediately_in_both_languages() -> None:
     inc = incident("1", severity=1)
     zh = notes.escalation_note(escalate(1, timedelta(0)), inc, PROC, T0, ["pm-li"])
     assert "须立即上报项目经理" in zh and "立即内" not in zh
+    assert "已计时不足1分钟" in zh and "已计时立即" not in zh
     en_proc = PROC.model_copy(update={"contracts": {
         **PROC.contracts, "24x7": PROC.contracts["24x7"].model_copy(update={"language": "en"})}})
     en = notes.escalation_note(escalate(1, timedelta(0)), inc, en_proc, T0, ["pm-li"])

@@ -21,7 +21,7 @@ def test_demo_shows_escalations_restores_and_flags_then_cleans_up(tmp_path, monk
     result = CliRunner().invoke(main, ["demo", "--rate", "28800"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
-    for kind in ("escalated", "severity-restored", "transition-flagged", "(manual, contract 24x7)"):
+    for kind in ("escalated", "severity-restored", "transition-flagged", "on request (contract 24x7)"):
         assert kind in out, kind
     assert "Summary (read back from the trackers):" in out
     assert out.count("\n  jira ") + out.count("\n  zammad ") >= 16

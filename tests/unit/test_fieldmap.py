@@ -47,3 +47,8 @@ def test_severity_on_priorities_needs_no_field() -> None:
     on_priorities = usable().model_copy(update={
         "severity": SeverityMap(source="priority", field=None, values={1: "1", 2: "2", 3: "3", 4: "4"})})
     assert on_priorities.gaps() == []
+
+
+def test_a_missing_mapping_file_says_how_to_make_it(tmp_path: Path) -> None:
+    with pytest.raises(MappingFileError, match="no mapping file yet: run `escalator mapping apply`"):
+        TrackerMapping.load(tmp_path / "mapping.yaml")
