@@ -26,6 +26,7 @@ from mapping.kpi import compute_kpis, month_bounds
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
 from plugin.config import Config, load_config
+from plugin.contracts import with_contract
 from plugin.reports.callbacks import callback_list, render_callbacks
 from plugin.reports.kpi_formats import FORMATS, render_kpi
 from plugin.reports.monthly import monthly_kpis, render_monthly
@@ -43,9 +44,13 @@ def _zone(procedure: Procedure) -> ZoneInfo:
     return ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
 
 
-def read_incidents(connector, procedure: Procedure, since: datetime | None = None,
+def read_incidents(connector, procedure: Procedure, config: Config, since: datetime | None = None,
                    label: str = "Reading incidents") -> list[Incident]:
     """The incidents updated since `since` (all when None), with a progress bar on stderr.
+
+    Each comes with its contract resolved as the daemon resolves it (`plugin.contracts`),
+    before anything is counted: the config's `contracts:` rules decide which contract's
+    report an incident is in and which timetable it is measured against.
 
     An incident reported or resolved in a period was updated at or after the period's
     start, so reading from there loses nothing and skips the tracker's older history.
@@ -58,10 +63,12 @@ def read_incidents(connector, procedure: Procedure, since: datetime | None = Non
         for result in results:
             if isinstance(result, Unreadable):
                 skipped.append(f"{result.ref}: {result.reason}")
-            elif result.contract and result.contract not in procedure.contracts:
-                skipped.append(f"{result.ref}: unknown contract {result.contract!r}")
             else:
-                incidents.append(result)
+                result = with_contract(result, config, procedure)
+                if result.contract not in procedure.contracts:
+                    skipped.append(f"{result.ref}: unknown contract {result.contract!r}")
+                else:
+                    incidents.append(result)
     for line in skipped:
         click.echo(f"warning: skipped {line}", err=True)
     return incidents
@@ -143,7 +150,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
             raise click.BadParameter("must be after --from", param_hint="--to")
         _check_contract(procedure, contract)
         now = _now(as_of, tz)
-        incidents = read_incidents(connector, procedure, since=start)
+        incidents = read_incidents(connector, procedure, config, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups, tz=tz)
         _emit(render_kpi(result, procedure, fmt, lang), out)
@@ -170,7 +177,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
             raise click.BadParameter(str(exc), param_hint="--month") from None
         _check_contract(procedure, contract)
         now = _now(as_of, _zone(procedure))
-        incidents = read_incidents(connector, procedure, since=start)
+        incidents = read_incidents(connector, procedure, config, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups)
         _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
@@ -192,7 +199,7 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
             start, _ = week_bounds(parse_iso_week(week), _zone(procedure))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--week") from None
-        incidents = read_incidents(connector, procedure, since=start)
+        incidents = read_incidents(connector, procedure, config, since=start)
         _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, lang), out)
 
     _with_connector(config_path, work)
@@ -212,7 +219,8 @@ def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | Non
         result = connector.read_one(ticket)
         if isinstance(result, Unreadable):
             raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
-        if result.contract and result.contract not in procedure.contracts:
+        result = with_contract(result, config, procedure)
+        if result.contract not in procedure.contracts:
             raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
         _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, lang), out)
 

@@ -19,11 +19,19 @@ Never twice, never lost, as for escalations:
 
 Which incidents a duty lists: the daemon keeps a snapshot of every watched ticket it
 has read (`Daemon.snapshots`), kept current by its incremental reads (every change,
-including the daemon's own writes, moves `updated` and comes back in the next read).
-A duty reads nothing more - except once per process when the daemon resumed from a
-saved cursor and so never saw the unchanged tickets: then one full read fills the
-cache. Reading the whole tracker at every duty instead would cost a full read (and
-every ticket's history) several times a day; the cache costs one.
+including the daemon's own writes, moves `updated` and comes back in the next read),
+plus one full read per process when the daemon resumed from a saved cursor and so never
+saw the unchanged tickets. Reading the whole tracker at every duty instead would cost a
+full read (and every ticket's history) several times a day; the cache costs one.
+The cache selects; what a delivery says comes from a fresh read of each ticket it lists
+(`_fresh_deliveries`): the daemon's own writes of the same pass (an escalation to L3 just
+before 17:00) come back only with the next read, and the copy the daemon read just before
+writing would show the state before it. One read per listed ticket, once a day, is cheap.
+
+A period due before the escalator watched the tracker (`Daemon.watch_from`: a brand-new
+install, or the config's `daemon.watch_from`) is history, like a change made before it:
+recorded done without being carried out (`daemon.duty-skipped`), so a first pass posts
+no digest or public update for yesterday.
 """
 
 from __future__ import annotations
@@ -128,19 +136,31 @@ class DutyRunner:
                 return
             if due.duty_key in failed:
                 continue  # a later week recorded done would skip the failed one for good
+            if self.d.watch_from is not None and due.scheduled_at < self.d.watch_from:
+                # recorded done, not left due: `next_time` would otherwise wake at once for ever
+                self._mark_done(due)
+                self.d._log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
+                            period=due.period_key, reason="before the escalator watched",
+                            watch_from=self.d.watch_from.isoformat())
+                continue
             self.ensure_snapshots()
             if not self._carry_out(due, now, stats):
                 failed.add(due.duty_key)
                 self._failed.add(due.duty_key)
             else:
-                if self.d.dry_run:
-                    self._dry_done[due.duty_key] = due.period_key
-                else:
-                    self.d.journal.duty_done(self.d.tracker, due.duty_key, due.period_key, self.d.clock.now())
+                self._mark_done(due)
                 self._failed.discard(due.duty_key)
-                self.d._log(logging.INFO, "daemon.duty-done", duty=due.duty, contract=due.contract,
-                            period=due.period_key, late_seconds=round(due.late_by(now).total_seconds(), 3))
+                # a dry run delivered nothing: it only remembers (in memory) not to "deliver" it again
+                self.d._log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
+                            duty=due.duty, contract=due.contract, period=due.period_key,
+                            late_seconds=round(due.late_by(now).total_seconds(), 3))
         self._prune(now)
+
+    def _mark_done(self, due: DutyDue) -> None:
+        if self.d.dry_run:
+            self._dry_done[due.duty_key] = due.period_key
+        else:
+            self.d.journal.duty_done(self.d.tracker, due.duty_key, due.period_key, self.d.clock.now())
 
     def _prune(self, now: datetime) -> None:
         """Forget incidents resolved (and untouched) longer ago than any duty looks back: no list
@@ -161,10 +181,29 @@ class DutyRunner:
             self.d.remember(item)
         self.d.snapshots_complete = True
 
+    def _fresh_deliveries(self, due: DutyDue, now: datetime) -> tuple[list[Incident], list[Delivery]]:
+        """The duty's deliveries, from a fresh read of every ticket they list (see the module docstring).
+
+        Selected from the cache, re-read, then selected again: a ticket resolved meanwhile
+        drops out, and each listed one shows what the tracker says now.
+        """
+        def select() -> tuple[list[Incident], list[Delivery]]:
+            incidents = list(self.d.snapshots.values())
+            return incidents, duty_deliveries(due, incidents, self.d.procedure, now,
+                                              lambda incident, role: self.d._people(role, incident))
+
+        _, deliveries = select()
+        listed = dict.fromkeys(i.id for delivery in deliveries for i in delivery.incidents)
+        for ticket_id in listed:
+            if self.d.stopping:
+                break
+            item = self.d._read_one(ticket_id)  # gone: forgotten; refused: logged, the cached copy stays
+            if item is not None:
+                self.d.remember(item)
+        return select()
+
     def _carry_out(self, due: DutyDue, now: datetime, stats: PassStats) -> bool:
-        incidents = list(self.d.snapshots.values())
-        deliveries = duty_deliveries(due, incidents, self.d.procedure, now,
-                                     lambda incident, role: self.d._people(role, incident))
+        incidents, deliveries = self._fresh_deliveries(due, now)
         ok = True
         for delivery in deliveries:
             if self.d.stopping:

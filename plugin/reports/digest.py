@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mapping.duties import (
@@ -83,16 +83,16 @@ def _last_action_text(line: DigestLine, names: Names, tz: ZoneInfo) -> str:
 
 
 def pm_digest(incidents: Iterable[Incident], procedure: Procedure, now: datetime, lang: Language = "zh",
-              tz: ZoneInfo | None = None) -> Message:
+              tz: ZoneInfo | None = None, day: date | None = None) -> Message:
     """One project manager's end-of-day digest of their unresolved incidents (§4.6.1).
 
-    `incidents` are the ones `mapping.duties.unresolved_today` selected for this manager.
+    `incidents` are the ones `mapping.duties.unresolved_today` selected for this manager;
+    `day` is the working day the digest is for (a caught-up one is not today's), else `now`'s.
     """
     zone = tz or ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     names = Names(procedure, lang)
     lines = [digest_line(i, procedure, now) for i in incidents]
-    day = now.astimezone(zone).date().isoformat()
-    subject = _w("digest_subject", lang).format(day=day, n=len(lines))
+    subject = _w("digest_subject", lang).format(day=(day or now.astimezone(zone).date()).isoformat(), n=len(lines))
     if not lines:
         return Message(subject, f"{_w('digest_empty', lang)}\n\n{SIGNATURE[lang]}\n")
     rows = [[line.incident.ref, names.severity(line.incident.severity), names.state(line.incident.state),
@@ -114,13 +114,15 @@ def customer_update(incident: Incident, procedure: Procedure, lang: Language = "
 
 
 def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], procedure: Procedure, now: datetime,
-                lang: Language = "zh", tz: ZoneInfo | None = None) -> Message:
-    """The daily list of incidents in 待审核 for one project manager, the overdue ones named (§4.5.2)."""
+                lang: Language = "zh", tz: ZoneInfo | None = None, day: date | None = None) -> Message:
+    """The daily list of incidents in 待审核 for one project manager, the overdue ones named (§4.5.2).
+
+    `day` is the working day the list is for (a caught-up one is not today's), else `now`'s.
+    """
     zone = tz or ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     names = Names(procedure, lang)
     pending = list(pending)
     overdue_refs = {i.ref for i in overdue}
-    day = now.astimezone(zone).date().isoformat()
     rows = [[i.ref, names.severity(i.severity), local(entered_current_state(i), zone),
              "!" if i.ref in overdue_refs else "", i.title] for i in pending]
     body = [_w("review_intro", lang), "",
@@ -129,7 +131,8 @@ def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], proced
     if overdue_refs:
         body += ["", _w("review_overdue", lang) + " " + ", ".join(i.ref for i in pending if i.ref in overdue_refs)]
     body += ["", SIGNATURE[lang]]
-    return Message(_w("review_subject", lang).format(day=day, n=len(pending)), "\n".join(body) + "\n")
+    subject = _w("review_subject", lang).format(day=(day or now.astimezone(zone).date()).isoformat(), n=len(pending))
+    return Message(subject, "\n".join(body) + "\n")
 
 
 @dataclass(frozen=True)
@@ -170,10 +173,14 @@ def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Proc
     pm_digest and review_list: one message per project manager, listing their incidents;
     customer_update: one public update per incident, as the contract allows; callbacks: one
     list per service-desk person, of the week's resolved incidents. An empty digest is not sent.
+
+    A period done late (caught up after an outage) is still that period's: titled with its
+    day, and without the incidents reported after its due time (they belong to a later one).
     """
-    scope = of_contract(incidents, procedure, due.contract)
+    scope = [i for i in of_contract(incidents, procedure, due.contract) if i.reported_at <= due.scheduled_at]
     lang = procedure.contract(due.contract).language
     tz = ZoneInfo(procedure.calendar_of(procedure.contract(due.contract)).timezone)
+    day = due.scheduled_at.astimezone(tz).date()
     out: list[Delivery] = []
 
     def add(person: str | None, message: Message, items: list[Incident], public: bool = False) -> None:
@@ -185,7 +192,7 @@ def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Proc
     if due.duty == "pm_digest":
         for person, items in sorted(_by_person(unresolved_today(scope, procedure), "project_manager",
                                                people_of).items()):
-            add(person, pm_digest(items, procedure, now, lang, tz), items)
+            add(person, pm_digest(items, procedure, now, lang, tz, day), items)
     elif due.duty == "customer_update":
         for incident in customer_update_targets(scope, procedure):
             add(None, Message(incident.ref, customer_update(incident, procedure, lang)), [incident], public=True)
@@ -193,7 +200,8 @@ def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Proc
         overdue = review_overdue(scope, procedure, now)
         for person, items in sorted(_by_person(pending_review(scope, procedure), "project_manager",
                                                people_of).items()):
-            add(person, review_list(items, [i for i in overdue if i in items], procedure, now, lang, tz), items)
+            add(person, review_list(items, [i for i in overdue if i in items], procedure, now, lang, tz, day),
+                items)
     elif due.duty == "callbacks":
         resolved = resolved_in_week(scope, procedure, due.period_start, due.period_end)
         for person, items in sorted(_by_person(resolved, "service_desk", people_of).items()):

@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mapping.duties import due_duties
+from mapping.incident import EscalationRecord
 from plugin.config import SmtpConfig
 from plugin.journal import Journal
 from tests.daemon.conftest import ROLES, T0, incident
@@ -41,8 +42,10 @@ def duties_world(world):
 
 
 def settle(world, journal: Journal | None = None) -> None:
-    """Record every duty as done up to now, as a daemon that has been running would have."""
+    """Record every duty as done up to now, as a daemon that has been running would have
+    (watching since now, at the latest)."""
     journal = journal or world.journal
+    journal.start_watching(world.tracker.tracker, world.clock.now())
     for contract in world.procedure.contracts:
         for due in due_duties(world.procedure, contract, {}, world.clock.now()):
             journal.duty_done(world.tracker.tracker, due.duty_key, due.period_key, world.clock.now())
@@ -161,16 +164,17 @@ def test_a_lost_journal_costs_no_duplicate_on_the_tracker(duties_world):
     w = duties_world
     w.tracker.add(incident("1", severity=4, contract="default"))
     first = w.daemon(poll_interval=3600)
-    first.cycle()  # a first run: the latest period of each duty (Saturday's make-up day)
+    first.cycle()  # a first run: Saturday's (make-up day) duties were before it watched, skipped
     w.clock.set(cst("2026-03-02 17:00"))
     first.cycle()
     before = [n.marker for n in duty_notes(w, "1")]
-    assert before == ["duty-pm_digest:default:2026-02-28:pm-li", "duty-customer_update:default:2026-02-28:1",
-                      "duty-pm_digest:default:2026-03-02:pm-li"]
+    assert before == ["duty-pm_digest:default:2026-03-02:pm-li"]
     notified = len(w.tracker.ticket("1").notified)
 
     w.clock.set(cst("2026-03-02 17:10"))
     fresh = Journal(":memory:")
+    # the journal's first-pass time is lost with it: the config's `daemon.watch_from` still says since when
+    w.config = w.config.model_copy(update={"daemon": w.config.daemon.model_copy(update={"watch_from": T0})})
     w.daemon(journal=fresh, poll_interval=3600).cycle()
     assert [n.marker for n in duty_notes(w, "1")] == before
     assert len(w.tracker.ticket("1").notified) == notified
@@ -192,6 +196,10 @@ def test_a_dry_run_writes_nothing(duties_world, caplog):
     assert {"duty-delivered", "problem-created"} <= {e.kind for e in stats.events if e.dry_run}
     assert len(events(caplog, "daemon.would-deliver-duty")) == 1  # not again on the next cycle
     assert events(caplog, "daemon.would-create-problem")
+    # nothing was done: the log does not say so
+    assert events(caplog, "daemon.duty-done") == []
+    assert [r.fields["period"] for r in events(caplog, "daemon.would-mark-duty-done")
+            if r.fields["contract"] == "default"] == ["pm_digest:default:2026-03-02"]
 
 
 def test_a_severity_1_incident_gets_one_linked_problem(duties_world, caplog):
@@ -365,3 +373,61 @@ def test_a_refused_week_is_not_skipped_by_the_next_one(duties_world, caplog):
     w.clock.advance(H)
     daemon.cycle()
     assert [f.label[-8:] for f in w.tracker.filed] == ["2026-W10", "2026-W11"]
+
+
+def test_a_brand_new_install_skips_the_duties_due_before_it_watched(duties_world, caplog):
+    caplog.set_level(logging.INFO, logger="escalator.daemon")
+    w = duties_world
+    w.clock.set(cst("2026-03-03 10:00"))  # first start ever: Tuesday morning
+    w.tracker.add(incident("1", severity=4, contract="default", reported_at=cst("2026-03-03 09:30")))
+    daemon = w.daemon(poll_interval=24 * 3600)
+    sleep = daemon.cycle()
+    # no digest nor public update for Monday, nor Tuesday's review list (09:00)
+    assert duty_notes(w, "1") == [] and w.tracker.ticket("1").notified == []
+    done = w.journal.duties_done("jira")
+    assert done["pm_digest:default"] == "pm_digest:default:2026-03-02"
+    assert done["customer_update:default"] == "customer_update:default:2026-03-02"
+    skipped = {r.fields["period"]: r.fields["reason"] for r in events(caplog, "daemon.duty-skipped")}
+    assert skipped["pm_digest:default:2026-03-02"] == "before the escalator watched"
+    assert "review_list:default:2026-03-03" in skipped and events(caplog, "daemon.duty-done") == []
+    # not left due: the loop sleeps until today's digest instead of waking at once
+    assert sleep == (cst("2026-03-03 17:00") - w.clock.now()).total_seconds()
+    w.clock.set(cst("2026-03-03 17:00"))
+    daemon.cycle()
+    assert [n.marker for n in duty_notes(w, "1")] == ["duty-pm_digest:default:2026-03-03:pm-li"]
+
+
+def test_a_caught_up_digest_is_its_own_days_without_later_tickets(duties_world):
+    w = duties_world
+    w.tracker.add(incident("1", severity=4, contract="default"))
+    settle(w)
+    daemon = w.daemon(poll_interval=3600)
+    daemon.cycle()
+    w.tracker.down = True
+    w.clock.set(cst("2026-03-03 16:00"))
+    while w.clock.now() < cst("2026-03-04 10:00"):
+        daemon.cycle()
+        w.clock.advance(H)
+    # reported Wednesday morning, after Tuesday's digest and update were due
+    w.tracker.add(incident("2", severity=4, contract="default", reported_at=cst("2026-03-04 09:30")))
+    w.tracker.down = False
+    daemon.cycle()
+    (digest,) = duty_notes(w, "1", "pm_digest")
+    assert digest.marker == "duty-pm_digest:default:2026-03-03:pm-li"
+    assert digest.text.startswith("未解决事件日报 2026-03-03：1 起") and "OPS-2" not in digest.text
+    assert duty_notes(w, "2") == []
+
+
+def test_the_digest_shows_the_escalation_written_in_the_same_pass(duties_world):
+    w = duties_world
+    settle(w)  # watching since Monday 09:00
+    # reported on Saturday's make-up day; L1 and L2 done; L3 due Monday 10:00 (8 working hours)
+    saturday = cst("2026-02-28 10:00")
+    w.tracker.add(incident("1", severity=2, contract="default", reported_at=saturday, escalation_level=2,
+                           escalations=tuple(EscalationRecord(at=saturday + n * H, by="escalator-bot", level=n)
+                                             for n in (1, 2))))
+    w.clock.set(cst("2026-03-02 17:00:01"))
+    w.daemon(poll_interval=3600).cycle()  # one pass: reads it, escalates to L3, then the digest
+    assert w.tracker.ticket("1").incident.escalation_level == 3
+    (digest,) = duty_notes(w, "1", "pm_digest")
+    assert "已升级至 L3" in digest.text and "已升级至 L2" not in digest.text

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from connectors import factory
 from mapping.incident import Unreadable
 from plugin.cli_report import report
-from tests.duties import at, month
+from tests.duties import at, incident, month
 from tests.reports import FakeConnector
 
 MAPPING = """\
@@ -123,3 +123,31 @@ def test_user_errors_are_one_line_through_the_escalator_command(tmp_path):
     result = CliRunner().invoke(main, ["report", "monthly", "--month", "2026-11", "--config", str(missing)])
     assert result.exit_code == 2
     assert result.stderr == f"error: {missing}: cannot read: No such file or directory\n"
+
+
+def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp_path, monkeypatch):
+    """`contracts.by_project: {NOC: 24x7}`: an incident of NOC naming no contract is a 24x7 one in every report.
+
+    Reported Saturday 11-21 10:00, resolved Monday 10:00: 48 h on the 24x7 calendar (every level
+    missed for severity 2), 1 h on the default's office hours (none missed).
+    """
+    (tmp_path / "mapping.yaml").write_text(MAPPING)
+    (tmp_path / "escalator.yaml").write_text(
+        "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"
+        "          projects: [NOC]}\n"
+        "contracts: {by_project: {NOC: 24x7}}\n")
+    states = [("2026-11-21 10:10", 2), ("2026-11-21 10:20", 3), ("2026-11-23 10:00", 6)]
+    by_rule = incident("NOC-2", "2026-11-21 10:00", states, severity=2, project="NOC")
+    named = by_rule.model_copy(update={"contract": "24x7"})
+    fakes = iter([FakeConnector([by_rule]), FakeConnector([named])])
+    monkeypatch.setattr(factory, "make_connector", lambda *a, **kw: next(fakes))
+    args = ("kpi", "--from", "2026-11-01", "--to", "2026-12-01", "--format", "json", "--as-of", "2026-12-10T12:00")
+    figures = [json.loads(_run(tmp_path, *args, "--contract", "24x7").stdout) for _ in range(2)]
+    assert figures[0] == figures[1]  # exactly as if the ticket named the contract
+    assert figures[0]["total"] == 1 and [row["missed"] for row in figures[0]["missed_timetable"]] == [1, 1, 1]
+    assert figures[0]["mean_time_to_resolve"][0]["total_hours"] == 48.0
+
+    monkeypatch.setattr(factory, "make_connector", lambda *a, **kw: FakeConnector([by_rule]))
+    assert json.loads(_run(tmp_path, *args, "--contract", "default").stdout)["total"] == 0
+    sheet = _run(tmp_path, "record", "NOC-2", "--lang", "en", "--as-of", "2026-12-10T12:00").stdout
+    assert re.search(r"Contract\s+24x7", sheet), sheet
