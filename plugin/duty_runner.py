@@ -54,6 +54,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident
 from plugin.mailer import MailError, send_digest
+from plugin.reports import pick
 from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
 
@@ -79,8 +80,7 @@ _TEXT = {
 
 
 def _t(key: str, lang: str) -> str:
-    zh, en = _TEXT[key]
-    return zh if lang == "zh" else en
+    return pick(_TEXT, key, lang)
 
 
 class DutyRunner:

@@ -98,9 +98,14 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def t(key: str, lang: Language) -> str:
-    zh, en = TEXTS[key]
+def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """The text `key` of a (zh, en) table in `lang`."""
+    zh, en = table[key]
     return zh if lang == "zh" else en
+
+
+def t(key: str, lang: Language) -> str:
+    return pick(TEXTS, key, lang)
 
 
 class Names:

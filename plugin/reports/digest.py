@@ -27,7 +27,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, local, t, text_table
+from plugin.reports import Names, duration, local, pick, t, text_table
 from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.kpi_formats import event_text
 
@@ -62,8 +62,7 @@ _WORDS = {
 
 
 def _w(key: str, lang: Language) -> str:
-    zh, en = _WORDS[key]
-    return zh if lang == "zh" else en
+    return pick(_WORDS, key, lang)
 
 
 @dataclass(frozen=True)
