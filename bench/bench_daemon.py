@@ -35,9 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugin.cli_daemon import open_daemon  # noqa: E402
+from plugin.cli.daemon import open_daemon  # noqa: E402
 from plugin.clock import AcceleratedClock  # noqa: E402
-from plugin.demo import DEMO_START, JiraSite, Seeded  # noqa: E402
+from sandbox.demo import DEMO_START, JiraSite, Seeded  # noqa: E402
 
 T0 = DEMO_START
 #: calls one escalation costs on Jira Cloud, by design (notify -> note -> level, see

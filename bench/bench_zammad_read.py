@@ -38,7 +38,7 @@ from connectors.zammad.connector import ZammadConnector
 from connectors.zammad.provision import ZammadProvisioner
 from mapping.incident import Incident
 from mapping.loader import load_procedure
-from plugin.sandbox.zammad import ZammadSandbox
+from sandbox.zammad.responses import ZammadSandbox
 
 TOKEN = "bench-zammad-token"
 CHANGED = 25

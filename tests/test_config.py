@@ -78,8 +78,8 @@ def test_an_unreachable_tracker_is_one_line_pointing_at_tracker_url(tmp_path: Pa
     from click.testing import CliRunner
 
     from connectors.http import Unreachable
-    from plugin import cli_mapping
-    from plugin.cli import main
+    from plugin.cli import mapping as cli_mapping
+    from plugin.cli.main import main
 
     class Down:
         def plan(self):

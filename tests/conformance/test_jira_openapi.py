@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from plugin.sandbox.jira import JiraSandbox
-from plugin.sandbox.server import Fault
+from sandbox.jira.responses import JiraSandbox
+from sandbox.server import Fault
 from tests.conformance.openapi import (
     response_hook,
     spec,

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from click.testing import CliRunner
 
-from plugin import cli_daemon
-from plugin.cli import main
+from plugin.cli import daemon as cli_daemon
+from plugin.cli.main import main
 from tests.daemon.conftest import incident
 
 CONFIG = """tracker: {kind: jira, url: http://jira.invalid, email: bot@example.com, token: {env: UNUSED}, projects: [OPS]}

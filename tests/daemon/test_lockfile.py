@@ -7,7 +7,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from plugin.cli.main import main
 from plugin.lockfile import AlreadyRunning, JournalLock
 
 CONFIG = """tracker: {kind: jira, url: http://jira.invalid, email: bot@example.com, token: {env: UNUSED}, projects: [OPS]}

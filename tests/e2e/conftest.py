@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from plugin.clock import AcceleratedClock
-from plugin.demo import DEMO_START, JiraSite, Site, ZammadSite
+from sandbox.demo import DEMO_START, JiraSite, Site, ZammadSite
 
 #: four clock hours a real second: a severity-2 24x7 ladder (4 h, 6 h, 8 h) takes 2 s
 RATE = 4 * 3600.0
@@ -47,7 +47,7 @@ class DaemonProcess:
     def __init__(self, site: Site, clock: AcceleratedClock, *args: str, log: str = "daemon.log"):
         self.site = site
         self.log = site.folder / log
-        command = [sys.executable, "-c", "from plugin.cli import main; main(prog_name='escalator')",
+        command = [sys.executable, "-c", "from plugin.cli.main import main; main(prog_name='escalator')",
                    "-v", "run", "--config", str(site.config_path), "--clock", clock.spec(), *args]
         self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ),

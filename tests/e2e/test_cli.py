@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from plugin.cli.main import main
 from plugin.clock import AcceleratedClock
-from plugin.demo import DEMO_START, JiraSite
+from sandbox.demo import DEMO_START, JiraSite
 
 pytestmark = pytest.mark.e2e
 

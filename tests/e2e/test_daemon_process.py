@@ -15,8 +15,8 @@ import pytest
 import requests
 import yaml
 
-from plugin.sandbox.server import Fault
 from plugin.webhooks import sign
+from sandbox.server import Fault
 from tests.e2e.conftest import HOUR, free_port, reported_at, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from plugin.cli.main import main
 
 pytestmark = pytest.mark.e2e
 

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from plugin.demo import STATE_NAMES
+from sandbox.demo import STATE_NAMES
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_duties_process import duty_notes, enable_duties, ready_again
 

@@ -10,10 +10,10 @@ from connectors.http import AuthError
 from connectors.jira.factory import connector_from_config, provisioner_from_config
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
-from plugin.cli_mapping import mapping as mapping_cli
+from plugin.cli.mapping import mapping as mapping_cli
 from plugin.config import load_config
-from plugin.sandbox.jira import Workflow, WorkflowTransition
-from plugin.sandbox.server import Fault
+from sandbox.jira.responses import Workflow, WorkflowTransition
+from sandbox.server import Fault
 from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
 pytestmark = pytest.mark.e2e

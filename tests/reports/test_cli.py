@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from connectors import factory
 from mapping.incident import Unreadable
-from plugin.cli_report import report
+from plugin.cli.report import report
 from tests.duties import at, incident, month
 from tests.reports import FakeConnector
 
@@ -117,7 +117,7 @@ def test_callbacks_and_record(tracker):
 
 
 def test_user_errors_are_one_line_through_the_escalator_command(tmp_path):
-    from plugin.cli import main
+    from plugin.cli.main import main
 
     missing = tmp_path / "nope.yaml"
     result = CliRunner().invoke(main, ["report", "monthly", "--month", "2026-11", "--config", str(missing)])

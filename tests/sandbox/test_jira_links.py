@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from plugin.sandbox.jira import JiraSandbox
+from sandbox.jira.responses import JiraSandbox
 
 
 @pytest.fixture(params=["cloud", "datacenter"])

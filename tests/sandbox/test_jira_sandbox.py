@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from plugin.sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
-from plugin.sandbox.server import Fault, RateLimiter
+from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+from sandbox.server import Fault, RateLimiter
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

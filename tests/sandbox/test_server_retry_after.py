@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from plugin.sandbox.server import Fault, Response, SandboxServer
+from sandbox.server import Fault, Response, SandboxServer
 
 
 @pytest.fixture

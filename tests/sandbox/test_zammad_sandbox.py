@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from connectors.http import HttpClient, RetryPolicy
-from plugin.sandbox.server import Fault
-from plugin.sandbox.zammad import ZammadSandbox
+from sandbox.server import Fault
+from sandbox.zammad.responses import ZammadSandbox
 
 TOKEN = "t0ken-admin"
 AGENT_TOKEN = "t0ken-agent"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from plugin.cli.main import main
 
 
 def run(*args: str):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
-from plugin.cli_procedure import display_width, table
+from plugin.cli.main import main
+from plugin.cli.procedure import display_width, table
 
 
 def run(*args: str):

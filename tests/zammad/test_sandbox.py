@@ -15,10 +15,10 @@ from connectors.factory import make_connector, make_provisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.loader import load_procedure
-from plugin.cli import main
+from plugin.cli.main import main
 from plugin.config import load_config
-from plugin.sandbox.zammad import Fault, ZammadSandbox
-from plugin.sandbox.zammad_store import ApiError
+from sandbox.zammad.responses import Fault, ZammadSandbox
+from sandbox.zammad.store import ApiError
 
 TOKEN = "e2e-zammad-token-42"
 

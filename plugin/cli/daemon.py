@@ -158,11 +158,3 @@ def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
                f"{unreadable} unreadable, {stats.errors} refused.")
     if stats.errors:
         raise SystemExit(1)
-
-
-def register(group: click.Group) -> None:
-    """Add `run`, `once` and `demo` to the `escalator` command."""
-    from plugin.demo import demo
-
-    for command in (run, once, demo):
-        group.add_command(command)

@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from plugin.sandbox.server import Fault, HttpError, RateLimiter, Request, Response, SandboxServer
-from plugin.sandbox.zammad_objects import ObjectManager
-from plugin.sandbox.zammad_search import Search
-from plugin.sandbox.zammad_store import (
+from sandbox.server import Fault, HttpError, RateLimiter, Request, Response, SandboxServer
+from sandbox.zammad.objects import ObjectManager
+from sandbox.zammad.search import Search
+from sandbox.zammad.store import (
     GROUP_WRITABLE,
     LINK_TYPES,
     OBJECT_LOOKUP,

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from plugin.sandbox.zammad_store import TICKET_COLUMNS, ApiError, Store, fmt_time, parse_time
+from sandbox.zammad.store import TICKET_COLUMNS, ApiError, Store, fmt_time, parse_time
 
 Predicate = Callable[[dict], bool]
 

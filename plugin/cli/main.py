@@ -1,4 +1,10 @@
-"""The `escalator` command: one click group; each area adds its commands from its own module.
+"""The `escalator` command: one click group whose commands are entry points.
+
+Every command, the daemon's own and those of packages layered above it (the sandbox
+trackers' `demo` and `sandbox`), is registered the same way: an entry point in the
+`escalator.commands` group (setup.cfg). The group imports a command's module only when
+that command runs or its help is shown, so `escalator deadlines` does not pay for the
+HTTP client, and `plugin` never imports a layer above it.
 
 Errors a user can cause (bad config, bad procedure, tracker refusals) end as one
 clear line on stderr and exit status 2, never a traceback.
@@ -7,6 +13,7 @@ clear line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 
 import click
 
@@ -20,7 +27,29 @@ from plugin.lockfile import AlreadyRunning
 USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError, AlreadyRunning)
 
 
+COMMANDS_GROUP = "escalator.commands"
+
+
 class _Group(click.Group):
+    """Commands from the `escalator.commands` entry points, loaded on first use."""
+
+    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
+        found = getattr(self, "_found", None)
+        if found is None:
+            found = {ep.name: ep for ep in metadata.entry_points(group=COMMANDS_GROUP)}
+            self._found = found
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._entry_points()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self._entry_points():
+            command = self._entry_points()[name].load()
+            self.add_command(command, name)
+        return command
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -39,21 +68,3 @@ class _Group(click.Group):
 def main(verbose: int) -> None:
     """Enforce the incident-management procedure (事件管理程序) on Jira or Zammad."""
     logfmt.configure(max(logging.WARNING - 10 * verbose, logging.DEBUG))
-
-
-def _register() -> None:
-    # each area keeps its commands in its own module
-    from plugin import cli_mapping
-
-    main.add_command(cli_mapping.mapping)
-    from plugin import cli_deadlines
-    main.add_command(cli_deadlines.deadlines)
-    from plugin import cli_procedure
-    main.add_command(cli_procedure.procedure)
-    from plugin import cli_daemon
-    cli_daemon.register(main)
-    from plugin import cli_report
-    main.add_command(cli_report.report)
-
-
-_register()

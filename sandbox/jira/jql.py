@@ -29,7 +29,7 @@ class JqlError(ValueError):
     """A query Jira would refuse; the message is Jira's `errorMessages` entry."""
 
 
-class Issue(Protocol):  # what the evaluator reads; plugin.sandbox.jira_model.Issue satisfies it
+class Issue(Protocol):  # what the evaluator reads; sandbox.jira.model.Issue satisfies it
     id: int
     key: str
     fields: dict[str, Any]

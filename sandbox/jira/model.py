@@ -1,6 +1,6 @@
 """The sandbox Jira's state: projects, workflows, fields, issues and their history.
 
-Pure in-memory data with the operations the REST routes (`plugin/sandbox/jira.py`)
+Pure in-memory data with the operations the REST routes (`sandbox/jira/responses.py`)
 and the seed API call. Everything here runs under the server's lock; nothing here
 knows HTTP. Values are stored in a compact internal form (`jira_types`: ids, aware
 datetimes) and turned into Jira's JSON shapes by the `render_*` methods it inherits
@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plugin.sandbox.jira_jql import JqlError, Query, order, parse
-from plugin.sandbox.jira_render import JiraRendering
-from plugin.sandbox.jira_screens import JiraScreens
-from plugin.sandbox.jira_types import (
+from sandbox.jira.jql import JqlError, Query, order, parse
+from sandbox.jira.render import JiraRendering
+from sandbox.jira.screens import JiraScreens
+from sandbox.jira.types import (
     CATEGORIES,
     CF_PREFIX,
     EDITABLE_SYSTEM,
@@ -324,7 +324,7 @@ class JiraModel(JiraRendering, JiraScreens):
             return self.custom_fields[field_id].name
         return SYSTEM_FIELDS.get(field_id, (field_id,))[0]
 
-    # -- JQL resolver (plugin.sandbox.jira_jql.Resolver) -------------------------------------------
+    # -- JQL resolver (sandbox.jira.jql.Resolver) -------------------------------------------
     def _no_value(self, value: str, field_name: str) -> JqlError:
         return JqlError(f"The value '{value}' does not exist for the field '{field_name}'.")
 
@@ -585,7 +585,7 @@ class JiraModel(JiraRendering, JiraScreens):
 
     def _settable(self, issue: Issue, fid: str, operation: str = "edit") -> bool:
         """A custom field is settable when a context applies to the issue and the field is on
-        the project's screen for the operation (`plugin.sandbox.jira_screens`). System fields
+        the project's screen for the operation (`sandbox.jira.screens`). System fields
         are on every screen the sandbox makes, so they are not looked up."""
         if fid in EDITABLE_SYSTEM:
             return True

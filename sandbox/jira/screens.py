@@ -28,7 +28,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.sandbox.jira_types import EDITABLE_SYSTEM, SYSTEM_FIELDS, ApiError
+from sandbox.jira.types import EDITABLE_SYSTEM, SYSTEM_FIELDS, ApiError
 
 #: the project type's template name, as Jira prefixes a project's own screens
 _TEMPLATE = {"service_desk": "Jira Service Management", "software": "Scrum", "business": "Task Management"}

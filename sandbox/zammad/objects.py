@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from plugin.sandbox.server import Response
-from plugin.sandbox.zammad_store import OBJECT_LOOKUP, TICKET_COLUMNS, ApiError
+from sandbox.server import Response
+from sandbox.zammad.store import OBJECT_LOOKUP, TICKET_COLUMNS, ApiError
 
 if TYPE_CHECKING:
-    from plugin.sandbox.zammad import Ctx
+    from sandbox.zammad.responses import Ctx
 
 # ObjectManager::Attribute::DATA_TYPES
 DATA_TYPES = {"input", "user_autocompletion", "checkbox", "select", "multiselect", "tree_select",

@@ -5,7 +5,7 @@ A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
 injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
 answers 429 like the tracker does, and a log of every call for tests and benchmarks.
 The tracker-specific parts (paths, payload shapes, rate-limit header names) live in
-`plugin/sandbox/jira.py` and `plugin/sandbox/zammad.py`.
+`sandbox/jira/responses.py` and `sandbox/zammad/responses.py`.
 """
 
 from __future__ import annotations

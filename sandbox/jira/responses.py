@@ -4,8 +4,8 @@
 token, ADF bodies, `/search/jql` with `nextPageToken`, `/changelog/bulkfetch`,
 custom field contexts and options); `JiraSandbox("datacenter")` serves Jira Data
 Center's REST v2 (a personal access token as `Bearer`, wiki-markup strings,
-`/search` with `startAt`). State lives in `plugin.sandbox.jira_model`, JQL in
-`plugin.sandbox.jira_jql`; this module is the HTTP face: routes, auth, rate-limit
+`/search` with `startAt`). State lives in `sandbox.jira.model`, JQL in
+`sandbox.jira.jql`; this module is the HTTP face: routes, auth, rate-limit
 headers and error shapes.
 
 Seed it from Python (tests, the demo): `add_user`, `add_project`, `add_status`,
@@ -23,7 +23,7 @@ Data Center only — `/search` with `startAt`,
 issues, transitions, comments (+ JSM `/rest/servicedeskapi/request/{key}/comment`),
 watchers, notify, entity properties, editmeta, fields, statuses, priorities, projects,
 screens with their tabs and tab fields, `/screens/addToDefault/{fieldId}`. A custom field
-can only be set through a project's edit screen (`plugin.sandbox.jira_screens`): the seed
+can only be set through a project's edit screen (`sandbox.jira.screens`): the seed
 API's `create_custom_field` puts it on every project's screen, as the UI's last step does,
 while `POST /field` puts it on none.
 
@@ -43,9 +43,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plugin.sandbox.jira_jql import JqlError
-from plugin.sandbox.jira_model import JiraModel
-from plugin.sandbox.jira_types import (
+from sandbox.jira.jql import JqlError
+from sandbox.jira.model import JiraModel
+from sandbox.jira.types import (
     CATEGORIES,
     SYSTEM_FIELDS,
     ApiError,
@@ -59,7 +59,7 @@ from plugin.sandbox.jira_types import (
     default_workflow,
     jira_time,
 )
-from plugin.sandbox.server import HttpError, RateLimiter, Request, Response, SandboxServer
+from sandbox.server import HttpError, RateLimiter, Request, Response, SandboxServer
 
 __all__ = ["JiraSandbox", "Workflow", "WorkflowTransition", "default_workflow"]
 
