@@ -82,8 +82,6 @@ TEXTS = Texts("plugin.reports", {
     "ev_escalation": ("已升级至", "escalated to"),
     "ev_manual-request": ("申请升级", "escalation requested"),
     "ev_approval": ("批准降级至", "downgrade approved to"),
-    "hours": ("小时", "h"),
-    "incidents": ("起", "incidents"),
     "sla_time": ("SLA 计时", "SLA time"),
     "chart_trend": ("每周新增与解决的事件", "Incidents opened and resolved per week"),
     "chart_severity": ("级别构成", "Severity mix"),
