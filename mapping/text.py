@@ -44,7 +44,7 @@ class Texts:
     """One table of interface texts: key -> (Chinese, English).
 
     `where` names the table in errors (its module). Texts may hold `str.format` fields;
-    both languages of a key take the same ones.
+    both languages of a key are filled from the same ones (a language may leave one out).
     """
 
     def __init__(self, where: str, table: Mapping[str, tuple[str, str]]):
@@ -66,9 +66,6 @@ class Texts:
 
     def __contains__(self, key: object) -> bool:
         return key in self._table
-
-    def keys(self) -> Iterable[str]:
-        return self._table.keys()
 
 
 def format_duration(value: timedelta, lang: Language = "zh", *, elapsed: bool = False) -> str:
