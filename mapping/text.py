@@ -24,6 +24,7 @@ from typing import Literal
 from wcwidth import wcswidth
 
 Language = Literal["zh", "en"]
+#: the languages of every text, Chinese first (the default)
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
 

@@ -19,7 +19,7 @@ import yaml
 from mapping.loader import ProcedureError, load_procedure
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
-from mapping.text import Texts, format_duration, text_table
+from mapping.text import LANGUAGES, Texts, format_duration, text_table
 from plugin.config import load_config
 
 _TEXT = Texts("plugin.cli.procedure", {
@@ -176,7 +176,7 @@ def procedure() -> None:
 
 
 @procedure.command()
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True,
               help="Language of names and descriptions.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A procedure override YAML, or an escalator config file naming one.")
