@@ -359,8 +359,8 @@ def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: b
         offsets = [row[r] for r in esc.targets]
         for (r1, o1), (r2, o2) in zip(zip(esc.targets, offsets, strict=False), zip(esc.targets[1:], offsets[1:], strict=False), strict=False):
             if o2 < o1:
-                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2, 'en')} is earlier than {r1}'s {format_duration(o1, 'en')}"
-                                " (ladder offsets must not decrease)")
+                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2, 'en')} is earlier than "
+                                f"{r1}'s {format_duration(o1, 'en')} (ladder offsets must not decrease)")
     for sev in table:
         if sev not in SEVERITIES:
             problems.append(f"{path}.{sev}: unknown severity {sev!r} (1-4)")

@@ -59,7 +59,8 @@ _WORDS = Texts("plugin.notes", {
                       "[State not put back] The tracker offers no way back to {source}; please do it by hand."),
     "incomplete": ("【记录不完整】依据§4.1.4，事件记录缺少：{missing}。请补充。",
                    "[Incomplete record] Rule §4.1.4: the incident record lacks: {missing}. Please complete it."),
-    "escalation_subject": ("事件升级（第{level}级，{role}）：{ref} {title}", "Escalation (level {level}, {role}): {ref} {title}"),
+    "escalation_subject": ("事件升级（第{level}级，{role}）：{ref} {title}",
+                           "Escalation (level {level}, {role}): {ref} {title}"),
 })
 
 

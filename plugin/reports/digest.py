@@ -87,7 +87,8 @@ def pm_digest(incidents: Iterable[Incident], procedure: Procedure, now: datetime
     if not lines:
         return Message(subject, signed([_w("digest_empty", lang), ""], lang) + "\n")
     rows = [[line.incident.ref, names.severity(line.incident.severity), names.state(line.incident.state),
-             format_duration(line.age, lang, elapsed=True), local(line.next_deadline, zone) or "-", _last_action_text(line, names, zone),
+             format_duration(line.age, lang, elapsed=True), local(line.next_deadline, zone) or "-",
+             _last_action_text(line, names, zone),
              line.incident.title] for line in lines]
     table = text_table([t("ticket", lang), t("severity", lang), t("state", lang), _w("age", lang),
                         _w("next_deadline", lang), _w("last_action", lang), t("title", lang)], rows)

@@ -99,7 +99,8 @@ def test_display_width(text: str, width: int) -> None:
 
 
 def test_a_table_aligns_mixed_chinese_latin_combining_and_emoji_cells() -> None:
-    table = text_table(["代码", "名称", "n"], [["1", "网络", 3], ["1.10", "PC终端", 12], ["2", "cafe\u0301 👍", ""]])
+    table = text_table(["代码", "名称", "n"],
+                       [["1", "网络", 3], ["1.10", "PC终端", 12], ["2", "cafe\u0301 👍", ""]])
     assert table.splitlines() == [
         "代码  名称     n",
         "----  -------  --",
@@ -109,7 +110,8 @@ def test_a_table_aligns_mixed_chinese_latin_combining_and_emoji_cells() -> None:
     ]
     # each column starts at the same terminal column on every line, whatever its characters
     header, rule, *rows = table.splitlines()
-    for line, cells in zip([header, *rows], [["名称", "n"], ["网络", "3"], ["PC终端", "12"], ["cafe\u0301 👍"]], strict=True):
+    cells_after_the_first = [["名称", "n"], ["网络", "3"], ["PC终端", "12"], ["cafe\u0301 👍"]]
+    for line, cells in zip([header, *rows], cells_after_the_first, strict=True):
         starts = [display_width(line[:line.index(cell)]) for cell in cells]
         assert starts == [6, 15][:len(cells)], line
 
