@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
 
-from wcwidth import wcswidth
-
 Language = Literal["zh", "en"]
 #: the languages of every text, Chinese first (the default)
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -102,6 +100,10 @@ def display_width(text: str) -> int:
     """Terminal columns `text` takes: an East Asian wide or full-width character two, a
     combining mark or zero-width joiner none, an emoji two (wcwidth's Unicode tables).
     Control characters take none (wcwidth would give up on the whole string)."""
+    # imported here: its tables cost every process some 40 ms at start, and the daemon,
+    # which imports this module through the procedure, never draws a table
+    from wcwidth import wcswidth
+
     return max(wcswidth(text.translate(_CONTROLS)), 0)
 
 
