@@ -38,6 +38,7 @@ from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
+from mapping.text import text_table
 from plugin.clock import AcceleratedClock, Clock
 from plugin.config import Config, load_config
 from plugin.daemon import DaemonEvent
@@ -481,7 +482,7 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
 
 def _summary(sites: dict[str, Site]) -> int:
     click.echo("\nSummary (read back from the trackers):")
-    click.echo(f"  {'tracker':<7} {'ticket':<8} {'contract':<8} {'severity':>8} {'level':>5}  {'state':<6} notes")
+    rows = []
     problems = 0
     for site in sites.values():
         for s in site.seeded:
@@ -491,8 +492,10 @@ def _summary(sites: dict[str, Site]) -> int:
                 problems += 1
             kinds = ", ".join(sorted({m.split("-")[0] for m in markers})) or "-"
             state = STATE_NAMES.get(inc.state, str(inc.state))
-            click.echo(f"  {site.kind:<7} {s.ref:<8} {s.contract:<8} {inc.severity!s:>8} {inc.escalation_level:>5}  "
-                       f"{state:<6} {len(markers)} ({kinds})")
+            rows.append([site.kind, s.ref, s.contract, inc.severity, inc.escalation_level, state,
+                         f"{len(markers)} ({kinds})"])
+    click.echo(text_table(["tracker", "ticket", "contract", "severity", "level", "state", "notes"], rows,
+                          indent="  "))
     return problems
 
 
