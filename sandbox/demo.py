@@ -145,7 +145,7 @@ _JIRA_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 def _free_workflow():
     """Every status reachable from every other, like a lax real workflow: the team can break
     the procedure (straight to 已归档), and the escalator can put it back."""
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     return Workflow(STATE_NAMES[1], [WorkflowTransition(str(10 + code), f"to {name}", name)
                                      for code, name in STATE_NAMES.items()])
 
@@ -179,7 +179,7 @@ class JiraSite(Site):
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
               tracker_options: dict | None = None) -> JiraSite:
-        from sandbox.jira.responses import JiraSandbox
+        from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
                               time_zone="Asia/Shanghai")
@@ -261,7 +261,7 @@ class ZammadSite(Site):
     def build(cls, folder: Path, clock: Clock, *, rate_limit: float | None = None, poll_interval: float = 60.0,
               extra: dict | None = None, env: str = "ESCALATOR_DEMO_ZAMMAD_TOKEN",
               tracker_options: dict | None = None) -> ZammadSite:
-        from sandbox.zammad.responses import ZammadSandbox
+        from sandbox.zammad import ZammadSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False)
         for project in CONTRACT_PROJECT.values():

@@ -14,7 +14,7 @@ from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.cli.mapping import mapping as mapping_cli
 from plugin.config import load_config
-from sandbox.jira.responses import Workflow, WorkflowTransition
+from sandbox.jira import Workflow, WorkflowTransition
 from sandbox.server import Fault
 from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
