@@ -155,9 +155,43 @@ class DaemonConfig(_Strict):
 
 
 class WebhookConfig(_Strict):
+    """The receiver (`plugin.webhooks`) and, with `public_url`, the tracker side `mapping apply` sets up."""
+
     enabled: bool = False
     listen: str = "127.0.0.1:8089"
     secret: Secret | None = None
+    public_url: str | None = Field(
+        default=None, description="where the tracker reaches the receiver (e.g. https://escalator.example.com, "
+                                  "a TLS reverse proxy in front of `listen`); `mapping apply` registers "
+                                  "<public_url>/webhooks/<tracker> with the tracker")
+
+    @field_validator("public_url")
+    @classmethod
+    def _reachable_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (write e.g. https://escalator.example.com)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: no query or fragment; the escalator appends /webhooks/<tracker>")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _public_url_needs(self) -> WebhookConfig:
+        problems = []
+        if self.public_url and not self.enabled:
+            problems.append("public_url is set but webhooks are not enabled (enabled: true): "
+                            "the tracker would call a receiver that does not run")
+        if self.public_url and self.secret is None:
+            problems.append("public_url is set but there is no secret: the tracker must sign what it sends")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def endpoint(self, tracker: str) -> str | None:
+        """The URL the tracker posts to, or None when the tracker side is not managed."""
+        return f"{self.public_url}/webhooks/{tracker}" if self.public_url else None
 
 
 class SmtpConfig(_Strict):

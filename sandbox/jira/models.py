@@ -57,6 +57,7 @@ from sandbox.jira.types import (
     parse_jira_time,
     plain_text,
 )
+from sandbox.jira.webhooks import AdminWebhooks
 
 
 class JiraModel(JiraRendering, JiraScreens):
@@ -86,6 +87,7 @@ class JiraModel(JiraRendering, JiraScreens):
                 ("10003", "Relates", "relates to", "relates to"))}
         self.links: list[IssueLink] = []
         self._init_screens()
+        self.webhooks = AdminWebhooks(self)  # admin webhooks and their delivery (sandbox.jira.webhooks)
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
         self._ids = {name: itertools.count(start) for name, start in (
@@ -487,6 +489,7 @@ class JiraModel(JiraRendering, JiraScreens):
         self.issues[iid] = issue
         self.keys[issue.key] = iid
         self.touch()
+        self.webhooks.issue_created(issue, reporter)
         return issue
 
     def _default_priority(self) -> str | None:
@@ -545,6 +548,8 @@ class JiraModel(JiraRendering, JiraScreens):
             issue.histories.append(History(self._next("history"), author, now, items))
         issue.fields["updated"] = now
         self.touch()
+        if items:
+            self.webhooks.issue_changed(issue, author, issue.histories[-1])
 
     def add_comment(self, issue: Issue, author: str, body: Any, *, internal: bool,
                     visibility: dict | None, properties: list[dict]) -> Comment:
@@ -553,6 +558,7 @@ class JiraModel(JiraRendering, JiraScreens):
         issue.comments.append(c)
         issue.fields["updated"] = now  # a comment makes the issue "updated" in Jira
         self.touch()
+        self.webhooks.comment_created(issue, author, c)
         return c
 
     # -- issue links ----------------------------------------------------------------------------------

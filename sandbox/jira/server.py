@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.deliveries import Courier
 from sandbox.jira.exceptions import JiraError, internal_error, no_route, unauthorized
 from sandbox.jira.models import JiraModel
 from sandbox.jira.responses import SD_INTERNAL, JiraResponses
@@ -72,10 +73,15 @@ class JiraSandbox(SandboxServer):
         self.workflow = workflow or default_workflow()
         self.errors: list[str] = []  # sandbox bugs answered as 500: tests may assert it stays empty
         self.bot = self.model.add_user("Escalator Bot", email, token=token, time_zone=time_zone)
+        self.model.webhooks.admins.add(self.bot)  # the bot maps the procedure: a Jira administrator
         if seed:
             self.model.seed_site(lead=self.bot, workflow=self.workflow, statuses=statuses or {})
         for method, pattern, handler in url_paths(flavour):
             self.route(method, pattern)(self._bind(handler))
+
+    def stop(self) -> None:
+        self.model.webhooks.courier.stop()  # no delivery outlives the sandbox
+        super().stop()
 
     # -- identity ------------------------------------------------------------------------
     def _link_base(self) -> str:
@@ -244,6 +250,16 @@ class JiraSandbox(SandboxServer):
             props = [{"key": SD_INTERNAL, "value": {"internal": True}}] if internal else []
             self.model.add_comment(issue, author or self.bot, self.model.text_body(text), internal=internal,
                                    visibility=None, properties=props)
+
+    def set_admin(self, user: str, admin: bool = True) -> None:
+        """Grant or take away "Administer Jira" (the admin webhooks resource needs it)."""
+        with self.lock:
+            (self.model.webhooks.admins.add if admin else self.model.webhooks.admins.discard)(user)
+
+    @property
+    def deliveries(self) -> Courier:
+        """The webhook calls this Jira makes (`attempts`, `wait_for`), on a thread of their own."""
+        return self.model.webhooks.courier
 
     @property
     def notifications(self) -> list[Notification]:

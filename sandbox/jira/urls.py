@@ -23,6 +23,7 @@ from typing import Any
 
 from sandbox.jira.responses import JiraResponses as R
 from sandbox.jira.types import API_ROOT, User
+from sandbox.jira.webhooks import ROUTES as WEBHOOK_ROUTES
 from sandbox.server import Request
 
 Handler = Callable[[R, Request, User], Any]
@@ -76,6 +77,8 @@ def url_paths(flavour: str) -> list[Route]:
         ("POST", f"{a}/screens/{SCREEN}/tabs/{TAB}/fields", R.add_tab_field),
         ("DELETE", f"{a}/screens/{SCREEN}/tabs/{TAB}/fields/(?P<field>[^/]+)", R.remove_tab_field),
         ("POST", f"{a}/screens/addToDefault/(?P<field>[^/]+)", R.add_to_default),
+        # admin webhooks: the same resource on Cloud and Data Center, outside the API root
+        *WEBHOOK_ROUTES,
     ]
     if flavour == "cloud":
         return both + [

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.deliveries import Courier
 from sandbox.server import RateLimiter, Request, Response, SandboxServer
 from sandbox.zammad.exceptions import no_route, throttled
 from sandbox.zammad.models import STATE_TYPES, Store
@@ -63,6 +64,15 @@ class ZammadSandbox(SandboxServer):
             return out if isinstance(out, Response) else Response(200, out)
 
         return handler
+
+    def stop(self) -> None:
+        self.responses.webhooks.courier.stop()  # no delivery outlives the sandbox
+        super().stop()
+
+    @property
+    def deliveries(self) -> Courier:
+        """The webhook calls this Zammad's triggers make (`attempts`, `wait_for`), on a thread of their own."""
+        return self.responses.webhooks.courier
 
     # -- server hooks ----------------------------------------------------------------------------
     def rate_limited(self, request: Request, wait: float) -> Response:
