@@ -119,12 +119,13 @@ class Courier:
                     if delivery is None:
                         return
                     self._busy += 1
-                try:
-                    self._post(delivery)
-                finally:
-                    with self._cond:
-                        self._busy -= 1
-                        self._cond.notify_all()
+                attempt, retry = self._post(delivery)
+                with self._cond:  # one step for observers: the attempt, its retry, no longer busy
+                    self.attempts.append(attempt)
+                    if retry is not None and not self._stopped:
+                        self._queue.append(retry)
+                    self._busy -= 1
+                    self._cond.notify_all()
         finally:
             self._session.close()
 
@@ -142,7 +143,8 @@ class Courier:
                 self._cond.wait()
         return None
 
-    def _post(self, delivery: Delivery) -> None:
+    def _post(self, delivery: Delivery) -> tuple[Attempt, Delivery | None]:
+        """Send it once: the attempt, and the retry the policy wants (None: done or given up)."""
         headers = dict(delivery.headers)
         if delivery.attempt > 1:
             headers.update(self.policy.retry_headers(delivery))
@@ -156,17 +158,13 @@ class Courier:
             status = answer.status_code
         except requests.RequestException as exc:
             error = type(exc).__name__
-        attempt = Attempt(delivery.url, delivery.event, delivery.key, delivery.attempt, self.clock(), headers,
+        at = self.clock()
+        attempt = Attempt(delivery.url, delivery.event, delivery.key, delivery.attempt, at, headers,
                           delivery.body, status, error)
-        with self._cond:
-            self.attempts.append(attempt)
         if status is not None and 200 <= status < 300:
-            return
+            return attempt, None
         wait = self.policy.retry_in(delivery.attempt, status)
         if wait is None:
-            return
-        retry = Delivery(delivery.url, delivery.body, delivery.headers, delivery.event, delivery.key,
-                         delivery.attempt + 1, self.clock() + timedelta(seconds=wait))
-        with self._cond:
-            if not self._stopped:
-                self._queue.append(retry)
+            return attempt, None
+        return attempt, Delivery(delivery.url, delivery.body, delivery.headers, delivery.event, delivery.key,
+                                 delivery.attempt + 1, at + timedelta(seconds=wait))

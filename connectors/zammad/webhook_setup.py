@@ -126,9 +126,10 @@ class ZammadWebhookSetup:
                        "every ticket change ('action'/'always')")
         condition = trigger.get("condition") if isinstance(trigger.get("condition"), dict) else {}
         want = self.wanted_condition()
-        if _values(condition.get("ticket.group_id")) != _values(want.get("ticket.group_id")):
-            names = ", ".join(sorted(self.groups)) or "every group"
-            out.append(f"watches the groups {_values(condition.get('ticket.group_id'))}, not {names}")
+        have = _values(condition.get("ticket.group_id"))
+        if have != _values(want.get("ticket.group_id")):
+            names = ", ".join(f"{n} ({i})" for n, i in sorted(self.groups.items())) or "every group"
+            out.append(f"watches {'group id(s) ' + ', '.join(have) if have else 'every group'}, not {names}")
         mine = condition.get("ticket.updated_by_id") or {}
         if (mine.get("operator"), _values(mine)) != ("is not", _values(want["ticket.updated_by_id"])):
             out.append(f"does not skip the escalator's own changes (ticket.updated_by_id is not "
