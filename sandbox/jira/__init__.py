@@ -6,7 +6,9 @@
   JSON shapes), `screens.py` (which fields a screen lets a write set) and `jql.py`;
 - `responses.py`: the REST operations (`JiraResponses`), Jira's payloads in and out;
 - `urls.py`: the routing table, path pattern -> operation, per flavour;
-- `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape.
+- `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape;
+- `webhooks.py`: admin webhooks (`/rest/webhooks/1.0/webhook`) and their delivery, on the
+  thread of a `sandbox.deliveries.Courier`.
 
 Callers import from here: `from sandbox.jira import JiraSandbox, Workflow`.
 """

@@ -19,7 +19,8 @@ and stamps every created/updated/changelog time; `notifications` records what
 `POST /issue/{key}/notify` was asked to send. A custom field can only be set through a
 project's edit screen (`sandbox.jira.screens`): the seed API's `create_custom_field`
 puts it on every project's screen, as the UI's last step does, while `POST /field` puts
-it on none.
+it on none. Admin webhooks (`sandbox.jira.webhooks`) are called on a thread of their own:
+`deliveries` holds every attempt; `set_admin` grants or takes away "Administer Jira".
 """
 
 from __future__ import annotations

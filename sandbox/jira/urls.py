@@ -10,7 +10,8 @@ CHANGE-2046), `/changelog/bulkfetch`, `/issue/{key}/changelog`, custom field con
 options, `/priority/search`, `/project/search` and the way from a project to its screens
 (DC's REST API has no resource for screen schemes or issue type screen schemes). Data
 Center only: `/search` with `startAt` and `/customFields/{id}/options` (DC has no REST
-call that creates options).
+call that creates options). Both: the admin webhooks resource, `/rest/webhooks/1.0/webhook`
+(`sandbox.jira.webhooks`).
 
 Each row is (method, path pattern, handler); a pattern is a regex anchored on the whole
 path whose named groups reach the handler as `request.params`.

@@ -7,7 +7,9 @@
 - `responses.py`: the REST operations (`ZammadResponses`), authentication and Rails-style
   parameters;
 - `urls.py`: the routing table, path pattern -> operation and permission;
-- `exceptions.py`: refusals in Zammad's `{"error": ..., "error_human": ...}` shape.
+- `exceptions.py`: refusals in Zammad's `{"error": ..., "error_human": ...}` shape;
+- `webhooks.py`: webhooks, the triggers that fire them, and their delivery on the thread of a
+  `sandbox.deliveries.Courier`.
 
 Callers import from here: `from sandbox.zammad import ZammadSandbox`.
 """

@@ -13,7 +13,9 @@ The package is laid out as moto lays out a service: the state is `models.Store` 
 seed API (Python, for tests and the demo; answers are JSON-shaped copies; a refused
 value raises `ZammadError`, a ValueError).
 
-429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
+429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds. Webhooks and
+the triggers that fire them are `sandbox.zammad.webhooks`; `deliveries` holds every call
+they made, on a thread of their own.
 """
 
 from __future__ import annotations
