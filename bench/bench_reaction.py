@@ -34,9 +34,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,8 +52,7 @@ SECRET_ENV = "ESCALATOR_BENCH_HOOK_SECRET"
 GAP = (0.2, 0.5)
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     tracker: str
     mode: str
     latencies: list[float]
