@@ -206,3 +206,25 @@ def test_without_the_permission_the_plan_lists_the_steps_by_hand(site):
     else:
         assert "'Administer Jira'" in text and 'project in ("OPS", "NOC")' in text
     assert TrackerMapping.load(site.folder / "mapping.yaml").webhook is None
+
+
+@pytest.mark.parametrize("site", ["zammad"], indirect=True)
+def test_on_zammad_the_trigger_skips_the_user_the_escalator_acts_as(site):
+    acting = site.sandbox.add_user("escalator", firstname="Incident", lastname="Escalator", roles=["Admin", "Agent"])
+    config = yaml.safe_load(site.config_path.read_text(encoding="utf-8"))
+    config["tracker"]["on_behalf_of"] = "escalator"  # the escalator writes as this user (the `From` header)
+    site.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    applied = cli(site, "apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    record = TrackerMapping.load(site.folder / "mapping.yaml").webhook
+    with site.sandbox.lock:
+        trigger = site.sandbox.responses.webhooks.triggers[int(record.trigger)]
+    assert trigger["condition"]["ticket.updated_by_id"]["value"] == [str(acting["id"])]
+    assert acting["id"] != site.sandbox.admin_id  # not the token's owner
+
+
+@pytest.mark.parametrize("site", ["jira"], indirect=True)
+def test_a_refused_token_is_an_error_not_a_manual_step(site, monkeypatch):
+    monkeypatch.setenv("ESCALATOR_HOOKS_JIRA_TOKEN", "not-the-token")
+    result = CliRunner().invoke(main, ["mapping", "plan", "--config", str(site.config_path)])
+    assert result.exit_code == 2 and "MANUAL" not in result.output and "not authenticated" in result.output
