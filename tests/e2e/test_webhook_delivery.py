@@ -47,9 +47,27 @@ def test_a_lowered_severity_is_restored_by_webhook_alone(site, start_daemon):
     site.lower_severity(ticket, 4)
     wait_for(lambda: site.read(ticket.ticket_id).severity == 2, 15, "the severity restored after the delivery")
     assert [m for m in site.markers(ticket) if m.startswith("severity-restore-")]
-    assert daemon.stop() == 0
-    output = daemon.output()
-    assert "webhooks.accepted" in output and "webhooks.rejected" not in output
     answered = [a.status for a in site.sandbox.deliveries.attempts]
     assert answered and set(answered) == {202}  # every call signed as the receiver expects
+
+    # someone takes the secret off the tracker's webhook: its calls come unsigned, and change nothing
+    unsign(site)
+    calls = len(site.sandbox.deliveries.attempts)
+    site.lower_severity(ticket, 4, by="pm-li")
+    assert site.sandbox.deliveries.wait_for(lambda a: any(x.status == 401 for x in a[calls:]))
+    assert site.read(ticket.ticket_id).severity == 4  # not restored: the daemon was never told
+    assert daemon.stop() == 0
+    output = daemon.output()
+    assert "webhooks.accepted" in output and "webhooks.rejected unsigned" in output
     assert "e2e-delivered-secret" not in output
+
+
+def unsign(site) -> None:
+    """What an administrator does in the tracker's UI: clear the webhook's secret."""
+    with site.sandbox.lock:
+        if site.kind == "zammad":
+            for hook in site.sandbox.responses.webhooks.webhooks.values():
+                hook["signature_token"] = ""
+        else:
+            for hook in site.sandbox.model.webhooks.hooks.values():
+                hook.secret = None
