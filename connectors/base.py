@@ -96,6 +96,10 @@ class Connector(Protocol):
     """What the daemon needs from a tracker."""
 
     tracker: str  # "jira" | "zammad"
+    #: the duty settings' key naming where the escalator files its own tickets ("project" | "group")
+    container_key: str
+    #: the tracker's word for a label, by note language ("zh", "en")
+    label_term: dict[str, str]
 
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
         """Tickets updated since the cursor (all on a fresh cursor), with their history.
@@ -137,10 +141,6 @@ class Connector(Protocol):
 
     def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
         """File a task for a person (e.g. the weekly call-back list); returns its ref."""
-
-    def get_machine_state(self, incident: Incident) -> dict: ...
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None: ...
 
     def close(self) -> None: ...
 

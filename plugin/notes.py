@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from connectors.factory import connector_class
 from mapping.actions import Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
@@ -111,14 +112,14 @@ def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedu
     label = mapping.labels.approve_downgrade if mapping else "severity-downgrade-approved"
     tracker = incident.tracker
     if lang == "zh":
-        kind = "标签" if tracker == "jira" else "标记（tag）"
+        kind = connector_class(tracker).label_term["zh"]
         return _sign([
             f"【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，已恢复为{old}。",
             "依据§4.3.1.2，原则上原有分级不得降低。",
             f"如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
             "（Jira 中也可在同一次编辑中完成）。",
         ])
-    kind = "label" if tracker == "jira" else "tag"
+    kind = connector_class(tracker).label_term["en"]
     return _sign([
         f"[No downgrade] {who} lowered the severity from {old} to {new} at {at}; it is restored to {old}.",
         "Rule §4.3.1.2: in principle the original severity must not be lowered.",

@@ -57,6 +57,11 @@ class JiraConnector:
     """One Jira site, one mapping file."""
 
     tracker = "jira"
+    #: Where a Jira issue lives; the duty settings name where the escalator files its own
+    #: issues under this key (duties.problems.project, duties.callbacks_task.project)
+    container_key = "project"
+    #: What Jira calls a label, in each note language (a note tells people what to add)
+    label_term = {"zh": "标签", "en": "label"}
 
     def __init__(self, client: JiraClient, mapping: TrackerMapping, *, page_size: int = 100):
         self.client = client
@@ -170,29 +175,9 @@ class JiraConnector:
 
     def _pages(self, jql: str) -> Iterator[tuple[list[dict], bool, dict[str, str]]]:
         """(issues, changelog inline?, field names) per search page, until the last."""
-        fields = needed_fields(self.mapping)
-        if isinstance(self.client, JiraCloudClient):
-            token: str | None = None
-            seen_tokens: set[str] = set()
-            while True:
-                page = self.client.search(jql, fields, self.page_size, token)
-                yield page.get("issues") or [], False, {}
-                token = page.get("nextPageToken")
-                if page.get("isLast") or not token:
-                    return
-                if token in seen_tokens:  # a server handing back a token twice would loop forever
-                    raise TrackerError(f"jira: POST {self.client.SEARCH}: the same nextPageToken came back twice",
-                                       method="POST", path=self.client.SEARCH)
-                seen_tokens.add(token)
-        else:
-            start = 0
-            while True:
-                page = self.client.search(jql, fields, self.page_size, start)
-                issues = page.get("issues") or []
-                yield issues, True, page.get("names") or {}
-                start += len(issues)
-                if not issues or start >= int(page.get("total") or 0):
-                    return
+        inline = not self.cloud
+        for page in self.client.search_pages(jql, needed_fields(self.mapping), self.page_size):
+            yield page.get("issues") or [], inline, page.get("names") or {}
 
     def _histories(self, issues: list[dict], inline: bool) -> dict[str, list[dict]]:
         if not issues:
@@ -218,17 +203,9 @@ class JiraConnector:
         if not isinstance(client, JiraCloudClient):  # DC has no bulk changelog; callers check
             raise TypeError("the bulk changelog is a Jira Cloud resource")
         out: dict[str, list[dict]] = {i: [] for i in ids}
-        field_ids = history_field_ids(self.mapping)
-        token: str | None = None
-        seen_tokens: set[str] = set()
-        while True:
-            page = client.changelogs(ids, field_ids, token)
-            for entry in page.get("issueChangeLogs") or []:
-                out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
-            token = page.get("nextPageToken")
-            if not token or token in seen_tokens:
-                return out
-            seen_tokens.add(token)
+        for entry in client.all_changelogs(ids, history_field_ids(self.mapping)):
+            out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
+        return out
 
     def _remember_project(self, issue: dict) -> None:
         project = (issue.get("fields") or {}).get("project") or {}
@@ -267,15 +244,6 @@ class JiraConnector:
     def set_escalation_level(self, incident: Incident, level: int) -> None:
         lvl = self.mapping.escalation_level
         self._set_fields(incident, {lvl.field: {"id": lvl.values[level]}}, "escalation_level", level)
-
-    def set_category(self, incident: Incident, code: str) -> None:
-        """Set the cascading category: level-1 option, and the level-2 option as its child."""
-        cat = self.mapping.category
-        parent_code, _, _ = code.partition(".")
-        value: dict = {"id": cat.values[parent_code]}
-        if code != parent_code:
-            value["child"] = {"id": cat.values[code]}
-        self._set_fields(incident, {cat.field: value}, "category", code)
 
     def set_state(self, incident: Incident, state: int) -> bool:
         if incident.state == state:
@@ -393,15 +361,6 @@ class JiraConnector:
                                    "(set duties.problems.link_type)")
             self._link_type_name = found
         return self._link_type_name
-
-    def get_machine_state(self, incident: Incident) -> dict:
-        value = self.client.get_property(incident.ref)
-        return value if isinstance(value, dict) else {}
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None:
-        self.client.put_property(incident.ref, state)
-        log.info("jira.property-set", extra={"event": "jira.property-set", "key": incident.ref,
-                                             "property": "incident-escalator", "keys": sorted(state)})
 
     def close(self) -> None:
         self.client.http.close()
