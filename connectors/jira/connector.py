@@ -22,10 +22,11 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
-from connectors.http import ServerError, TrackerError, Unreachable
+from connectors.http import TrackerError
 from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
 from connectors.jira.client import JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
+from connectors.writes import write_once
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 
@@ -270,13 +271,10 @@ class JiraConnector:
             return False
         body = adf_note(text, marker) if self.cloud else wiki_note(text, marker)
         internal = not public and self._is_service_desk(incident.project)
-        try:
-            comment = self.client.add_comment(incident.ref, body, internal=internal)
-        except (ServerError, Unreachable):
-            # the comment may have been stored before the failure: its marker tells
-            if not self.has_marker(incident, marker):
-                raise
-            comment = None
+        # the comment may have been stored before a failure: its marker tells
+        comment = write_once(lambda: self.client.add_comment(incident.ref, body, internal=internal),
+                             lambda: self.has_marker(incident, marker), tracker="jira", key=incident.ref,
+                             marker=marker)
         log.info("jira.comment-added", extra={"event": "jira.comment-added", "key": incident.ref,
                                               "marker": marker, "internal": internal,
                                               "comment": (comment or {}).get("id")})

@@ -136,7 +136,7 @@ class ZammadClient:
 
     def create_article(self, article: dict[str, Any]) -> dict:
         # not idempotent: an article that reached Zammad before a 5xx or a read timeout
-        # must not be posted again (the next pass finds its marker instead)
+        # must not be posted again (the connector looks for its marker instead, at once)
         return self.http.post(self.ARTICLES, json=article, idempotent=False)
 
     # -- mentions, links ------------------------------------------------------------------

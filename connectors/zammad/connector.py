@@ -29,6 +29,7 @@ from typing import Any
 
 from connectors.base import Cursor, ReadResult, RecordSpec, record_label
 from connectors.http import NotFound, TrackerError
+from connectors.writes import write_once
 from connectors.zammad import notes
 from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
 from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, parse_time
@@ -227,17 +228,23 @@ class ZammadConnector:
                                                   "marker": marker})
             return False
         subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+
+        def create(payload: dict) -> dict | None:
+            # the article may have been stored before a failure: its marker tells
+            return write_once(lambda: self.client.create_article(payload), lambda: self.has_marker(incident, marker),
+                              tracker="zammad", ticket=incident.ref, marker=marker)
+
         if public:
             to, reason = self._reply_address(incident)
             if to:
-                article = self.client.create_article(notes.reply_payload(incident.id, subject, text, marker, to=to))
+                article = create(notes.reply_payload(incident.id, subject, text, marker, to=to))
                 log.info("zammad.reply-sent", extra={"event": "zammad.reply-sent", "ticket": incident.ref,
                                                      "marker": marker, "to": to,
                                                      "article": (article or {}).get("id")})
                 return True
             log.warning("zammad.reply-as-note", extra={"event": "zammad.reply-as-note", "ticket": incident.ref,
                                                        "marker": marker, "reason": reason})
-        article = self.client.create_article(notes.article_payload(incident.id, subject, text, marker, public=public))
+        article = create(notes.article_payload(incident.id, subject, text, marker, public=public))
         log.info("zammad.note-added", extra={"event": "zammad.note-added", "ticket": incident.ref, "marker": marker,
                                              "public": public, "article": (article or {}).get("id")})
         return True

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+import requests
 import responses
 
 from connectors.base import Cursor, marker_text
@@ -360,6 +361,31 @@ def test_a_comment_is_never_posted_twice_on_a_server_error(cloud, sleeps) -> Non
     responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=503, json={"errorMessages": ["busy"]})
     with pytest.raises(ServerError, match="after 1 attempts"):
         cloud.add_note(_incident(cloud), "x", marker="escalation-L1")
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@pytest.mark.parametrize("fail", [
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), id="read-timeout"),
+    pytest.param(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset by peer")), id="reset"),
+])
+@responses.activate
+def test_a_comment_whose_answer_never_came_is_found_by_its_marker(cloud, sleeps, caplog, fail) -> None:
+    """Jira stored the comment, the answer was lost: the marker is looked for at once."""
+    stored: list[dict] = []
+
+    def post(request):
+        stored.append({"id": str(len(stored) + 1), "body": json.loads(request.body)["body"]})
+        raise fail
+
+    responses.add(responses.GET, f"{API}/project/OPS", json={"key": "OPS", "projectTypeKey": "software"})
+    responses.add_callback(responses.GET, f"{API}/issue/OPS-1/comment", callback=lambda request: (
+        200, {}, json.dumps({"comments": stored, "startAt": 0, "total": len(stored)})))
+    responses.add_callback(responses.POST, f"{API}/issue/OPS-1/comment", callback=post)
+    with caplog.at_level(logging.INFO):
+        assert cloud.add_note(_incident(cloud), "x", marker="escalation-L1") is True
+    assert len(stored) == 1 and sleeps == []
+    assert [r.event for r in caplog.records][-2:] == ["jira.answer-lost", "jira.comment-added"]
+    assert cloud.add_note(_incident(cloud), "x", marker="escalation-L1") is False
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from connectors.base import Cursor, marker_text
-from connectors.http import AuthError, ServerError
+from connectors.http import AuthError, ServerError, TrackerError, Unreachable
 from connectors.paging import PagingLoop
 from connectors.zammad.connector import ZammadConnector
 from mapping.fieldmap import SeverityMap
@@ -418,6 +419,72 @@ def test_an_email_reply_already_sent_is_found_by_its_marker(rsps) -> None:
     rsps.get(f"{ARTICLES}/by_ticket/5", json=[sent])
     assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is False
     assert [c.request.method for c in rsps.calls] == ["GET"]
+
+
+class StoringServer:
+    """Zammad storing each article it is sent, then answering as `fail` says: an exception
+    (the answer never came), a status, or nothing (201)."""
+
+    def __init__(self, rsps, fail=None, *, store: bool = True):
+        self.articles: list[dict] = []
+        self.posts = 0
+        self.fail, self.store = fail, store
+        rsps.add_callback(responses.GET, f"{ARTICLES}/by_ticket/5",
+                          callback=lambda request: (200, {}, json.dumps(self.articles)))
+        rsps.add_callback(responses.POST, ARTICLES, callback=self._post)
+
+    def _post(self, request):
+        self.posts += 1
+        article = json.loads(request.body)
+        if self.store:
+            self.articles.append({"id": len(self.articles) + 1, **article})
+        if isinstance(self.fail, Exception):
+            raise self.fail
+        if isinstance(self.fail, int):
+            return self.fail, {}, json.dumps({"error": "upstream timed out"})
+        return 201, {}, json.dumps({"id": len(self.articles)})
+
+
+AMBIGUOUS = [
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), id="read-timeout"),
+    pytest.param(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset by peer")), id="reset"),
+    pytest.param(502, id="502"),
+]
+
+
+@pytest.mark.parametrize("fail", AMBIGUOUS)
+def test_a_note_whose_answer_never_came_is_found_by_its_marker_not_posted_again(rsps, caplog, fail) -> None:
+    server = StoringServer(rsps, fail)
+    connector = _connector()
+    with caplog.at_level(logging.INFO):
+        assert connector.add_note(_incident(), "Escalated.", marker="escalation-L1") is True
+    assert server.posts == 1 and len(server.articles) == 1
+    events = [r.event for r in caplog.records]
+    assert events[-2:] == ["zammad.answer-lost", "zammad.note-added"]
+    # the next pass: the note is there, nothing is written
+    assert connector.add_note(_incident(), "Escalated.", marker="escalation-L1") is False
+    assert server.posts == 1
+
+
+@pytest.mark.parametrize("fail", AMBIGUOUS)
+def test_a_note_whose_answer_never_came_and_that_is_not_there_is_the_error(rsps, fail) -> None:
+    server = StoringServer(rsps, fail, store=False)
+    with pytest.raises(TrackerError) as err:
+        _connector().add_note(_incident(), "Escalated.", marker="escalation-L1")
+    assert isinstance(err.value, (ServerError, Unreachable))
+    assert server.posts == 1  # never sent twice: the next pass tries again, after looking again
+    assert [c.request.method for c in rsps.calls].count("GET") == 2  # before, and at once after
+
+
+def test_an_email_reply_whose_answer_never_came_is_not_sent_twice(rsps, caplog) -> None:
+    _reply_mocks(rsps, customer=USERS["2"])
+    rsps.remove(responses.GET, f"{ARTICLES}/by_ticket/5")
+    rsps.remove(responses.POST, ARTICLES)
+    server = StoringServer(rsps, requests.exceptions.ReadTimeout("read timed out"))
+    with caplog.at_level(logging.INFO):
+        assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is True
+    assert server.posts == 1 and server.articles[0]["type"] == "email"
+    assert [r.event for r in caplog.records][-2:] == ["zammad.answer-lost", "zammad.reply-sent"]
 
 
 def test_notes_escape_html(rsps) -> None:
