@@ -22,6 +22,9 @@ from urllib.parse import quote
 from connectors.http import HttpClient, NotFound
 from connectors.paging import by_number, by_offset, by_token
 
+#: `reconcileIssues` of POST /search/jql "Accepts max 50 ids" (SearchAndReconcileRequestBean)
+RECONCILE_MAX = 50
+
 
 def _q(value: str) -> str:
     return quote(str(value), safe="")
@@ -209,11 +212,20 @@ class JiraCloudClient(_JiraClient):
     ITSS_MAPPING = "/issuetypescreenscheme/mapping"
     SCREEN_SCHEMES = "/screenscheme"
 
-    def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None) -> dict:
-        """One page of POST /search/jql; the old /search answers 410 Gone on Cloud."""
+    def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None,
+               reconcile: list[int] | None = None) -> dict:
+        """One page of POST /search/jql; the old /search answers 410 Gone on Cloud.
+
+        The search index is eventually consistent: an issue created a moment ago may be
+        missing. `reconcile` names issue ids (at most 50) Jira then checks against the
+        search with strong consistency (`reconcileIssues`, SearchAndReconcileRequestBean;
+        https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/).
+        """
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
         if token:
             body["nextPageToken"] = token
+        if reconcile:
+            body["reconcileIssues"] = list(reconcile)[-RECONCILE_MAX:]
         return self.http.post(self._path(self.SEARCH), json=body) or {}
 
     def search_pages(self, jql: str, fields: list[str], page_size: int) -> Iterator[dict]:

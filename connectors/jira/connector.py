@@ -16,6 +16,7 @@ Every write is logged with a stable event name and structured fields, never a to
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from html import escape
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
 from connectors.http import TrackerError
 from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
-from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
 from connectors.writes import write_once
 from mapping.fieldmap import TrackerMapping
@@ -72,6 +73,9 @@ class JiraConnector:
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
+        #: ids of the issues this connector filed lately, newest last: a search for them asks
+        #: Jira Cloud to reconcile these, so one filed a moment ago is not missed
+        self._filed: deque[int] = deque(maxlen=RECONCILE_MAX)
 
     @property
     def cloud(self) -> bool:
@@ -322,8 +326,11 @@ class JiraConnector:
 
     def find_task(self, label: str) -> str | None:
         jql = f"labels = {jql_quote(label)} ORDER BY created ASC"
-        page = self.client.search(jql, ["summary"], 1) if isinstance(self.client, JiraCloudClient) \
-            else self.client.search(jql, ["summary"], 1, 0)
+        # Cloud's search index lags behind a create: name what we filed lately (a problem whose
+        # link failed a moment ago must be found, not filed twice). DC searches its own index,
+        # updated with the create.
+        page = self.client.search(jql, ["summary"], 1, reconcile=list(self._filed)) \
+            if isinstance(self.client, JiraCloudClient) else self.client.search(jql, ["summary"], 1, 0)
         issues = page.get("issues") or []
         return str(issues[0]["key"]) if issues else None
 
@@ -346,7 +353,10 @@ class JiraConnector:
                         "description": adf_doc(text) if self.cloud else wiki_escape(text)}
         if assignee:
             fields["assignee"] = self.client.user_ref(assignee)
-        return str(self.client.create_issue(fields)["key"])
+        created = self.client.create_issue(fields)
+        if str(created.get("id") or "").isdigit():
+            self._filed.append(int(created["id"]))
+        return str(created["key"])
 
     def _link_type(self, wanted: str | None) -> str:
         if wanted:
