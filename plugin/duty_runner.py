@@ -18,7 +18,7 @@ Never twice, never lost, as for escalations:
   label/tag the connector gives what it files), and its note carries a marker.
 
 Which incidents a duty lists: the daemon keeps a snapshot of every watched ticket it
-has read (`Daemon.snapshots`), kept current by its incremental reads (every change,
+has read (`plugin.watched.Watched`), kept current by its incremental reads (every change,
 including the daemon's own writes, moves `updated` and comes back in the next read),
 plus one full read per process when the daemon resumed from a saved cursor and so never
 saw the unchanged tickets. Reading the whole tracker at every duty instead would cost a
@@ -28,7 +28,7 @@ The cache selects; what a delivery says comes from a fresh read of each ticket i
 before 17:00) come back only with the next read, and the copy the daemon read just before
 writing would show the state before it. One read per listed ticket, once a day, is cheap.
 
-A period due before the escalator watched the tracker (`Daemon.watch_from`: a brand-new
+A period due before the escalator watched the tracker (`DaemonContext.watch_from`: a brand-new
 install, or the config's `daemon.watch_from`) is history, like a change made before it:
 recorded done without being carried out (`daemon.duty-skipped`), so a first pass posts
 no digest or public update for yesterday.
@@ -37,8 +37,8 @@ no digest or public update for yesterday.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from connectors.base import Cursor, RecordSpec, record_label
 from connectors.http import RateLimited, ServerError, TrackerError, Unreachable
@@ -52,14 +52,13 @@ from mapping.duties import (
     resolutions,
     resolved_in_week,
 )
-from mapping.incident import Incident
+from mapping.incident import Incident, Unreadable
+from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
 from plugin.reports import pick
 from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
-
-if TYPE_CHECKING:
-    from plugin.daemon import Daemon, PassStats
+from plugin.watched import Watched
 
 #: the journal's ticket id for what a duty delivered (a delivery is about several tickets)
 DUTY_TICKET = "duty"
@@ -83,12 +82,22 @@ def _t(key: str, lang: str) -> str:
     return pick(_TEXT, key, lang)
 
 
-class DutyRunner:
-    """Carries out the duties and problem records for one daemon (one tracker)."""
+#: the daemon's careful read of one ticket: None when it is gone or refused (logged)
+ReadOne = Callable[[str], Incident | Unreadable | None]
 
-    def __init__(self, daemon: Daemon):
-        self.d = daemon
-        self.settings = daemon.config.duties
+
+class DutyRunner:
+    """Carries out the duties and problem records for one daemon (one tracker).
+
+    `ctx` is the daemon's context, `watched` what it knows of the tickets, `read_one` its
+    careful read of one ticket (a ticket gone is dropped from its schedule).
+    """
+
+    def __init__(self, ctx: DaemonContext, watched: Watched, read_one: ReadOne):
+        self.d = ctx
+        self.watched = watched
+        self.read_one = read_one
+        self.settings = ctx.config.duties
         self._dry_done: dict[str, str] = {}  # a dry run remembers in memory only
         self._next: datetime | None = None
         self._failed: set[str] = set()  # duties whose last attempt failed: retried at the poll
@@ -139,7 +148,7 @@ class DutyRunner:
             if self.d.watch_from is not None and due.scheduled_at < self.d.watch_from:
                 # recorded done, not left due: `next_time` would otherwise wake at once for ever
                 self._mark_done(due)
-                self.d._log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
+                self.d.log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
                             period=due.period_key, reason="before the escalator watched",
                             watch_from=self.d.watch_from.isoformat())
                 continue
@@ -151,7 +160,7 @@ class DutyRunner:
                 self._mark_done(due)
                 self._failed.discard(due.duty_key)
                 # a dry run delivered nothing: it only remembers (in memory) not to "deliver" it again
-                self.d._log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
+                self.d.log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
                             duty=due.duty, contract=due.contract, period=due.period_key,
                             late_seconds=round(due.late_by(now).total_seconds(), 3))
         self._prune(now)
@@ -168,18 +177,18 @@ class DutyRunner:
         One that changes again comes back with the next read."""
         horizon = now - timedelta(weeks=MAX_CATCH_UP_WEEKS + 2)
         p = self.d.procedure
-        for ticket_id, incident in list(self.d.snapshots.items()):
+        for ticket_id, incident in list(self.watched.snapshots.items()):
             if incident.updated_at < horizon and is_resolved(incident, p) \
                     and max(resolutions(incident, p), default=incident.updated_at) < horizon:
-                del self.d.snapshots[ticket_id]
+                self.watched.forget(ticket_id)
 
     def ensure_snapshots(self) -> None:
         """One full read when this process has not seen every watched ticket yet."""
-        if self.d.snapshots_complete:
+        if self.watched.complete:
             return
         for item in self.d.connector.read_changed(Cursor()):
-            self.d.remember(item)
-        self.d.snapshots_complete = True
+            self.watched.remember(item)
+        self.watched.complete = True
 
     def _fresh_deliveries(self, due: DutyDue, now: datetime) -> tuple[list[Incident], list[Delivery]]:
         """The duty's deliveries, from a fresh read of every ticket they list (see the module docstring).
@@ -188,18 +197,18 @@ class DutyRunner:
         drops out, and each listed one shows what the tracker says now.
         """
         def select() -> tuple[list[Incident], list[Delivery]]:
-            incidents = list(self.d.snapshots.values())
+            incidents = list(self.watched.snapshots.values())
             return incidents, duty_deliveries(due, incidents, self.d.procedure, now,
-                                              lambda incident, role: self.d._people(role, incident))
+                                              lambda incident, role: self.d.people(role, incident))
 
         _, deliveries = select()
         listed = dict.fromkeys(i.id for delivery in deliveries for i in delivery.incidents)
         for ticket_id in listed:
             if self.d.stopping:
                 break
-            item = self.d._read_one(ticket_id)  # gone: forgotten; refused: logged, the cached copy stays
+            item = self.read_one(ticket_id)  # gone: forgotten; refused: logged, the cached copy stays
             if item is not None:
-                self.d.remember(item)
+                self.watched.remember(item)
         return select()
 
     def _carry_out(self, due: DutyDue, now: datetime, stats: PassStats) -> bool:
@@ -214,11 +223,11 @@ class DutyRunner:
                 if isinstance(exc, _DOWN):
                     raise
                 ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
                             marker=delivery.marker, error=str(exc))
             except MailError as exc:
                 ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
                             marker=delivery.marker, error=str(exc))
         if due.duty == "callbacks" and self.settings.callbacks_task.enabled:
             try:
@@ -227,7 +236,7 @@ class DutyRunner:
                 if isinstance(exc, _DOWN):
                     raise
                 ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
                             error=str(exc))
         return ok
 
@@ -238,9 +247,9 @@ class DutyRunner:
         by_mail = self.settings.delivery == "email" and not delivery.public
         how = "email" if by_mail else "tracker"
         if d.dry_run:
-            d._log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
+            d.log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
                    recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
-            d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
+            d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
             return True
         if d.journal.done(d.tracker, DUTY_TICKET, delivery.marker):
             return True  # the journal knows it went out: spare the tracker a search per ticket
@@ -257,20 +266,20 @@ class DutyRunner:
             for incident in delivery.incidents:
                 if d.stopping:
                     return False
-                wrote = d.connector.add_note(incident, text, marker=delivery.marker, public=delivery.public)
+                wrote = d.writes.note(incident, text, marker=delivery.marker, public=delivery.public)
                 written += wrote
                 # one notification per delivery (a digest of ten tickets is one message, not ten),
                 # and only with a note actually written: a second run notifies nobody again
                 if wrote and delivery.recipients and not notified:
-                    d.connector.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+                    d.writes.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
                     notified = True
         d.journal.record(d.tracker, DUTY_TICKET, ",".join(refs), delivery.marker, f"duty-{delivery.duty}", "done",
                          d.clock.now(), {"period": delivery.period_key, "recipients": list(delivery.recipients),
                                          "via": how, "notes_written": written, "tickets": refs})
-        d._log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
+        d.log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
                recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
                notes_written=written, marker=delivery.marker)
-        d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
+        d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
         return True
 
     def _callbacks_task(self, due: DutyDue, incidents: list[Incident], stats: PassStats) -> None:
@@ -285,12 +294,12 @@ class DutyRunner:
         week = due.period_key.rsplit(":", 1)[1]
         label = record_label("callbacks", f"{due.contract}-{week}")
         if d.dry_run:
-            d._log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
+            d.log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
                    incidents=len(resolved))
             return
         existing = d.connector.find_task(label)
         if existing is not None:
-            d._log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
+            d.log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
             return
         items = [CallBack(i, max(r for r in resolutions(i, p) if due.period_start <= r < due.period_end))
                  for i in resolved]
@@ -300,12 +309,12 @@ class DutyRunner:
         spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
                           else self.settings.callbacks_task.group,
                           issue_type=self.settings.callbacks_task.issue_type)
-        ref = d.connector.create_task(label, title, body, spec, desk[0] if desk else None)
+        ref = d.writes.task(label, title, body, spec, desk[0] if desk else None)
         d.journal.record(d.tracker, DUTY_TICKET, ref, label, "callbacks-task", "done", d.clock.now(),
                          {"period": due.period_key, "incidents": [i.ref for i in resolved]})
-        d._log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
+        d.log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
                incidents=len(resolved), assignee=desk[0] if desk else "")
-        d._event(ref, "callbacks-task", title, stats)
+        d.event(ref, "callbacks-task", title, stats)
 
     # -- problem records ---------------------------------------------------------------------
     def problem(self, incident: Incident, stats: PassStats) -> None:
@@ -321,9 +330,9 @@ class DutyRunner:
             if d.dry_run:
                 found = d.connector.find_problem(incident)
                 if found is None:
-                    d._log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
+                    d.log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
                            reasons=",".join(due.reasons))
-                    d._event(incident.ref, "problem-created", reasons, stats, dry_run=True)
+                    d.event(incident.ref, "problem-created", reasons, stats, dry_run=True)
                 continue
             ref = d.connector.find_problem(incident)
             created = ref is None
@@ -334,15 +343,15 @@ class DutyRunner:
                 title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
                 body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \
                     + f"\n{SIGNATURE[lang]}"
-                ref = d.connector.create_problem(incident, title, body, spec)
+                ref = d.writes.problem(incident, title, body, spec)
             note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
-            d.connector.add_note(incident, note, marker=due.marker)
+            d.writes.note(incident, note, marker=due.marker)
             d.journal.record(d.tracker, incident.id, incident.ref, due.marker, "problem-record",
                              "done" if created else "already-done", d.clock.now(),
                              {"problem": ref, "reasons": list(due.reasons)})
             if created:
-                d._log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
+                d.log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
                        reasons=",".join(due.reasons))
-                d._event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
+                d.event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
             else:
-                d._log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)
+                d.log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)

@@ -140,7 +140,7 @@ def test_every_write_has_a_stable_event_name(world, caplog):
 
 
 def test_schedule_keeps_the_earliest_deadline_first_and_stays_small():
-    from plugin.daemon import Schedule
+    from plugin.schedule import Schedule
     schedule = Schedule()
     for i in range(100):
         for hours in (5, 3, 4):  # each ticket's deadline moves three times
@@ -149,7 +149,7 @@ def test_schedule_keeps_the_earliest_deadline_first_and_stays_small():
     assert len(schedule) == 99
     assert schedule.next() == T0 + timedelta(hours=4, minutes=1)
     assert [t for _, t in schedule.due(T0 + timedelta(hours=4, minutes=2))] == ["1", "2"]
-    assert len(schedule._heap) <= 2 * len(schedule) + 64
+    assert schedule.heap_size() <= 2 * len(schedule) + 64
 
 
 def test_a_manual_escalation_note_names_who_asked(world):

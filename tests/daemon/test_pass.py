@@ -301,7 +301,9 @@ def test_a_deleted_ticket_is_dropped_from_the_schedule(world, caplog):
     assert [n.marker for n in world.tracker.ticket("2").notes] == ["escalation-L1"]
 
 
-def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
+def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog, monkeypatch):
+    import plugin.daemon
+    from mapping.decide import decide
     world.tracker.add(incident("1", severity=1))
     calls = []
 
@@ -309,10 +311,10 @@ def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
         calls.append(incident.id)
         if len(calls) == 1:
             raise RuntimeError("a bug in the rules")
-        from mapping.decide import decide
         return decide(incident, procedure, now, approvers, watch_from=watch_from)
 
-    daemon = world.daemon(decide=broken)
+    monkeypatch.setattr(plugin.daemon, "decide", broken)
+    daemon = world.daemon()
     assert daemon.cycle() == daemon.BACKOFF_START
     assert [r for r in caplog.records if getattr(r, "event", None) == "daemon.pass-failed"]
     daemon.cycle()
