@@ -1,32 +1,50 @@
 """The sync daemon: read what changed, ask the procedure what is due, do it, record it.
 
-One `Daemon` serves one tracker (one connector). A *pass* does, in this order:
+One `Daemon` serves one tracker (one connector). A *pass* reads:
 
-1. the tickets whose known next deadline has come (earliest first), each re-read
-   with `read_one` so no action rests on a stale snapshot;
+1. the tickets whose known next deadline has come, each re-read with `read_one` so
+   no action rests on a stale snapshot;
 2. the tickets a webhook named, re-read the same way;
-3. on the poll interval, everything changed since the cursor (`read_changed`).
+3. on the poll interval, everything changed since the cursor (`read_changed`);
+
+then carries out everything due on all of them in one order (`urgency`, §4.2.3: the
+more urgent first): by severity, then deadline, escalation by escalation — not ticket
+by ticket, so when more is due than the tracker takes at once, a severity-1 incident's
+levels go before a severity-2 one's, and a level due at 09:00 before one due at 14:40
+on another ticket. A restore goes first within its severity (the ticket's escalations
+are counted on the restored severity); flags, which have no deadline, go last.
 
 Between passes it sleeps until the earliest of the next known deadline, the poll
 interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
-- every action writes its note (carrying `action.marker`) before its value; the
-  connector's `add_note` writes nothing when the marker is already there. The other
-  writes of an action are values (level N, severity S, state X) and are safe to repeat;
+- every action writes one note carrying `action.marker`; the connector's `add_note`
+  writes nothing when the marker is already there. The other writes of an action are
+  values (level N, severity S, state X), each written from a fresh read;
 - an escalation writes notify -> note -> level. Notify comes first because on Zammad it
   subscribes the people (a mention), and Zammad tells subscribers only of updates made
   after they subscribed: the note must come after, or they are never told of it. The
-  marker is looked for before notifying, so a run that finds the note does not notify.
+  marker is looked for before notifying, so a run that finds the note does not notify,
+  and the notification's outcome is in the journal as soon as it is known
+  (`plugin.outcomes`), so a run that finds it there does not notify either.
   Crash matrix of one escalation (the next run re-reads the ticket; the decision comes
   back while the level is below the action's):
     * before notify: nothing was written; all three writes are made;
-    * between notify and note: the notification is sent AGAIN (the one write that can
-      repeat: nothing on the ticket tells that it was sent), then note and level;
+    * between notify and note: the journal says the people were told: note and level
+      are written, nobody is told twice. Only a crash between the notification and its
+      journal row, or the journal lost with the process, sends it AGAIN — the one write
+      that can repeat (nothing on the ticket tells that it was sent);
     * between note and level: the note is found, nobody is notified again, the level
       is set;
     * after the level: the decision does not come back; nothing is written.
   No note is ever written twice and no escalation is lost;
+- a restore writes note -> severity: the note says the escalator restores it, and if
+  the tracker then refuses the severity a second note says it could not (below); a
+  crash between them leaves the note, found by the next run, which writes the value;
+- a put-back writes state -> note: the note claims the put-back only once the tracker
+  took it (its outcome is in the journal at once). A crash between them: the next run
+  finds the journal's row and its note says the state was put back; with the journal
+  lost too, the note only flags the change ("left as is" is then the one inexact word);
 - a value is written only from a fresh read (`read_one`) made right before it, never
   from the pass's snapshot, which may be minutes old: a person's edit in between is
   theirs. The escalation level is only ever raised (written when the fresh level is
@@ -34,9 +52,23 @@ Never twice, never lost — the tracker is the source of truth:
   the lowered value and the no-downgrade rule, asked again on it, still wants the same
   restore — no-downgrade is the one rule that overwrites a person's edit, and its note
   says so; an illegal state change is put back only while the ticket is still in it;
-- the journal records an action only after the tracker accepted all its writes, and
-  the cursor only after the whole batch was carried out: losing the journal costs a
-  re-read, a crash costs a re-read, neither costs a duplicate note.
+- the journal records an action only after the tracker accepted its writes, and the
+  cursor only after the whole batch was carried out: losing the journal costs a
+  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
+  written once per pass, in one transaction (`Journal.set_due_many`).
+
+A tracker that says no to one write (`plugin.refusals`, `plugin.outcomes`): a permanent
+refusal (400, 403, 404, 409, 422) is given up at once and reported once — log event
+`daemon.write-refused`, metric `escalator_writes_refused`, a journal row — and not sent
+again for that action until the ticket changes; a busy one (429, 5xx) or a write left
+unanswered (timeout, reset) makes that ticket alone wait an exponential, jittered
+back-off (honouring `Retry-After`), then the action is tried again, within a number
+of attempts; the other tickets go on. The action degrades truthfully: an escalation
+whose notification is refused still writes its note and its level, and the note says
+who could not be told and why; a notification left unanswered is never sent again
+(it may have gone out) and the note says it could not be confirmed; a put-back that is
+refused is not announced, its note says it could not be put back and why; a refused
+severity restore gets a second note saying so.
 
 One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
 (`plugin.lockfile`), so a second process on the same config exits at once — two daemons
@@ -48,27 +80,29 @@ config's `daemon.watch_from`, else the time of the first pass, recorded once in 
 journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
-A tracker that cannot be reached (connection, timeout, 5xx or 429 after the
-transport's own retries) is logged once, retried with back-off, and its recovery is
-logged once; deadlines that passed meanwhile are carried out first, in deadline order.
+A tracker that cannot be reached (a read fails: connection, timeout, 5xx or 429 after
+the transport's own retries) is logged once, retried with back-off, and its recovery
+is logged once; deadlines that passed meanwhile are carried out first, in the order
+above. A 401 (the token itself refused) ends the daemon.
 
 The parts: this module is the loop and the pass; the writes of each action are
 `plugin.writers`; duties and problem records `plugin.duty_runner`; what they share
 (connector, journal, clock, config, log, events) `plugin.context`; the tickets known
-`plugin.watched` and `plugin.schedule`. Every tracker write goes through one gate,
-`plugin.writes.TrackerWrites`.
+`plugin.watched` and `plugin.schedule`; refusals `plugin.refusals` and
+`plugin.outcomes`. Every tracker write goes through one gate, `plugin.writes.TrackerWrites`.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
-from mapping.actions import Escalate
+from mapping.actions import Action, Escalate, RestoreSeverity
 from mapping.decide import Decision, decide
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
@@ -79,6 +113,8 @@ from plugin.context import DaemonContext, DaemonEvent, PassStats, log
 from plugin.duty_runner import DutyRunner
 from plugin.journal import Journal
 from plugin.metrics import Metrics
+from plugin.outcomes import Outcomes, RetryLater
+from plugin.refusals import Backoff, Refused
 from plugin.schedule import Schedule
 from plugin.watched import Watched
 from plugin.writers import ActionWriter, NotNow
@@ -90,6 +126,7 @@ TRACKER_DOWN = (Unreachable, ServerError, RateLimited)
 
 #: the decision for a ticket outside the watched projects: no action, no deadline
 _NOTHING = Decision(actions=[])
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 class Daemon:
@@ -102,7 +139,7 @@ class Daemon:
     def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal,
                  clock: Clock, *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None,
                  dry_run: bool = False, on_event: Callable[[DaemonEvent], None] | None = None,
-                 poll_interval: float | None = None):
+                 poll_interval: float | None = None, rng: random.Random | None = None):
         self.ctx = ctx = DaemonContext(connector, procedure, config, journal, clock, mapping=mapping,
                                        metrics=metrics, dry_run=dry_run, on_event=on_event)
         self.tracker = ctx.tracker
@@ -115,7 +152,11 @@ class Daemon:
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
         self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
-        self.writer = ActionWriter(ctx, self.watched)
+        #: per-ticket waits after a refused write (`rng`: the jitter, fixed in tests)
+        self.backoff = Backoff(clock, rng)
+        outcomes = Outcomes(ctx, self.backoff)
+        self.writer = ActionWriter(ctx, self.watched, outcomes)
+        self._unsaved: dict[str, tuple[str, datetime | None]] = {}  # schedule rows for the journal
         self._watching = False  # the first pass of this process has recorded its time
         self.metrics.prepare(self.tracker, len(procedure.escalation.targets))
         self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
@@ -126,7 +167,7 @@ class Daemon:
         self._down = False
         self._backoff = 0.0
         self.passes = 0  # successful passes, for the demo and tests
-        self.duties = DutyRunner(ctx, self.watched, self._read_one) if config.duties.enabled else None
+        self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
 
     # -- what others may look at ------------------------------------------------------------
     @property
@@ -245,33 +286,40 @@ class Daemon:
                 else ctx.journal.start_watching(self.tracker, now)
             ctx.watch_from = ctx.watch_from or recorded or now
             self._watching = True
-        # 1. known deadlines that have come, earliest first
-        for _, ticket_id in self.schedule.due(now):
+        try:
+            self._pass(now, poll, stats)
+        finally:
+            self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
+        self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
+        return stats
+
+    def _pass(self, now: datetime, poll: bool, stats: PassStats) -> None:
+        ctx = self.ctx
+        read: dict[str, Incident | Unreadable] = {}
+        # 1. known deadlines that have come; 2. tickets named by webhooks (each re-read)
+        with self._requested_lock:
+            requested = list(self._requested)
+        for ticket_id in [t for _, t in self.schedule.due(now)] + requested:
             if self.stopping:
-                return stats
-            self._handle(self._read_one(ticket_id), stats)
-        # 2. tickets named by webhooks
-        while not self.stopping:
+                return
+            if ticket_id not in read:
+                item = self._read_one(ticket_id)
+                if item is not None:
+                    read[item.id] = item
             with self._requested_lock:
-                if not self._requested:
-                    break
-                ticket_id = next(iter(self._requested))
-            self._handle(self._read_one(ticket_id), stats)
-            with self._requested_lock:
-                self._requested.pop(ticket_id, None)
+                self._requested.pop(ticket_id, None)  # a webhook arriving after this read names it again
         # 3. everything changed since the cursor
+        cursor = None
         if poll and not self.stopping:
-            full = self.cursor.since is None
             cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
-            batch = list(ctx.connector.read_changed(cursor))
-            stats.read += len(batch)
-            planned = [self._plan(item) for item in batch]
-            # most urgent first: what is overdue the longest, then the rest as read
-            planned.sort(key=lambda p: p[2])
-            for item, decision, _ in planned:
-                if self.stopping:
-                    return stats  # the cursor stays: the rest is read again next time
-                self._carry_out(item, decision, stats)
+            for item in ctx.connector.read_changed(cursor):
+                read.setdefault(item.id, item)  # a ticket re-read above is as fresh
+        stats.read += len(read)
+        # all of it in one order: the most urgent escalation first, whichever ticket it is on
+        if not self._carry_out(list(read.values()), stats):
+            return  # stopped: the cursor stays, the rest is read again next time
+        if cursor is not None:
+            full = self.cursor.since is None
             self.cursor = cursor
             self.watched.complete = self.watched.complete or full
             if not ctx.dry_run:
@@ -280,8 +328,6 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
-        self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
-        return stats
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
         """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""
@@ -296,83 +342,125 @@ class Daemon:
             raise
         except TrackerError as exc:
             self.ctx.log(logging.ERROR, "daemon.read-failed", ticket=ticket_id, error=str(exc))
-            soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
-            self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), soon)
+            self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), self._soon())
             return None
 
-    def _handle(self, item: Incident | Unreadable | None, stats: PassStats) -> None:
-        if item is None:
-            return
-        stats.read += 1
-        resolved, decision, _ = self._plan(item)
-        self._carry_out(resolved, decision, stats)
-
-    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, Decision | None, tuple]:
+    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, Decision | None]:
         """Resolve the contract and approvers, and ask the procedure what is due."""
-        far = (datetime.max.replace(tzinfo=self.clock.now().tzinfo),)
         resolved = self.watched.remember(item)
         if resolved is None:
             # e.g. a webhook for a project the escalator does not watch: not ours to judge
-            return item, _NOTHING, far
+            return item, _NOTHING
         if isinstance(resolved, Unreadable):
-            return resolved, None, far
-        item = resolved
+            return resolved, None
         try:
-            decision = decide(item, self.ctx.procedure, self.clock.now(), self.ctx.approvers(item),
+            decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
                               watch_from=self.watch_from)
         except (ValueError, LookupError) as exc:
-            bad = Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
-                             reason=f"the procedure cannot judge it: {exc}")
-            return bad, None, far
-        deadlines = [a.deadline for a in decision.actions if isinstance(a, Escalate)]
-        return item, decision, ((min(deadlines),) if deadlines else far)
+            bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
+                             updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
+            return bad, None
+        return resolved, decision
 
-    def _carry_out(self, item: Incident | Unreadable, decision: Decision | None, stats: PassStats) -> None:
+    def _carry_out(self, items: list[Incident | Unreadable], stats: PassStats) -> bool:
+        """Carry out what is due on `items`, the most urgent action first; False when stopped half-way."""
         ctx = self.ctx
-        if isinstance(item, Unreadable) or decision is None:
-            self.metrics.unreadable.labels(self.tracker).inc()
-            ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=item.ref, reason=item.reason)
-            ctx.event(item.ref, "unreadable", item.reason, stats)
-            self._set_due(item.id, item.ref, None)
-            return
-        retry = False
-        for action in decision.actions:
+        now = self.clock.now()
+        planned: list[tuple[Incident, Decision]] = []
+        for item in items:
+            resolved, decision = self._plan(item)
+            if isinstance(resolved, Unreadable) or decision is None:
+                self.metrics.unreadable.labels(self.tracker).inc()
+                ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
+                ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
+                self._set_due(resolved.id, resolved.ref, None)
+                continue
+            planned.append((resolved, decision))
+        look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
+        waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
+        queue: list[tuple[tuple, int, int]] = []
+        for i, (item, decision) in enumerate(planned):
+            until = self.backoff.waiting_until(item.id, now)
+            if until is not None:
+                waiting.add(item.id)
+                look_again[item.id] = until
+                continue
+            queue += [(urgency(action, item), i, j) for j, action in enumerate(decision.actions)]
+        queue.sort()
+        for _, i, j in queue:
             if self.stopping:
-                return  # the next run re-reads this ticket; the markers make that safe
+                return False  # the next run re-reads these tickets; the markers make that safe
+            item, decision = planned[i]
+            if item.id in waiting:
+                continue
+            action = decision.actions[j]
             try:
                 self.writer.act(action, item, stats)
                 stats.acted += 1
-            except TRACKER_DOWN:
-                raise
+            except RetryLater as later:
+                # this ticket waits (its other actions too: they would meet the same tracker); the others go on
+                waiting.add(item.id)
+                look_again[item.id] = max(later.until, look_again.get(item.id, later.until))
             except NotNow:
-                retry = True  # half done (logged): the next run finishes it, the marker keeps the note single
-            except TrackerError as exc:
-                # refused by the tracker (a permission, a missing option): report, go on, retry later
-                retry = True
-                stats.errors += 1
-                self.metrics.action_errors.labels(self.tracker).inc()
-                ctx.log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=action.kind,
-                        marker=action.marker, error=str(exc))
-        if self.duties is not None and not self.stopping and decision is not _NOTHING:
-            try:
-                self.duties.problem(item, stats)
-            except TRACKER_DOWN:
-                raise
-            except TrackerError as exc:
-                retry = True
-                stats.errors += 1
-                self.metrics.action_errors.labels(self.tracker).inc()
-                ctx.log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action="problem-record",
-                        marker="problem-record", error=str(exc))
-        due = decision.next_deadline
-        if retry:
-            soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
-            due = min(due, soon) if due else soon
-        self._set_due(item.id, item.ref, due)
+                # half done (logged): the next run finishes it, the marker keeps the note single
+                look_again.setdefault(item.id, self._soon())
+            except Exception as exc:  # noqa: BLE001 - sorted below
+                self._failed(exc, item, action.kind, action.marker, stats)
+                look_again.setdefault(item.id, self._soon())
+        for item, decision in planned:
+            if self.stopping:
+                return False
+            if self.duties is not None and decision is not _NOTHING and item.id not in waiting:
+                try:
+                    self.duties.problem(item, stats)
+                except RetryLater as later:
+                    look_again[item.id] = max(later.until, look_again.get(item.id, later.until))
+                except Exception as exc:  # noqa: BLE001 - sorted below
+                    self._failed(exc, item, "problem-record", "problem-record", stats)
+                    look_again.setdefault(item.id, self._soon())
+            due = decision.next_deadline
+            again = look_again.get(item.id)
+            if again is not None:
+                due = min(due, again) if due else again
+            else:
+                self.backoff.forget(item.id)  # nothing of it waits
+            self._set_due(item.id, item.ref, due)
+        return True
+
+    def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
+        """An action that failed otherwise than by a settled refusal: the tracker down ends the pass,
+        a revoked token ends the daemon; anything else is reported and looked at again soon."""
+        if isinstance(exc, TRACKER_DOWN) or (isinstance(exc, AuthError) and exc.status == 401):
+            raise exc
+        if not isinstance(exc, TrackerError | Refused):
+            raise exc  # a bug: the pass fails (logged by `cycle`)
+        stats.errors += 1
+        self.metrics.action_errors.labels(self.tracker).inc()
+        self.ctx.log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=kind, marker=marker,
+                     error=str(exc))
+
+    def _soon(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
 
     def _set_due(self, ticket_id: str, ref: str, due: datetime | None) -> None:
         # a dry run keeps its schedule in memory (so it does not report the same thing every
         # cycle) and writes nothing to the journal
         self.schedule.set(ticket_id, ref, due)
         if not self.ctx.dry_run:
-            self.ctx.journal.set_due(self.tracker, ticket_id, ref, due)
+            self._unsaved[ticket_id] = (ref, due)
+
+    def _save_schedule(self) -> None:
+        if self._unsaved:
+            self.ctx.journal.set_due_many(self.tracker, [(t, ref, due) for t, (ref, due) in self._unsaved.items()])
+            self._unsaved.clear()
+
+
+def urgency(action: Action, incident: Incident) -> tuple[int, int, datetime]:
+    """The order of work under pressure (§4.2.3, the more urgent first): by severity, then deadline,
+    per escalation — not ticket by ticket. A restore goes first within its severity (the ticket's
+    escalations are counted on the restored severity); flags, which have no deadline, last."""
+    if isinstance(action, Escalate):
+        return action.severity, 1, action.deadline
+    if isinstance(action, RestoreSeverity):
+        return action.to, 0, action.lowered_at
+    return incident.severity or 5, 2, _FAR

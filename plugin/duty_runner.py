@@ -55,6 +55,8 @@ from mapping.duties import (
 from mapping.incident import Incident, Unreadable
 from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
+from plugin.outcomes import Outcomes, RetryLater
+from plugin.refusals import Refused
 from plugin.reports import pick
 from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
@@ -90,13 +92,15 @@ class DutyRunner:
     """Carries out the duties and problem records for one daemon (one tracker).
 
     `ctx` is the daemon's context, `watched` what it knows of the tickets, `read_one` its
-    careful read of one ticket (a ticket gone is dropped from its schedule).
+    careful read of one ticket (a ticket gone is dropped from its schedule), `outcomes` how
+    a refused write is settled (`plugin.outcomes`).
     """
 
-    def __init__(self, ctx: DaemonContext, watched: Watched, read_one: ReadOne):
+    def __init__(self, ctx: DaemonContext, watched: Watched, read_one: ReadOne, outcomes: Outcomes):
         self.d = ctx
         self.watched = watched
         self.read_one = read_one
+        self.outcomes = outcomes
         self.settings = ctx.config.duties
         self._dry_done: dict[str, str] = {}  # a dry run remembers in memory only
         self._next: datetime | None = None
@@ -149,8 +153,8 @@ class DutyRunner:
                 # recorded done, not left due: `next_time` would otherwise wake at once for ever
                 self._mark_done(due)
                 self.d.log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
-                            period=due.period_key, reason="before the escalator watched",
-                            watch_from=self.d.watch_from.isoformat())
+                           period=due.period_key, reason="before the escalator watched",
+                           watch_from=self.d.watch_from.isoformat())
                 continue
             self.ensure_snapshots()
             if not self._carry_out(due, now, stats):
@@ -161,8 +165,8 @@ class DutyRunner:
                 self._failed.discard(due.duty_key)
                 # a dry run delivered nothing: it only remembers (in memory) not to "deliver" it again
                 self.d.log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
-                            duty=due.duty, contract=due.contract, period=due.period_key,
-                            late_seconds=round(due.late_by(now).total_seconds(), 3))
+                           duty=due.duty, contract=due.contract, period=due.period_key,
+                           late_seconds=round(due.late_by(now).total_seconds(), 3))
         self._prune(now)
 
     def _mark_done(self, due: DutyDue) -> None:
@@ -219,25 +223,22 @@ class DutyRunner:
                 return False
             try:
                 ok = self._deliver(delivery, stats) and ok
-            except TrackerError as exc:
+            except (TrackerError, MailError, RetryLater) as exc:
                 if isinstance(exc, _DOWN):
                     raise
+                # not now (the period stays open, tried again at the poll) or a bug of the tracker's
                 ok = False
                 self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            marker=delivery.marker, error=str(exc))
-            except MailError as exc:
-                ok = False
-                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            marker=delivery.marker, error=str(exc))
+                           marker=delivery.marker, error=str(exc))
         if due.duty == "callbacks" and self.settings.callbacks_task.enabled:
             try:
                 self._callbacks_task(due, incidents, stats)
-            except TrackerError as exc:
+            except (TrackerError, RetryLater) as exc:
                 if isinstance(exc, _DOWN):
                     raise
                 ok = False
                 self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            error=str(exc))
+                           error=str(exc))
         return ok
 
     def _deliver(self, delivery: Delivery, stats: PassStats) -> bool:
@@ -248,12 +249,13 @@ class DutyRunner:
         how = "email" if by_mail else "tracker"
         if d.dry_run:
             d.log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
-                   recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
+                  recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
             d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
             return True
         if d.journal.done(d.tracker, DUTY_TICKET, delivery.marker):
             return True  # the journal knows it went out: spare the tracker a search per ticket
         written = 0
+        refused: list[str] = []  # tickets whose note the tracker refused for good
         if by_mail:
             smtp = d.config.smtp
             assert smtp is not None  # the config refuses email delivery without an smtp: section
@@ -266,21 +268,54 @@ class DutyRunner:
             for incident in delivery.incidents:
                 if d.stopping:
                     return False
-                wrote = d.writes.note(incident, text, marker=delivery.marker, public=delivery.public)
+                if self.outcomes.refused(incident, delivery.marker, "note") is not None:
+                    refused.append(incident.ref)  # given up before, the ticket unchanged: not asked again
+                    continue
+                try:
+                    wrote = d.writes.note(incident, text, marker=delivery.marker, public=delivery.public)
+                except Refused as exc:
+                    # given up (reported once): the other tickets of the list still get it;
+                    # not now (RetryLater): the period stays open, the notes written stay single
+                    refused.append(incident.ref)
+                    self.outcomes.settle(incident, delivery.marker, f"duty-{delivery.duty}", exc)
+                    continue
                 written += wrote
                 # one notification per delivery (a digest of ten tickets is one message, not ten),
-                # and only with a note actually written: a second run notifies nobody again
-                if wrote and delivery.recipients and not notified:
-                    d.writes.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+                # and only with a note actually written (or one whose notification failed for now):
+                # a second run notifies nobody again
+                if delivery.recipients and not notified and (
+                        wrote or self.outcomes.is_pending(incident, delivery.marker, "notify")):
+                    self._notify(incident, delivery)
                     notified = True
         d.journal.record(d.tracker, DUTY_TICKET, ",".join(refs), delivery.marker, f"duty-{delivery.duty}", "done",
                          d.clock.now(), {"period": delivery.period_key, "recipients": list(delivery.recipients),
-                                         "via": how, "notes_written": written, "tickets": refs})
+                                         "via": how, "notes_written": written, "tickets": refs,
+                                         **({"refused": refused} if refused else {})})
         d.log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
-               recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
-               notes_written=written, marker=delivery.marker)
+              recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
+              notes_written=written, marker=delivery.marker)
         d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
         return True
+
+    def _notify(self, incident: Incident, delivery: Delivery) -> None:
+        """The delivery's one notification, through the ticket whose note it follows."""
+        kind = f"duty-{delivery.duty}"
+        if self.outcomes.step(incident, delivery.marker, "notify") is not None:
+            return  # sent, or given up, by an earlier attempt
+        try:
+            self.d.writes.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+        except Refused as exc:
+            try:
+                self.outcomes.settle(incident, delivery.marker, kind, exc)  # given up: reported once
+            except RetryLater:
+                if self.outcomes.step(incident, delivery.marker, "notify") is None:
+                    # not given up yet, and the notes are written: without this the next attempt,
+                    # finding them, would tell nobody
+                    self.outcomes.pending(incident, delivery.marker, "notify")
+                raise
+            return
+        if self.outcomes.is_pending(incident, delivery.marker, "notify"):
+            self.outcomes.done(incident, delivery.marker, kind, "notify", {"recipients": list(delivery.recipients)})
 
     def _callbacks_task(self, due: DutyDue, incidents: list[Incident], stats: PassStats) -> None:
         """The week's call-back list as one task for the service desk (§4.6.3), once per week."""
@@ -295,8 +330,10 @@ class DutyRunner:
         label = record_label("callbacks", f"{due.contract}-{week}")
         if d.dry_run:
             d.log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
-                   incidents=len(resolved))
+                  incidents=len(resolved))
             return
+        if self.outcomes.refused_on(DUTY_TICKET, label, "task", due.period_key) is not None:
+            return  # given up (reported once): the week goes without its task
         existing = d.connector.find_task(label)
         if existing is not None:
             d.log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
@@ -309,11 +346,16 @@ class DutyRunner:
         spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
                           else self.settings.callbacks_task.group,
                           issue_type=self.settings.callbacks_task.issue_type)
-        ref = d.writes.task(label, title, body, spec, desk[0] if desk else None)
+        try:
+            ref = d.writes.task(label, title, body, spec, desk[0] if desk else None)
+        except Refused as exc:
+            # given up: reported once, the week is done without its task (RetryLater: tried at the poll)
+            self.outcomes.settle_on(DUTY_TICKET, label, due.period_key, label, "callbacks-task", exc)
+            return
         d.journal.record(d.tracker, DUTY_TICKET, ref, label, "callbacks-task", "done", d.clock.now(),
                          {"period": due.period_key, "incidents": [i.ref for i in resolved]})
         d.log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
-               incidents=len(resolved), assignee=desk[0] if desk else "")
+              incidents=len(resolved), assignee=desk[0] if desk else "")
         d.event(ref, "callbacks-task", title, stats)
 
     # -- problem records ---------------------------------------------------------------------
@@ -331,27 +373,35 @@ class DutyRunner:
                 found = d.connector.find_problem(incident)
                 if found is None:
                     d.log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
-                           reasons=",".join(due.reasons))
+                          reasons=",".join(due.reasons))
                     d.event(incident.ref, "problem-created", reasons, stats, dry_run=True)
                 continue
+            if self.outcomes.refused(incident, due.marker, "problem") or self.outcomes.refused(
+                    incident, due.marker, "note"):
+                continue  # given up before, and the ticket is as it was: not asked again
             ref = d.connector.find_problem(incident)
             created = ref is None
-            if ref is None:
-                settings = self.settings.problems
-                spec = RecordSpec(container=settings.project if d.tracker == "jira" else settings.group,
-                                  issue_type=settings.issue_type, link_type=settings.link_type)
-                title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
-                body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \
-                    + f"\n{SIGNATURE[lang]}"
-                ref = d.writes.problem(incident, title, body, spec)
-            note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
-            d.writes.note(incident, note, marker=due.marker)
+            try:
+                if ref is None:
+                    settings = self.settings.problems
+                    spec = RecordSpec(container=settings.project if d.tracker == "jira" else settings.group,
+                                      issue_type=settings.issue_type, link_type=settings.link_type)
+                    title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
+                    body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title,
+                                                           reasons=reasons) + f"\n{SIGNATURE[lang]}"
+                    ref = d.writes.problem(incident, title, body, spec)
+                note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
+                d.writes.note(incident, note, marker=due.marker)
+            except Refused as exc:
+                # given up (reported once); or RetryLater: the daemon looks at the ticket again after its back-off
+                self.outcomes.settle(incident, due.marker, "problem-record", exc)
+                continue
             d.journal.record(d.tracker, incident.id, incident.ref, due.marker, "problem-record",
                              "done" if created else "already-done", d.clock.now(),
                              {"problem": ref, "reasons": list(due.reasons)})
             if created:
                 d.log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
-                       reasons=",".join(due.reasons))
+                      reasons=",".join(due.reasons))
                 d.event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
             else:
                 d.log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)

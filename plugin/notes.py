@@ -113,14 +113,14 @@ def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedu
     if lang == "zh":
         kind = "标签" if tracker == "jira" else "标记（tag）"
         return _sign([
-            f"【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，已恢复为{old}。",
+            f"【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，本助手将其恢复为{old}。",
             "依据§4.3.1.2，原则上原有分级不得降低。",
             f"如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
             "（Jira 中也可在同一次编辑中完成）。",
         ])
     kind = "label" if tracker == "jira" else "tag"
     return _sign([
-        f"[No downgrade] {who} lowered the severity from {old} to {new} at {at}; it is restored to {old}.",
+        f"[No downgrade] {who} lowered the severity from {old} to {new} at {at}; the escalator restores it to {old}.",
         "Rule §4.3.1.2: in principle the original severity must not be lowered.",
         f"An authorised exception is recorded by the {approvers}: first add the {kind} '{label}', then "
         "set the new severity within 15 minutes (in Jira both may go in one edit).",

@@ -10,14 +10,17 @@ on the ticket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
-from plugin import notes
+from plugin import notes, refusals
 from plugin.context import DaemonContext, PassStats
+from plugin.outcomes import Outcomes
+from plugin.refusals import Refusal, Refused
 from plugin.watched import Watched
 
 
@@ -28,12 +31,14 @@ class NotNow(Exception):
 class ActionWriter:
     """Carries out the procedure's actions on one tracker."""
 
-    def __init__(self, ctx: DaemonContext, watched: Watched):
+    def __init__(self, ctx: DaemonContext, watched: Watched, outcomes: Outcomes):
         self.ctx = ctx
         self.watched = watched
+        self.outcomes = outcomes
 
     def act(self, action: Action, incident: Incident, stats: PassStats) -> None:
-        """Carry out `action`; raises `NotNow` when it is half done, a `TrackerError` when refused."""
+        """Carry out `action`. Raises `NotNow` when it is half done, `RetryLater` when a write must wait
+        (`plugin.outcomes`); a write given up is reported and the rest of the action goes on."""
         ctx = self.ctx
         if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
                 and ctx.journal.done(ctx.tracker, incident.id, action.marker):
@@ -70,22 +75,39 @@ class ActionWriter:
         # notify -> note -> level (the crash matrix is in plugin.daemon's docstring). A note already
         # there means an earlier run (or another daemon) notified: do not notify again.
         noted = ctx.connector.has_marker(incident, action.marker)
-        wrote = False
+        failed: dict[str, Refusal] = {}
+        wrote = notified = False
         if not noted:
             if people:
-                ctx.writes.notify(incident, people, notes.escalation_subject(action, incident, ctx.procedure), text)
-            # a crash right here notifies again on the next run: nothing on the ticket says it was sent
-            wrote = ctx.writes.note(incident, text, marker=action.marker)
+                notified, unreached = self._notify(action, incident, people, text)
+                if unreached is not None:
+                    # the escalation goes on without them, and its note says who was not told and why
+                    failed["notify"] = unreached
+                    lang = ctx.procedure.contract(action.contract).language
+                    role_name = ctx.procedure.role(action.role).name.in_(lang)
+                    text = refusals.add_line(text, refusals.not_notified_line(unreached, role_name, people, lang))
+            wrote, refused = self._note(action, incident, text)
+            if refused is not None:
+                failed["note"] = refused
         noted_at = ctx.clock.now()
         fresh = self.fresh(incident)
         if fresh is None:
             raise NotNow
         # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
-        raised = fresh.escalation_level < action.level
-        if raised:
-            ctx.writes.level(fresh, action.level)
+        raised = False
+        if fresh.escalation_level < action.level:
+            raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
+            if refused is not None:
+                failed["level"] = refused
         if not wrote and not raised:
-            self._already(action, incident)
+            if failed:
+                return  # nothing of it is on the ticket: the refusals are reported and recorded
+            if fresh.escalation_level < action.level:
+                # note on the ticket, level refused before and the ticket unchanged since: not asked again
+                ctx.log(logging.DEBUG, "daemon.refused-before", ticket=incident.ref, marker=action.marker,
+                        write="level")
+            else:
+                self._already(action, incident)
             return
         lag = max((noted_at - action.deadline).total_seconds(), 0.0)
         ctx.metrics.escalations.labels(ctx.tracker, str(action.level)).inc()
@@ -93,13 +115,53 @@ class ActionWriter:
             ctx.metrics.lag.labels(ctx.tracker).observe(lag)
         self._record(action, incident, {"level": action.level, "role": action.role, "people": people,
                                         "deadline": action.deadline.isoformat(), "lag_seconds": lag,
-                                        "note_written": wrote, "notified": not noted and bool(people),
-                                        "level_written": raised, "level_found": fresh.escalation_level})
+                                        "note_written": wrote, "notified": notified,
+                                        "level_written": raised, "level_found": fresh.escalation_level,
+                                        **self._failures(failed)})
         ctx.log(logging.INFO, "daemon.escalated", ticket=incident.ref, level=action.level, role=action.role,
                 people=",".join(people), reason=action.reason, contract=action.contract,
                 deadline=action.deadline.isoformat(), lag_seconds=round(lag, 3), note_written=wrote,
-                level_written=raised)
+                level_written=raised, notified=notified, failed=",".join(failed))
+        if failed:
+            summary += "; not done: " + ", ".join(failed)
         ctx.event(incident.ref, "escalated", summary, stats)
+
+    def _notify(self, action: Escalate, incident: Incident, people: list[str],
+                text: str) -> tuple[bool, Refusal | None]:
+        """Tell the people, once per escalation: (told, why not). An earlier attempt's outcome stands."""
+        ctx = self.ctx
+        earlier = self.outcomes.step(incident, action.marker, "notify")
+        if earlier is not None:
+            return earlier
+        try:
+            ctx.writes.notify(incident, people, notes.escalation_subject(action, incident, ctx.procedure), text)
+        except Refused as exc:
+            return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
+        # recorded at once: a retry of this escalation (its note refused for now) tells nobody twice
+        self.outcomes.done(incident, action.marker, action.kind, "notify", {"people": people})
+        return True, None
+
+    def _note(self, action: Action, incident: Incident, text: str) -> tuple[bool, Refusal | None]:
+        """Write the action's note: (written, why not). A note refused before, the ticket unchanged, is not
+        asked for again."""
+        if self.outcomes.refused(incident, action.marker, "note") is not None:
+            return False, None
+        try:
+            return self.ctx.writes.note(incident, text, marker=action.marker), None
+        except Refused as exc:
+            return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
+
+    def _value(self, write: str, action: Action, fresh: Incident, send: Callable[[], object]
+               ) -> tuple[bool, Refusal | None]:
+        """Write a value (level, severity): (written, why not); a value refused before on the ticket as
+        it is now is not asked for again."""
+        if self.outcomes.refused(fresh, action.marker, write) is not None:
+            return False, None
+        try:
+            send()
+        except Refused as exc:
+            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
+        return True, None
 
     def _restore(self, action: RestoreSeverity, incident: Incident, stats: PassStats) -> None:
         ctx = self.ctx
@@ -115,18 +177,46 @@ class ActionWriter:
         fresh = self._still_lowered(action, incident)
         if fresh is None:
             return
-        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
-        wrote = ctx.writes.note(fresh, text, marker=action.marker)
+        earlier = self.outcomes.refused(fresh, action.marker, "severity")
+        if earlier is not None:
+            self._say_not_restored(action, fresh, earlier)  # written once: its marker
+            return
+        # no note, no restore: a person's edit is overwritten only where the ticket says why
+        wrote, refused = self._note(action, fresh, notes.restore_note(action, fresh, ctx.procedure,
+                                                                     fresh.contract or "", ctx.mapping))
+        if refused is not None:
+            return  # reported and recorded; no restore without its note
+        if not wrote and self.outcomes.refused(fresh, action.marker, "note") is not None:
+            return  # the note was refused before and nothing changed since
         fresh = self._still_lowered(action, incident)
         if fresh is None:
             return
-        ctx.writes.severity(fresh, action.to)
+        restored, refused = self._value("severity", action, fresh, lambda: ctx.writes.severity(fresh, action.to))
+        if refused is not None:
+            # the note above says the escalator restores it: a second one says it could not
+            self._say_not_restored(action, fresh, refused)
+            self._record(action, incident, {"to": action.to, "from": action.current, "note_written": wrote,
+                                            **self._failures({"severity": refused})}, outcome="failed")
+            return
         ctx.metrics.restored.labels(ctx.tracker).inc()
         self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
                                         "note_written": wrote})
         ctx.log(logging.INFO, "daemon.severity-restored", ticket=incident.ref, to=action.to,
                 current=action.current, lowered_by=action.lowered_by)
         ctx.event(incident.ref, "severity-restored", summary, stats)
+
+    def _say_not_restored(self, action: RestoreSeverity, fresh: Incident, refusal: Refusal) -> None:
+        ctx = self.ctx
+        lang = ctx.procedure.contract(fresh.contract).language
+        severity = ctx.procedure.severity(action.to).name.in_(lang)
+        text = f"{refusals.not_restored_text(refusal, severity, lang)}\n{notes.SIGNATURE}"
+        marker = f"{action.marker}-failed"
+        if self.outcomes.refused(fresh, marker, "note") is not None:
+            return
+        try:
+            ctx.writes.note(fresh, text, marker=marker)
+        except Refused as exc:
+            self.outcomes.settle(fresh, marker, action.kind, exc)
 
     def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
         """The fresh ticket when it still holds `action.current` and the rule still asks for this very
@@ -147,34 +237,74 @@ class ActionWriter:
         ctx = self.ctx
         p = ctx.procedure
         summary = (f"state {p.state(action.source).name.zh} -> {p.state(action.target).name.zh} breaks "
-                   f"'{action.rule}' ({action.section})" + ("; put back" if action.revert else ""))
+                   f"'{action.rule}' ({action.section})")
         if ctx.dry_run:
-            self._would("daemon.would-flag-transition", action, incident, stats, summary,
-                        source=action.source, target=action.target, revert=action.revert)
+            self._would("daemon.would-flag-transition", action, incident, stats, summary + (
+                "; put back" if action.revert else ""), source=action.source, target=action.target,
+                revert=action.revert)
             return
+        if self.outcomes.refused(incident, action.marker, "note") is not None:
+            return  # its note was refused before and nothing changed since
+        if ctx.connector.has_marker(incident, action.marker):
+            self._already(action, incident)  # the note is written last: nothing is left to do
+            return
+        # put back -> note: the note says what happened, so it comes after (a put-back is announced
+        # only once it succeeded; a refused one gets a note saying it could not be put back, and why)
+        reverted, failure = self._put_back(action, incident)
         contract = incident.contract or ""
-        text = notes.transition_note(action, incident, p, contract, reverted=action.revert)
-        wrote = ctx.writes.note(incident, text, marker=action.marker)
-        reverted = False
-        if action.revert:
-            fresh = self.fresh(incident)
-            # put back only what is still in the illegal state: a later human move is theirs
-            if fresh is not None and fresh.state == action.target:
-                reverted = ctx.writes.state(fresh, action.source)
-                if not reverted:
-                    ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref,
-                            source=action.source, target=action.target)
-                    ctx.writes.note(incident, notes.revert_failed_note(action, incident, p, contract),
-                                    marker=f"{action.marker}-revert-failed")
+        text = notes.transition_note(action, incident, p, contract, reverted=reverted)
+        if failure is not None:
+            lang = p.contract(contract).language
+            text = refusals.add_line(text, refusals.not_put_back_line(failure, p.state(action.source).name.in_(lang),
+                                                                      lang))
+        wrote, refused = self._note(action, incident, text)
+        failed = {"state": failure} if failure is not None else {}
+        if refused is not None:
+            failed["note"] = refused
         if not wrote and not reverted:
-            self._already(action, incident)
-            return
+            if not failed:
+                self._already(action, incident)
+            return  # else nothing of it is on the ticket: the refusals are reported and recorded
         ctx.metrics.flagged.labels(ctx.tracker).inc()
         self._record(action, incident, {"source": action.source, "target": action.target, "rule": action.rule,
-                                        "reverted": reverted, "note_written": wrote})
+                                        "reverted": reverted, "note_written": wrote, **self._failures(failed)})
         ctx.log(logging.INFO, "daemon.transition-flagged", ticket=incident.ref, source=action.source,
-                target=action.target, rule=action.rule, reverted=reverted)
-        ctx.event(incident.ref, "transition-flagged", summary, stats)
+                target=action.target, rule=action.rule, reverted=reverted, note_written=wrote)
+        ctx.event(incident.ref, "transition-flagged", summary + ("; put back" if reverted else "")
+                  + ("; could not be put back" if failure is not None else ""), stats)
+
+    def _put_back(self, action: FlagTransition, incident: Incident) -> tuple[bool, Refusal | None]:
+        """Put an illegal change back, once per action: (put back, why not). An earlier attempt's
+        outcome stands (its note was then refused for a while, or the process died before it)."""
+        ctx = self.ctx
+        earlier = self.outcomes.step(incident, action.marker, "state")
+        if earlier is not None:
+            return earlier
+        tried = self.outcomes.backoff.attempts(incident.id, action.marker, "state")
+        if not action.revert and not tried:
+            return False, None
+        fresh = self.fresh(incident)
+        if fresh is not None and tried and fresh.state == action.source:
+            # an earlier attempt got no answer, and it landed (the change is no longer the latest, so
+            # the rule no longer asks for the put-back: it is the escalator's own)
+            self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
+            return True, None
+        # put back only what is still in the illegal state: a later human move is theirs
+        if not action.revert or fresh is None or fresh.state != action.target:
+            return False, None
+        try:
+            moved = ctx.writes.state(fresh, action.source)
+        except Refused as exc:
+            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
+        if not moved:
+            ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
+                    target=action.target)
+            failure = refusals.no_way(ctx.tracker)
+            self.outcomes.given_up(fresh, action.marker, action.kind, failure)
+            return False, failure
+        # recorded at once: the note, if it has to wait, then still says it was put back
+        self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
+        return True, None
 
     def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
         ctx = self.ctx
@@ -183,9 +313,12 @@ class ActionWriter:
             self._would("daemon.would-flag-record", action, incident, stats, summary, missing=",".join(action.missing))
             return
         text = notes.incomplete_note(action, incident, ctx.procedure, incident.contract or "")
-        wrote = ctx.writes.note(incident, text, marker=action.marker)
+        wrote, refused = self._note(action, incident, text)
+        if refused is not None:
+            return  # reported and recorded (`plugin.outcomes`)
         if not wrote:
-            self._already(action, incident)
+            if self.outcomes.refused(incident, action.marker, "note") is None:
+                self._already(action, incident)
             return
         ctx.metrics.incomplete.labels(ctx.tracker).inc()
         self._record(action, incident, {"missing": list(action.missing)})
@@ -202,6 +335,10 @@ class ActionWriter:
         self.ctx.log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
                      reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
         return None
+
+    @staticmethod
+    def _failures(failed: dict[str, Refusal]) -> dict:
+        return {"failed": {write: refusal.summary() for write, refusal in failed.items()}} if failed else {}
 
     def _record(self, action: Action, incident: Incident, detail: dict, outcome: str = "done") -> None:
         self.ctx.record(incident.id, incident.ref, action.marker, action.kind, outcome, detail)

@@ -3,7 +3,10 @@
 Escalations, restores, put-backs, flags, duty deliveries, problem records and
 call-back tasks all write through a `TrackerWrites`, never through the connector
 directly: one place that names each write (`note`, `notify`, `level`, `severity`,
-`state`, `problem`, `task`) and where a rule that concerns every write lives.
+`state`, `problem`, `task`) and where a rule that concerns every write lives: a
+tracker's refusal is classified here (`plugin.refusals.classify`) and raised as
+`Refused`, so the writers decide what to do with a "no" by its kind, not by the
+connector's exception types. A 401 passes through unchanged: it ends the daemon.
 Reads go to the connector as before.
 """
 
@@ -13,7 +16,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from connectors.base import Connector, RecordSpec
+from connectors.http import TrackerError
 from mapping.incident import Incident
+from plugin.refusals import Refused, classify
 
 T = TypeVar("T")
 
@@ -25,7 +30,13 @@ class TrackerWrites:
         self.connector = connector
 
     def _send(self, write: str, call: Callable[..., T], *args, **kwargs) -> T:
-        return call(*args, **kwargs)
+        try:
+            return call(*args, **kwargs)
+        except TrackerError as exc:
+            refusal = classify(write, self.connector.tracker, exc)
+            if refusal is None:
+                raise  # 401: the token is refused, not this write
+            raise Refused(refusal, exc) from exc
 
     def note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
         """The note, unless one with `marker` is on the ticket (then False)."""
