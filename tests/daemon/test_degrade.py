@@ -167,3 +167,24 @@ def test_a_digest_refused_on_one_ticket_still_reaches_the_others(world, caplog):
     digest_refused = [r for r in events(caplog, "daemon.write-refused") if r.fields["marker"].startswith("duty-pm")]
     assert [r.fields["ticket"] for r in digest_refused] == ["OPS-1"]  # refused once, never asked again
     assert world.journal.duties_done("jira")["pm_digest:default"] == "pm_digest:default:2026-03-02"
+
+
+def test_a_refused_level_is_asked_again_only_after_a_person_changes_the_ticket(world, caplog):
+    caplog.set_level(logging.INFO, "escalator.daemon")
+    world.tracker.add(incident("1", severity=2))
+    world.tracker.fail("set_escalation_level", 403, times=1)  # the field is off the edit screen
+    world.at(4 * H + timedelta(seconds=5))
+    daemon = world.daemon(poll_interval=60)
+    daemon.cycle()
+    for minutes in (2, 3, 4):
+        world.at(4 * H + timedelta(minutes=minutes))
+        daemon.cycle()
+    assert world.tracker.count("set_escalation_level") == 1
+    assert world.tracker.ticket("1").incident.escalation_level == 0
+    # the admin fixes the screen and a person touches the ticket: the level is asked for once more
+    world.tracker.update("1", assignee="eng-b")
+    world.at(4 * H + timedelta(minutes=5))
+    daemon.cycle()
+    t = world.tracker.ticket("1")
+    assert t.incident.escalation_level == 1 and world.tracker.count("set_escalation_level") == 2
+    assert [n.marker for n in t.notes] == ["escalation-L1"] and len(t.notified) == 1
