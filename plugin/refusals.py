@@ -19,8 +19,8 @@ final answer. `classify` sorts it:
   not be confirmed.
 
 401 is not a refusal of one write: the token itself is refused, no pass can succeed, and
-the daemon stops (`Daemon.cycle`). The wording of a refusal on a ticket is here too, in
-the note's language (zh/en).
+the daemon stops (`Daemon.cycle`). How a refusal reads on a ticket, in the note's
+language, is `plugin.notes.refusal_reason`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from datetime import datetime, timedelta
 
 from connectors.http import TrackerError, Unreachable
 from plugin.clock import Clock
-from plugin.reports import pick
 
 PERMANENT, RETRYABLE, UNANSWERED = "permanent", "retryable", "unanswered"
+#: not an error: the connector answered that the workflow offers no way to the state
+NO_WAY = "no-way"
 
 #: how many times a write is sent for one action before it is given up on (retryable or unanswered).
 #: A notification holds its escalation's note back while it is retried (on Zammad the mention must
@@ -47,7 +48,7 @@ class Refusal:
     """Why one write was not done: stored in the journal, said in a note."""
 
     write: str  # note | notify | level | severity | state | problem | task
-    kind: str  # permanent | retryable | unanswered
+    kind: str  # permanent | retryable | unanswered | no-way
     status: int | None  # the HTTP status; None when no answer came
     detail: str  # the tracker's own words, or the transport's cause (never a credential)
     tracker: str
@@ -173,61 +174,6 @@ class Backoff:
         self._until.pop(ticket_id, None)
 
 
-# -- how a refusal reads on a ticket -------------------------------------------------------------
-_TEXT = {
-    "permanent": ("{tracker} 拒绝（HTTP {status}）", "{tracker} refused, HTTP {status}"),
-    "retryable": ("{tracker} {attempts} 次均未接受（最后一次 HTTP {status}）",
-                  "{tracker} did not accept it in {attempts} attempts (last: HTTP {status})"),
-    "unanswered": ("{tracker} 未应答（{detail}）", "{tracker} did not answer ({detail})"),
-    "no_way": ("{tracker} 的工作流不提供改回该状态的途径", "the {tracker} workflow offers no way back"),
-    "not_told": ("无法通知{role}（{people}）：{why}。", "Could not notify the {role} ({people}): {why}."),
-    "unconfirmed": ("未能确认已通知{role}（{people}）：{why}。",
-                    "Could not confirm that the {role} ({people}) was notified: {why}."),
-    "not_back": ("未能将状态改回{source}：{why}。请人工处理。", "It could not be put back to {source}: {why}. "
-                 "Please put it back by hand."),
-    "not_restored": ("【分级未能恢复】未能将事件分级恢复为{severity}：{why}。请人工恢复。",
-                     "[Severity not restored] The severity could not be restored to {severity}: {why}. "
-                     "Please restore it by hand."),
-}
-
-
-def _name(tracker: str) -> str:
-    return {"jira": "Jira", "zammad": "Zammad"}.get(tracker, tracker)
-
-
-def why(refusal: Refusal, lang: str) -> str:
-    """'Jira refused, HTTP 403: You do not have the permission to manage the watcher list.'"""
-    if refusal.kind == "no-way":
-        return pick(_TEXT, "no_way", lang).format(tracker=_name(refusal.tracker))
-    key = refusal.kind if refusal.kind != RETRYABLE or refusal.attempts > 1 else PERMANENT
-    text = pick(_TEXT, key, lang).format(tracker=_name(refusal.tracker), status=refusal.status,
-                                         attempts=refusal.attempts, detail=refusal.detail)
-    if refusal.kind != UNANSWERED and refusal.detail:
-        text += ("：" if lang == "zh" else ": ") + refusal.detail.rstrip(".。")
-    return text
-
-
-def not_notified_line(refusal: Refusal, role: str, people: list[str], lang: str) -> str:
-    """The escalation note's line about the people it could not tell (or could not be sure it told)."""
-    key = "unconfirmed" if refusal.kind == UNANSWERED else "not_told"
-    sep = "、" if lang == "zh" else ", "
-    return pick(_TEXT, key, lang).format(role=role, people=sep.join(people), why=why(refusal, lang))
-
-
-def not_put_back_line(refusal: Refusal, source: str, lang: str) -> str:
-    return pick(_TEXT, "not_back", lang).format(source=source, why=why(refusal, lang))
-
-
-def not_restored_text(refusal: Refusal, severity: str, lang: str) -> str:
-    return pick(_TEXT, "not_restored", lang).format(severity=severity, why=why(refusal, lang))
-
-
 def no_way(tracker: str) -> Refusal:
     """The connector found no transition to the state (it answered, but offers no way)."""
-    return Refusal("state", "no-way", None, "", tracker)
-
-
-def add_line(note: str, line: str) -> str:
-    """`line` as the note's last line before its signature (the note's last line)."""
-    body, _, signature = note.rpartition("\n")
-    return f"{body}\n{line}\n{signature}" if body else f"{line}\n{signature}"
+    return Refusal("state", NO_WAY, None, "", tracker)

@@ -17,6 +17,7 @@ from typing import Any
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
+from mapping.text import format_duration
 from plugin import notes, refusals
 from plugin.context import DaemonContext, PassStats
 from plugin.outcomes import Outcomes
@@ -65,27 +66,26 @@ class ActionWriter:
         elif action.allowed <= timedelta(0):
             why = "due immediately"
         else:
-            why = f"allowed {_hours(action.allowed)}, deadline missed by {_hours(action.overdue(now))}"
+            why = (f"allowed {format_duration(action.allowed, 'en')}, "
+                   f"deadline missed by {format_duration(action.overdue(now), 'en', elapsed=True)}")
         summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
         if ctx.dry_run:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
-        text = notes.escalation_note(action, incident, ctx.procedure, now, people)
         # notify -> note -> level (the crash matrix is in plugin.daemon's docstring). A note already
         # there means an earlier run (or another daemon) notified: do not notify again.
         noted = ctx.connector.has_marker(incident, action.marker)
         failed: dict[str, Refusal] = {}
         wrote = notified = False
         if not noted:
+            unreached = None
             if people:
+                text = notes.escalation_note(action, incident, ctx.procedure, now, people)
                 notified, unreached = self._notify(action, incident, people, text)
                 if unreached is not None:
-                    # the escalation goes on without them, and its note says who was not told and why
-                    failed["notify"] = unreached
-                    lang = ctx.procedure.contract(action.contract).language
-                    role_name = ctx.procedure.role(action.role).name.in_(lang)
-                    text = refusals.add_line(text, refusals.not_notified_line(unreached, role_name, people, lang))
+                    failed["notify"] = unreached  # the escalation goes on without them; its note says so
+            text = notes.escalation_note(action, incident, ctx.procedure, now, people, unreached)
             wrote, refused = self._note(action, incident, text)
             if refused is not None:
                 failed["note"] = refused
@@ -207,9 +207,7 @@ class ActionWriter:
 
     def _say_not_restored(self, action: RestoreSeverity, fresh: Incident, refusal: Refusal) -> None:
         ctx = self.ctx
-        lang = ctx.procedure.contract(fresh.contract).language
-        severity = ctx.procedure.severity(action.to).name.in_(lang)
-        text = f"{refusals.not_restored_text(refusal, severity, lang)}\n{notes.SIGNATURE}"
+        text = notes.not_restored_note(action, ctx.procedure, fresh.contract or "", refusal)
         marker = f"{action.marker}-failed"
         if self.outcomes.refused(fresh, marker, "note") is not None:
             return
@@ -251,12 +249,7 @@ class ActionWriter:
         # put back -> note: the note says what happened, so it comes after (a put-back is announced
         # only once it succeeded; a refused one gets a note saying it could not be put back, and why)
         reverted, failure = self._put_back(action, incident)
-        contract = incident.contract or ""
-        text = notes.transition_note(action, incident, p, contract, reverted=reverted)
-        if failure is not None:
-            lang = p.contract(contract).language
-            text = refusals.add_line(text, refusals.not_put_back_line(failure, p.state(action.source).name.in_(lang),
-                                                                      lang))
+        text = notes.transition_note(action, incident, p, incident.contract or "", reverted=reverted, failure=failure)
         wrote, refused = self._note(action, incident, text)
         failed = {"state": failure} if failure is not None else {}
         if refused is not None:
@@ -355,10 +348,3 @@ class ActionWriter:
         kind = event.removeprefix("daemon.would-")
         self.ctx.event(incident.ref, kind, summary, stats, dry_run=True)
 
-
-def _hours(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"

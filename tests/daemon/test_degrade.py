@@ -37,7 +37,7 @@ def test_an_escalation_whose_watchers_are_refused_still_writes_its_note_and_leve
     assert "Could not notify the project manager (pm-li): Jira refused, HTTP 403: You do not have the " \
            "permission to manage the watcher list." in note.text
     lines = note.text.splitlines()
-    assert lines[lines.index(notes.SIGNATURE) - 1].startswith("Could not notify")  # the note's last line
+    assert lines[lines.index(notes.signature("en")) - 1].startswith("Could not notify")  # the note's last line
     assert t.notified == [] and t.incident.escalation_level == 1
     [entry] = [e for e in world.journal.entries(ticket_id="1") if e.kind == "escalate"]
     assert entry.detail["notified"] is False and entry.detail["level_written"] is True
