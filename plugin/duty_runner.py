@@ -243,7 +243,8 @@ class DutyRunner:
         return ok
 
     def _deliver(self, delivery: Delivery, stats: PassStats) -> bool:
-        """Send one delivery; False when stopped half-way (the next run writes the rest)."""
+        """Send one delivery; False when stopped half-way or a listed ticket must wait out a back-off
+        (the next run writes the rest)."""
         d = self.d
         refs = [i.ref for i in delivery.incidents]
         by_mail = self.settings.delivery == "email" and not delivery.public
@@ -269,6 +270,8 @@ class DutyRunner:
             for incident in delivery.incidents:
                 if d.stopping:
                     return False
+                if self.outcomes.backoff.waiting_until(incident.id, d.clock.now()) is not None:
+                    return False  # the tracker asked to wait on this ticket: the rest at a later poll
                 if self.outcomes.refused(incident, delivery.marker, "note") is not None:
                     refused.append(incident.ref)  # given up before, the ticket unchanged: not asked again
                     continue
