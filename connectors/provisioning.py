@@ -10,14 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mapping.fieldmap import WebhookRecord, recorded_webhook
+from connectors.settings import TrackerSettings
+from mapping.fieldmap import WebhookRecord
 from mapping.procedure import Procedure
-
-if TYPE_CHECKING:
-    from plugin.config import Config
-
 
 #: the name of the webhook (and, on Zammad, of its trigger) that `mapping apply` registers
 WEBHOOK_NAME = "incident-escalator"
@@ -30,8 +27,8 @@ def secret_fingerprint(secret: str) -> str:
 
 @dataclass
 class WebhookSettings:
-    """The tracker side of the webhooks (`webhooks.public_url` in the config): where the tracker
-    posts, the shared secret it signs with, and what the mapping file recorded at the last apply."""
+    """The tracker side of the webhooks (`webhooks.public_url` in the escalator's config): where the
+    tracker posts, the shared secret it signs with, and what the mapping file recorded at the last apply."""
 
     endpoint: str
     secret: str = field(repr=False)
@@ -45,7 +42,7 @@ class WebhookSettings:
 
 @dataclass
 class ProvisionSettings:
-    """What the admin chose in the config's `tracker` section."""
+    """What the admin chose about the tracker (`connectors.settings.TrackerSettings`)."""
 
     projects: list[str] = field(default_factory=list)  # Jira project keys / Zammad group names
     issue_types: list[str] = field(default_factory=list)  # Jira issue type names
@@ -55,26 +52,10 @@ class ProvisionSettings:
     webhook: WebhookSettings | None = None  # None: webhooks.public_url not set, the tracker side is not managed
 
     @classmethod
-    def from_config(cls, config: Config) -> ProvisionSettings:
-        tracker = config.tracker
-        return cls(projects=list(tracker.projects), issue_types=list(tracker.issue_types),
-                   severity_source=tracker.severity_source, severity_priorities=dict(tracker.severity_priorities),
-                   state_aliases={k: list(v) for k, v in tracker.states.items()},
-                   webhook=_webhook_settings(config))
-
-
-def _webhook_settings(config: Config) -> WebhookSettings | None:
-    hooks = config.webhooks
-    endpoint = hooks.endpoint(config.tracker.kind)
-    if endpoint is None or hooks.secret is None:  # the config refuses a public_url without a secret
-        return None
-    where = f"{config.source}: webhooks.secret" if config.source else "webhooks.secret"
-    secret = hooks.secret.resolve(where, config.base_dir)
-    source = (f"the value of the environment variable {hooks.secret.env}" if hooks.secret.env
-              else f"the content of the file {config.path(hooks.secret.file)}" if hooks.secret.file
-              else "webhooks.secret")
-    return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
-                           recorded=recorded_webhook(config.path(config.mapping_file)))
+    def of(cls, settings: TrackerSettings, webhook: WebhookSettings | None = None) -> ProvisionSettings:
+        return cls(projects=list(settings.projects), issue_types=list(settings.issue_types),
+                   severity_source=settings.severity_source, severity_priorities=dict(settings.severity_priorities),
+                   state_aliases={k: list(v) for k, v in settings.state_aliases.items()}, webhook=webhook)
 
 
 def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:

@@ -18,8 +18,13 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from connectors.provisioning import WebhookSettings
+from connectors.settings import TrackerSettings
+from mapping.errors import UserError
+from mapping.fieldmap import recorded_webhook
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration that cannot be used; the message has one line per problem."""
 
 
@@ -275,6 +280,33 @@ class Config(_Strict):
     def token(self) -> str:
         where = f"{self.source}: tracker.token" if self.source else "tracker.token"
         return self.tracker.token.resolve(where, self.base_dir)
+
+    def tracker_settings(self) -> TrackerSettings:
+        """What the connectors are built from; resolves the token (ConfigError when it cannot)."""
+        t = self.tracker
+        return TrackerSettings(
+            kind=t.kind, url=t.url, token=self.token(), flavour=t.flavour, email=t.email, auth=t.auth,
+            on_behalf_of=t.on_behalf_of, projects=tuple(t.projects), issue_types=tuple(t.issue_types),
+            timeout=t.timeout,
+            # unset: the connector takes its tracker's best page size (Zammad serves 200, Jira 100)
+            page_size=t.page_size if "page_size" in t.model_fields_set else None,
+            severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
+            state_aliases={k: tuple(v) for k, v in t.states.items()})
+
+    def webhook_settings(self) -> WebhookSettings | None:
+        """The tracker side of the webhooks, for `mapping plan|apply|check` (None without
+        `webhooks.public_url`); resolves the secret (ConfigError when it cannot)."""
+        hooks = self.webhooks
+        endpoint = hooks.endpoint(self.tracker.kind)
+        if endpoint is None or hooks.secret is None:  # a public_url without a secret is refused on load
+            return None
+        secret = hooks.secret.resolve(f"{self.source}: webhooks.secret" if self.source else "webhooks.secret",
+                                      self.base_dir)
+        source = (f"the value of the environment variable {hooks.secret.env}" if hooks.secret.env
+                  else f"the content of the file {self.path(hooks.secret.file)}" if hooks.secret.file
+                  else "webhooks.secret")
+        return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
+                               recorded=recorded_webhook(self.path(self.mapping_file)))
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:

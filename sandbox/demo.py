@@ -96,7 +96,7 @@ class Site:
     def reader(self) -> Connector:
         """A connector of our own, to read back what the daemon did."""
         if self._reader is None:
-            self._reader = make_connector(self.config, self.procedure, self.mapping)
+            self._reader = make_connector(self.config.tracker_settings(), self.mapping)
         return self._reader
 
     def read(self, ticket_id: str) -> Incident:
@@ -132,7 +132,7 @@ def _write_config(folder: Path, tracker: dict, people: dict[str, str], *, poll_i
 def _apply(config_path: Path, procedure: Procedure) -> tuple[TrackerMapping, list[str]]:
     """`escalator mapping apply --yes`, through the real provisioner."""
     config = load_config(config_path)
-    provisioner = make_provisioner(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
     mapping, changes = provisioner.apply(provisioner.plan())
     return mapping, changes
 
@@ -287,8 +287,8 @@ class ZammadSite(Site):
 
     def _add_fact_attributes(self) -> None:
         """The record facts §4.1.4 asks for that the provisioner leaves to the admin (object manager)."""
-        from connectors.zammad.factory import client_from_config
-        client = client_from_config(self.config)
+        from connectors.zammad.factory import make_client
+        client = make_client(self.config.tracker_settings())
         screens = {s: {"ticket.agent": {"shown": True, "required": False}} for s in ("create_middle", "edit")}
         for n, (name, display, data_type, option) in enumerate((
                 ("incident_affected_ci", "Affected CI 受影响的配置项", "input",

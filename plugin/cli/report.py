@@ -38,7 +38,7 @@ def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
     config = load_config(config_path)
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
     mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config, procedure, mapping)
+    return config, procedure, factory.make_connector(config.tracker_settings(), mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:

@@ -7,6 +7,7 @@
 - `responses.py`: the REST operations (`JiraResponses`), Jira's payloads in and out;
 - `urls.py`: the routing table, path pattern -> operation, per flavour;
 - `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape;
+- `permissions.py`: the bot's `BotProfile` and Jira's permission catalogue;
 - `webhooks.py`: admin webhooks (`/rest/webhooks/1.0/webhook`) and their delivery, on the
   thread of a `sandbox.deliveries.Courier`.
 
@@ -14,7 +15,9 @@ Callers import from here: `from sandbox.jira import JiraSandbox, Workflow`.
 """
 
 from sandbox.jira.exceptions import JiraError
-from sandbox.jira.server import JiraSandbox
+from sandbox.jira.permissions import BotProfile
+from sandbox.jira.server import JiraSandbox, PerIssueWriteLimit
 from sandbox.jira.types import Workflow, WorkflowTransition, default_workflow
 
-__all__ = ["JiraError", "JiraSandbox", "Workflow", "WorkflowTransition", "default_workflow"]
+__all__ = ["BotProfile", "JiraError", "JiraSandbox", "PerIssueWriteLimit", "Workflow", "WorkflowTransition",
+           "default_workflow"]

@@ -6,8 +6,8 @@ Admin webhooks are what an administrator creates under System → WebHooks, or t
 REST API") and on Data Center alike (developer.atlassian.com/server/jira/platform/webhooks/).
 A webhook is a name, a URL, the events it is sent for, a JQL filter on the issues
 (`filters: {"issue-related-events-section": jql}`), `excludeBody`, `enabled`, and a
-`secret`. The resource needs the "Administer Jira" global permission: another caller is
-refused with 403 (the refusal's wording here is the sandbox's own).
+`secret`. The resource needs the "Administer Jira" global permission: a caller whose
+`BotProfile` lacks `ADMINISTER` is refused with 403 (the refusal's wording is the sandbox's own).
 
 The secret is write-only: "Once saved, it cannot be accessed or retrieved again" (Atlassian's
 "Secure admin webhooks"); no answer carries it. A PUT without `secret` keeps the one set
@@ -100,14 +100,12 @@ class AdminWebhooks:
     def __init__(self, model: Any):
         self.model = model
         self.hooks: dict[int, AdminWebhook] = {}
-        #: users with "Administer Jira" (the sandbox's bot is one: it maps the procedure)
-        self.admins: set[str] = set()
         self._ids = itertools.count(1)
         self.courier = Courier(model.now, JiraRetries(), timeout=(10.0, 30.0))
 
     # -- the REST resource ----------------------------------------------------------------------
     def _admin(self, me: Any) -> None:
-        if me.key not in self.admins:
+        if not self.model.can(me.key, "ADMINISTER"):  # a BotProfile may lack it (sandbox.jira.permissions)
             raise JiraError(403, ["Only Jira administrators may manage webhooks (the 'Administer Jira' "
                                   "global permission)."])
 

@@ -16,7 +16,8 @@ from mapping.fieldmap import TrackerMapping
 from plugin.cli.main import main
 from plugin.clock import AcceleratedClock
 from sandbox.demo import DEMO_START, JiraSite, ZammadSite
-from sandbox.server import Fault
+from sandbox.jira import BotProfile
+from sandbox.zammad import BotProfile as ZammadBot
 
 pytestmark = pytest.mark.e2e
 
@@ -61,8 +62,7 @@ def endpoint(site) -> str:
 class Jira:
     def __init__(self, site):
         self.site, self.sb = site, site.sandbox
-        person = self.sb.add_user("Ada Admin", "ada@example.com", token="ada-token", name="ada")
-        self.sb.set_admin(person)
+        self.sb.add_user("Ada Admin", "ada@example.com", token="ada-token", name="ada")  # holds every permission
         self.s = requests.Session()
         if self.sb.flavour == "cloud":
             self.s.auth = ("ada@example.com", "ada-token")
@@ -192,10 +192,9 @@ def test_a_secret_changed_in_the_config_after_apply_is_named(site, monkeypatch):
 
 def test_without_the_permission_the_plan_lists_the_steps_by_hand(site):
     if site.kind == "zammad":
-        body = {"error": "Not authorized", "error_human": "Not authorized"}
-        site.sandbox.add_fault(Fault(path="/api/v1/webhooks$", method="GET", status=403, times=2, body=body))
+        site.sandbox.set_bot_profile(ZammadBot(lacks=frozenset({"admin.webhook", "admin.trigger"})))
     else:
-        site.sandbox.set_admin(site.sandbox.bot, False)
+        site.sandbox.set_bot_profile(BotProfile(lacks=frozenset({"ADMINISTER"})))
     result = cli(site, "apply", "--yes")
     assert result.exit_code == 1
     assert "MANUAL  webhook" in result.output

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from plugin.webhooks import verify
-from sandbox.jira import JiraSandbox
+from connectors.factory import webhook_for
+from sandbox.jira import BotProfile, JiraSandbox
 from tests.catcher import Catcher
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -89,11 +89,12 @@ def test_the_resource_never_shows_the_secret_and_stamps_every_edit(jira, clock):
 
 
 def test_only_an_administrator_may_manage_webhooks(jira):
-    person = jira.add_user("Pat Person", "pat@example.com", token="pat-token", name="pat")
-    answer = session(jira, "pat").get(jira.base_url + PATH)
+    jira.set_bot_profile(BotProfile(lacks=frozenset({"ADMINISTER"})))
+    answer = session(jira).get(jira.base_url + PATH)
     assert answer.status_code == 403 and answer.json()["errorMessages"]
-    jira.set_admin(person)
-    assert session(jira, "pat").get(jira.base_url + PATH).status_code == 200
+    assert session(jira).post(jira.base_url + PATH, json={"name": "x", "url": "https://x"}).status_code == 403
+    jira.set_bot_profile(None)
+    assert session(jira).get(jira.base_url + PATH).status_code == 200
 
 
 def test_a_bad_filter_or_url_is_refused(jira):
@@ -116,7 +117,7 @@ def test_issue_created_updated_and_commented_are_delivered_signed(jira, catcher)
                       ("comment_created", None), ("jira:issue_updated", "issue_commented")]
     for got in catcher.caught:
         assert got.path == "/webhooks/jira"
-        assert verify(SECRET, got.body, got.headers["X-Hub-Signature"], "jira") is None
+        assert webhook_for("jira").verify(SECRET, got.body, got.headers["X-Hub-Signature"]) is None
         assert got.headers["X-Hub-Signature"].startswith("sha256=")
         assert got.headers["X-Atlassian-Webhook-Flow"] == "Primary" and got.headers["X-Atlassian-Webhook-Identifier"]
         assert "X-Atlassian-Webhook-Retry" not in got.headers

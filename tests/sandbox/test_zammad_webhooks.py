@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from plugin.webhooks import verify
-from sandbox.zammad import ZammadSandbox
+from connectors.factory import webhook_for
+from sandbox.zammad import BotProfile, ZammadSandbox
 from tests.catcher import Catcher
 
 TOKEN = "t0ken-admin"
@@ -95,6 +95,9 @@ def test_the_resources_need_their_permissions_and_validate(zammad):
     unknown = s.post(url(zammad, "/triggers"), json={"name": "t", "condition": {"article.body": {
         "operator": "contains", "value": "x"}}, "perform": {"notification.webhook": {"webhook_id": made["id"]}}})
     assert unknown.status_code == 422 and "article.body" in unknown.json()["error"]
+    zammad.set_bot_profile(BotProfile(lacks=frozenset({"admin.webhook"})))  # an admin without this one
+    assert s.get(url(zammad, "/webhooks")).status_code == 403
+    assert s.get(url(zammad, "/triggers")).status_code == 200
 
 
 def test_a_webhook_in_use_cannot_be_deleted(zammad, catcher):
@@ -120,7 +123,7 @@ def test_a_persons_change_is_delivered_signed_with_zammads_payload(zammad, catch
         assert got.headers["Content-Type"] == "application/json; charset=utf-8"
         assert got.headers["User-Agent"] == "Zammad User Agent"
         assert got.headers["X-Zammad-Trigger"] == "escalator" and got.headers["X-Zammad-Delivery"]
-        assert verify(SECRET, got.body, got.headers["X-Hub-Signature"], "zammad") is None
+        assert webhook_for("zammad").verify(SECRET, got.body, got.headers["X-Hub-Signature"]) is None
     body = json.loads(created.body)
     assert body["ticket"]["id"] == ticket["id"] and body["ticket"]["title"] == "Link down"
     attributes = [k for k in body["ticket"] if not isinstance(body["ticket"][k], dict) or k == "preferences"]
