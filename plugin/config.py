@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
+from plugin.private import ExposedSecret, check_secret_file
 
 
 class ConfigError(UserError, ValueError):
@@ -55,6 +56,10 @@ class Secret(_Strict):
             return value.strip()
         if self.file:
             path = self.file if self.file.is_absolute() else base / self.file
+            try:
+                check_secret_file(path, what)
+            except ExposedSecret as exc:
+                raise ConfigError(str(exc)) from None
             try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
