@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from connectors.zammad.client import ZammadClient
 from mapping.fieldmap import (
@@ -356,6 +357,28 @@ class ZammadProvisioner(Provisioner):
             report_time=OptionalField(field=ATTRIBUTES["report_time"]),
             states=states,
         )
+
+    # -- preflight ------------------------------------------------------------------------------------
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """The token user's access to each mapped group, from GET /users/me (`group_ids`: group
+        id -> access list). Zammad's TicketPolicy asks `read` to show a ticket and `change` to
+        update it or add an article (app/policies/ticket_policy.rb); `full` holds both."""
+        me = self.client.me()
+        access = {str(k): set(v or []) for k, v in (me.get("group_ids") or {}).items()}
+        groups = {g.get("name"): str(g.get("id")) for g in self.client.groups()}
+        missing: list[Missing] = []
+        for name in mapping.projects or list(self.settings.projects):
+            held = access.get(groups.get(name, ""), set())
+            if "full" in held:
+                continue
+            if "read" not in held:
+                missing.append(Missing("group access 'read'", f"group {name}",
+                                       "the escalator cannot read the group's tickets: none of them is watched",
+                                       True))
+            if "change" not in held:
+                missing.append(Missing("group access 'change'", f"group {name}",
+                                       "no note, level or state can be written on the group's tickets", True))
+        return missing
 
     # -- check ------------------------------------------------------------------------------------------
     def check(self, mapping: TrackerMapping) -> list[str]:

@@ -359,3 +359,17 @@ def test_the_report_time_has_no_default(config_path: Path, sandbox: ZammadSandbo
     applied = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
     assert "removed the default value of attribute 'incident_reported_at'" in applied.output
     assert "0 change(s) to make" in _cli("plan", "--config", str(config_path), "--tracker", "zammad").output
+
+
+def test_check_names_missing_group_access(config_path: Path, sandbox: ZammadSandbox) -> None:
+    from sandbox.zammad.bot import BotProfile
+
+    _apply(config_path)
+    full = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert full.exit_code == 0 and "The bot holds every permission the escalator uses." in full.output
+    sandbox.set_bot_profile(BotProfile(groups={"Users": ["read"]}))
+    blocked = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert blocked.exit_code == 1
+    assert "MISSING: group access 'change' missing in group Users: no note, level or state can be written" \
+        in blocked.output
+    assert "group access 'read'" not in blocked.output
