@@ -22,6 +22,7 @@ from connectors.provisioning import WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
 from mapping.fieldmap import recorded_webhook
+from plugin.private import ExposedSecret, check_secret_file
 
 
 class ConfigError(UserError, ValueError):
@@ -58,6 +59,10 @@ class Secret(_Strict):
         if self.file:
             path = self.file if self.file.is_absolute() else base / self.file
             try:
+                check_secret_file(path, what)
+            except ExposedSecret as exc:
+                raise ConfigError(str(exc)) from None
+            try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
@@ -82,6 +87,9 @@ class TrackerConfig(_Strict):
         default_factory=dict, description="Jira, severity_source priority: severity 1-4 -> priority name")
     states: dict[int, list[str]] = Field(
         default_factory=dict, description="procedure state 1-7 -> more tracker status names that mean it")
+    pending_default: float = Field(
+        default=24.0, gt=0, description="Zammad: hours ahead for the reminder when the escalator puts a ticket "
+                                         "back into 挂起/暂停 and its history names no reminder still to come")
 
     @field_validator("url")
     @classmethod
@@ -291,7 +299,7 @@ class Config(_Strict):
             # unset: the connector takes its tracker's best page size (Zammad serves 200, Jira 100)
             page_size=t.page_size if "page_size" in t.model_fields_set else None,
             severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
-            state_aliases={k: tuple(v) for k, v in t.states.items()})
+            state_aliases={k: tuple(v) for k, v in t.states.items()}, pending_default_hours=t.pending_default)
 
     def webhook_settings(self) -> WebhookSettings | None:
         """The tracker side of the webhooks, for `mapping plan|apply|check` (None without
