@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from connectors.base import Change
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
@@ -73,32 +75,39 @@ class ActionWriter:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
-        # notify -> note -> level (the crash matrix is in plugin.daemon's docstring). A note already
-        # there means an earlier run (or another daemon) notified: do not notify again.
-        noted = ctx.connector.has_marker(incident, action.marker)
+        # one fresh read (issue, notes, history) -> notify -> note + level in ONE write (the crash
+        # matrix is in plugin.daemon's docstring). A note already there means an earlier run (or
+        # another daemon) notified, and its level landed with it: do not notify again.
+        read = self.fresh_read(incident)
+        if read is None:
+            raise NotNow
+        fresh, markers = read
+        noted = action.marker in markers
+        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
+        level = action.level if fresh.escalation_level < action.level else None
         failed: dict[str, Refusal] = {}
-        wrote = notified = False
+        wrote = notified = raised = False
         if not noted:
             unreached = None
             if people:
-                text = notes.escalation_note(action, incident, ctx.procedure, now, people)
-                notified, unreached = self._notify(action, incident, people, text)
+                text = notes.escalation_note(action, fresh, ctx.procedure, now, people)
+                notified, unreached = self._notify(action, fresh, people, text)
                 if unreached is not None:
                     failed["notify"] = unreached  # the escalation goes on without them; its note says so
-            text = notes.escalation_note(action, incident, ctx.procedure, now, people, unreached)
-            wrote, refused = self._note(action, incident, text)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached)
+            wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
+                                                        alone=lambda _: text)
+            raised = wrote and level is not None and value_refused is None
             if refused is not None:
                 failed["note"] = refused
-        noted_at = ctx.clock.now()
-        fresh = self.fresh(incident)
-        if fresh is None:
-            raise NotNow
-        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
-        raised = False
-        if fresh.escalation_level < action.level:
+            if value_refused is not None:
+                failed["level"] = value_refused
+        elif level is not None:
+            # a note without its level: written alone by an escalator before one write carried both
             raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
             if refused is not None:
                 failed["level"] = refused
+        noted_at = ctx.clock.now()
         if not wrote and not raised:
             if failed:
                 return  # nothing of it is on the ticket: the refusals are reported and recorded
@@ -151,6 +160,27 @@ class ActionWriter:
         except Refused as exc:
             return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
 
+    def _write(self, action: Action, fresh: Incident, change: Change, alone: Callable[[Refusal], str] | None = None
+               ) -> tuple[bool, Refusal | None, Refusal | None]:
+        """The note and its values in one write: (written, why the note was not, why the values were
+        not). Refused for good with values in it, the values are reported and the note goes alone in
+        the words `alone` gives it for that refusal (None: no note, the caller says it): a field off
+        the screen must not keep the note (and the people) from the ticket."""
+        if self.outcomes.refused(fresh, action.marker, "note") is not None:
+            return False, None, None  # refused before, the ticket unchanged since: not asked again
+        values = change.values()
+        try:
+            return self.ctx.writes.write(fresh, change), None, None
+        except Refused as exc:
+            if not values or exc.refusal.kind != refusals.PERMANENT:
+                return False, self.outcomes.settle(fresh, action.marker, action.kind, exc), None
+            value_refusal = self.outcomes.settle(  # the one value it carried
+                fresh, action.marker, action.kind, Refused(replace(exc.refusal, write=next(iter(values))), exc.error))
+        if alone is None:
+            return False, None, value_refusal
+        wrote, refused = self._note(action, fresh, alone(value_refusal))
+        return wrote, refused, value_refusal
+
     def _value(self, write: str, action: Action, fresh: Incident, send: Callable[[], object]
                ) -> tuple[bool, Refusal | None]:
         """Write a value (level, severity): (written, why not); a value refused before on the ticket as
@@ -181,23 +211,18 @@ class ActionWriter:
         if earlier is not None:
             self._say_not_restored(action, fresh, earlier)  # written once: its marker
             return
-        # no note, no restore: a person's edit is overwritten only where the ticket says why
-        wrote, refused = self._note(action, fresh, notes.restore_note(action, fresh, ctx.procedure,
-                                                                     fresh.contract or "", ctx.mapping))
-        if refused is not None:
-            return  # reported and recorded; no restore without its note
-        if not wrote and self.outcomes.refused(fresh, action.marker, "note") is not None:
-            return  # the note was refused before and nothing changed since
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
-            return
-        restored, refused = self._value("severity", action, fresh, lambda: ctx.writes.severity(fresh, action.to))
-        if refused is not None:
-            # the note above says the escalator restores it: a second one says it could not
-            self._say_not_restored(action, fresh, refused)
+        # no note, no restore: the note and the severity land in one write, or neither (a person's edit
+        # is overwritten only where the ticket says why). The fresh read above is the one before it
+        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
+        wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, severity=action.to))
+        if value_refused is not None:
+            # the severity refused, so the note claiming it was not written: a note says it could not be
+            self._say_not_restored(action, fresh, value_refused)
             self._record(action, incident, {"to": action.to, "from": action.current, "note_written": wrote,
-                                            **self._failures({"severity": refused})}, outcome="failed")
+                                            **self._failures({"severity": value_refused})}, outcome="failed")
             return
+        if not wrote:
+            return  # refused (reported and recorded), or refused before and nothing changed since
         ctx.metrics.restored.labels(ctx.tracker).inc()
         self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
                                         "note_written": wrote})
@@ -220,9 +245,10 @@ class ActionWriter:
         """The fresh ticket when it still holds `action.current` and the rule still asks for this very
         restore; otherwise None (logged): a person's later edit — raising it, putting it back,
         approving the lowering — or an earlier run's restore is left as it is."""
-        fresh = self.fresh(incident)
-        if fresh is None:
+        read = self.fresh_read(incident)
+        if read is None:
             return None
+        fresh, _ = read
         again = check_downgrade(fresh, self.ctx.approvers(fresh))
         if fresh.severity == action.current and again == action:
             return fresh
@@ -319,15 +345,26 @@ class ActionWriter:
         ctx.event(incident.ref, "record-incomplete", summary, stats)
 
     # -- helpers ----------------------------------------------------------------------------
-    def fresh(self, incident: Incident) -> Incident | None:
-        """The ticket as it is now, read right before a value write (and remembered); None, logged,
-        when it no longer reads as a watched incident: then nothing is written over it."""
-        fresh = self.watched.remember(self.ctx.connector.read_one(incident.id))
+    def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
+        """The ticket as it is now and the markers of its notes, read right before acting (one call on
+        Jira, two on Zammad; remembered), or the read this pass made of it a moment ago for the same
+        purpose (`DaemonContext.take_fresh`); None, logged, when it no longer reads as a watched
+        incident: then nothing is written over it."""
+        markers = self.ctx.take_fresh(incident)
+        if markers is not None:
+            return incident, markers
+        read = self.ctx.connector.read_fresh(incident.id)
+        fresh = self.watched.remember(read.item)
         if isinstance(fresh, Incident):
-            return fresh
+            return fresh, read.markers
         self.ctx.log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
                      reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
         return None
+
+    def fresh(self, incident: Incident) -> Incident | None:
+        """`fresh_read` without the markers."""
+        read = self.fresh_read(incident)
+        return read[0] if read is not None else None
 
     @staticmethod
     def _failures(failed: dict[str, Refusal]) -> dict:

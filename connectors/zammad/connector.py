@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.base import Cursor, ReadResult, RecordSpec, record_label
+from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, markers_in, record_label
 from connectors.http import NotFound, TrackerError
 from connectors.writes import write_once
 from connectors.zammad import notes
@@ -112,7 +112,21 @@ class ZammadConnector:
             ticket = found[0]
         return self._read(ticket)
 
-    def _read(self, ticket: dict) -> ReadResult:
+    def read_fresh(self, ticket_id: str) -> Fresh:
+        """The ticket (GET /tickets/:id), then its history, whose assets carry its articles (two
+        calls): the markers are looked for in those articles."""
+        try:
+            ticket = self.client.get_ticket(ticket_id)
+        except NotFound:
+            return Fresh(self.read_one(ticket_id), frozenset())  # a number: rarely; read_one says
+        articles: list[dict] = []
+        item = self._read(ticket, articles)
+        found: set[str] = set()
+        for article in articles:
+            found |= markers_in(article.get("body"))
+        return Fresh(item, frozenset(found))
+
+    def _read(self, ticket: dict, articles_out: list[dict] | None = None) -> ReadResult:
         self._load("states")
         state_id = ticket.get("state_id")
         if state_id is not None and int(state_id) not in self.lookups.states and int(state_id) not in self._refreshed:
@@ -129,6 +143,8 @@ class ZammadConnector:
                     if str(a.get("ticket_id")) == str(ticket["id"])]
         if not articles and int(ticket.get("article_count") or 0) > 0:
             articles = self.client.articles(str(ticket["id"]))
+        if articles_out is not None:
+            articles_out.extend(articles)
         result = self.translator.translate(ticket, history, self.lookups, self._user, articles)
         if isinstance(result, Unreadable):
             log.warning("zammad.unreadable", extra={"event": "zammad.unreadable", "ticket": result.ref,
@@ -217,6 +233,36 @@ class ZammadConnector:
         if incident.state == state:
             return True  # already there: nothing to write
         self._put(incident, {"state_id": int(ids[0])}, "state", state)
+        return True
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its attributes in ONE request: PUT /api/v1/tickets/:id takes an `article`
+        together with the attributes, and Zammad stores both in one transaction or neither
+        (app/controllers/tickets_controller.rb#update: `ticket.with_lock` around `ticket.update!`
+        and `article_create`)."""
+        fields: dict[str, Any] = {}
+        if change.severity is not None:
+            sev = self.mapping.severity
+            option = sev.values[change.severity]
+            fields.update({"priority_id": int(option)} if sev.source == "priority" else {sev.field: option})
+        if change.level is not None:
+            lvl = self.mapping.escalation_level
+            fields[lvl.field] = lvl.values[change.level]
+        if change.state is not None and incident.state != change.state:
+            ids = self.mapping.states.get(change.state) or []
+            if not ids:
+                log.warning("zammad.state-missing", extra={"event": "zammad.state-missing", "ticket": incident.ref,
+                                                           "state": change.state})
+                return False
+            fields["state_id"] = int(ids[0])
+        subject = change.text.strip().splitlines()[0][:120] if change.text.strip() else change.marker
+        article = notes.article_payload(incident.id, subject, change.text, change.marker, public=False)
+        article.pop("ticket_id")
+        write_once(lambda: self.client.update_ticket(incident.id, {**fields, "article": article}, idempotent=False),
+                   lambda: change.marker in self.read_fresh(incident.id).markers, tracker="zammad",
+                   ticket=incident.ref, marker=change.marker)
+        log.info("zammad.written", extra={"event": "zammad.written", "ticket": incident.ref, "marker": change.marker,
+                                          "attributes": sorted(fields), **change.values()})
         return True
 
     def has_marker(self, incident: Incident, marker: str) -> bool:
