@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from connectors.base import Connector
@@ -27,13 +27,6 @@ from plugin.config import Config
 from plugin.journal import Journal
 from plugin.metrics import Metrics
 from plugin.writes import TrackerWrites
-
-#: How old the pass's fresh read of a due ticket may be and still stand for the read right before
-#: its first write (real time; the clock's rate turns it into clock time). It bounds the window in
-#: which a person's edit can go unseen by a value write: the pass reads the due tickets, then acts
-#: on them most urgent first, so under a burst the last is acted on this long after its read; beyond
-#: it, the ticket is read again (one more call)
-FRESH_FOR = timedelta(seconds=15)
 
 #: one logger for the whole daemon: its events are its output
 log = logging.getLogger("escalator.daemon")
@@ -80,28 +73,23 @@ class DaemonContext:
         #: set by the daemon's first pass when neither is known yet
         self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
         self._stop = threading.Event()
-        #: ticket id -> (markers, when) of a `read_fresh` the pass made of a due ticket, for the
-        #: first action on it (`take_fresh`)
-        self._fresh: dict[str, tuple[frozenset[str], datetime]] = {}
+        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket (`take_markers`)
+        self._markers: dict[str, frozenset[str]] = {}
 
     # -- fresh reads ------------------------------------------------------------------------
-    def keep_fresh(self, ticket_id: str, markers: frozenset[str]) -> None:
-        """The pass read this ticket with `read_fresh` right before deciding on it."""
-        self._fresh[ticket_id] = (markers, self.clock.now())
+    def keep_markers(self, ticket_id: str, markers: frozenset[str]) -> None:
+        """The pass read this due ticket with `read_fresh` to decide on it: the markers of its notes."""
+        self._markers[ticket_id] = markers
 
-    def take_fresh(self, incident: Incident) -> frozenset[str] | None:
-        """The markers of the pass's fresh read of this ticket, once (a write makes it stale), when
-        it is at most `FRESH_FOR` old and `incident` is that read; else None: read again."""
-        kept = self._fresh.pop(incident.id, None)
-        if kept is None:
-            return None
-        markers, at = kept
-        if self.clock.now() - at > FRESH_FOR * self.clock.rate:
-            return None
-        return markers
+    def take_markers(self, ticket_id: str) -> frozenset[str] | None:
+        """The markers of the pass's read of this ticket, once (the first action's writes make them
+        stale); None when the pass did not read it this way. They stand only for the marker check
+        before a notification — never for the read before a value write, which is always made
+        anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between is theirs."""
+        return self._markers.pop(ticket_id, None)
 
-    def forget_fresh(self) -> None:
-        self._fresh.clear()
+    def forget_markers(self) -> None:
+        self._markers.clear()
 
     # -- stopping ---------------------------------------------------------------------------
     def request_stop(self) -> None:

@@ -289,7 +289,7 @@ class Daemon:
         try:
             self._pass(now, poll, stats)
         finally:
-            self.ctx.forget_fresh()  # what the next pass acts on, it reads again
+            self.ctx.forget_markers()  # what the next pass acts on, it reads again
             self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
         self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
         return stats
@@ -331,11 +331,11 @@ class Daemon:
             self.duties.run(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
-        """A fresh read of one ticket (with the markers of its notes: the read its first write is made
-        from, see `DaemonContext.take_fresh`); None when it is gone or the tracker refuses it (logged)."""
+        """A fresh read of one ticket (with the markers of its notes, for the marker check of its first
+        action, see `DaemonContext.take_markers`); None when it is gone or the tracker refuses it (logged)."""
         try:
             read = self.ctx.connector.read_fresh(ticket_id)
-            self.ctx.keep_fresh(read.item.id, read.markers)
+            self.ctx.keep_markers(read.item.id, read.markers)
             return read.item
         except NotFound:
             self.ctx.log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,8 +45,9 @@ class ActionWriter:
         if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
                 and ctx.journal.done(ctx.tracker, incident.id, action.marker):
             return  # a note-only action the journal knows is on the ticket: spare the tracker a search
+        kept = ctx.take_markers(incident.id)  # the pass's read: for the first action on the ticket only
         if isinstance(action, Escalate):
-            self._escalate(action, incident, stats)
+            self._escalate(action, incident, stats, kept)
         elif isinstance(action, RestoreSeverity):
             self._restore(action, incident, stats)
         elif isinstance(action, FlagTransition):
@@ -58,7 +58,8 @@ class ActionWriter:
             raise TypeError(f"unknown action {action!r}")
 
     # -- the actions ------------------------------------------------------------------------
-    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats) -> None:
+    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats,
+                  kept: frozenset[str] | None) -> None:
         ctx = self.ctx
         now = ctx.clock.now()
         people = ctx.people(action.role, incident)
@@ -75,25 +76,35 @@ class ActionWriter:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
-        # one fresh read (issue, notes, history) -> notify -> note + level in ONE write (the crash
-        # matrix is in plugin.daemon's docstring). A note already there means an earlier run (or
-        # another daemon) notified, and its level landed with it: do not notify again.
-        read = self.fresh_read(incident)
-        if read is None:
-            raise NotNow
-        fresh, markers = read
-        noted = action.marker in markers
-        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
-        level = action.level if fresh.escalation_level < action.level else None
+        # read -> notify -> read -> note + level in ONE write (the crash matrix is in plugin.daemon's
+        # docstring). A note already there means an earlier run notified, and its level landed with
+        # it: do not notify again. The marker check before notifying may use the read the pass made of
+        # a due ticket to decide on it; the read the write is made from is always made right before it
+        markers = kept
+        fresh = incident
+        if markers is None:
+            read = self.fresh_read(incident)
+            if read is None:
+                raise NotNow
+            fresh, markers = read
+        current = kept is None  # nothing sent since the read `fresh` and `markers` come from
         failed: dict[str, Refusal] = {}
         wrote = notified = raised = False
-        if not noted:
-            unreached = None
-            if people:
-                text = notes.escalation_note(action, fresh, ctx.procedure, now, people)
-                notified, unreached = self._notify(action, fresh, people, text)
-                if unreached is not None:
-                    failed["notify"] = unreached  # the escalation goes on without them; its note says so
+        unreached = None
+        if action.marker not in markers and people:
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people)
+            notified, unreached = self._notify(action, fresh, people, text)
+            if unreached is not None:
+                failed["notify"] = unreached  # the escalation goes on without them; its note says so
+            current = False
+        if not current:
+            read = self.fresh_read(incident)
+            if read is None:
+                raise NotNow
+            fresh, markers = read
+        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
+        level = action.level if fresh.escalation_level < action.level else None
+        if action.marker not in markers:
             text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached)
             wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
                                                         alone=lambda _: text)
@@ -163,19 +174,22 @@ class ActionWriter:
     def _write(self, action: Action, fresh: Incident, change: Change, alone: Callable[[Refusal], str] | None = None
                ) -> tuple[bool, Refusal | None, Refusal | None]:
         """The note and its values in one write: (written, why the note was not, why the values were
-        not). Refused for good with values in it, the values are reported and the note goes alone in
-        the words `alone` gives it for that refusal (None: no note, the caller says it): a field off
-        the screen must not keep the note (and the people) from the ticket."""
+        not). A value given up (refused for good, or busy beyond its attempts) is reported and the
+        note goes alone in the words `alone` gives it for that refusal (None: no note, the caller
+        says it): a field off the screen must not keep the note (and the people) from the ticket."""
         if self.outcomes.refused(fresh, action.marker, "note") is not None:
             return False, None, None  # refused before, the ticket unchanged since: not asked again
         values = change.values()
-        try:
-            return self.ctx.writes.write(fresh, change), None, None
-        except Refused as exc:
-            if not values or exc.refusal.kind != refusals.PERMANENT:
-                return False, self.outcomes.settle(fresh, action.marker, action.kind, exc), None
-            value_refusal = self.outcomes.settle(  # the one value it carried
-                fresh, action.marker, action.kind, Refused(replace(exc.refusal, write=next(iter(values))), exc.error))
+        # a value given up before on the ticket as it is now is not asked again: the note goes alone
+        value_refusal = next((r for w in values if (r := self.outcomes.refused(fresh, action.marker, w))), None)
+        if value_refusal is None:
+            try:
+                return self.ctx.writes.write(fresh, change), None, None
+            except Refused as exc:
+                refusal = self.outcomes.settle(fresh, action.marker, action.kind, exc)  # RetryLater: wait
+                if refusal.write not in values:
+                    return False, refusal, None
+                value_refusal = refusal
         if alone is None:
             return False, None, value_refusal
         wrote, refused = self._note(action, fresh, alone(value_refusal))
@@ -346,13 +360,9 @@ class ActionWriter:
 
     # -- helpers ----------------------------------------------------------------------------
     def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
-        """The ticket as it is now and the markers of its notes, read right before acting (one call on
-        Jira, two on Zammad; remembered), or the read this pass made of it a moment ago for the same
-        purpose (`DaemonContext.take_fresh`); None, logged, when it no longer reads as a watched
-        incident: then nothing is written over it."""
-        markers = self.ctx.take_fresh(incident)
-        if markers is not None:
-            return incident, markers
+        """The ticket as it is now and the markers of its notes, read right before a write (one call on
+        Jira, two on Zammad; remembered); None, logged, when it no longer reads as a watched incident:
+        then nothing is written over it."""
         read = self.ctx.connector.read_fresh(incident.id)
         fresh = self.watched.remember(read.item)
         if isinstance(fresh, Incident):

@@ -43,9 +43,17 @@ class TrackerWrites:
         return self._send("note", self.connector.add_note, incident, text, marker=marker, public=public)
 
     def write(self, incident: Incident, change: Change) -> bool:
-        """The note and its values in one atomic write (`Connector.write`); refused as a note: the
-        note is what a refusal of it keeps off the ticket."""
-        return self._send("note", self.connector.write, incident, change)
+        """The note and its values in one atomic write (`Connector.write`). Refused, it is classified
+        as the value the tracker's answer names (`TrackerError.part`: a level field off the screen),
+        else as the note: the note is what a refusal of the whole request keeps off the ticket."""
+        try:
+            return self.connector.write(incident, change)
+        except TrackerError as exc:
+            part = exc.part if exc.part in change.values() else "note"
+            refusal = classify(part, self.connector.tracker, exc)
+            if refusal is None:
+                raise
+            raise Refused(refusal, exc) from exc
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         self._send("notify", self.connector.notify, incident, people, subject, text)

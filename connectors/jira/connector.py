@@ -314,12 +314,14 @@ class JiraConnector:
         body = adf_note(change.text, change.marker) if self.cloud else wiki_note(change.text, change.marker)
         comment = self.client.comment_bean(body, internal=internal)
         fields: dict = {}
+        part_of: dict[str, str] = {}  # field id -> the value it carries, to name a refused one
         if change.severity is not None:
             sev = self.mapping.severity
-            fields["priority" if sev.source == "priority" else str(sev.field)] = {"id": sev.values[change.severity]}
+            key = "priority" if sev.source == "priority" else str(sev.field)
+            fields[key], part_of[key] = {"id": sev.values[change.severity]}, "severity"
         if change.level is not None:
             lvl = self.mapping.escalation_level
-            fields[lvl.field] = {"id": lvl.values[change.level]}
+            fields[lvl.field], part_of[lvl.field] = {"id": lvl.values[change.level]}, "level"
         landed = lambda: change.marker in self.read_fresh(incident.id).markers  # noqa: E731
         if change.state is not None and incident.state != change.state:
             wanted = set(self.mapping.states.get(change.state, []))
@@ -337,7 +339,15 @@ class JiraConnector:
                 write_once(lambda: self.client.edit_with_comment(incident.ref, fields, comment), landed,
                            tracker="jira", key=incident.ref, marker=change.marker)
             except TrackerError as err:
-                self._field_error(incident, err, fields, "+".join(change.values()) or "note")
+                # a 400 names the fields it refused in `errors` (keyed by field id); the comment's own
+                # refusals are keyed "comment" or come as errorMessages: the request as a whole
+                # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put)
+                named = {part_of[f] for f in err.field_errors if f in part_of}
+                try:
+                    self._field_error(incident, err, fields, "+".join(change.values()) or "note")
+                except TrackerError as reworded:
+                    reworded.part = named.pop() if len(named) == 1 and "comment" not in err.field_errors else None
+                    raise
         log.info("jira.written", extra={"event": "jira.written", "key": incident.ref, "marker": change.marker,
                                         "internal": internal, **change.values()})
         return True

@@ -44,6 +44,8 @@ from connectors.writes import write_once
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
+#: a part of a combined write -> the value it carries (the note has none: its refusal is the request's)
+_PART = {"set_escalation_level": "level", "set_severity": "severity", "set_state": "state"}
 
 
 class SimulatedCrash(BaseException):
@@ -249,7 +251,12 @@ class FakeConnector:
         def send() -> None:
             late = self.t._call("write", incident.id)
             for part in parts:
-                late = self.t._call(part, incident.id) or late
+                try:
+                    late = self.t._call(part, incident.id) or late
+                except TrackerError as exc:
+                    # the tracker's answer names the value it refused (Jira: errors keyed by its field)
+                    exc.part = _PART.get(part)
+                    raise
             ticket = self.t.tickets[incident.id]
             cur = ticket.incident
             now = self.t.clock.now()
