@@ -55,10 +55,14 @@ Never twice, never lost — the tracker is the source of truth:
   ticket as it was (the next run decides again on a new read), after it leaves both. If
   the tracker refuses the severity (its answer names the field), the note claiming the
   restore is not written either: one note says it could not be restored and why;
-- a put-back writes state -> note: the note claims the put-back only once the tracker
-  took it (its outcome is in the journal at once). A crash between them: the next run
-  finds the journal's row and its note says the state was put back; with the journal
-  lost too, the note only flags the change ("left as is" is then the one inexact word);
+- a put-back is read -> state + note (one write: Jira's transition with `update.comment`,
+  https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post;
+  Zammad's ticket update with `state_id` and `article`): the note claims the put-back
+  and lands only with it. A crash before the write leaves neither (the next run puts it
+  back and says so), after it both; the marker found means nothing is left to do. A
+  refused put-back (the answer names the transition or the state) is reported and a
+  note alone says it could not be put back, and why; a put-back written alone by an
+  earlier version is found in the journal and its note says so;
 - a value is written only from a read made right before it (`read_fresh`), never from
   the pass's snapshot, which may be minutes old: a person's edit in between is theirs.
   The escalation level is only ever raised (written when the fresh level is below the

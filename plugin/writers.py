@@ -283,14 +283,39 @@ class ActionWriter:
             return
         if self.outcomes.refused(incident, action.marker, "note") is not None:
             return  # its note was refused before and nothing changed since
-        if ctx.connector.has_marker(incident, action.marker):
-            self._already(action, incident)  # the note is written last: nothing is left to do
+        read = self.fresh_read(incident)  # the state, and the markers: the note is the put-back's proof
+        if read is None:
             return
-        # put back -> note: the note says what happened, so it comes after (a put-back is announced
-        # only once it succeeded; a refused one gets a note saying it could not be put back, and why)
-        reverted, failure = self._put_back(action, incident)
-        text = notes.transition_note(action, incident, p, incident.contract or "", reverted=reverted, failure=failure)
-        wrote, refused = self._note(action, incident, text)
+        fresh, markers = read
+        if action.marker in markers:
+            self._already(action, incident)  # the note carries its put-back: nothing is left to do
+            return
+        # put back + note in ONE write (a transition with its comment, a Zammad update with its
+        # article): the note says "put back" and lands only with the state; refused, the state is
+        # reported and a note alone says it could not be put back, and why. Only what is still in
+        # the illegal state is put back: a later human move is theirs
+        earlier = self.outcomes.step(fresh, action.marker, "state")  # a put-back written alone before
+        reverted, failure, refused, wrote = False, None, None, False
+        attempted = earlier is None and action.revert and fresh.state == action.target
+        if earlier is not None:
+            reverted, failure = earlier
+        elif attempted:
+            def alone(why: Refusal) -> str:
+                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True)
+            wrote, refused, failure = self._write(action, fresh, Change(text, action.marker, state=action.source),
+                                                  alone=alone)
+            reverted = wrote and failure is None
+            if not wrote and refused is None and failure is None:
+                # the tracker answered, but offers no way from here to the state: flagged only
+                ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
+                        target=action.target)
+                failure = refusals.no_way(ctx.tracker)
+                self.outcomes.given_up(fresh, action.marker, action.kind, failure)
+                wrote, refused = self._note(action, fresh, alone(failure))
+        if not attempted:  # flagged only, or a put-back written alone by an earlier version
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure)
+            wrote, refused = self._note(action, fresh, text)
         failed = {"state": failure} if failure is not None else {}
         if refused is not None:
             failed["note"] = refused
@@ -305,39 +330,6 @@ class ActionWriter:
                 target=action.target, rule=action.rule, reverted=reverted, note_written=wrote)
         ctx.event(incident.ref, "transition-flagged", summary + ("; put back" if reverted else "")
                   + ("; could not be put back" if failure is not None else ""), stats)
-
-    def _put_back(self, action: FlagTransition, incident: Incident) -> tuple[bool, Refusal | None]:
-        """Put an illegal change back, once per action: (put back, why not). An earlier attempt's
-        outcome stands (its note was then refused for a while, or the process died before it)."""
-        ctx = self.ctx
-        earlier = self.outcomes.step(incident, action.marker, "state")
-        if earlier is not None:
-            return earlier
-        tried = self.outcomes.backoff.attempts(incident.id, action.marker, "state")
-        if not action.revert and not tried:
-            return False, None
-        fresh = self.fresh(incident)
-        if fresh is not None and tried and fresh.state == action.source:
-            # an earlier attempt got no answer, and it landed (the change is no longer the latest, so
-            # the rule no longer asks for the put-back: it is the escalator's own)
-            self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
-            return True, None
-        # put back only what is still in the illegal state: a later human move is theirs
-        if not action.revert or fresh is None or fresh.state != action.target:
-            return False, None
-        try:
-            moved = ctx.writes.state(fresh, action.source)
-        except Refused as exc:
-            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
-        if not moved:
-            ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
-                    target=action.target)
-            failure = refusals.no_way(ctx.tracker)
-            self.outcomes.given_up(fresh, action.marker, action.kind, failure)
-            return False, failure
-        # recorded at once: the note, if it has to wait, then still says it was put back
-        self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
-        return True, None
 
     def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
         ctx = self.ctx

@@ -332,8 +332,16 @@ class JiraConnector:
                                                               "key": incident.ref, "state": change.state,
                                                               "statuses": sorted(wanted)})
                 return False
-            write_once(lambda: self.client.transition_with_comment(incident.ref, str(transition["id"]), comment),
-                       landed, tracker="jira", key=incident.ref, marker=change.marker)
+            try:
+                write_once(lambda: self.client.transition_with_comment(incident.ref, str(transition["id"]), comment),
+                           landed, tracker="jira", key=incident.ref, marker=change.marker)
+            except TrackerError as err:
+                # a transition refused as invalid (a validator, a field its screen requires) names the
+                # fields or says so in errorMessages; only errors keyed "comment" are the note's
+                # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post)
+                if err.status in (400, 409, 422) and "comment" not in err.field_errors:
+                    err.part = "state"
+                raise
         else:
             try:
                 write_once(lambda: self.client.edit_with_comment(incident.ref, fields, comment), landed,

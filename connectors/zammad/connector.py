@@ -241,14 +241,18 @@ class ZammadConnector:
         (app/controllers/tickets_controller.rb#update: `ticket.with_lock` around `ticket.update!`
         and `article_create`)."""
         fields: dict[str, Any] = {}
+        part_of: dict[str, str] = {}  # attribute -> the value it carries, to name a refused one
         if change.severity is not None:
             sev = self.mapping.severity
             option = sev.values[change.severity]
             fields.update({"priority_id": int(option)} if sev.source == "priority" else {sev.field: option})
+            part_of["priority_id" if sev.source == "priority" else str(sev.field)] = "severity"
         if change.level is not None:
             lvl = self.mapping.escalation_level
             fields[lvl.field] = lvl.values[change.level]
+            part_of[str(lvl.field)] = "level"
         if change.state is not None and incident.state != change.state:
+            part_of["state_id"] = "state"
             ids = self.mapping.states.get(change.state) or []
             if not ids:
                 log.warning("zammad.state-missing", extra={"event": "zammad.state-missing", "ticket": incident.ref,
@@ -258,9 +262,14 @@ class ZammadConnector:
         subject = change.text.strip().splitlines()[0][:120] if change.text.strip() else change.marker
         article = notes.article_payload(incident.id, subject, change.text, change.marker, public=False)
         article.pop("ticket_id")
-        write_once(lambda: self.client.update_ticket(incident.id, {**fields, "article": article}, idempotent=False),
-                   lambda: change.marker in self.read_fresh(incident.id).markers, tracker="zammad",
-                   ticket=incident.ref, marker=change.marker)
+        try:
+            write_once(lambda: self.client.update_ticket(incident.id, {**fields, "article": article},
+                                                         idempotent=False),
+                       lambda: change.marker in self.read_fresh(incident.id).markers, tracker="zammad",
+                       ticket=incident.ref, marker=change.marker)
+        except TrackerError as err:
+            err.part = _refused_part(err, part_of)
+            raise
         log.info("zammad.written", extra={"event": "zammad.written", "ticket": incident.ref, "marker": change.marker,
                                           "attributes": sorted(fields), **change.values()})
         return True
@@ -399,3 +408,16 @@ class ZammadConnector:
 
     def close(self) -> None:
         self.client.http.close()
+
+
+def _refused_part(err: TrackerError, part_of: dict[str, str]) -> str | None:
+    """The value a 422 on a ticket update with its article names: Zammad's validation messages name
+    the attribute ("Missing required value for field 'pending_time'!" for a pending state without its
+    time, app/models/ticket.rb; an attribute's own name for its value); None: the request whole."""
+    if err.status != 422:
+        return None
+    text = " ".join([str(err), *err.messages])
+    if "state_id" in part_of and ("pending_time" in text or "state" in text.lower()):
+        return "state"
+    named = {part for name, part in part_of.items() if name in text}
+    return named.pop() if len(named) == 1 else None

@@ -246,7 +246,8 @@ class FakeConnector:
         # a fault injected on a part (the note, the level, the severity) refuses the whole request,
         # as the tracker refuses it whole; counted as a call of that part too
         parts = ["add_note"] + [name for name, value in (("set_escalation_level", change.level),
-                                                         ("set_severity", change.severity)) if value is not None]
+                                                         ("set_severity", change.severity),
+                                                         ("set_state", change.state)) if value is not None]
 
         def send() -> None:
             late = self.t._call("write", incident.id)

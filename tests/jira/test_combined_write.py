@@ -65,6 +65,24 @@ def test_cloud_a_refused_combined_write_lands_neither_part_and_names_the_value(s
     assert conn.read_fresh(key).markers == frozenset()
 
 
+def test_cloud_a_put_back_is_the_transition_with_its_comment(sandbox, cloud_conn, clock) -> None:
+    conn, mapping = cloud_conn
+    key = _issue(sandbox, mapping, clock)
+    fresh = conn.read_fresh(key).item
+    assert fresh.state == 1
+    before = len(sandbox.calls)
+    assert conn.write(fresh, Change("状态已改回 / put back", "transition-1-2-1", state=2)) is True
+    # the issue's transitions are listed, then ONE request moves it with the comment
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [
+        ("GET", f"/rest/api/3/issue/{key}/transitions"), ("POST", f"/rest/api/3/issue/{key}/transitions")]
+    clock.tick(1)
+    again = conn.read_fresh(key)
+    assert again.item.state == 2 and again.markers == frozenset({"transition-1-2-1"})
+    # no transition from here to the state asked for: nothing written, False
+    assert conn.write(again.item, Change("状态已改回", "transition-2-7-1", state=7)) is False
+    assert len(sandbox.issue(key).comments) == 1
+
+
 def test_data_center_read_fresh_and_one_write(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:
     sb = dc_sandbox
     sev_field = sb.create_custom_field("Incident severity 事件级别", "select", searcher="multiselectsearcher")

@@ -322,7 +322,7 @@ def test_read_fresh_and_one_write_with_its_article(config_path: Path, sandbox: Z
     # a pending state without its pending_time: Zammad refuses the request, the article with it
     with pytest.raises(TrackerError) as err:
         connector.write(fresh.item, Change("Put back, level 2.", "escalation-L2", level=2, state=4))
-    assert err.value.status == 422 and "pending_time" in str(err.value)
+    assert err.value.status == 422 and "pending_time" in str(err.value) and err.value.part == "state"
     stored = sandbox.ticket(t["id"])
     assert stored["incident_escalation_level"] == "1" and str(stored["state_id"]) != mapping.states[4][0]
     assert len(_get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}")) == articles
