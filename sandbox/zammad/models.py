@@ -816,8 +816,9 @@ class Store:
         del self.tickets[tid]
 
     # -- articles ------------------------------------------------------------------------------------
-    def create_article(self, ticket: dict, params: dict, *, by: int) -> dict:
-        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request."""
+    def check_article(self, params: dict, *, by: int) -> tuple[str, int, str, int, bool, Any]:
+        """An article's params checked as article_create checks them (type, sender, body), before
+        anything is stored: (type name, type id, sender name, sender id, internal, body)."""
         user = self.users[by]
         type_name = params.get("type") or ARTICLE_TYPES.get(params.get("type_id"), "note")
         type_id = next((i for i, n in ARTICLE_TYPES.items() if n == type_name), None)
@@ -837,6 +838,12 @@ class Store:
         body = params.get("body")
         if body is None or body == "":
             raise ZammadError(422, "Need at least an 'body' or an attachment")
+        return type_name, type_id, sender_name, sender_id, bool(internal), body
+
+    def create_article(self, ticket: dict, params: dict, *, by: int) -> dict:
+        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request."""
+        user = self.users[by]
+        type_name, type_id, sender_name, sender_id, internal, body = self.check_article(params, by=by)
         content_type = params.get("content_type") or "text/plain"
         aid = self.next_id("articles")
         stamp = self.now()
