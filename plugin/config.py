@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from plugin.yamlpos import key_lines, where
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message has one line per problem."""
@@ -251,27 +253,31 @@ class Config(_Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate a config file; ConfigError listing every problem."""
+    """Read and validate a config file; ConfigError listing every problem, each as `file:line: key: ...`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
+        lines = key_lines(text)
+        raise ConfigError("\n".join(_error_line(path, e, lines) for e in exc.errors())) from None
     config.base_dir = path.resolve().parent
     config.source = path
     return config
 
 
-def _error_line(path: Path, error: dict) -> str:
+def _error_line(path: Path, error: dict, lines: dict) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
-    return f"{path}: {loc or '(top)'}: {msg}"
+    return f"{where(path, lines, error['loc'])}: {loc or '(top)'}: {msg}"

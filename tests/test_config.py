@@ -36,7 +36,7 @@ def test_jira_needs_projects_and_cloud_needs_email(tmp_path: Path) -> None:
 def test_unknown_keys_are_named(tmp_path: Path) -> None:
     path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: T}}\n"
                            "deamon: {poll_interval: 5}\n")
-    with pytest.raises(ConfigError, match=r"escalator.yaml: deamon: unknown key"):
+    with pytest.raises(ConfigError, match=r"escalator.yaml:2: deamon: unknown key"):
         load_config(path)
 
 

@@ -17,14 +17,13 @@ from pathlib import Path
 import click
 
 from connectors.factory import make_connector
-from mapping.fieldmap import TrackerMapping
-from mapping.loader import load_procedure
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
 from plugin.journal import Journal
 from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
+from plugin.preflight import load_setup
 from plugin.webhooks import WebhookReceiver
 
 
@@ -36,12 +35,15 @@ def _clock(spec: str | None) -> Clock:
 
 
 @contextmanager
-def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daemon]:
+def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete: bool = False) -> Iterator[Daemon]:
     """The daemon a config describes, with its connector, journal and metrics; closes them all.
 
     One daemon per journal: the journal's lock (`plugin.lockfile`) is taken first and held
     until the daemon is closed; a second process raises `AlreadyRunning` before it reads or
     writes anything. A dry run writes nothing, not even the journal, so it takes no lock.
+
+    Then the config is checked whole (`plugin.preflight`): against the procedure and the
+    mapping file, which must have no step left to the admin unless `allow_incomplete`.
     """
     with ExitStack() as stack:
         # a dry run writes nothing, not even the journal: it starts from an empty one in memory
@@ -53,8 +55,8 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
             except OSError as exc:
                 raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
             stack.callback(lock.release)
-        procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-        mapping = TrackerMapping.load(config.path(config.mapping_file))
+        setup = load_setup(config, allow_incomplete=allow_incomplete)
+        procedure, mapping = setup.procedure, setup.mapping
         metrics = Metrics()
         connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
         stack.callback(connector.close)
@@ -86,6 +88,8 @@ _options = [
     click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
                  help="The escalator's config file."),
     click.option("--dry-run", is_flag=True, help="Only log what would be done; write nothing to the tracker."),
+    click.option("--allow-incomplete", is_flag=True,
+                 help="Run although `mapping apply` left steps to do by hand (their tickets read as unreadable)."),
     click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
                  help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
 ]
@@ -99,7 +103,7 @@ def _with_options(f):
 
 @click.command()
 @_with_options
-def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+def run(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: str | None) -> None:
     """Enforce the procedure until stopped (SIGTERM finishes the write in flight, then exits)."""
     config = load_config(config_path)
     clock = _clock(clock_spec)
@@ -110,7 +114,7 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
             raise ConfigError(f"{config_path}: webhooks.secret: webhooks are enabled but have no secret "
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
-    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
         previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
                     for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = None
@@ -144,12 +148,12 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
 
 @click.command()
 @_with_options
-def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+def once(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: str | None) -> None:
     """One pass, then exit (for cron and debugging)."""
     config = load_config(config_path)
     clock = _clock(clock_spec)
     _show_events()
-    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
         stats = daemon.run_once()
     verb = "would be done" if dry_run else "done"
     # an unreadable ticket is reported and skipped: it is not an action

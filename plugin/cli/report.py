@@ -20,13 +20,12 @@ import click
 from connectors import factory
 from connectors.base import Cursor
 from mapping.duties import parse_iso_week, week_bounds
-from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
-from mapping.loader import load_procedure
 from mapping.procedure import Procedure
-from plugin.config import Config, load_config
+from plugin.config import Config
 from plugin.contracts import with_contract
+from plugin.preflight import load_setup
 from plugin.reports.callbacks import callback_list, render_callbacks
 from plugin.reports.kpi_formats import FORMATS, render_kpi
 from plugin.reports.monthly import monthly_kpis, render_monthly
@@ -34,10 +33,8 @@ from plugin.reports.record import render_record
 
 
 def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
-    config = load_config(config_path)
-    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config, procedure, mapping)
+    setup = load_setup(config_path)  # checked whole: a report on a wrong config would mislead
+    return setup.config, setup.procedure, factory.make_connector(setup.config, setup.procedure, setup.mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:

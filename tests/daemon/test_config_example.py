@@ -33,8 +33,8 @@ def test_bad_duties_keys_are_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     lines = str(err.value).splitlines()
-    assert f"{path}: duties.problems.grup: unknown key" in lines
-    assert any(line.startswith(f"{path}: duties.delivery: Input should be 'tracker' or 'email'") for line in lines)
+    assert f"{path}:2: duties.problems.grup: unknown key" in lines
+    assert any(line.startswith(f"{path}:2: duties.delivery: Input should be 'tracker' or 'email'") for line in lines)
 
 
 def test_email_delivery_needs_an_smtp_section(tmp_path):
