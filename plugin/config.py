@@ -162,6 +162,25 @@ class WebhookConfig(_Strict):
     secret: Secret | None = None
 
 
+class StatusPageConfig(_Strict):
+    """The daemon's status page, `/healthz`, `/readyz` and `/metrics` (`plugin.statuspage`), opt-in."""
+
+    enabled: bool = False
+    listen: str = Field(default="127.0.0.1:8090", description="host:port; loopback unless you mean otherwise")
+    max_pass_age: float | None = Field(
+        default=None, gt=0, description="seconds: /healthz is unhealthy when the last pass is older; "
+                                        "default three poll intervals, at least 60")
+    refresh: int = Field(default=30, ge=5, description="seconds between two reloads of the page")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8090)")
+        return value
+
+
 class SmtpConfig(_Strict):
     """E-mail delivery of the duty digests (`plugin.mailer`); the password is a Secret."""
 
@@ -222,6 +241,7 @@ class Config(_Strict):
     roles: RoleDirectory = RoleDirectory()
     daemon: DaemonConfig = DaemonConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
     smtp: SmtpConfig | None = None
     reports: ReportsConfig = ReportsConfig()
     duties: DutiesConfig = DutiesConfig()

@@ -49,8 +49,10 @@ journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
 A tracker that cannot be reached (connection, timeout, 5xx or 429 after the
-transport's own retries) is logged once, retried with back-off, and its recovery is
-logged once; deadlines that passed meanwhile are carried out first, in deadline order.
+transport's own retries), or that refuses the token (401/403: revoked, or a lost
+permission), is retried with back-off, never a reason to exit; `plugin.health` logs
+the outage, its length at a bounded rate and the recovery, and a heartbeat line per
+pass. Deadlines that passed meanwhile are carried out first, in deadline order.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
 from plugin.contracts import contract_of
+from plugin.health import Health
 from plugin.journal import Journal
 from plugin.metrics import Metrics
 
@@ -162,6 +165,7 @@ class Schedule:
 @dataclass
 class PassStats:
     read: int = 0
+    due: int = 0  # actions the procedure asked for
     acted: int = 0
     errors: int = 0
     events: list[DaemonEvent] = field(default_factory=list)
@@ -209,8 +213,9 @@ class Daemon:
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
         self._requested_lock = threading.Lock()
         self._next_poll: datetime | None = None  # None: poll at once
-        self._down = False
         self._backoff = 0.0
+        status = config.status_page
+        self.health = Health(self.tracker, clock, max_pass_age=status.max_pass_age or max(3 * self.poll_interval, 60.0))
         self.passes = 0  # successful passes, for the demo and tests
         # the latest snapshot of every watched ticket read (for the duties, see plugin.duty_runner);
         # complete once a read started from an empty cursor
@@ -259,26 +264,27 @@ class Daemon:
         if self.duties is not None and not poll:
             poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
         try:
-            self.run_pass(poll=poll)
+            stats = self.run_pass(poll=poll)
         except TRACKER_DOWN as exc:
-            if not self._down:
-                self._down = True
-                self._log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
+            self.health.failed("unreachable", str(exc))
             return self._back_off()
-        except AuthError:
-            raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
+        except AuthError as exc:
+            # a revoked token or a lost permission: no pass succeeds until a person acts, but exiting
+            # would only make a service manager restart us in a loop; say so, retry with back-off
+            self.health.failed("refused", str(exc))
+            return self._back_off()
         except Exception as exc:  # noqa: BLE001 - a bug in one pass must not end the daemon
             log.exception("daemon.pass-failed %s", exc, extra={"event": "daemon.pass-failed",
-                                                              "fields": {"tracker": self.tracker}})
+                                                              "fields": {"tracker": self.tracker, "error": str(exc)}})
             return self._back_off()
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
             self._log(logging.INFO, "daemon.ready", watched=len(self._open), deadlines=len(self.schedule),
                       watch_from=self.watch_from.isoformat() if self.watch_from else None)
-        if self._down:
-            self._down = False
-            self._log(logging.WARNING, "daemon.tracker-recovered")
+        unreadable = sum(1 for e in stats.events if e.kind == "unreadable")
+        self.health.passed(read=stats.read, due=stats.due, done=len(stats.events) - unreadable, refused=stats.errors,
+                           unreadable=unreadable, next_deadline=self.schedule.next(), watched=len(self._open))
         now = self.clock.now()
         if poll and not self._stop.is_set():
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
@@ -438,6 +444,7 @@ class Daemon:
             self._set_due(item.id, item.ref, None)
             return
         retry = False
+        stats.due += len(decision.actions)
         for action in decision.actions:
             if self._stop.is_set():
                 return  # the next run re-reads this ticket; the markers make that safe
@@ -455,6 +462,7 @@ class Daemon:
                 self.metrics.action_errors.labels(self.tracker).inc()
                 self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=action.kind,
                           marker=action.marker, error=str(exc))
+                self._refused(item, action.marker, action.kind, str(exc))
         if self.duties is not None and not self._stop.is_set() and not isinstance(decision, _Nothing):
             try:
                 self.duties.problem(item, stats)
@@ -659,6 +667,13 @@ class Daemon:
     def _record(self, action: Action, incident: Incident, detail: dict, outcome: str = "done") -> None:
         self.journal.record(self.tracker, incident.id, incident.ref, action.marker, action.kind, outcome,
                             self.clock.now(), detail)
+
+    def _refused(self, incident: Incident, marker: str, kind: str, error: str) -> None:
+        """Note a refused write in the journal once (for `escalator status`); `done` never sees it."""
+        key = f"refused:{marker}"
+        if not self.dry_run and not self.journal.done(self.tracker, incident.id, key):
+            self.journal.record(self.tracker, incident.id, incident.ref, key, kind, "refused", self.clock.now(),
+                                {"error": error})
 
     def _already(self, action: Action, incident: Incident) -> None:
         self._record(action, incident, {}, outcome="already-done")

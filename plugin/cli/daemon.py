@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from connectors.factory import make_connector
+from plugin.cli.main import USER_ERRORS
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
@@ -25,6 +26,8 @@ from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
 from plugin.preflight import load_setup
 from plugin.webhooks import WebhookReceiver
+
+log = logging.getLogger("escalator.daemon")
 
 
 def _clock(spec: str | None) -> Clock:
@@ -105,9 +108,20 @@ def _with_options(f):
 @_with_options
 def run(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: str | None) -> None:
     """Enforce the procedure until stopped (SIGTERM finishes the write in flight, then exits)."""
-    config = load_config(config_path)
     clock = _clock(clock_spec)
     _show_events()
+    try:
+        _run(config_path, dry_run=dry_run, allow_incomplete=allow_incomplete, clock=clock)
+    except USER_ERRORS as exc:
+        # under a service manager the log is what is read: a failed start is an event with its time,
+        # besides the `error:` line the command prints
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            log.error("daemon.start-failed", extra={"event": "daemon.start-failed", "fields": {"error": line}})
+        raise
+
+
+def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clock) -> None:
+    config = load_config(config_path)
     secret = None
     if config.webhooks.enabled:
         if config.webhooks.secret is None:
@@ -125,7 +139,7 @@ def run(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: st
                 except OSError as exc:
                     raise ConfigError(f"daemon.metrics_port: cannot listen on {config.daemon.metrics_host}:"
                                       f"{config.daemon.metrics_port}: {exc.strerror}") from None
-                logging.getLogger("escalator.daemon").info(
+                log.info(
                     "daemon.metrics-listening port=%s", port,
                     extra={"event": "daemon.metrics-listening", "fields": {"port": port}})
             if secret is not None:

@@ -5,7 +5,8 @@ the escalator's marker text, searched before writing, like the real connectors),
 people notified, a machine-state property, and an `updated` stamp that every write
 moves (so the daemon's own writes come back in the next incremental read, as on Jira
 and Zammad). Faults are injected per call name: a crash (`SimulatedCrash`, which no
-code catches: the process "dies" there), or the tracker being down (`Unreachable`).
+code catches: the process "dies" there), the tracker being down (`Unreachable`) or
+refusing the token (`AuthError`).
 A person's edit can be slipped in just before a named call (`before`), e.g. between
 the daemon's read and its write.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
-from connectors.http import Conflict, NotFound, Unreachable
+from connectors.http import AuthError, Conflict, NotFound, Unreachable
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
@@ -67,6 +68,7 @@ class FakeTracker:
         self.calls: list[tuple[str, str]] = []
         self.crash_on: dict[str, int] = {}  # call name -> crash at the n-th call from now (1 = next)
         self.down = False
+        self.revoked = False  # the token is refused (401) on every call
         self.refuse: dict[str, int] = {}  # call name -> answer Conflict this many times
         self.before: dict[str, Callable[[], object]] = {}  # call name -> run once, just before that call
         self.filed: list[Filed] = []  # problems and tasks, in creation order
@@ -103,6 +105,8 @@ class FakeTracker:
             self.before.pop(name)()
         if self.down:
             raise Unreachable(f"{self.tracker}: connection failed after 5 attempts", method="GET", path="/")
+        if self.revoked:
+            raise AuthError(f"{self.tracker}: GET /search: HTTP 401: the token was revoked", status=401)
         if name in self.crash_on:
             self.crash_on[name] -= 1
             if self.crash_on[name] == 0:
