@@ -462,7 +462,7 @@ class Daemon:
                 self.metrics.action_errors.labels(self.tracker).inc()
                 self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=action.kind,
                           marker=action.marker, error=str(exc))
-                self._refused(item, action.marker, action.kind, str(exc))
+                self._refused(item, action, str(exc))
         if self.duties is not None and not self._stop.is_set() and not isinstance(decision, _Nothing):
             try:
                 self.duties.problem(item, stats)
@@ -668,12 +668,13 @@ class Daemon:
         self.journal.record(self.tracker, incident.id, incident.ref, action.marker, action.kind, outcome,
                             self.clock.now(), detail)
 
-    def _refused(self, incident: Incident, marker: str, kind: str, error: str) -> None:
+    def _refused(self, incident: Incident, action: Action, error: str) -> None:
         """Note a refused write in the journal once (for `escalator status`); `done` never sees it."""
-        key = f"refused:{marker}"
+        key = f"refused:{action.marker}"
         if not self.dry_run and not self.journal.done(self.tracker, incident.id, key):
-            self.journal.record(self.tracker, incident.id, incident.ref, key, kind, "refused", self.clock.now(),
-                                {"error": error})
+            detail = {"error": error, **({"level": action.level} if isinstance(action, Escalate) else {})}
+            self.journal.record(self.tracker, incident.id, incident.ref, key, action.kind, "refused",
+                                self.clock.now(), detail)
 
     def _already(self, action: Action, incident: Incident) -> None:
         self._record(action, incident, {}, outcome="already-done")
