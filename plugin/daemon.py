@@ -226,6 +226,11 @@ class Daemon:
             from plugin.duty_runner import DutyRunner
             self.duties = DutyRunner(self)
 
+    def open_incidents(self) -> list[Incident]:
+        """The open incidents as last read (the status page asks from its own thread)."""
+        snapshots = dict(self.snapshots)  # copies made under the GIL: the loop may be changing them
+        return [snapshots[i] for i in list(self._open) if i in snapshots]
+
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
         """Read `ticket_id` (or poll, when None) at once: called by the webhook receiver."""

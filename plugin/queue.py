@@ -94,6 +94,19 @@ def refusals(entries: Iterable[Any]) -> dict[str, Refusal]:
     return latest
 
 
+def levels_reached(entries: Iterable[Any]) -> dict[str, int]:
+    """Per ticket id, the highest escalation level the journal says was carried out.
+
+    The daemon's snapshot of a ticket is the one it read before writing: until the next
+    read brings its own writes back, the journal is the fresher word on the level.
+    """
+    levels: dict[str, int] = {}
+    for e in entries:
+        if e.kind == "escalate" and e.outcome in ("done", "already-done") and "level" in e.detail:
+            levels[e.ticket_id] = max(levels.get(e.ticket_id, 0), int(e.detail["level"]))
+    return levels
+
+
 class QueueBuilder:
     """Turns snapshots into rows the way the daemon judges them."""
 
@@ -117,15 +130,20 @@ class QueueBuilder:
         return self.procedure.clock_mode(self.procedure.contracts[name], item.state) != "stopped"
 
     def rows(self, items: Iterable[Incident | Unreadable], now: datetime,
-             refused: dict[str, Refusal] | None = None) -> list[Row]:
-        refused = refused or {}
-        rows = [row for item in items if (row := self.row(item, now, refused.get(item.id))) is not None]
+             refused: dict[str, Refusal] | None = None, levels: dict[str, int] | None = None) -> list[Row]:
+        """The sorted rows; `refused` and `levels` from the journal (`refusals`, `levels_reached`)."""
+        refused, levels = refused or {}, levels or {}
+        rows = [row for item in items
+                if (row := self.row(item, now, refused.get(item.id), levels.get(item.id, 0))) is not None]
         return sorted(rows, key=Row.sort_key)
 
-    def row(self, item: Incident | Unreadable, now: datetime, refusal: Refusal | None = None) -> Row | None:
+    def row(self, item: Incident | Unreadable, now: datetime, refusal: Refusal | None = None,
+            level: int = 0) -> Row | None:
         """The row of one ticket; None when it is not an open incident of a watched project."""
         if isinstance(item, Unreadable):
             return Row(item.tracker, item.id, item.ref, blocking=f"unreadable: {item.reason}")
+        if level > item.escalation_level:
+            item = item.model_copy(update={"escalation_level": level})
         if self.mapping and self.mapping.projects and item.project not in self.mapping.projects:
             return None
         name = contract_of(item, self.config, self.procedure)

@@ -25,6 +25,7 @@ from plugin.journal import Journal
 from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
 from plugin.preflight import load_setup
+from plugin.statuspage import StatusServer
 from plugin.webhooks import WebhookReceiver
 
 log = logging.getLogger("escalator.daemon")
@@ -74,16 +75,16 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete
 
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
-    for name in ("escalator.daemon", "escalator.webhooks"):
+    for name in ("escalator.daemon", "escalator.webhooks", "escalator.statuspage"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
 
 
-def _listen(value: str) -> tuple[str, int]:
+def _listen(value: str, key: str = "webhooks.listen") -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"webhooks.listen: {value!r} is not host:port (e.g. 127.0.0.1:8089)")
+        raise ConfigError(f"{key}: {value!r} is not host:port (e.g. 127.0.0.1:8089)")
     return host, int(port)
 
 
@@ -131,8 +132,16 @@ def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clo
     with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
         previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
                     for signum in (signal.SIGTERM, signal.SIGINT)}
-        receiver = None
+        receiver = page = None
         try:
+            if config.status_page.enabled:
+                host, port = _listen(config.status_page.listen, "status_page.listen")
+                page = StatusServer(daemon, host=host, port=port, refresh=config.status_page.refresh)
+                try:
+                    page.start()
+                except OSError as exc:
+                    page = None
+                    raise ConfigError(f"status_page.listen: cannot listen on {host}:{port}: {exc.strerror}") from None
             if config.daemon.metrics_port is not None:
                 try:
                     port = daemon.metrics.serve(config.daemon.metrics_port, config.daemon.metrics_host)
@@ -155,6 +164,8 @@ def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clo
         finally:
             if receiver is not None:
                 receiver.stop()
+            if page is not None:
+                page.stop()
             daemon.metrics.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

@@ -20,23 +20,24 @@ from connectors.factory import make_connector
 from plugin.clock import parse_clock
 from plugin.journal import Journal
 from plugin.preflight import load_setup
-from plugin.queue import HEADERS, QueueBuilder, as_json, cells, refusals, select
+from plugin.queue import HEADERS, QueueBuilder, as_json, cells, levels_reached, refusals, select
 from plugin.reports import text_table
 from plugin.statuscache import SnapshotCache, cache_key, default_path, read_open
 
 
-def _journal_facts(config, tracker: str) -> tuple[dict, object]:
-    """(refusals, watch_from) from the daemon's journal, when there is one to read."""
+def _journal_facts(config, tracker: str) -> tuple[dict, dict, object]:
+    """(refusals, levels reached, watch_from) from the daemon's journal, when there is one to read."""
     path = config.path(config.daemon.journal)
     if not path.exists():
-        return {}, None
+        return {}, {}, None
     try:
         journal = Journal(path)
     except (OSError, sqlite3.Error) as exc:  # status goes on without it, and says so
         click.echo(f"warning: cannot read the journal {path} ({exc}): refused writes are not shown", err=True)
-        return {}, None
+        return {}, {}, None
     try:
-        return refusals(journal.entries(tracker)), journal.watch_from(tracker)
+        entries = journal.entries(tracker)
+        return refusals(entries), levels_reached(entries), journal.watch_from(tracker)
     finally:
         journal.close()
 
@@ -83,7 +84,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)} not among the procedure's contracts "
                                  f"({', '.join(sorted(procedure.contracts))})", param_hint="--contract")
-    refused, watch_from = _journal_facts(config, config.tracker.kind)
+    refused, levels, watch_from = _journal_facts(config, config.tracker.kind)
     builder = QueueBuilder(procedure, config, mapping, watch_from=watch_from)
     now = clock.now()
     connector = make_connector(config, procedure, mapping)
@@ -93,7 +94,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     finally:
         cache.close()
         connector.close()
-    rows = select(builder.rows(items.values(), now, refused), projects=wanted, contracts=contracts,
+    rows = select(builder.rows(items.values(), now, refused, levels), projects=wanted, contracts=contracts,
                   severities=severities)
     if as_json_:
         click.echo(json.dumps({"tracker": config.tracker.kind, "url": config.tracker.url, "as_of": now.isoformat(),
