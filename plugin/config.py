@@ -235,6 +235,10 @@ class DutiesConfig(_Strict):
 
 class Config(_Strict):
     tracker: TrackerConfig
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="one language for everything: the notes on the tickets (every contract's), "
+                                  "the reports, the CLI's tables, the status page; none: each contract's own "
+                                  "(the procedure's contracts.<name>.language), reports and tables in Chinese")
     mapping_file: Path = Path("mapping.yaml")
     procedure: Path | None = Field(default=None, description="the admin's procedure overrides (YAML)")
     contracts: ContractRules = ContractRules()

@@ -15,7 +15,9 @@ ticket:
   define (every ticket of it would be unreadable);
 - a project in `contracts.by_project` or `roles.by_project` that is not watched;
 - a mapping that `mapping apply` left with MANUAL steps: `run` and `once` refuse it
-  unless `--allow-incomplete`.
+  unless `--allow-incomplete`;
+- a contract language in the admin's procedure file that the config's `language` (one
+  language for notes, reports and tables) would override.
 
 Every problem is reported at once, one line each: `file:line: key: what is wrong`.
 """
@@ -26,6 +28,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from mapping.fieldmap import MappingFileError, TrackerMapping
 from mapping.loader import ProcedureError, load_procedure
@@ -56,6 +60,9 @@ def load_setup(config: Config | Path, *, need_mapping: bool = True, allow_incomp
         procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
     except ProcedureError as exc:
         problems += exc.problems
+    if procedure is not None and config.language:
+        problems += _language_problems(config)
+        procedure = in_language(procedure, config.language)
     mapping: TrackerMapping | None = None
     if need_mapping:
         try:
@@ -67,6 +74,34 @@ def load_setup(config: Config | Path, *, need_mapping: bool = True, allow_incomp
         raise ConfigError("\n".join(problems))
     assert procedure is not None  # a procedure that did not load is a problem above
     return Setup(config, procedure, mapping)
+
+
+def in_language(procedure: Procedure, language: str) -> Procedure:
+    """The procedure with every contract's notes in `language` (the config's `language`)."""
+    contracts = {name: c.model_copy(update={"language": language}) for name, c in procedure.contracts.items()}
+    return procedure.model_copy(update={"contracts": contracts})
+
+
+def _language_problems(config: Config) -> list[str]:
+    """A contract's language written in the admin's procedure file that the config's `language` would
+    silently override: the language is set in one place or the other."""
+    if not config.procedure:
+        return []
+    path = config.path(config.procedure)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return []  # the procedure's loader has said so
+    contracts = data.get("contracts") if isinstance(data, dict) else None
+    if not isinstance(contracts, dict):
+        return []
+    lines = key_lines(text)
+    return [f"{where(path, lines, ('contracts', name, 'language'))}: contracts.{name}.language: "
+            f"{body['language']!r}, but the config sets `language: {config.language}` for every contract "
+            "(set it in one place: remove one of them)"
+            for name, body in contracts.items()
+            if isinstance(body, dict) and body.get("language") not in (None, config.language)]
 
 
 def config_problems(config: Config, procedure: Procedure | None, mapping: TrackerMapping | None, *,

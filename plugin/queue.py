@@ -228,7 +228,8 @@ def as_json(row: Row, procedure: Procedure, now: datetime, lang: Language = "en"
             "people": list(row.people), "blocking": row.blocking}
 
 
-HEADERS = ("ticket", "sev", "contract", "level", "next", "due (contract time)", "when", "blocking")
+HEADERS = {"en": ("ticket", "sev", "contract", "level", "next", "due (contract time)", "when", "blocking"),
+           "zh": ("事件", "级别", "合同", "已升级", "下一步", "截止（合同时区）", "距今", "阻碍")}
 
 
 def cells(row: Row, procedure: Procedure, now: datetime, lang: Language = "en") -> tuple[str, ...]:

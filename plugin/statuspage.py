@@ -118,7 +118,7 @@ class StatusPage:
                 "ref": r.ref, "title": r.title, "severity": r.severity or "-", "contract": r.contract or "-",
                 "level": "-" if r.level is None else r.level,
                 "next": (f"{s.level}-{r.due_now[-1].level}" if len(r.due_now) > 1 else str(s.level)) if s else "-",
-                "role": role_name(d.procedure, s.role, "en") if s else "",
+                "role": role_name(d.procedure, s.role, d.config.language or "en") if s else "",
                 "due": local(s.deadline, r.zone).strftime("%a %m-%d %H:%M %z") if s else "-",
                 "in": until(s.deadline, now) if s else "-", "people": ", ".join(r.people),
                 "blocking": r.blocking or "",

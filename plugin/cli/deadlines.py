@@ -23,18 +23,19 @@ from plugin.config import load_config
 _WEEKDAYS_ZH = "一二三四五六日"
 
 
-def _procedure(config_path: Path | None) -> Procedure:
-    """The procedure from a procedure override YAML, or from the escalator config naming one."""
+def _procedure(config_path: Path | None) -> tuple[Procedure, str | None]:
+    """The procedure from a procedure override YAML, or from the escalator config naming one;
+    and the config's `language` (None: none set, or no config)."""
     if config_path is None:
-        return load_procedure()
+        return load_procedure(), None
     try:
         data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         data = None  # let the loader report the file's problem in its own words
     if isinstance(data, dict) and "tracker" in data:
         config = load_config(config_path)
-        return load_procedure(config.path(config.procedure) if config.procedure else None)
-    return load_procedure(config_path)
+        return load_procedure(config.path(config.procedure) if config.procedure else None), config.language
+    return load_procedure(config_path), None
 
 
 def _reported(text: str) -> datetime:
@@ -52,9 +53,13 @@ def _reported(text: str) -> datetime:
 @click.option("--contract", "contract_name", default=None, help="Contract name (default: the procedure's).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A procedure override YAML, or the escalator config file (its `procedure:`).")
-def deadlines(severity: int, reported_text: str, contract_name: str | None, config_path: Path | None) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of role names and weekdays [default: the config's `language`, else both].")
+def deadlines(severity: int, reported_text: str, contract_name: str | None, config_path: Path | None,
+              lang: str | None) -> None:
     """Print when each escalation level falls due for an incident reported at a given time."""
-    procedure = _procedure(config_path)
+    procedure, configured = _procedure(config_path)
+    lang = lang or configured
     reported = _reported(reported_text)
     try:
         name, contract = contract_named(procedure, contract_name)
@@ -64,15 +69,20 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
     zone = _zone(procedure, contract)
     if reported.tzinfo is None:
         reported = reported.replace(tzinfo=zone)
-    label = contract.name.in_("en") if contract.name else name
+    label = contract.name.in_(lang or "en") if contract.name else name
     local = reported.astimezone(zone)
-    click.echo(f"Contract {name} ({label}), calendar {calendar_name} ({zone.key}), "
-               f"severity {severity}, reported {_when(local)}")
-    rows = [("level", "role", "offset", "due")]
+    if lang == "zh":
+        click.echo(f"合同 {name}（{label}），日历 {calendar_name}（{zone.key}），级别 {severity}，"
+                   f"报告于 {_when(local, lang)}")
+        rows = [("升级", "角色", "时限", "截止")]
+    else:
+        click.echo(f"Contract {name} ({label}), calendar {calendar_name} ({zone.key}), "
+                   f"severity {severity}, reported {_when(local, lang)}")
+        rows = [("level", "role", "offset", "due")]
     for level, role_key, offset, due in level_deadlines(procedure, name, severity, reported):
         role = procedure.role(role_key)
-        rows.append((str(level), f"{role.name.zh} {role.name.en}", format_duration(offset),
-                     _when(due.astimezone(zone))))
+        rows.append((str(level), role.name.in_(lang) if lang else f"{role.name.zh} {role.name.en}",
+                     format_duration(offset), _when(due.astimezone(zone), lang)))
     widths = [max(_width(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -82,8 +92,10 @@ def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:
     return BusinessCalendar.from_config(procedure.calendar_of(contract)).zone
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} {moment:%a} 周{_WEEKDAYS_ZH[moment.weekday()]} {moment:%z}"
+def _when(moment: datetime, lang: str | None = None) -> str:
+    weekday = {"zh": f"周{_WEEKDAYS_ZH[moment.weekday()]}", "en": f"{moment:%a}"}.get(
+        lang or "", f"{moment:%a} 周{_WEEKDAYS_ZH[moment.weekday()]}")
+    return f"{moment:%Y-%m-%d %H:%M} {weekday} {moment:%z}"
 
 
 def _width(text: str) -> int:

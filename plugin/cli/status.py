@@ -60,13 +60,13 @@ def _cache(key: str, use: bool) -> SnapshotCache:
 @click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable).")
 @click.option("--severity", "severities", multiple=True, type=click.IntRange(1, 4), help="Only this severity.")
 @click.option("--json", "as_json_", is_flag=True, help="JSON instead of a table.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True,
-              help="Language of the role names.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the headers and role names [default: the config's `language`, else en].")
 @click.option("--refresh", is_flag=True, help="Read every open incident afresh, not only what changed.")
 @click.option("--no-cache", is_flag=True, help="Keep no cache between runs (every run reads everything).")
 @click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, hidden=True)
 def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...], contracts: tuple[str, ...],
-           severities: tuple[int, ...], as_json_: bool, lang: str, refresh: bool, no_cache: bool,
+           severities: tuple[int, ...], as_json_: bool, lang: str | None, refresh: bool, no_cache: bool,
            clock_spec: str | None) -> None:
     """Open incidents by what comes first: next escalation, when (contract time), to whom, what blocks it."""
     try:
@@ -75,6 +75,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
         raise click.BadParameter(str(exc), param_hint="--clock") from None
     setup = load_setup(config_path)  # every config problem at once; MANUAL steps do not stop a read
     config, procedure, mapping = setup.config, setup.procedure, setup.mapping
+    lang = lang or config.language or "en"
     wanted = set(projects) | set(groups)
     unknown = sorted(wanted - set(mapping.projects)) if mapping.projects else []
     if unknown:
@@ -107,4 +108,4 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     click.echo(f"{len(rows)} open incident(s) on {config.tracker.kind} {config.tracker.url} "
                f"({how}), as of {now.astimezone(zone).strftime('%Y-%m-%d %H:%M %z')}")
     if rows:
-        click.echo(text_table(list(HEADERS), [list(cells(r, procedure, now, lang)) for r in rows]))
+        click.echo(text_table(list(HEADERS[lang]), [list(cells(r, procedure, now, lang)) for r in rows]))
