@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from mapping.text import Language, format_duration
 from plugin.clock import Clock
 
 log = logging.getLogger("escalator.daemon")
@@ -42,13 +43,9 @@ class Verdict:
     reason: str
 
 
-def span(seconds: float) -> str:
-    """`3 h 05 min`, `12 min`, `40 s`: an outage's or a pass's age, for log lines and the page."""
-    seconds = int(max(seconds, 0))
-    if seconds < 60:
-        return f"{seconds} s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
+def span(seconds: float, lang: Language = "en") -> str:
+    """`3 h 5 min`, `12 min`, `40 s`: an outage's or a pass's age, for log lines and the page."""
+    return format_duration(timedelta(seconds=int(max(seconds, 0))), lang, elapsed=True)
 
 
 class Health:

@@ -32,7 +32,8 @@ from mapping.escalation import UnknownContract
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.outlook import Step, outlook
-from mapping.procedure import Language, Procedure
+from mapping.procedure import Procedure
+from mapping.text import Language, in_language
 from plugin.config import Config
 from plugin.contracts import contract_of
 from plugin.health import span
@@ -196,12 +197,14 @@ def select(rows: Iterable[Row], *, projects: Iterable[str] = (), contracts: Iter
 
 
 # -- words -------------------------------------------------------------------------------------
-def until(deadline: datetime, now: datetime) -> str:
-    """`in 2 h 10 min`, `now`, `overdue 5 min`."""
+def until(deadline: datetime, now: datetime, lang: Language = "en") -> str:
+    """`in 2 h 10 min`, `now`, `overdue 5 min` (`2小时10分钟后`, `现在`, `已超时5分钟`)."""
     seconds = (deadline - now).total_seconds()
     if abs(seconds) < 1:
-        return "now"
-    return f"in {span(seconds)}" if seconds > 0 else f"overdue {span(-seconds)}"
+        return in_language("现在", "now", lang)
+    if seconds > 0:
+        return in_language(f"{span(seconds, lang)}后", f"in {span(seconds)}", lang)
+    return in_language(f"已超时{span(-seconds, lang)}", f"overdue {span(-seconds)}", lang)
 
 
 def local(deadline: datetime, zone: str | None) -> datetime:
@@ -240,6 +243,6 @@ def cells(row: Row, procedure: Procedure, now: datetime, lang: Language = "en") 
         levels = f"{s.level}-{row.due_now[-1].level}" if len(row.due_now) > 1 else str(s.level)
         nxt = f"{levels} {role_name(procedure, s.role, lang)}"
         due = local(s.deadline, row.zone).strftime("%a %m-%d %H:%M %z")
-        when = until(s.deadline, now)
+        when = until(s.deadline, now, lang)
     return (row.ref, str(row.severity or "-"), row.contract or "-", "-" if row.level is None else str(row.level),
             nxt, due, when, row.blocking or "")

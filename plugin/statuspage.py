@@ -88,7 +88,8 @@ class StatusPage:
             zone = ZoneInfo(procedure.calendar_of(procedure.contracts[contract]).timezone)
             for duty, at in sorted(next_times(procedure, contract, now).items(), key=lambda kv: kv[1]):
                 out.append({"contract": contract, "duty": duty, "at": at.isoformat(),
-                            "local": at.astimezone(zone).strftime("%a %m-%d %H:%M %z"), "in": until(at, now)})
+                            "local": at.astimezone(zone).strftime("%a %m-%d %H:%M %z"),
+                            "in": until(at, now, self.daemon.config.language or "en")})
         return out
 
     def data(self) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class StatusPage:
                 "next": (f"{s.level}-{r.due_now[-1].level}" if len(r.due_now) > 1 else str(s.level)) if s else "-",
                 "role": role_name(d.procedure, s.role, d.config.language or "en") if s else "",
                 "due": local(s.deadline, r.zone).strftime("%a %m-%d %H:%M %z") if s else "-",
-                "in": until(s.deadline, now) if s else "-", "people": ", ".join(r.people),
+                "in": until(s.deadline, now, d.config.language or "en") if s else "-", "people": ", ".join(r.people),
                 "blocking": r.blocking or "",
                 "urgency": "" if seconds is None else "overdue" if seconds < 0 else "soon" if seconds < 3600 else "",
             })

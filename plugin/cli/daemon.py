@@ -25,7 +25,6 @@ from plugin.journal import Journal
 from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
 from plugin.preflight import load_setup
-from plugin.statuspage import StatusServer
 from plugin.webhooks import WebhookReceiver
 
 log = logging.getLogger("escalator.daemon")
@@ -62,7 +61,7 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete
         setup = load_setup(config, allow_incomplete=allow_incomplete)
         procedure, mapping = setup.procedure, setup.mapping
         metrics = Metrics()
-        connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
+        connector = make_connector(config.tracker_settings(), mapping, on_call=metrics.on_call(config.tracker.kind))
         stack.callback(connector.close)
         try:
             journal = Journal(where)
@@ -135,6 +134,9 @@ def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clo
         receiver = page = None
         try:
             if config.status_page.enabled:
+                # imported when asked for: Jinja2 and the page cost every start a few hundred ms
+                from plugin.statuspage import StatusServer
+
                 host, port = _listen(config.status_page.listen, "status_page.listen")
                 page = StatusServer(daemon, host=host, port=port, refresh=config.status_page.refresh)
                 try:

@@ -11,31 +11,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-import yaml
 
 from mapping.calendar import BusinessCalendar
 from mapping.escalation import UnknownContract, contract_named
 from mapping.escalation import deadlines as level_deadlines
 from mapping.loader import load_procedure
-from mapping.procedure import Contract, Procedure, format_duration
+from mapping.procedure import Contract, Procedure
+from mapping.text import LANGUAGES, format_duration, text_table
+from plugin.cli.procedure import procedure_path
 from plugin.config import load_config
 
 _WEEKDAYS_ZH = "一二三四五六日"
 
 
-def _procedure(config_path: Path | None) -> tuple[Procedure, str | None]:
-    """The procedure from a procedure override YAML, or from the escalator config naming one;
-    and the config's `language` (None: none set, or no config)."""
-    if config_path is None:
-        return load_procedure(), None
-    try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        data = None  # let the loader report the file's problem in its own words
-    if isinstance(data, dict) and "tracker" in data:
-        config = load_config(config_path)
-        return load_procedure(config.path(config.procedure) if config.procedure else None), config.language
-    return load_procedure(config_path), None
+def _configured_language(path: Path | None) -> str | None:
+    """The `language` of an escalator config given as --config (None for a procedure YAML)."""
+    if path is None or procedure_path(path) == path:
+        return None  # no config, or a procedure override itself
+    return load_config(path).language
 
 
 def _reported(text: str) -> datetime:
@@ -53,13 +46,13 @@ def _reported(text: str) -> datetime:
 @click.option("--contract", "contract_name", default=None, help="Contract name (default: the procedure's).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A procedure override YAML, or the escalator config file (its `procedure:`).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None,
               help="Language of role names and weekdays [default: the config's `language`, else both].")
 def deadlines(severity: int, reported_text: str, contract_name: str | None, config_path: Path | None,
               lang: str | None) -> None:
     """Print when each escalation level falls due for an incident reported at a given time."""
-    procedure, configured = _procedure(config_path)
-    lang = lang or configured
+    procedure = load_procedure(procedure_path(config_path))
+    lang = lang or _configured_language(config_path)
     reported = _reported(reported_text)
     try:
         name, contract = contract_named(procedure, contract_name)
@@ -74,18 +67,17 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
     if lang == "zh":
         click.echo(f"合同 {name}（{label}），日历 {calendar_name}（{zone.key}），级别 {severity}，"
                    f"报告于 {_when(local, lang)}")
-        rows = [("升级", "角色", "时限", "截止")]
+        headers = ["升级", "角色", "时限", "截止"]
     else:
         click.echo(f"Contract {name} ({label}), calendar {calendar_name} ({zone.key}), "
                    f"severity {severity}, reported {_when(local, lang)}")
-        rows = [("level", "role", "offset", "due")]
+        headers = ["level", "role", "offset", "due"]
+    rows = []
     for level, role_key, offset, due in level_deadlines(procedure, name, severity, reported):
         role = procedure.role(role_key)
-        rows.append((str(level), role.name.in_(lang) if lang else f"{role.name.zh} {role.name.en}",
-                     format_duration(offset), _when(due.astimezone(zone), lang)))
-    widths = [max(_width(r[i]) for r in rows) for i in range(4)]
-    for row in rows:
-        click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        rows.append([str(level), role.name.in_(lang) if lang else f"{role.name.zh} {role.name.en}",
+                     format_duration(offset, lang or "en"), _when(due.astimezone(zone), lang)])
+    click.echo(text_table(headers, rows))
 
 
 def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:
@@ -93,15 +85,7 @@ def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:
 
 
 def _when(moment: datetime, lang: str | None = None) -> str:
-    weekday = {"zh": f"周{_WEEKDAYS_ZH[moment.weekday()]}", "en": f"{moment:%a}"}.get(
-        lang or "", f"{moment:%a} 周{_WEEKDAYS_ZH[moment.weekday()]}")
+    """The date, time, weekday (in `lang`, else in both) and offset."""
+    zh, en = f"周{_WEEKDAYS_ZH[moment.weekday()]}", f"{moment:%a}"
+    weekday = {"zh": zh, "en": en}.get(lang or "", f"{en} {zh}")
     return f"{moment:%Y-%m-%d %H:%M} {weekday} {moment:%z}"
-
-
-def _width(text: str) -> int:
-    # CJK characters take two columns in a terminal
-    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))

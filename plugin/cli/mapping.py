@@ -9,10 +9,12 @@ import click
 
 from connectors.factory import make_provisioner
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
+from mapping.text import text_table
 from plugin.config import ConfigError, load_config
 from plugin.preflight import config_problems, load_setup
 
-_MARK = {"ok": "ok     ", "create": "create ", "update": "update ", "manual": "MANUAL "}
+#: what each step needs, as the plan shows it (a step for the admin shouts)
+_MARK = {"ok": "ok", "create": "create", "update": "update", "manual": "MANUAL"}
 
 
 def _setup(config_path: Path, tracker: str | None):
@@ -21,13 +23,13 @@ def _setup(config_path: Path, tracker: str | None):
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
     # the config against the procedure (roles, contracts); the mapping is what this command makes
     setup = load_setup(config, need_mapping=False)
-    return config, setup.procedure, make_provisioner(config, setup.procedure)
+    return config, setup.procedure, make_provisioner(config.tracker_settings(), setup.procedure)
 
 
 def show_plan(plan: Plan) -> None:
     click.echo(f"Mapping plan for {plan.tracker} at {plan.base_url}:")
-    for step in plan.steps:
-        click.echo(f"  {_MARK[step.status]} {step.term:<22} {step.detail}")
+    click.echo(text_table(["status", "term", "detail"], [[_MARK[s.status], s.term, s.detail] for s in plan.steps],
+                          indent="  "))
     click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand.")
 
 

@@ -23,6 +23,7 @@ from mapping.duties import parse_iso_week, week_bounds
 from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
 from mapping.procedure import Procedure
+from mapping.text import LANGUAGES
 from plugin.config import Config
 from plugin.contracts import with_contract
 from plugin.preflight import load_setup
@@ -34,7 +35,7 @@ from plugin.reports.record import render_record
 
 def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
     setup = load_setup(config_path)  # checked whole: a report on a wrong config would mislead
-    return setup.config, setup.procedure, factory.make_connector(setup.config, setup.procedure, setup.mapping)
+    return setup.config, setup.procedure, factory.make_connector(setup.config.tracker_settings(), setup.mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:
@@ -114,7 +115,7 @@ def _emit(text: str, out: Path | None) -> None:
 
 _config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                               required=True, help="The escalator's config file.")
-_lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default=None,
                             help="Language of the report [default: the config's `language`, else zh].")
 
 

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import click
 
 from connectors.factory import make_connector
+from mapping.text import text_table
 from plugin.clock import parse_clock
 from plugin.journal import Journal
 from plugin.preflight import load_setup
 from plugin.queue import HEADERS, QueueBuilder, as_json, cells, levels_reached, refusals, select
-from plugin.reports import text_table
 from plugin.statuscache import SnapshotCache, cache_key, default_path, read_open
 
 
@@ -88,7 +88,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     refused, levels, watch_from = _journal_facts(config, config.tracker.kind)
     builder = QueueBuilder(procedure, config, mapping, watch_from=watch_from)
     now = clock.now()
-    connector = make_connector(config, procedure, mapping)
+    connector = make_connector(config.tracker_settings(), mapping)
     cache = _cache(cache_key(config.tracker.url, config.tracker.projects, mapping), not no_cache)
     try:
         items, read, full = read_open(connector, cache, now, builder.is_open, refresh=refresh)
