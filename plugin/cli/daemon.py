@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from connectors.factory import make_connector
-from plugin.cli.main import USER_ERRORS
+from mapping.errors import UserError
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
@@ -112,7 +112,7 @@ def run(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: st
     _show_events()
     try:
         _run(config_path, dry_run=dry_run, allow_incomplete=allow_incomplete, clock=clock)
-    except USER_ERRORS as exc:
+    except UserError as exc:
         # under a service manager the log is what is read: a failed start is an event with its time,
         # besides the `error:` line the command prints
         for line in str(exc).splitlines() or [type(exc).__name__]:
