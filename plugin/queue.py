@@ -11,9 +11,9 @@ people it goes to, and what blocks it:
 - `no severity`: nothing can fall due until one is set;
 - `unreadable: ...`: the connector cannot translate the ticket (a value the mapping
   does not know) or its contract is unknown: the daemon skips it;
-- `refused: ...`: the tracker refused one of the daemon's writes for it (the journal
-  keeps the first refusal of each action; it blocks until the action is done, its
-  level reached, or the ticket changed since).
+- `refused: ...`: the tracker refused one of the daemon's writes for it and the daemon
+  gave it up (`plugin.outcomes` keeps it in the journal); it blocks until the action is
+  done, its level reached, or the ticket changed since (the daemon then tries anew).
 
 Rows are sorted by what comes first: the earliest deadline (overdue ones first), then
 the rows with none.
@@ -21,6 +21,7 @@ the rows with none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,8 +38,10 @@ from mapping.text import Language, in_language
 from plugin.config import Config
 from plugin.contracts import contract_of
 from plugin.health import span
+from plugin.refusals import Refusal as StoredRefusal
 
-REFUSED_PREFIX = "refused:"  # journal markers of refused writes (plugin.daemon)
+#: an escalation's marker (`mapping.actions.Escalate.marker`)
+_ESCALATION = re.compile(r"escalation-L(\d+)")
 
 
 @dataclass(frozen=True)
@@ -78,15 +81,19 @@ class Row:
 
 
 def refusals(entries: Iterable[Any]) -> dict[str, Refusal]:
-    """Per ticket id, the refused write not done since (`Journal.entries` of one tracker)."""
+    """Per ticket id, the write the tracker refused (given up on, `plugin.outcomes`) for an action not
+    done since: from `Journal.entries` of one tracker. A refusal's row is keyed by the action's marker
+    and the write (`escalation-L2|level-refused|<fingerprint>`, `escalation-L2|notify`)."""
     refused: dict[tuple[str, str], Refusal] = {}
     done: set[tuple[str, str]] = set()
     for e in entries:
-        if e.marker.startswith(REFUSED_PREFIX):
-            marker = e.marker.removeprefix(REFUSED_PREFIX)
-            refused[(e.ticket_id, marker)] = Refusal(marker, str(e.detail.get("error", "")), e.at,
-                                                     e.detail.get("level"))
-        else:
+        marker, _, write = e.marker.partition("|")
+        if write and e.outcome in ("refused", "unconfirmed") and isinstance(e.detail.get("refusal"), dict):
+            said = StoredRefusal.from_json(e.detail["refusal"])
+            level = _ESCALATION.fullmatch(marker)
+            refused[(e.ticket_id, marker)] = Refusal(marker, said.summary(), e.at,
+                                                     int(level.group(1)) if level else None)
+        elif not write and e.outcome in ("done", "already-done") and _level_of(e) is not False:
             done.add((e.ticket_id, e.marker))
     latest: dict[str, Refusal] = {}
     for (ticket, marker), refusal in refused.items():
@@ -103,9 +110,21 @@ def levels_reached(entries: Iterable[Any]) -> dict[str, int]:
     """
     levels: dict[str, int] = {}
     for e in entries:
-        if e.kind == "escalate" and e.outcome in ("done", "already-done") and "level" in e.detail:
-            levels[e.ticket_id] = max(levels.get(e.ticket_id, 0), int(e.detail["level"]))
+        level = _level_of(e)
+        if level:
+            levels[e.ticket_id] = max(levels.get(e.ticket_id, 0), level)
     return levels
+
+
+def _level_of(entry: Any) -> int | bool | None:
+    """The level an escalation's row says the ticket reached; False when its level write was refused
+    (the note went out, the level field did not move: the escalation still waits); None for other rows."""
+    if entry.kind != "escalate" or entry.outcome not in ("done", "already-done") or "level" not in entry.detail:
+        return None
+    detail = entry.detail
+    if detail.get("level_written", True) or int(detail.get("level_found") or 0) >= int(detail["level"]):
+        return int(detail["level"])
+    return False
 
 
 class QueueBuilder:

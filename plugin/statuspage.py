@@ -68,14 +68,16 @@ class StatusPage:
         with self._lock:
             if self._memo_pass != self.daemon.passes:
                 entries = self.daemon.journal.entries(self.daemon.tracker)
-                actions = [e for e in entries if e.outcome != "refused"][-LAST_ACTIONS:][::-1]
+                # the actions, and the writes given up; not the steps inside an action (`plugin.outcomes`)
+                actions = [e for e in entries if "|" not in e.marker or e.outcome in ("refused", "unconfirmed")]
+                actions = actions[-LAST_ACTIONS:][::-1]
                 self._memo = (refusals(entries), levels_reached(entries), actions)
                 self._memo_pass = self.daemon.passes
             return self._memo
 
     def rows(self, now: datetime) -> list[Row]:
         d = self.daemon
-        builder = QueueBuilder(d.procedure, d.config, d.mapping, watch_from=d.watch_from)
+        builder = QueueBuilder(d.ctx.procedure, d.ctx.config, d.ctx.mapping, watch_from=d.watch_from)
         refused, levels, _ = self._journal()
         return builder.rows(d.open_incidents(), now, refused, levels)
 
@@ -83,13 +85,13 @@ class StatusPage:
         if self.daemon.duties is None:
             return []
         out = []
-        procedure = self.daemon.procedure
+        procedure = self.daemon.ctx.procedure
         for contract in sorted(procedure.contracts):
             zone = ZoneInfo(procedure.calendar_of(procedure.contracts[contract]).timezone)
             for duty, at in sorted(next_times(procedure, contract, now).items(), key=lambda kv: kv[1]):
                 out.append({"contract": contract, "duty": duty, "at": at.isoformat(),
                             "local": at.astimezone(zone).strftime("%a %m-%d %H:%M %z"),
-                            "in": until(at, now, self.daemon.config.language or "en")})
+                            "in": until(at, now, self.daemon.ctx.config.language or "en")})
         return out
 
     def data(self) -> dict[str, Any]:
@@ -98,19 +100,19 @@ class StatusPage:
         rows = self.rows(now)
         actions = self._journal()[2]
         healthy, ready = d.health.healthy(), d.health.ready()
-        return {"tracker": d.tracker, "url": d.config.tracker.url, "as_of": now.isoformat(), "dry_run": d.dry_run,
+        return {"tracker": d.tracker, "url": d.ctx.config.tracker.url, "as_of": now.isoformat(), "dry_run": d.ctx.dry_run,
                 "healthy": {"ok": healthy.ok, "reason": healthy.reason},
                 "ready": {"ok": ready.ok, "reason": ready.reason}, "daemon": d.health.snapshot(),
-                "incidents": [as_json(r, d.procedure, now) for r in rows],
+                "incidents": [as_json(r, d.ctx.procedure, now) for r in rows],
                 "last_actions": [{"at": e.at.isoformat(), "ticket": e.ref, "kind": e.kind, "outcome": e.outcome,
-                                  "marker": e.marker} for e in actions],
+                                  "marker": e.marker.split("|")[0]} for e in actions],
                 "duties": self.duties(now)}
 
     def html(self) -> str:
         d = self.daemon
         now = d.clock.now()
         data = self.data()
-        zone = ZoneInfo(d.procedure.calendar_of(d.procedure.contract(None)).timezone)
+        zone = ZoneInfo(d.ctx.procedure.calendar_of(d.ctx.procedure.contract(None)).timezone)
         rows = []
         for r in self.rows(now):
             s = r.step
@@ -119,14 +121,14 @@ class StatusPage:
                 "ref": r.ref, "title": r.title, "severity": r.severity or "-", "contract": r.contract or "-",
                 "level": "-" if r.level is None else r.level,
                 "next": (f"{s.level}-{r.due_now[-1].level}" if len(r.due_now) > 1 else str(s.level)) if s else "-",
-                "role": role_name(d.procedure, s.role, d.config.language or "en") if s else "",
+                "role": role_name(d.ctx.procedure, s.role, d.ctx.config.language or "en") if s else "",
                 "due": local(s.deadline, r.zone).strftime("%a %m-%d %H:%M %z") if s else "-",
-                "in": until(s.deadline, now, d.config.language or "en") if s else "-", "people": ", ".join(r.people),
+                "in": until(s.deadline, now, d.ctx.config.language or "en") if s else "-", "people": ", ".join(r.people),
                 "blocking": r.blocking or "",
                 "urgency": "" if seconds is None else "overdue" if seconds < 0 else "soon" if seconds < 3600 else "",
             })
         daemon = data["daemon"]
-        actions = [{"at": datetime.fromisoformat(a["at"]).astimezone(zone).strftime("%m-%d %H:%M"), **a}
+        actions = [{**a, "at": datetime.fromisoformat(a["at"]).astimezone(zone).strftime("%m-%d %H:%M")}
                    for a in data["last_actions"]]
         return _template().render(
             data=data, rows=rows, actions=actions, refresh=self.refresh,

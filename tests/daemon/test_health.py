@@ -11,6 +11,13 @@ from tests.daemon.conftest import T0, incident
 H = timedelta(hours=1)
 
 
+
+def revoke(world) -> None:
+    """The token is refused (401) on every read."""
+    world.tracker.fail("search", 401)
+    world.tracker.fail("read_one", 401)
+
+
 def events(caplog, *names: str) -> list[logging.LogRecord]:
     return [r for r in caplog.records if getattr(r, "event", None) in names]
 
@@ -33,7 +40,7 @@ def test_one_heartbeat_line_per_pass_says_what_it_did_and_what_comes_next(world,
 def test_a_refused_write_is_counted_in_the_heartbeat(world, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
     world.tracker.add(incident("1", severity=1))
-    world.tracker.refuse["set_escalation_level"] = 1
+    world.tracker.fail("set_escalation_level", 403, times=1)
     world.daemon().cycle()
     [beat] = events(caplog, "daemon.pass")
     assert beat.fields["refused"] == 1 and beat.fields["due"] == 3
@@ -66,7 +73,7 @@ def test_a_revoked_token_is_logged_and_retried_with_back_off_not_an_exit(world, 
     daemon = world.daemon(poll_interval=60)
     daemon.cycle()
     assert daemon.health.healthy().ok and daemon.health.ready().ok
-    world.tracker.revoked = True
+    revoke(world)
     world.at(timedelta(minutes=1))  # the next poll
     waits = [daemon.cycle() for _ in range(8)]  # no exception: it goes on
     assert waits[:4] == [1.0, 2.0, 4.0, 8.0] and max(waits) == daemon.BACKOFF_MAX
@@ -77,7 +84,7 @@ def test_a_revoked_token_is_logged_and_retried_with_back_off_not_an_exit(world, 
     assert not healthy.ok and "refuses the escalator" in healthy.reason
     assert not daemon.health.ready().ok
 
-    world.tracker.revoked = False  # a new token (or the permission given back)
+    world.tracker.faults.clear()  # a new token (or the permission given back)
     daemon.cycle()
     assert [r.fields["outage"] for r in events(caplog, "daemon.tracker-recovered")] == ["refused"]
     assert daemon.health.healthy().ok and daemon.health.ready().ok

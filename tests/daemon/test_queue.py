@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mapping.incident import SeverityChange, StateChange, Unreadable
-from plugin.queue import QueueBuilder, cells, refusals, select, until
+from plugin.queue import QueueBuilder, cells, levels_reached, refusals, select, until
 from tests.daemon.conftest import T0, incident
 
 H = timedelta(hours=1)
@@ -57,32 +57,40 @@ def test_a_lowered_severity_counts_as_restored_like_the_daemon_counts_it(world):
     assert history.severity == 4
 
 
-def test_a_refused_write_blocks_until_it_is_done(world):
+def test_a_refused_write_blocks_until_the_ticket_changes(world):
     world.tracker.add(incident("1", severity=2))  # level 1 due at T0 + 4 h
-    world.tracker.refuse["set_escalation_level"] = 99
+    world.tracker.fail("set_escalation_level", 403)  # the account may not set the level: given up, reported
     daemon = world.daemon(poll_interval=60)
     world.at(4 * H)
     daemon.cycle()
-    world.at(4 * H + timedelta(minutes=2))
-    daemon.cycle()  # refused again: noted once
-    refused = [e for e in world.journal.entries() if e.outcome == "refused"]
-    assert [e.marker for e in refused] == ["refused:escalation-L1"] and "HTTP 400" in refused[0].detail["error"]
     blocked = refusals(world.journal.entries("jira"))
-    [row] = builder(world).rows([world.tracker.ticket("1").incident], world.clock.now(), blocked)
-    assert row.blocking == "refused: jira: PUT /x: HTTP 400: refused" and row.step.level == 1
-    world.tracker.refuse.clear()  # the permission is given back
-    world.at(4 * H + timedelta(minutes=4))
+    assert list(blocked) == ["1"] and blocked["1"].marker == "escalation-L1" and blocked["1"].level == 1
+    assert blocked["1"].error.startswith("level: permanent, HTTP 403")
+    levels = levels_reached(world.journal.entries("jira"))
+    assert levels == {}  # the note went out, the level did not move: the escalation still waits
+    [row] = builder(world).rows([world.tracker.ticket("1").incident], world.clock.now(), blocked, levels)
+    assert row.blocking.startswith("refused: level: permanent, HTTP 403") and row.step.level == 1
+    assert row.level == 0
+
+    world.tracker.faults.clear()  # the permission is given back; a person sets a field: the daemon tries again
+    world.tracker.update("1", title="core switch down")
+    world.at(4 * H + timedelta(minutes=2))
     daemon.cycle()
-    assert refusals(world.journal.entries("jira")) == {}
+    assert world.tracker.ticket("1").incident.escalation_level == 1
+    entries = world.journal.entries("jira")
+    [row] = builder(world).rows([world.tracker.ticket("1").incident], world.clock.now(), refusals(entries),
+                                levels_reached(entries))
+    assert row.blocking is None and row.level == 1 and row.step.level == 2
 
 
 def test_a_refusal_no_longer_blocks_once_its_level_is_reached(world):
     world.tracker.add(incident("1", severity=1))
-    world.tracker.refuse["set_escalation_level"] = 1  # level 1's write refused; levels 2 and 3 go through
+    world.tracker.fail("set_escalation_level", 403, times=1)  # level 1's write refused; 2 and 3 go through
     world.daemon().cycle()
-    blocked = refusals(world.journal.entries("jira"))
+    entries = world.journal.entries("jira")
+    blocked = refusals(entries)
     assert blocked["1"].level == 1
-    [row] = builder(world).rows([world.tracker.ticket("1").incident], T0, blocked)
+    [row] = builder(world).rows([world.tracker.ticket("1").incident], T0, blocked, levels_reached(entries))
     assert row.level == 3 and row.blocking is None
 
 

@@ -24,6 +24,13 @@ def served(world):
     server.stop()
 
 
+
+def revoke(world) -> None:
+    """The token is refused (401) on every read."""
+    world.tracker.fail("search", 401)
+    world.tracker.fail("read_one", 401)
+
+
 def get(server, path: str) -> requests.Response:
     return requests.get(server.url + path, timeout=5)
 
@@ -76,14 +83,14 @@ def test_healthz_turns_red_when_passes_stop_and_green_when_they_resume(served):
 def test_a_revoked_token_turns_health_and_readiness_red_until_it_works_again(served):
     world, daemon, server = served
     daemon.cycle()
-    world.tracker.revoked = True
+    revoke(world)
     world.at(timedelta(minutes=1))
     daemon.cycle()
     red = get(server, "/healthz")
     assert red.status_code == 503 and "refuses the escalator" in red.text and "HTTP 401" in red.text
     assert get(server, "/readyz").status_code == 503
     assert "unhealthy" in get(server, "/").text
-    world.tracker.revoked = False
+    world.tracker.faults.clear()
     daemon.cycle()
     assert get(server, "/healthz").status_code == 200 and get(server, "/readyz").status_code == 200
 

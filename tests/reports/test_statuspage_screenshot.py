@@ -48,7 +48,7 @@ def page_html() -> str:
     world.tracker.add(incident("1", severity=2))  # level 1 due at T0 + 4 h: its write is refused
     world.tracker.add(incident("2", severity=2, reported_at=T0 + timedelta(minutes=40)))  # due in 30 min
     world.tracker.add(incident("3", severity=3))
-    world.tracker.refuse["set_escalation_level"] = 99
+    world.tracker.fail("set_escalation_level", 403)  # the level write is refused: the escalation waits
     daemon = world.daemon()
     world.at(timedelta(hours=4, minutes=10))
     daemon.cycle()
