@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
+from plugin.private import ExposedSecret, check_secret_file
 from plugin.yamlpos import key_lines, where
 
 
@@ -57,6 +58,10 @@ class Secret(_Strict):
         if self.file:
             path = self.file if self.file.is_absolute() else base / self.file
             try:
+                check_secret_file(path, what)
+            except ExposedSecret as exc:
+                raise ConfigError(str(exc)) from None
+            try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
@@ -81,6 +86,9 @@ class TrackerConfig(_Strict):
         default_factory=dict, description="Jira, severity_source priority: severity 1-4 -> priority name")
     states: dict[int, list[str]] = Field(
         default_factory=dict, description="procedure state 1-7 -> more tracker status names that mean it")
+    pending_default: float = Field(
+        default=24.0, gt=0, description="Zammad: hours ahead for the reminder when the escalator puts a ticket "
+                                         "back into 挂起/暂停 and its history names no reminder still to come")
 
     @field_validator("url")
     @classmethod
@@ -280,7 +288,7 @@ class Config(_Strict):
             # unset: the connector takes its tracker's best page size (Zammad serves 200, Jira 100)
             page_size=t.page_size if "page_size" in t.model_fields_set else None,
             severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
-            state_aliases={k: tuple(v) for k, v in t.states.items()})
+            state_aliases={k: tuple(v) for k, v in t.states.items()}, pending_default_hours=t.pending_default)
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:

@@ -22,7 +22,8 @@ SAMPLES = {"jira-cloud": DOCS / "config.jira-cloud.yaml", "jira-dc": DOCS / "con
 JIRA_ONLY = {"tracker.email", "tracker.flavour", "tracker.issue_types", "tracker.severity_source",
              "tracker.severity_priorities", "duties.problems.project", "duties.problems.issue_type",
              "duties.problems.link_type", "duties.callbacks_task.project", "duties.callbacks_task.issue_type"}
-ZAMMAD_ONLY = {"tracker.auth", "tracker.on_behalf_of", "duties.problems.group", "duties.callbacks_task.group"}
+ZAMMAD_ONLY = {"tracker.auth", "tracker.on_behalf_of", "tracker.pending_default", "duties.problems.group",
+               "duties.callbacks_task.group"}
 
 
 def model_keys(model: type[BaseModel], prefix: str = "") -> set[str]:

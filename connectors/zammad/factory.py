@@ -9,6 +9,7 @@ to the transport as a secret, so it is scrubbed from any error.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from connectors.http import HttpClient
@@ -34,7 +35,8 @@ def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transpo
     # Zammad serves up to 200 tickets a page: take them all unless the admin chose a size
     return ZammadConnector(make_client(settings, **transport), mapping,
                            projects=list(settings.projects) or list(mapping.projects),
-                           page_size=settings.page_size or MAX_SEARCH_PAGE)
+                           page_size=settings.page_size or MAX_SEARCH_PAGE,
+                           pending_default=timedelta(hours=settings.pending_default_hours))
 
 
 def make_provisioner(settings: TrackerSettings, procedure: Procedure, **transport: Any) -> ZammadProvisioner:

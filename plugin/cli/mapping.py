@@ -114,7 +114,17 @@ def check(config_path: Path, tracker: str | None) -> None:
     drift += [f"still to do by hand: {step}" for step in current.manual]
     for line in drift:
         click.echo(f"  drift: {line}")
+    # what the bot may do: a blocking gap fails the check, the others are said and worked around
+    missing = provisioner.preflight(current)
+    for gap in missing:
+        click.echo(f"  {'MISSING' if gap.blocking else 'missing'}: {gap}")
     if drift:
         click.echo(f"{len(drift)} difference(s) between {config.mapping_file} and the tracker.")
+    if any(gap.blocking for gap in missing):
+        click.echo("The escalator cannot work with the permissions its token has (MISSING above).")
+    if drift or any(gap.blocking for gap in missing):
         raise SystemExit(1)
-    click.echo("The mapping matches the tracker.")
+    if missing:
+        click.echo(f"The mapping matches the tracker. {len(missing)} permission(s) missing (see above).")
+        return
+    click.echo("The mapping matches the tracker. The bot holds every permission the escalator uses.")
