@@ -23,7 +23,8 @@ def _setup(config_path: Path, tracker: str | None):
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
     # the config against the procedure (roles, contracts); the mapping is what this command makes
     setup = load_setup(config, need_mapping=False)
-    return config, setup.procedure, make_provisioner(config.tracker_settings(), setup.procedure)
+    return config, setup.procedure, make_provisioner(config.tracker_settings(), setup.procedure,
+                                                     webhook=config.webhook_settings())
 
 
 def show_plan(plan: Plan) -> None:
