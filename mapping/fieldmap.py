@@ -90,6 +90,9 @@ class TrackerMapping(_Strict):
                                     description="a field naming the contract; else organisation/project rules")
     states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
     labels: Labels = Labels()
+    manual: list[str] = Field(
+        default_factory=list, description="what `mapping apply` left to the admin (its MANUAL steps); "
+                                          "`run` and `once` refuse while any is left, unless --allow-incomplete")
     webhook: WebhookRecord | None = Field(default=None, description="set by apply when webhooks.public_url is")
 
     def gaps(self) -> list[str]:

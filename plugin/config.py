@@ -23,6 +23,7 @@ from connectors.settings import TrackerSettings
 from mapping.errors import UserError
 from mapping.fieldmap import recorded_webhook
 from plugin.private import ExposedSecret, check_secret_file
+from plugin.yamlpos import key_lines, where
 
 
 class ConfigError(UserError, ValueError):
@@ -207,6 +208,25 @@ class WebhookConfig(_Strict):
         return f"{self.public_url}/webhooks/{tracker}" if self.public_url else None
 
 
+class StatusPageConfig(_Strict):
+    """The daemon's status page, `/healthz`, `/readyz` and `/metrics` (`plugin.statuspage`), opt-in."""
+
+    enabled: bool = False
+    listen: str = Field(default="127.0.0.1:8090", description="host:port; loopback unless you mean otherwise")
+    max_pass_age: float | None = Field(
+        default=None, gt=0, description="seconds: /healthz is unhealthy when the last pass is older; "
+                                        "default three poll intervals, at least 60")
+    refresh: int = Field(default=30, ge=5, description="seconds between two reloads of the page")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8090)")
+        return value
+
+
 class SmtpConfig(_Strict):
     """E-mail delivery of the duty digests (`plugin.mailer`); the password is a Secret."""
 
@@ -261,12 +281,17 @@ class DutiesConfig(_Strict):
 
 class Config(_Strict):
     tracker: TrackerConfig
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="one language for everything: the notes on the tickets (every contract's), "
+                                  "the reports, the CLI's tables, the status page; none: each contract's own "
+                                  "(the procedure's contracts.<name>.language), reports and tables in Chinese")
     mapping_file: Path = Path("mapping.yaml")
     procedure: Path | None = Field(default=None, description="the admin's procedure overrides (YAML)")
     contracts: ContractRules = ContractRules()
     roles: RoleDirectory = RoleDirectory()
     daemon: DaemonConfig = DaemonConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
     smtp: SmtpConfig | None = None
     reports: ReportsConfig = ReportsConfig()
     duties: DutiesConfig = DutiesConfig()
@@ -325,27 +350,31 @@ class Config(_Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate a config file; ConfigError listing every problem."""
+    """Read and validate a config file; ConfigError listing every problem, each as `file:line: key: ...`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
+        lines = key_lines(text)
+        raise ConfigError("\n".join(_error_line(path, e, lines) for e in exc.errors())) from None
     config.base_dir = path.resolve().parent
     config.source = path
     return config
 
 
-def _error_line(path: Path, error: dict) -> str:
+def _error_line(path: Path, error: dict, lines: dict) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
-    return f"{path}: {loc or '(top)'}: {msg}"
+    return f"{where(path, lines, error['loc'])}: {loc or '(top)'}: {msg}"

@@ -47,6 +47,7 @@ class DaemonEvent:
 @dataclass
 class PassStats:
     read: int = 0
+    due: int = 0  # actions the procedure asked for
     acted: int = 0
     errors: int = 0
     events: list[DaemonEvent] = field(default_factory=list)

@@ -100,9 +100,12 @@ journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
 A tracker that cannot be reached (a read fails: connection, timeout, 5xx or 429 after
-the transport's own retries) is logged once, retried with back-off, and its recovery
-is logged once; deadlines that passed meanwhile are carried out first, in the order
-above. A 401 (the token itself refused) ends the daemon.
+the transport's own retries), or that refuses the token itself (401: revoked), is
+retried with back-off, never a reason to exit — under a service manager an exit would
+only be a restart loop; `plugin.health` logs the outage, restates its length at a
+bounded rate and logs the recovery, with a heartbeat line per pass, and answers
+`/healthz` and `/readyz`. Deadlines that passed meanwhile are carried out first, in
+the order above.
 
 The parts: this module is the loop and the pass; the writes of each action are
 `plugin.writers`; duties and problem records `plugin.duty_runner`; what they share
@@ -130,6 +133,7 @@ from plugin.clock import Clock
 from plugin.config import Config
 from plugin.context import DaemonContext, DaemonEvent, PassStats, log
 from plugin.duty_runner import DutyRunner
+from plugin.health import Health
 from plugin.journal import Journal
 from plugin.metrics import Metrics
 from plugin.outcomes import Outcomes, RetryLater
@@ -183,8 +187,9 @@ class Daemon:
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
         self._requested_lock = threading.Lock()
         self._next_poll: datetime | None = None  # None: poll at once
-        self._down = False
         self._backoff = 0.0
+        status = config.status_page
+        self.health = Health(self.tracker, clock, max_pass_age=status.max_pass_age or max(3 * self.poll_interval, 60.0))
         self.passes = 0  # successful passes, for the demo and tests
         self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
 
@@ -210,6 +215,11 @@ class Daemon:
     @property
     def stopping(self) -> bool:
         return self.ctx.stopping
+
+    def open_incidents(self) -> list[Incident]:
+        """The open incidents as last read (the status page asks from its own thread)."""
+        snapshots = dict(self.watched.snapshots)  # copies made under the GIL: the loop may be changing them
+        return [snapshots[i] for i in list(self.watched.open) if i in snapshots]
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -244,27 +254,30 @@ class Daemon:
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
             poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
+        refused_before = self.metrics.refused_total(self.tracker)
         try:
-            self.run_pass(poll=poll)
+            stats = self.run_pass(poll=poll)
         except TRACKER_DOWN as exc:
-            if not self._down:
-                self._down = True
-                self.ctx.log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
+            self.health.failed("unreachable", str(exc))
             return self._back_off()
-        except AuthError:
-            raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
+        except AuthError as exc:
+            # a revoked token (or a read the account may no longer make): no pass succeeds until a person
+            # acts, but an exit would only be a restart loop under a service manager; say so, retry
+            self.health.failed("refused", str(exc))
+            return self._back_off()
         except Exception as exc:  # noqa: BLE001 - a bug in one pass must not end the daemon
             log.exception("daemon.pass-failed %s", exc, extra={"event": "daemon.pass-failed",
-                                                              "fields": {"tracker": self.tracker}})
+                                                              "fields": {"tracker": self.tracker, "error": str(exc)}})
             return self._back_off()
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
             self.ctx.log(logging.INFO, "daemon.ready", watched=len(self.watched.open), deadlines=len(self.schedule),
                          watch_from=self.watch_from.isoformat() if self.watch_from else None)
-        if self._down:
-            self._down = False
-            self.ctx.log(logging.WARNING, "daemon.tracker-recovered")
+        unreadable = sum(1 for e in stats.events if e.kind == "unreadable")
+        refused = stats.errors + int(self.metrics.refused_total(self.tracker) - refused_before)  # given up
+        self.health.passed(read=stats.read, due=stats.due, done=len(stats.events) - unreadable, refused=refused,
+                           unreadable=unreadable, next_deadline=self.schedule.next(), watched=len(self.watched.open))
         now = self.clock.now()
         if poll and not self.stopping:
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
@@ -399,6 +412,7 @@ class Daemon:
                 self._set_due(resolved.id, resolved.ref, None)
                 continue
             planned.append((resolved, decision))
+            stats.due += len(decision.actions)
         look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
         waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
         queue: list[tuple[tuple, int, int]] = []
@@ -451,8 +465,8 @@ class Daemon:
         return True
 
     def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
-        """An action that failed otherwise than by a settled refusal: the tracker down ends the pass,
-        a revoked token ends the daemon; anything else is reported and looked at again soon."""
+        """An action that failed otherwise than by a settled refusal: the tracker down or a revoked token
+        ends the pass (`cycle` backs off); anything else is reported and looked at again soon."""
         if isinstance(exc, TRACKER_DOWN) or (isinstance(exc, AuthError) and exc.status == 401):
             raise exc
         if not isinstance(exc, TrackerError | Refused):

@@ -177,11 +177,11 @@ class JiraSite(Site):
     @classmethod
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
-              tracker_options: dict | None = None) -> JiraSite:
+              tracker_options: dict | None = None, port: int = 0) -> JiraSite:
         from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
-                              time_zone="Asia/Shanghai")
+                              time_zone="Asia/Shanghai", port=port)
         categories = {1: "new", 2: "indeterminate", 3: "indeterminate", 4: "indeterminate", 5: "indeterminate",
                       6: "done", 7: "done"}
         for code, name in STATE_NAMES.items():
@@ -259,10 +259,10 @@ class ZammadSite(Site):
     @classmethod
     def build(cls, folder: Path, clock: Clock, *, rate_limit: float | None = None, poll_interval: float = 60.0,
               extra: dict | None = None, env: str = "ESCALATOR_DEMO_ZAMMAD_TOKEN",
-              tracker_options: dict | None = None) -> ZammadSite:
+              tracker_options: dict | None = None, port: int = 0) -> ZammadSite:
         from sandbox.zammad import ZammadSandbox
         folder.mkdir(parents=True, exist_ok=True)
-        sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False)
+        sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False, port=port)
         for project in CONTRACT_PROJECT.values():
             sandbox.add_group(project)
         people = {}

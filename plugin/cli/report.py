@@ -20,14 +20,13 @@ import click
 from connectors import factory
 from connectors.base import Cursor
 from mapping.duties import parse_iso_week, week_bounds
-from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
-from mapping.loader import load_procedure
 from mapping.procedure import Procedure
 from mapping.text import LANGUAGES
-from plugin.config import Config, load_config
+from plugin.config import Config
 from plugin.contracts import with_contract
+from plugin.preflight import load_setup
 from plugin.reports.callbacks import callback_list, render_callbacks
 from plugin.reports.kpi_formats import FORMATS, render_kpi
 from plugin.reports.monthly import monthly_kpis, render_monthly
@@ -35,10 +34,8 @@ from plugin.reports.record import render_record
 
 
 def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
-    config = load_config(config_path)
-    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config.tracker_settings(), mapping)
+    setup = load_setup(config_path)  # checked whole: a report on a wrong config would mislead
+    return setup.config, setup.procedure, factory.make_connector(setup.config.tracker_settings(), setup.mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:
@@ -118,8 +115,12 @@ def _emit(text: str, out: Path | None) -> None:
 
 _config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                               required=True, help="The escalator's config file.")
-_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True,
-                            help="Language of the report.")
+_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+                            help="Language of the report [default: the config's `language`, else zh].")
+
+
+def _lang(lang: str | None, config: Config) -> str:
+    return lang or config.language or "zh"
 _as_of_option = click.option("--as-of", "as_of", default=None, metavar="DATETIME",
                              help="Compute as of this moment instead of now (reproducible reports).")
 _out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -140,7 +141,7 @@ def report() -> None:
 @_lang_option
 @_as_of_option
 @_out_option
-def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, lang: str, as_of: str | None,
+def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, lang: str | None, as_of: str | None,
         out: Path | None) -> None:
     """The KPIs (§7.1.1) of the incidents reported in [--from, --to)."""
 
@@ -154,7 +155,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
         incidents = read_incidents(connector, procedure, config, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups, tz=tz)
-        _emit(render_kpi(result, procedure, fmt, lang), out)
+        _emit(render_kpi(result, procedure, fmt, _lang(lang, config)), out)
 
     _with_connector(config_path, work)
 
@@ -167,7 +168,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
 @_as_of_option
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The HTML file to write [default: service-report-YYYY-MM.html].")
-def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_of: str | None,
+def monthly(month: str, contract: str | None, config_path: Path, lang: str | None, as_of: str | None,
             out: Path | None) -> None:
     """The monthly service report 《服务月报》 as one self-contained HTML file with charts."""
 
@@ -181,7 +182,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
         incidents = read_incidents(connector, procedure, config, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups)
-        _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
+        _emit(render_monthly(result, procedure, month, _lang(lang, config)), out or Path(f"service-report-{month}.html"))
 
     _with_connector(config_path, work)
 
@@ -192,7 +193,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
 @_config_option
 @_lang_option
 @_out_option
-def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | None) -> None:
+def callbacks(week: str, fmt: str, config_path: Path, lang: str | None, out: Path | None) -> None:
     """The call-back list (§4.6.3): every incident resolved in the week, with its customer contact."""
 
     def work(config: Config, procedure: Procedure, connector) -> None:
@@ -201,7 +202,8 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--week") from None
         incidents = read_incidents(connector, procedure, config, since=start)
-        _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, lang), out)
+        _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, _lang(lang, config)),
+              out)
 
     _with_connector(config_path, work)
 
@@ -213,7 +215,7 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
 @_lang_option
 @_as_of_option
 @_out_option
-def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
+def record(ticket: str, fmt: str, config_path: Path, lang: str | None, as_of: str | None, out: Path | None) -> None:
     """The incident record sheet 《事件记录表》 of TICKET: the §4.1.4 facts and the full timeline."""
 
     def work(config: Config, procedure: Procedure, connector) -> None:
@@ -223,6 +225,6 @@ def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | Non
         result = with_contract(result, config, procedure)
         if result.contract not in procedure.contracts:
             raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
-        _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, lang), out)
+        _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, _lang(lang, config)), out)
 
     _with_connector(config_path, work)

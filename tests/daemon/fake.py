@@ -81,6 +81,8 @@ class Fault:
         message = _MESSAGES.get((name, status), f"refused with {status}")
         kw = dict(status=status, method="POST", path=path, messages=[message])
         where = f"{tracker}: POST {path}: HTTP {status}"
+        if status == 401:
+            return AuthError(f"{where}: the token was refused ({message})", **kw)
         if status == 403:
             return AuthError(f"{where}: permission denied ({message})", **kw)
         if status == 404:

@@ -19,6 +19,7 @@ MAPPING = """\
 tracker: jira
 base_url: https://jira.example.com
 flavour: datacenter
+projects: [OPS]
 severity: {field: customfield_10100, values: {1: "1", 2: "2", 3: "3", 4: "4"}}
 category: {field: customfield_10101, values: {"1.2": "12"}}
 escalation_level: {field: customfield_10102, values: {0: "0", 1: "1", 2: "2", 3: "3"}}
@@ -133,7 +134,7 @@ def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp
     missed for severity 2), 1 h on the default's office hours (none missed).
     """
     monkeypatch.setenv("JIRA_TOKEN", "never-sent")
-    (tmp_path / "mapping.yaml").write_text(MAPPING)
+    (tmp_path / "mapping.yaml").write_text(MAPPING.replace("projects: [OPS]", "projects: [NOC]"))
     (tmp_path / "escalator.yaml").write_text(
         "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"
         "          projects: [NOC]}\n"
