@@ -155,6 +155,18 @@ def _check_ranges(where: str, ranges: tuple[str, ...]) -> None:
         previous_end = end
 
 
+class YearArrangement(Strict):
+    """One year's official arrangement of days off and make-up working days (China's 放假安排).
+
+    Given for a year, it replaces the `holidays` package for every day of that year: a day
+    listed in `days_off` is free, one in `working_days` works (调休, with `makeup_hours`
+    when its weekday has none), every other day follows the ordinary week.
+    """
+
+    days_off: tuple[date, ...] = Field(default=(), description="public holidays and days off in lieu")
+    working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休)")
+
+
 class Calendar(Strict):
     """A working calendar, or 24x7 when `always` is true."""
 
@@ -168,6 +180,9 @@ class Calendar(Strict):
     makeup_hours: tuple[str, ...] | None = Field(
         default=None, description="hours of a make-up working day on a weekday without hours; "
                                   "default: the first weekday's that has hours")
+    arrangements: dict[int, YearArrangement] = Field(
+        default_factory=dict, description="year -> its official arrangement, which takes precedence over the "
+                                          "`holidays` package for that year")
 
     @field_validator("timezone")
     @classmethod
@@ -194,10 +209,35 @@ class Calendar(Strict):
             _check_ranges("makeup_hours", value)
         return value
 
+    @field_validator("arrangements")
+    @classmethod
+    def _arrangement_dates(cls, value: dict[int, YearArrangement]) -> dict[int, YearArrangement]:
+        problems = []
+        for year, arrangement in value.items():
+            if not 1900 <= year <= 2200:
+                problems.append(f"{year}: not a year")
+                continue
+            for d in arrangement.days_off:
+                if d.year != year:
+                    problems.append(f"{year}.days_off: {d} is not in {year} (put it under {d.year})")
+            for d in arrangement.working_days:
+                # a New Year's Day arrangement may put its make-up days in the December before
+                # (2002's: Saturday and Sunday 2001-12-29/30, State Council notice of 2001-12)
+                if not (d.year == year or (d.year == year - 1 and d.month == 12)):
+                    problems.append(f"{year}.working_days: {d} is not in {year} or the December before "
+                                    f"(put it under {d.year})")
+            for d in sorted(set(arrangement.days_off) & set(arrangement.working_days)):
+                problems.append(f"{year}: {d} is listed both as a day off and as a working day")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return value
+
     @model_validator(mode="after")
     def _has_hours(self) -> Calendar:
         if not self.always and not any(self.hours.values()):
             raise ValueError("a calendar needs working `hours`, or `always: true` for 24x7")
+        if self.always and self.arrangements:
+            raise ValueError("`arrangements` mean nothing on a 24x7 calendar (`always: true` works every day)")
         return self
 
     @model_validator(mode="after")
