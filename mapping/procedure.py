@@ -132,6 +132,9 @@ class Escalation(Strict):
 
     ladder: tuple[str, ...] = Field(min_length=2, description="roles, lowest first; the first is the one who escalates")
     timetable: Timetable
+    immediate_within: Duration = Field(
+        default=timedelta(minutes=15),
+        description="a report due 'immediately' (立即) counts as on time when recorded within this (KPI §7.1.1.3)")
 
     @property
     def targets(self) -> tuple[str, ...]:

@@ -33,11 +33,11 @@ from plugin.reports.monthly import monthly_kpis, render_monthly
 from plugin.reports.record import render_record
 
 
-def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
+def _setup(config_path: Path) -> tuple[Config, Procedure, TrackerMapping, object]:
     config = load_config(config_path)
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
     mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config, procedure, mapping)
+    return config, procedure, mapping, factory.make_connector(config, procedure, mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:
@@ -74,10 +74,10 @@ def read_incidents(connector, procedure: Procedure, config: Config, since: datet
     return incidents
 
 
-def _with_connector(config_path: Path, work: Callable[[Config, Procedure, object], None]) -> None:
-    config, procedure, connector = _setup(config_path)
+def _with_connector(config_path: Path, work: Callable[[Config, Procedure, TrackerMapping, object], None]) -> None:
+    config, procedure, mapping, connector = _setup(config_path)
     try:
-        work(config, procedure, connector)
+        work(config, procedure, mapping, connector)
     finally:
         connector.close()
 
@@ -143,7 +143,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
         out: Path | None) -> None:
     """The KPIs (§7.1.1) of the incidents reported in [--from, --to)."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         tz = _zone(procedure)
         start, end = _parse_moment(from_, tz, "--from"), _parse_moment(to, tz, "--to")
         if end <= start:
@@ -152,7 +152,8 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
         now = _now(as_of, tz)
         incidents = read_incidents(connector, procedure, config, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
-                              first_line_groups=config.reports.first_line_groups, tz=tz)
+                              first_line_groups=config.reports.first_line_groups, tz=tz,
+                              groups_recorded=mapping.records_groups)
         _emit(render_kpi(result, procedure, fmt, lang), out)
 
     _with_connector(config_path, work)
@@ -170,7 +171,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
             out: Path | None) -> None:
     """The monthly service report 《服务月报》 as one self-contained HTML file with charts."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         try:
             start, _ = month_bounds(month, _zone(procedure))
         except ValueError as exc:
@@ -179,7 +180,8 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
         now = _now(as_of, _zone(procedure))
         incidents = read_incidents(connector, procedure, config, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
-                              first_line_groups=config.reports.first_line_groups)
+                              first_line_groups=config.reports.first_line_groups,
+                              groups_recorded=mapping.records_groups)
         _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
 
     _with_connector(config_path, work)
@@ -194,7 +196,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
 def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | None) -> None:
     """The call-back list (§4.6.3): every incident resolved in the week, with its customer contact."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         try:
             start, _ = week_bounds(parse_iso_week(week), _zone(procedure))
         except ValueError as exc:
@@ -215,7 +217,7 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
 def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
     """The incident record sheet 《事件记录表》 of TICKET: the §4.1.4 facts and the full timeline."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         result = connector.read_one(ticket)
         if isinstance(result, Unreadable):
             raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")

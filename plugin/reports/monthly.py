@@ -26,12 +26,13 @@ def month_label(month: str, lang: Language) -> str:
 
 
 def monthly_kpis(incidents: Iterable[Incident], procedure: Procedure, month: str, now: datetime, *,
-                 contract: str | None = None, first_line_groups: Iterable[str] | None = None) -> KpiReport:
+                 contract: str | None = None, first_line_groups: Iterable[str] | None = None,
+                 groups_recorded: bool = True) -> KpiReport:
     """The KPIs of `month` ('2026-11'), in the default contract calendar's time zone."""
     tz = ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     start, end = month_bounds(month, tz)
     return compute_kpis(incidents, procedure, start, end, now, contract=contract,
-                        first_line_groups=first_line_groups, tz=tz)
+                        first_line_groups=first_line_groups, tz=tz, groups_recorded=groups_recorded)
 
 
 def render_monthly(report: KpiReport, procedure: Procedure, month: str, lang: Language = "zh") -> str:
