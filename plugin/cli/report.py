@@ -1,4 +1,4 @@
-"""`escalator report kpi|monthly|callbacks|record`: reports from the tracker's own data.
+"""`escalator report kpi|monthly|callbacks|record|workorder`: reports from the tracker's own data.
 
 Each command reads the incidents through the configured connector (search plus
 history: right even for incidents the daemon never saw), with a progress bar on
@@ -31,6 +31,7 @@ from plugin.reports.callbacks import callback_list, render_callbacks
 from plugin.reports.kpi_formats import FORMATS, render_kpi
 from plugin.reports.monthly import monthly_kpis, render_monthly
 from plugin.reports.record import render_record
+from plugin.reports.workorder import render_workorder
 
 
 def _setup(config_path: Path) -> tuple[Config, Procedure, TrackerMapping, object]:
@@ -127,7 +128,8 @@ _out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=Fal
 
 @click.group()
 def report() -> None:
-    """Reports from the tracker's data: KPIs, the monthly service report, call-backs, record sheets."""
+    """Reports from the tracker's data: KPIs, the monthly service report, call-backs, record sheets,
+    work orders."""
 
 
 @report.command()
@@ -218,12 +220,36 @@ def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | Non
     """The incident record sheet 《事件记录表》 of TICKET: the §4.1.4 facts and the full timeline."""
 
     def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
-        result = connector.read_one(ticket)
-        if isinstance(result, Unreadable):
-            raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
-        result = with_contract(result, config, procedure)
-        if result.contract not in procedure.contracts:
-            raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
+        result = _read_incident(connector, ticket, config, procedure)
         _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, lang), out)
+
+    _with_connector(config_path, work)
+
+
+def _read_incident(connector, ticket: str, config: Config, procedure: Procedure) -> Incident:
+    """One ticket as an incident under its contract; a one-line error when it cannot be."""
+    result = connector.read_one(ticket)
+    if isinstance(result, Unreadable):
+        raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
+    result = with_contract(result, config, procedure)
+    if result.contract not in procedure.contracts:
+        raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
+    return result
+
+
+@report.command()
+@click.argument("ticket")
+@_config_option
+@_lang_option
+@_as_of_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The HTML file to write [default: workorder-TICKET.html].")
+def workorder(ticket: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
+    """The customer service work order 《客户服务工作单》 of TICKET, print-ready HTML (A4) for the customer to sign."""
+
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
+        result = _read_incident(connector, ticket, config, procedure)
+        _emit(render_workorder(result, procedure, _now(as_of, _zone(procedure)), lang),
+              out or Path(f"workorder-{result.ref}.html"))
 
     _with_connector(config_path, work)

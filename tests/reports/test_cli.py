@@ -152,3 +152,16 @@ def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp
     assert json.loads(_run(tmp_path, *args, "--contract", "default").stdout)["total"] == 0
     sheet = _run(tmp_path, "record", "NOC-2", "--lang", "en", "--as-of", "2026-12-10T12:00").stdout
     assert re.search(r"Contract\s+24x7", sheet), sheet
+
+
+def test_workorder_writes_one_html_file(tracker, monkeypatch):
+    tmp_path, _ = tracker
+    monkeypatch.chdir(tmp_path)
+    result = _run(tmp_path, "workorder", "K-11", "--as-of", "2026-12-10T12:00", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "workorder-K-11.html").read_text(encoding="utf-8")  # the default name
+    assert "<title>Customer service work order · K-11</title>" in html
+    assert "wrote workorder-K-11.html" in result.stderr
+    unreadable = _run(tmp_path, "workorder", "K-99")
+    assert unreadable.exit_code == 1
+    assert "K-99: cannot be read as an incident" in unreadable.stderr
