@@ -36,6 +36,9 @@ figures, exactly (every count is an integer; a share is `count / base`, both giv
   last entry into a stopped-clock state) lies in that week and before `end`. The
   columns add up: sum(opened) = total; sum(resolved) + `resolved_after` (resolved
   after `end`) = `resolved`; `resolved` + `unresolved` = total.
+- **acknowledgement**, per level: the population's escalations to it, how many were
+  acknowledged by a holder of its role (`mapping.acknowledge`), and the mean working
+  time from the escalation to the acknowledgement.
 - **major incidents** (§7.1.1.7): population incidents of severity 1 now or at any
   time (the no-downgrade rule keeps them major), with their full timeline.
 """
@@ -43,13 +46,14 @@ figures, exactly (every count is an integer; a share is `count / base`, both giv
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from mapping.acknowledge import Holders, time_to_acknowledge
 from mapping.clock import sla_elapsed
 from mapping.duties import is_major, resolutions, stopped_states
 from mapping.incident import Incident
@@ -107,6 +111,17 @@ class FirstLine(_Out):
         return self.first_line / self.base if self.base else 0.0
 
 
+class AckLevel(_Out):
+    """Escalations to one level of the population, and how soon they were acknowledged."""
+
+    level: int
+    role: str
+    escalated: int
+    acknowledged: int
+    total: timedelta  # working time from escalation to acknowledgement, summed over the acknowledged
+    mean: timedelta | None
+
+
 class WeekTrend(_Out):
     week: str  # "2026-W47"
     opened: int
@@ -115,7 +130,7 @@ class WeekTrend(_Out):
 
 class TimelineEvent(_Out):
     at: datetime
-    kind: str  # reported, state, severity, group, escalation, manual-request, approval
+    kind: str  # reported, state, severity, group, escalation, manual-request, approval, acknowledgement
     value: str  # the new state code, severity, group, level, or the request's note
     by: str | None = None
 
@@ -151,6 +166,7 @@ class KpiReport(_Out):
     # what the figures were computed with, for their definitions
     first_line_groups: tuple[str, ...] | None = None
     immediate_within: timedelta = timedelta(0)
+    acknowledgement: tuple[AckLevel, ...] = ()
 
 
 def iso_week(moment: datetime | date, tz: ZoneInfo | None = None) -> str:
@@ -209,6 +225,8 @@ def timeline(incident: Incident) -> tuple[TimelineEvent, ...]:
         events.append(TimelineEvent(at=c.at, kind="manual-request", value=c.note or "", by=c.by_name or c.by))
     for c in incident.approvals:
         events.append(TimelineEvent(at=c.at, kind="approval", value=str(c.to_severity), by=c.by_name or c.by))
+    for c in incident.acknowledgements:
+        events.append(TimelineEvent(at=c.at, kind="acknowledgement", value="", by=c.by_name or c.by))
     return tuple(sorted(events, key=lambda e: e.at))  # sorted() is stable: kinds keep their order
 
 
@@ -251,11 +269,13 @@ def reported_late(incident: Incident, level: int, severity: int, within: timedel
 
 def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: datetime, end: datetime,
                  now: datetime, *, contract: str | None = None, first_line_groups: Iterable[str] | None = None,
-                 tz: ZoneInfo | None = None, groups_recorded: bool = True) -> KpiReport:
+                 tz: ZoneInfo | None = None, groups_recorded: bool = True,
+                 holders: Callable[[Incident], Holders] | None = None) -> KpiReport:
     """The KPIs of the incidents reported in [start, end), as known at `now` (see module docstring).
 
     `groups_recorded` is False when the tracker records no support group (Jira without a
-    mapped support-group field): the first-line share is then not computable.
+    mapped support-group field): the first-line share is then not computable. `holders` gives,
+    per incident, who holds each escalation level's role (who may acknowledge it; None: anyone).
     """
     zone = tz or ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     first_line_set = frozenset(first_line_groups) if first_line_groups is not None else None
@@ -274,6 +294,7 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
     first_line_base = first_line = unknown_group = 0
     resolved = resolved_after = 0
     resolved_weeks: Counter[str] = Counter()
+    acks: dict[int, list[timedelta | None]] = defaultdict(list)
     majors = []
     for incident in population:
         if incident.severity is not None:
@@ -307,6 +328,8 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
             else:
                 first_line_base += 1
                 first_line += resolved_by_first_line(incident, first_line_set)
+        for level, waited in time_to_acknowledge(incident, procedure, holders(incident) if holders else None):
+            acks[level].append(waited)
         if is_major(incident):
             majors.append(MajorIncident(ref=incident.ref, title=incident.title, severity=incident.severity,
                                         state=incident.state, category=incident.category,
@@ -348,7 +371,15 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
         resolved=resolved, resolved_after=resolved_after, unresolved=len(population) - resolved,
         first_line_groups=tuple(sorted(first_line_set)) if first_line_set is not None else None,
         immediate_within=within,
+        acknowledgement=tuple(_ack_level(level, role, acks[level]) for level, role in enumerate(targets, start=1)),
     )
+
+
+def _ack_level(level: int, role: str, waits: list[timedelta | None]) -> AckLevel:
+    done = [w for w in waits if w is not None]
+    total = sum(done, timedelta(0))
+    return AckLevel(level=level, role=role, escalated=len(waits), acknowledged=len(done), total=total,
+                    mean=total / len(done) if done else None)
 
 
 def _category_sort_key(code: str) -> tuple:

@@ -257,6 +257,55 @@ class Calendar(Strict):
         return self
 
 
+class WarningRule(Strict):
+    """When to warn before a deadline: once `share` of the allowed time has passed, or `lead`
+    before the deadline (SLA time, the contract's calendar). Exactly one of the two."""
+
+    share: float | None = Field(default=None, gt=0, lt=1, description="e.g. 0.75: a quarter of the time is left")
+    lead: Duration | None = Field(default=None, description="e.g. '1h': one hour of SLA time before the deadline")
+
+    @model_validator(mode="after")
+    def _one(self) -> WarningRule:
+        if (self.share is None) == (self.lead is None):
+            raise ValueError("give either `share` (e.g. 0.75) or `lead` (e.g. 1h), not both or neither")
+        if self.lead is not None and self.lead <= timedelta(0):
+            raise ValueError("`lead` must be more than 0")
+        return self
+
+
+class Warnings(Strict):
+    """Warnings before a breach (§5.2.1 "预计未能…修复"): a note and a notification before each
+    deadline, to the people working the incident."""
+
+    enabled: bool = True
+    default: WarningRule = WarningRule(share=0.75)
+    severities: dict[int, WarningRule | Literal["off"]] = Field(
+        default_factory=dict, description="severity -> its own rule, or 'off'")
+    notify: tuple[str, ...] = Field(
+        default=("assignee", "target"),
+        description="'assignee', 'target' (the role the deadline escalates to) and/or role keys")
+
+    def rule_for(self, severity: int) -> WarningRule | None:
+        if not self.enabled:
+            return None
+        rule = self.severities.get(severity, self.default)
+        return None if rule == "off" else rule  # type: ignore[return-value]
+
+
+class Acknowledgement(Strict):
+    """Escalations to be acknowledged (opt-in): repeated until a holder of the role escalated to
+    acknowledges, every `repeat_every` (SLA time), at most `max_repeats` times."""
+
+    repeat_every: Duration = Field(description="e.g. '30m'")
+    max_repeats: int = Field(default=3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Acknowledgement:
+        if self.repeat_every <= timedelta(0):
+            raise ValueError("`repeat_every` must be more than 0")
+        return self
+
+
 class Contract(Strict):
     """A customer contract: its own timetable, calendar, clock rules and language (§5.2.2)."""
 
@@ -267,6 +316,9 @@ class Contract(Strict):
     clock: dict[str, ClockMode] = Field(default_factory=dict, description="state key -> clock mode override")
     enforce_transitions: bool = Field(default=False, description="put an illegal state change back")
     customer_updates: Literal["on", "off", "severe"] = "on"
+    warnings: Warnings = Field(default_factory=Warnings, description="warnings before each deadline")
+    acknowledge: Acknowledgement | None = Field(
+        default=None, description="repeat an escalation's notification until acknowledged; None = off")
 
 
 class DowngradeException(Strict):

@@ -41,6 +41,15 @@ def _setup(config_path: Path) -> tuple[Config, Procedure, TrackerMapping, object
     return config, procedure, mapping, factory.make_connector(config, procedure, mapping)
 
 
+def _holders(config: Config, procedure: Procedure) -> Callable[[Incident], dict[int, set[str]]]:
+    """Who holds each escalation level's role for an incident (who may acknowledge it), as the daemon sees it."""
+    def holders(incident: Incident) -> dict[int, set[str]]:
+        return {level: set(config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
+                                               project=incident.project))
+                for level, role in enumerate(procedure.escalation.targets, start=1)}
+    return holders
+
+
 def _zone(procedure: Procedure) -> ZoneInfo:
     return ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
 
@@ -155,7 +164,7 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
         incidents = read_incidents(connector, procedure, config, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups, tz=tz,
-                              groups_recorded=mapping.records_groups)
+                              groups_recorded=mapping.records_groups, holders=_holders(config, procedure))
         _emit(render_kpi(result, procedure, fmt, lang), out)
 
     _with_connector(config_path, work)
@@ -183,7 +192,7 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
         incidents = read_incidents(connector, procedure, config, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups,
-                              groups_recorded=mapping.records_groups)
+                              groups_recorded=mapping.records_groups, holders=_holders(config, procedure))
         _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
 
     _with_connector(config_path, work)

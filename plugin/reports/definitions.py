@@ -12,7 +12,7 @@ from mapping.kpi import KpiReport
 from mapping.procedure import Language, format_duration
 
 #: (key, title) in the order the report shows them
-KEYS = ("total", "impact", "misses", "time_spent", "first_line", "trend", "majors")
+KEYS = ("total", "impact", "misses", "time_spent", "first_line", "trend", "acknowledgement", "majors")
 
 _TITLES: dict[str, tuple[str, str]] = {
     "total": ("事件总数", "Total incidents"),
@@ -21,6 +21,7 @@ _TITLES: dict[str, tuple[str, str]] = {
     "time_spent": ("平均花费的时间", "Mean time spent"),
     "first_line": ("一线解决的比例", "First-line resolution"),
     "trend": ("事件趋势", "Weekly trend"),
+    "acknowledgement": ("升级确认", "Acknowledgement of escalations"),
     "majors": ("重大事件分析", "Major incidents"),
 }
 
@@ -57,6 +58,8 @@ def kpi_definitions(report: KpiReport, lang: Language) -> list[tuple[str, str, s
                         "“数据截至”时刻已解决的事件，按最后一次解决所在的周计一次。"
                         f"合计：新增 {report.total} = 期内解决 {resolved_in_weeks} + 期后解决 "
                         f"{report.resolved_after} + 未解决 {report.unresolved}。")
+        out["acknowledgement"] = ("按升级级别：这些事件升级至该级别的次数、其中由该级别角色的人员确认（添加确认标签）的次数，"
+                                  "以及从升级到确认的平均工作时间（合同日历）。")
         out["majors"] = "当前或曾经为一级的事件，附全部记录的变更（§7.1.1.7）。"
     else:
         out["total"] = (f"Incidents reported in the period ({report.timezone}, start included, end excluded)"
@@ -91,5 +94,9 @@ def kpi_definitions(report: KpiReport, lang: Language) -> list[tuple[str, str, s
                         "those, resolved at the as-of time, counted once, in the week of their last resolution. "
                         f"The columns add up: {report.total} opened = {resolved_in_weeks} resolved in the period + "
                         f"{report.resolved_after} resolved after it + {report.unresolved} not resolved.")
+        out["acknowledgement"] = ("Per escalation level: how often these incidents were escalated to it, how many of "
+                                  "those a holder of its role acknowledged (added the acknowledgement label or tag), "
+                                  "and the mean working time (the contract's calendar) from escalation to "
+                                  "acknowledgement.")
         out["majors"] = "Incidents of severity 1 now or at any time, with every recorded change (§7.1.1.7)."
     return [(key, _TITLES[key][0 if zh else 1], out[key]) for key in KEYS]

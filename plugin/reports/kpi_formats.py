@@ -57,6 +57,10 @@ def kpi_dict(report: KpiReport, lang: Language = "en") -> dict:
                        "first_line_groups": list(report.first_line_groups)
                        if report.first_line_groups is not None else None},
         "weekly_trend": [{"week": w.week, "opened": w.opened, "resolved": w.resolved} for w in report.trend],
+        "acknowledgement": [{"level": a.level, "role": a.role, "escalated": a.escalated,
+                             "acknowledged": a.acknowledged,
+                             "mean_hours_to_acknowledge": hours(a.mean) if a.mean is not None else None}
+                            for a in report.acknowledgement],
         "resolution": {"resolved": report.resolved, "resolved_in_period": sum(w.resolved for w in report.trend),
                        "resolved_after_period": report.resolved_after, "unresolved": report.unresolved},
         "major_incidents": [{
@@ -144,6 +148,10 @@ def kpi_table(report: KpiReport, procedure: Procedure, lang: Language) -> str:
                        str(sum(w.resolved for w in report.trend))]]),
         f"{t('resolved_after', lang)}: {report.resolved_after}   {t('unresolved', lang)}: {report.unresolved}",
         "",
+        t("ack", lang),
+        text_table([t("level", lang), t("escalated", lang), t("acknowledged", lang), t("mean_ack", lang)],
+                   [list(row) for row in ack_rows(report, names)]),
+        "",
         t("majors", lang),
     ]
     if not report.majors:
@@ -158,6 +166,11 @@ def kpi_table(report: KpiReport, procedure: Procedure, lang: Language) -> str:
     blocks += ["", t("definitions", lang)]
     blocks += [f"- {title}: {text}" for _, title, text in kpi_definitions(report, lang)]
     return "\n".join(blocks) + "\n"
+
+
+def ack_rows(report: KpiReport, names: Names) -> list[tuple[str, str, str, str]]:
+    return [(names.level(a.level), str(a.escalated), str(a.acknowledged), duration(a.mean) if a.mean else "-")
+            for a in report.acknowledgement]
 
 
 def first_line_text(report: KpiReport, lang: Language) -> str:
@@ -206,6 +219,7 @@ def kpi_view(report: KpiReport, procedure: Procedure, lang: Language) -> dict:
         else t("not_computable_short", lang),
         "first_line_text": first_line_text(report, lang),
         "miss_cells": miss_cells(report, names),
+        "ack_rows": ack_rows(report, names),
         "definitions": kpi_definitions(report, lang),
         "severity_rows": [(names.severity(k), v, percent(v / report.total)) for k, v in report.by_severity.items()],
         "category_rows": [(names.category(k), v, percent(v / report.total)) for k, v in report.by_category.items()],

@@ -7,10 +7,11 @@ file can be mailed, archived or printed as it is. Chinese by default, English wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from mapping.acknowledge import Holders
 from mapping.incident import Incident
 from mapping.kpi import KpiReport, compute_kpis, month_bounds
 from mapping.procedure import Language, Procedure
@@ -27,12 +28,13 @@ def month_label(month: str, lang: Language) -> str:
 
 def monthly_kpis(incidents: Iterable[Incident], procedure: Procedure, month: str, now: datetime, *,
                  contract: str | None = None, first_line_groups: Iterable[str] | None = None,
-                 groups_recorded: bool = True) -> KpiReport:
+                 groups_recorded: bool = True, holders: Callable[[Incident], Holders] | None = None) -> KpiReport:
     """The KPIs of `month` ('2026-11'), in the default contract calendar's time zone."""
     tz = ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     start, end = month_bounds(month, tz)
     return compute_kpis(incidents, procedure, start, end, now, contract=contract,
-                        first_line_groups=first_line_groups, tz=tz, groups_recorded=groups_recorded)
+                        first_line_groups=first_line_groups, tz=tz, groups_recorded=groups_recorded,
+                        holders=holders)
 
 
 def render_monthly(report: KpiReport, procedure: Procedure, month: str, lang: Language = "zh") -> str:

@@ -220,3 +220,10 @@ def test_an_immediate_report_is_judged_from_when_the_incident_became_severity_1(
     assert reported_late(bare, 1, 1, within, at("2026-11-02 11:15")) is True
     # a level set with the ticket and never changed: taken as reported at the report time
     assert reported_late(bare.model_copy(update={"escalation_level": 2}), 2, 1, within, NOW) is False
+
+
+def test_time_to_acknowledge_per_level(report):
+    # escalations of the population: K-03 to levels 1-3 at 10:01; K-18 to level 1 at 10:05 and
+    # level 2 at 10:40. Only K-18's level 1 was acknowledged, at 10:20 (Wednesday, working time)
+    assert [(a.level, a.escalated, a.acknowledged, a.mean) for a in report.acknowledgement] == [
+        (1, 2, 1, timedelta(minutes=15)), (2, 2, 0, None), (3, 1, 0, None)]

@@ -47,7 +47,10 @@ def test_json_carries_every_figure(report, procedure):
     assert data["major_incidents"][1]["timeline"][6] == {"at": "2026-11-19T20:30:00+08:00", "kind": "severity",
                                                          "value": "1", "by": None}
     # every KPI says what it counts, in the report's language
-    assert list(data["definitions"]) == ["total", "impact", "misses", "time_spent", "first_line", "trend", "majors"]
+    assert list(data["definitions"]) == ["total", "impact", "misses", "time_spent", "first_line", "trend",
+                                        "acknowledgement", "majors"]
+    assert data["acknowledgement"][0] == {"level": 1, "role": "project_manager", "escalated": 2, "acknowledged": 1,
+                                          "mean_hours_to_acknowledge": 0.25}
     assert "15 分钟内" in data["definitions"]["misses"] or "15m" in data["definitions"]["misses"]
     en = json.loads(render_kpi(report, procedure, "json", "en"))["definitions"]
     assert "not recorded within 15m of the incident becoming that severity" in en["misses"]

@@ -39,6 +39,7 @@ def test_every_field_of_the_work_order(procedure):
         ("2026-11-25 10:05", "state set to dispatched"),
         ("2026-11-25 10:05", "escalated to L1 project manager"),
         ("2026-11-25 10:10", "state set to in progress"),
+        ("2026-11-25 10:20", "escalation acknowledged"),
         ("2026-11-25 10:30", "handed to group network"),
         ("2026-11-25 10:40", "escalated to L2 division director"),
         ("2026-11-25 14:00", "state set to pending review"),
