@@ -32,7 +32,7 @@ from mapping.fieldmap import TrackerMapping  # noqa: E402
 from mapping.incident import Incident  # noqa: E402
 from mapping.loader import load_procedure  # noqa: E402
 from plugin.config import Config  # noqa: E402
-from sandbox.jira.responses import JiraSandbox  # noqa: E402
+from sandbox.jira import JiraSandbox  # noqa: E402
 
 TOKEN_ENV = "ESCALATOR_BENCH_JIRA_TOKEN"
 STATES = {1: ["Open"], 2: ["Dispatched"], 3: ["In Progress"], 4: ["Waiting for vendor"],
@@ -105,7 +105,7 @@ def run(flavour: str, n: int, page_size: int, changed_share: float) -> bool:
     procedure = load_procedure()
     sb = JiraSandbox(flavour, token="bench-token", clock=clock)
     sb.add_status("Dispatched", "indeterminate", id="10100")
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     sb.set_workflow("SD", Workflow("Open", [WorkflowTransition("11", "Dispatch", "Dispatched", ("Open",)),
                                             WorkflowTransition("21", "Start", "In Progress", ("Dispatched",))]))
     with sb:

@@ -84,7 +84,7 @@ def from_sandbox(n: int, seed: int, procedure) -> tuple[list[Incident], float, f
     from connectors.jira.factory import connector_from_config
     from mapping.fieldmap import TrackerMapping
     from plugin.config import Config
-    from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+    from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 
     states = {1: ["Open"], 2: ["Dispatched"], 3: ["In Progress"], 4: ["Waiting for vendor"],
               5: ["Waiting for customer"], 6: ["Resolved"], 7: ["Closed"]}
@@ -142,7 +142,7 @@ def main() -> int:
     source = args.source
     if source is None:
         try:
-            import sandbox.jira.responses  # noqa: F401
+            import sandbox.jira  # noqa: F401
             source = "sandbox"
         except ImportError:
             source = "generated"

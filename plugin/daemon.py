@@ -70,6 +70,7 @@ from mapping.downgrade import check_downgrade
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.procedure import Procedure
+from mapping.text import format_duration
 from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
@@ -504,7 +505,8 @@ class Daemon:
         elif action.allowed <= timedelta(0):
             why = "due immediately"
         else:
-            why = f"allowed {_hours(action.allowed)}, deadline missed by {_hours(action.overdue(now))}"
+            why = (f"allowed {format_duration(action.allowed, 'en')}, "
+                   f"deadline missed by {format_duration(action.overdue(now), 'en', elapsed=True)}")
         summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
         if self.dry_run:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
@@ -683,10 +685,3 @@ class Daemon:
         log.log(severity, "%s %s", event, " ".join(f"{k}={v}" for k, v in fields.items()),
                 extra={"event": event, "fields": fields})
 
-
-def _hours(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"

@@ -53,10 +53,11 @@ from mapping.duties import (
     resolved_in_week,
 )
 from mapping.incident import Incident
+from mapping.text import Texts
 from plugin.mailer import MailError, send_digest
-from plugin.reports import pick
+from plugin.notes import signature
 from plugin.reports.callbacks import CallBack, render_callbacks
-from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
+from plugin.reports.digest import Delivery, duty_deliveries
 
 if TYPE_CHECKING:
     from plugin.daemon import Daemon, PassStats
@@ -66,7 +67,7 @@ DUTY_TICKET = "duty"
 #: "the tracker is not there": the pass fails and is retried with back-off (as in the daemon)
 _DOWN = (Unreachable, ServerError, RateLimited)
 
-_TEXT = {
+_TEXT = Texts("plugin.duty_runner", {
     "problem_title": ("【问题】{ref} {title}", "[Problem] {ref} {title}"),
     "problem_body": ("事件 {ref}（{title}）需要问题记录（§4.3.6）：{reasons}。请在问题管理流程中分析根本原因。",
                      "Incident {ref} ({title}) needs a problem record (§4.3.6): {reasons}. "
@@ -76,11 +77,11 @@ _TEXT = {
     "major": ("重大事件（一级）", "major incident (severity 1)"),
     "root_cause_unknown": ("已解决但根本原因未知", "resolved with its root cause unknown"),
     "callbacks_task": ("客户回访 {week}（{contract}）：{n} 起", "Call-backs {week} ({contract}): {n}"),
-}
+})
 
 
 def _t(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang)
+    return _TEXT.text(key, lang)
 
 
 class DutyRunner:
@@ -294,8 +295,9 @@ class DutyRunner:
             return
         items = [CallBack(i, max(r for r in resolutions(i, p) if due.period_start <= r < due.period_end))
                  for i in resolved]
-        body = render_callbacks(items, p, week, "table", lang) + f"\n{SIGNATURE[lang]}\n"
-        title = _t("callbacks_task", lang).format(week=week, contract=getattr(contract.name, lang), n=len(items))
+        body = render_callbacks(items, p, week, "table", lang) + f"\n{signature(lang)}\n"
+        title = _t("callbacks_task", lang).format(week=week, n=len(items),
+                                                   contract=contract.name.in_(lang) if contract.name else due.contract)
         desk = d.config.roles.people("service_desk", contract=due.contract)
         spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
                           else self.settings.callbacks_task.group,
@@ -333,9 +335,9 @@ class DutyRunner:
                                   issue_type=settings.issue_type, link_type=settings.link_type)
                 title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
                 body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \
-                    + f"\n{SIGNATURE[lang]}"
+                    + f"\n{signature(lang)}"
                 ref = d.connector.create_problem(incident, title, body, spec)
-            note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
+            note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{signature(lang)}"
             d.connector.add_note(incident, note, marker=due.marker)
             d.journal.record(d.tracker, incident.id, incident.ref, due.marker, "problem-record",
                              "done" if created else "already-done", d.clock.now(),

@@ -38,6 +38,7 @@ from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
+from mapping.text import text_table
 from plugin.clock import AcceleratedClock, Clock
 from plugin.config import Config, load_config
 from plugin.daemon import DaemonEvent
@@ -144,7 +145,7 @@ _JIRA_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 def _free_workflow():
     """Every status reachable from every other, like a lax real workflow: the team can break
     the procedure (straight to 已归档), and the escalator can put it back."""
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     return Workflow(STATE_NAMES[1], [WorkflowTransition(str(10 + code), f"to {name}", name)
                                      for code, name in STATE_NAMES.items()])
 
@@ -178,7 +179,7 @@ class JiraSite(Site):
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
               tracker_options: dict | None = None) -> JiraSite:
-        from sandbox.jira.responses import JiraSandbox
+        from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
                               time_zone="Asia/Shanghai")
@@ -260,7 +261,7 @@ class ZammadSite(Site):
     def build(cls, folder: Path, clock: Clock, *, rate_limit: float | None = None, poll_interval: float = 60.0,
               extra: dict | None = None, env: str = "ESCALATOR_DEMO_ZAMMAD_TOKEN",
               tracker_options: dict | None = None) -> ZammadSite:
-        from sandbox.zammad.responses import ZammadSandbox
+        from sandbox.zammad import ZammadSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False)
         for project in CONTRACT_PROJECT.values():
@@ -481,7 +482,7 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
 
 def _summary(sites: dict[str, Site]) -> int:
     click.echo("\nSummary (read back from the trackers):")
-    click.echo(f"  {'tracker':<7} {'ticket':<8} {'contract':<8} {'severity':>8} {'level':>5}  {'state':<6} notes")
+    rows = []
     problems = 0
     for site in sites.values():
         for s in site.seeded:
@@ -491,8 +492,10 @@ def _summary(sites: dict[str, Site]) -> int:
                 problems += 1
             kinds = ", ".join(sorted({m.split("-")[0] for m in markers})) or "-"
             state = STATE_NAMES.get(inc.state, str(inc.state))
-            click.echo(f"  {site.kind:<7} {s.ref:<8} {s.contract:<8} {inc.severity!s:>8} {inc.escalation_level:>5}  "
-                       f"{state:<6} {len(markers)} ({kinds})")
+            rows.append([site.kind, s.ref, s.contract, inc.severity, inc.escalation_level, state,
+                         f"{len(markers)} ({kinds})"])
+    click.echo(text_table(["tracker", "ticket", "contract", "severity", "level", "state", "notes"], rows,
+                          indent="  "))
     return problems
 
 

@@ -4,8 +4,11 @@ A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
 (127.0.0.1, a free port). This module gives them routing, authentication, fault
 injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
 answers 429 like the tracker does, and a log of every call for tests and benchmarks.
-The tracker-specific parts (paths, payload shapes, rate-limit header names) live in
-`sandbox/jira/responses.py` and `sandbox/zammad/responses.py`.
+The tracker-specific parts live in `sandbox/jira/` and `sandbox/zammad/`, each laid out
+as moto lays out a service: `server.py` (the subclass of `SandboxServer`: auth hooks,
+rate-limit answers, seed API), `models.py` (state), `responses.py` (the REST
+operations), `urls.py` (the routing table), `exceptions.py` (refusals in the
+tracker's own error shape, raised as `HttpError`s).
 """
 
 from __future__ import annotations

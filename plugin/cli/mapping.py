@@ -10,9 +10,11 @@ import click
 from connectors.factory import make_provisioner
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
 from mapping.loader import load_procedure
+from mapping.text import text_table
 from plugin.config import ConfigError, load_config
 
-_MARK = {"ok": "ok     ", "create": "create ", "update": "update ", "manual": "MANUAL "}
+#: what each step needs, as the plan shows it (a step for the admin shouts)
+_MARK = {"ok": "ok", "create": "create", "update": "update", "manual": "MANUAL"}
 
 
 def _setup(config_path: Path, tracker: str | None):
@@ -25,8 +27,8 @@ def _setup(config_path: Path, tracker: str | None):
 
 def show_plan(plan: Plan) -> None:
     click.echo(f"Mapping plan for {plan.tracker} at {plan.base_url}:")
-    for step in plan.steps:
-        click.echo(f"  {_MARK[step.status]} {step.term:<22} {step.detail}")
+    click.echo(text_table(["status", "term", "detail"], [[_MARK[s.status], s.term, s.detail] for s in plan.steps],
+                          indent="  "))
     click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand.")
 
 

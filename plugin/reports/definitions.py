@@ -9,7 +9,7 @@ up. A reader of the report never has to guess what a figure counts.
 from __future__ import annotations
 
 from mapping.kpi import KpiReport
-from mapping.procedure import Language, format_duration
+from mapping.text import Language, format_duration
 
 #: (key, title) in the order the report shows them
 KEYS = ("total", "impact", "misses", "time_spent", "first_line", "trend", "acknowledgement", "majors")
@@ -29,7 +29,7 @@ _TITLES: dict[str, tuple[str, str]] = {
 def kpi_definitions(report: KpiReport, lang: Language) -> list[tuple[str, str, str]]:
     """(key, title, definition) for every KPI of `report`, in `lang`."""
     zh = lang == "zh"
-    within = format_duration(report.immediate_within)
+    within = format_duration(report.immediate_within, lang, elapsed=True)
     contract = report.contract
     out: dict[str, str] = {}
     if zh:
@@ -39,7 +39,7 @@ def kpi_definitions(report: KpiReport, lang: Language) -> list[tuple[str, str, s
         out["impact"] = "上述事件按当前级别和当前分类计数；未填写的单列（§7.1.1.2）。"
         out["misses"] = ("按升级级别统计有级别的事件（§7.1.1.3）。时间表给出时限的格（如二级事件 4 小时上报项目经理）："
                          "SLA 计时（合同日历的工作时间，暂停不计）达到该时限时事件尚未解决，即为超时。"
-                         f"要求“立即”上报的格（一级事件）不设解决时限：事件成为该级别后 {within} 内"
+                         f"要求“立即”上报的格（一级事件）不设解决时限：事件成为该级别后{within}内"
                          "未记录向该级别（或更高级别）的升级上报，即为超时。")
         out["time_spent"] = ("按分类统计在“数据截至”时刻已解决（待审核或已归档）的事件：从报告起 SLA 计时的工作时间，"
                              "含退回重新处理后的时间，不含暂停时间；与《事件记录表》的 SLA 计时一致（§7.1.1.4）。")
@@ -68,7 +68,7 @@ def kpi_definitions(report: KpiReport, lang: Language) -> list[tuple[str, str, s
         out["impact"] = ("Those incidents counted by their current severity and current category; 'not set' "
                          "where none is recorded (§7.1.1.2).")
         out["misses"] = ("Per escalation level, of the incidents with a severity (§7.1.1.3). Where the timetable "
-                         "allows time (severity 2: 4h to the project manager), a miss is an incident not resolved "
+                         "allows time (severity 2: 4 h to the project manager), a miss is an incident not resolved "
                          "when that much SLA time (working time of the contract's calendar, paused time excluded) "
                          "had elapsed. Where the report is due immediately (severity 1) there is no resolution "
                          f"target: a miss is a report to that level (or higher) not recorded within {within} of "

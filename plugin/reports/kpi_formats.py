@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from mapping.kpi import UNSET, KpiReport
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, hours, local, percent, t, templates, text_table
+from mapping.text import format_duration, text_table
+from plugin.reports import Names, hours, local, percent, t, templates
 from plugin.reports.charts import SEVERITY_COLOURS, donut, grouped_bars, horizontal_bars
 from plugin.reports.definitions import kpi_definitions
 
@@ -137,7 +138,8 @@ def kpi_table(report: KpiReport, procedure: Procedure, lang: Language) -> str:
         "",
         t("resolve_time", lang),
         text_table([t("category", lang), t("resolved", lang), t("mean", lang)],
-                   [[names.category(r.category), str(r.resolved), duration(r.mean)] for r in report.resolve_time]),
+                   [[names.category(r.category), str(r.resolved), format_duration(r.mean, lang, elapsed=True)]
+                    for r in report.resolve_time]),
         "",
         f"{t('first_line', lang)}: {first_line_text(report, lang)}",
         "",
@@ -169,7 +171,8 @@ def kpi_table(report: KpiReport, procedure: Procedure, lang: Language) -> str:
 
 
 def ack_rows(report: KpiReport, names: Names) -> list[tuple[str, str, str, str]]:
-    return [(names.level(a.level), str(a.escalated), str(a.acknowledged), duration(a.mean) if a.mean else "-")
+    return [(names.level(a.level), str(a.escalated), str(a.acknowledged),
+             format_duration(a.mean, names.lang, elapsed=True) if a.mean is not None else "-")
             for a in report.acknowledgement]
 
 
@@ -185,7 +188,7 @@ def miss_cells(report: KpiReport, names: Names) -> list[list[str]]:
     """One row per level and severity: what was allowed, what a miss means there, the counts."""
     lang = names.lang
     return [[names.level(m.level), names.severity(c.severity),
-             t("immediately", lang) if c.rule == "report" else duration(c.allowed),
+             format_duration(c.allowed, lang),
              t(f"rule_{c.rule}", lang), str(c.missed), str(c.base)]
             for m in report.misses for c in m.by_severity]
 
@@ -224,7 +227,8 @@ def kpi_view(report: KpiReport, procedure: Procedure, lang: Language) -> dict:
         "severity_rows": [(names.severity(k), v, percent(v / report.total)) for k, v in report.by_severity.items()],
         "category_rows": [(names.category(k), v, percent(v / report.total)) for k, v in report.by_category.items()],
         "miss_rows": [(names.level(m.level), m.missed, m.base, percent(m.share)) for m in report.misses],
-        "time_rows": [(names.category(r.category), r.resolved, duration(r.mean)) for r in report.resolve_time],
+        "time_rows": [(names.category(r.category), r.resolved, format_duration(r.mean, lang, elapsed=True))
+                      for r in report.resolve_time],
         "trend_rows": [(w.week, w.opened, w.resolved) for w in report.trend],
         "majors": [{
             "ref": m.ref, "title": m.title, "severity": names.severity(m.severity), "state": names.state(m.state),
@@ -240,7 +244,8 @@ def kpi_view(report: KpiReport, procedure: Procedure, lang: Language) -> dict:
         "chart_misses": horizontal_bars([(names.level(m.level), m.share * 100, f"{percent(m.share)} "
                                           f"({m.missed}/{m.base})") for m in report.misses],
                                         t("chart_misses", lang), maximum=100, colour="#D55E00"),
-        "chart_time": horizontal_bars([(names.category(r.category), hours(r.mean), duration(r.mean))
+        "chart_time": horizontal_bars([(names.category(r.category), hours(r.mean),
+                                        format_duration(r.mean, lang, elapsed=True))
                                        for r in report.resolve_time], t("chart_time", lang)),
     }
 

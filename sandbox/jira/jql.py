@@ -24,9 +24,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-
-class JqlError(ValueError):
-    """A query Jira would refuse; the message is Jira's `errorMessages` entry."""
+from sandbox.jira.exceptions import JqlError
 
 
 class Issue(Protocol):  # what the evaluator reads; sandbox.jira.model.Issue satisfies it

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from sandbox.jira.responses import JiraSandbox
+from sandbox.jira import JiraSandbox
 from sandbox.server import Fault
 from tests.conformance.openapi import (
     response_hook,

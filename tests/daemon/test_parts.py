@@ -92,7 +92,7 @@ def test_escalation_note_names_level_rule_numbers_and_contract(world):
     assert "第2级" in text and "事业部总监（dd-wang）" in text and "§5.2.2" in text
     assert "二级事件" in text and "《7×24 合同》" in text and "6小时" in text and "已超时5分钟" in text
     assert "2026-03-02 15:00（Asia/Shanghai）" in text
-    assert text.endswith(notes.SIGNATURE)
+    assert text.endswith(notes.signature("zh"))
 
 
 def test_restore_note_in_english_says_how_an_exception_is_recorded_on_zammad(world, tmp_path):

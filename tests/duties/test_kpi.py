@@ -101,7 +101,7 @@ def test_time_spent_agrees_with_the_record_sheet(report, procedure):
 
     k07 = next(i for i in month() if i.ref == "K-07")
     sheet = dict(record_view(k07, procedure, NOW, "en")["other"])
-    assert sheet["SLA time"] == "5h"
+    assert sheet["SLA time"] == "5 h"
     assert next(r.total for r in report.resolve_time if r.category == "2.3") == 5 * H
 
 

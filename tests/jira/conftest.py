@@ -16,7 +16,7 @@ from connectors.jira.factory import connector_from_config
 from mapping.fieldmap import TrackerMapping
 from mapping.loader import load_procedure
 from plugin.config import Config
-from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLOUD = "https://your-domain.atlassian.net"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -12,7 +14,7 @@ from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.cli.mapping import mapping as mapping_cli
 from plugin.config import load_config
-from sandbox.jira.responses import Workflow, WorkflowTransition
+from sandbox.jira import Workflow, WorkflowTransition
 from sandbox.server import Fault
 from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
@@ -24,6 +26,11 @@ def _run(*args: str):
     return CliRunner().invoke(mapping_cli, list(args[1:]), catch_exceptions=False)
 
 
+def _cols(output: str) -> str:
+    """A plan's table with every gap between columns two spaces wide (widths follow the longest term)."""
+    return re.sub(r"(?<=\S) {2,}(?=\S)", "  ", output)
+
+
 def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -> None:
     config = config_file(tmp_path, sandbox, monkeypatch)
 
@@ -31,8 +38,8 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     assert bare.exit_code == 0, bare.output
     assert "create  severity" in bare.output and "6 change(s) to make, 0 for the admin" in bare.output
     # the new fields go on SD's own edit screen, found through its screen schemes
-    assert ("update  screen:SD:severity     put the new field 'Incident severity 事件级别' on the edit screen of "
-            "project SD: 'SD: Jira Service Management Edit/View Issue Screen' (") in bare.output
+    assert ("update  screen:SD:severity  put the new field 'Incident severity 事件级别' on the edit screen of "
+            "project SD: 'SD: Jira Service Management Edit/View Issue Screen' (") in _cols(bare.output)
     assert sandbox.calls_to("/field$", "POST") == 0  # plan writes nothing
     assert sandbox.calls_to("/fields$", "POST") == 0
 
@@ -62,8 +69,8 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     again = _run("mapping", "apply", "--config", str(config), "--yes")
     assert again.exit_code == 0, again.output
     assert "0 change(s) to make" in again.output and "0 change(s) made" in again.output
-    assert "ok      screen:SD              severity, category, escalation_level on the edit screen of project SD" \
-        in again.output
+    assert "ok  screen:SD  severity, category, escalation_level on the edit screen of project SD" \
+        in _cols(again.output)
     assert TrackerMapping.load(tmp_path / "mapping.yaml") == mapping
 
     clean = _run("mapping", "check", "--config", str(config))
@@ -242,10 +249,10 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
     assert bare.exit_code == 0, bare.output
     # DC's REST API cannot put a field on a project's screen: that is the admin's, one step per field
     assert "3 change(s) to make, 3 for the admin" in bare.output
-    assert ("MANUAL  screen:SD:severity     once created, put 'Incident severity 事件级别' on the edit screen of "
-            "project SD (Project settings → Screens of SD") in bare.output
-    assert ("create  severity               create select field 'Incident severity 事件级别' (searcher "
-            "multiselectsearcher); then add its 4 options by hand: '1 ") in bare.output
+    assert ("MANUAL  screen:SD:severity  once created, put 'Incident severity 事件级别' on the edit screen of "
+            "project SD (Project settings → Screens of SD") in _cols(bare.output)
+    assert ("create  severity  create select field 'Incident severity 事件级别' (searcher "
+            "multiselectsearcher); then add its 4 options by hand: '1 ") in _cols(bare.output)
     assert "each 'n.m' option goes under its parent 'n'" in bare.output  # the category's cascade
     assert sb.calls_to("/field$", "POST") == 0
 
@@ -265,8 +272,8 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
 
     todo = _run("mapping", "plan", "--config", str(config))
     sev = created[FIELD_NAMES["severity"]].id
-    assert f"MANUAL  severity               add to select field 'Incident severity 事件级别' ({sev}) the options: " \
-           f"{names['severity'][1]!r}" in todo.output
+    assert f"MANUAL  severity  add to select field 'Incident severity 事件级别' ({sev}) the options: " \
+           f"{names['severity'][1]!r}" in _cols(todo.output)
     assert "0 change(s) to make, 3 for the admin" in todo.output
 
     # with no issue in SD yet, its edit screen cannot be read on DC: the plan says so
@@ -284,8 +291,8 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
     sb.create_issue("SD", "Incident", "First incident")
     off = _run("mapping", "plan", "--config", str(config))
     assert "0 change(s) to make, 3 for the admin" in off.output
-    assert (f"MANUAL  screen:SD:severity     put field 'Incident severity 事件级别' ({sev}) on the edit screen "
-            "of project SD (not in the editmeta of SD-1)") in off.output
+    assert (f"MANUAL  screen:SD:severity  put field 'Incident severity 事件级别' ({sev}) on the edit screen "
+            "of project SD (not in the editmeta of SD-1)") in _cols(off.output)
     for term in ("severity", "category", "escalation_level"):  # the admin puts them on SD's screen
         sb.add_field_to_screen("SD", created[FIELD_NAMES[term]].id)
     done = _run("mapping", "apply", "--config", str(config), "--yes")
@@ -349,7 +356,7 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
     chosen = {1: "Highest", 2: "High", 3: "Medium", 4: "Low"}
     path = config_file(tmp_path, sandbox, monkeypatch, severity_source="priority", severity_priorities=chosen)
     plan = _run("mapping", "plan", "--config", str(path))
-    assert "ok      severity               on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in plan.output
+    assert "ok  severity  on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in _cols(plan.output)
     # category and level only (each created, then put on SD's edit screen): no severity field
     assert "4 change(s) to make" in plan.output and "screen:SD:severity" not in plan.output
 

@@ -51,9 +51,9 @@ def test_json_carries_every_figure(report, procedure):
                                         "acknowledgement", "majors"]
     assert data["acknowledgement"][0] == {"level": 1, "role": "project_manager", "escalated": 2, "acknowledged": 1,
                                           "mean_hours_to_acknowledge": 0.25}
-    assert "15 分钟内" in data["definitions"]["misses"] or "15m" in data["definitions"]["misses"]
+    assert "事件成为该级别后15分钟内未记录" in data["definitions"]["misses"]
     en = json.loads(render_kpi(report, procedure, "json", "en"))["definitions"]
-    assert "not recorded within 15m of the incident becoming that severity" in en["misses"]
+    assert "not recorded within 15 min of the incident becoming that severity" in en["misses"]
     assert "16 opened = 12 resolved in the period + 1 resolved after it + 3 not resolved" in en["trend"]
     assert "never left the first-line groups (onsite, service_desk)" in en["first_line"]
     assert "work after a reopen included" in en["time_spent"]
@@ -79,7 +79,7 @@ def test_table_in_both_languages(report, procedure):
     assert "事件总数: 16" in zh
     assert re.search(r"L1 项目经理\s+9\s+15\s+60\.0%", zh)
     assert re.search(r"L1 项目经理\s+一级事件\s+立即\s+上报迟于规定\s+1\s+3", zh)
-    assert re.search(r"合同服务 / 网络 \(1\.2\)\s+6\s+8h 10m", zh)
+    assert re.search(r"合同服务 / 网络 \(1\.2\)\s+6\s+8小时10分钟", zh)
     assert "一线解决率: 8/13 = 61.5%" in zh
     assert re.search(r"合计\s+16\s+12", zh)
     assert "期后解决: 1   未解决: 3" in zh
@@ -87,7 +87,8 @@ def test_table_in_both_languages(report, procedure):
     en = render_kpi(report, procedure, "table", "en")
     assert "Total incidents: 16" in en
     assert re.search(r"L3 company management\s+4\s+15\s+26\.7%", en)
-    assert re.search(r"L2 division director\s+severity 2\s+6h\s+not resolved in time\s+3\s+5", en)
+    assert re.search(r"/ network \(1\.2\)\s+6\s+8 h 10 min", en)
+    assert re.search(r"L2 division director\s+severity 2\s+6 h\s+not resolved in time\s+3\s+5", en)
     assert "severity set to severity 1" in en
     assert "- Share that missed the timetable: Per escalation level" in en
 
@@ -123,7 +124,7 @@ def test_monthly_html_is_self_contained_with_four_charts(report, procedure):
     trend = html.split('id="chart-trend">')[1].split("</svg>")[0]
     assert len(re.findall(r"<rect [^>]*><title>", trend)) == 12
     assert "<title>W47: 5</title>" in trend
-    assert "8h 10m" in html and "60.0%" in html
+    assert "8小时10分钟" in html and "60.0%" in html
     assert '<dt id="def-trend">事件趋势</dt>' in html
 
 

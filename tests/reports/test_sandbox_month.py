@@ -159,4 +159,4 @@ def test_a_month_with_a_reopen_a_hand_over_and_a_late_severity_1(site):
     assert trend["2026-W45"] == (2, 2) and trend["2026-W46"] == (1, 1) and trend["2026-W47"] == (1, 1)
     assert data["resolution"] == {"resolved": 4, "resolved_in_period": 4, "resolved_after_period": 0,
                                   "unresolved": 0}
-    assert "not recorded within 15m" in data["definitions"]["misses"]
+    assert "not recorded within 15 min" in data["definitions"]["misses"]

@@ -49,7 +49,7 @@ def test_every_field_of_the_work_order(procedure):
     ]
     # started at the first 处理中, completed at the last resolution; 5 h of working time in all
     assert dict(view["work"]) == {"Work started": "2026-11-25 10:10", "Completed": "2026-11-26 11:00",
-                                  "Time spent (working time)": "5h", "Current state": "archived",
+                                  "Time spent (working time)": "5 h", "Current state": "archived",
                                   "Engineer": "eng-liu"}
 
 
@@ -73,7 +73,7 @@ def test_the_printed_page_in_both_languages(procedure):
         assert label in zh, label
     en = render_workorder(k18(), procedure, NOW, "en")
     assert "<h1>Customer service work order</h1>" in en
-    assert re.search(r"<th>Time spent \(working time\)</th><td>5h</td>", en)
+    assert re.search(r"<th>Time spent \(working time\)</th><td>5 h</td>", en)
     # nothing fetched: the page prints as it is
     assert not re.search(r"<script|<link|<img|src=|@import|url\(", zh)
 

@@ -16,7 +16,7 @@ import requests
 
 from connectors.http import HttpClient, RetryPolicy
 from sandbox.server import Fault
-from sandbox.zammad.responses import ZammadSandbox
+from sandbox.zammad import ZammadSandbox
 
 TOKEN = "t0ken-admin"
 AGENT_TOKEN = "t0ken-agent"

@@ -81,9 +81,11 @@ def cli_deadlines(zone: str, contract: str, severity: int, reported: datetime) -
                                        "--contract", contract, "--config", str(procedure_file(zone))])
     assert result.exit_code == 0, result.output
     out = []
-    for line in result.output.splitlines()[2:]:
-        when, offset = _DUE.search(line.rstrip()).groups()
-        out.append(datetime.strptime(f"{when} {offset}", "%Y-%m-%d %H:%M %z"))
+    for line in result.output.splitlines()[1:]:
+        found = _DUE.search(line.rstrip())  # the rows of the table; not its header or rule
+        if found:
+            out.append(datetime.strptime(" ".join(found.groups()), "%Y-%m-%d %H:%M %z"))
+    assert len(out) == 3, result.output
     return out
 
 

@@ -1,5 +1,5 @@
 """End to end over loopback: `escalator mapping plan|apply|check --tracker zammad` and the
-connector's reads and writes against the sandbox Zammad (plugin/sandbox/zammad.py)."""
+connector's reads and writes against the sandbox Zammad (sandbox/zammad/)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from mapping.incident import Incident, Unreadable
 from mapping.loader import load_procedure
 from plugin.cli.main import main
 from plugin.config import load_config
-from sandbox.zammad.responses import Fault, ZammadSandbox
-from sandbox.zammad.store import ApiError
+from sandbox.zammad import Fault, ZammadError, ZammadSandbox
 
 TOKEN = "e2e-zammad-token-42"
 
@@ -257,7 +256,7 @@ def test_a_customer_update_is_emailed_to_the_customer(config_path: Path, sandbox
 
 def test_an_email_article_in_a_group_without_address_is_refused(sandbox: ZammadSandbox) -> None:
     t = sandbox.add_ticket("x", customer="cust@example.com")
-    with pytest.raises(ApiError, match="No email address found for group 'Users'"):
+    with pytest.raises(ZammadError, match="No email address found for group 'Users'"):
         sandbox.add_article(t["id"], "<p>hi</p>", by="admin@example.com", type="email")
     assert sandbox.outbox == []
 

@@ -1,5 +1,9 @@
 """The sandbox Zammad's state: records, the fresh-install seed, JSON shapes and history.
 
+The `models` of the moto-shaped package: the REST operations
+(`sandbox.zammad.responses`) and the seed API (`sandbox.zammad.server`) work on one
+`Store`; a refusal is a `sandbox.zammad.exceptions.ZammadError`.
+
 Everything here runs under the sandbox server's lock (one request at a time), so the
 store is a set of plain dicts keyed by integer ids. Records are serialised per request
 into the shapes the real server answers with, as recorded in
@@ -25,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sandbox.zammad.exceptions import ZammadError
 
 Clock = Callable[[], datetime]
 
@@ -142,15 +148,6 @@ def ruby_time(iso: str | None) -> str:
     if not iso:
         return ""
     return parse_time(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-class ApiError(ValueError):
-    """A refusal the server answers with `{error, error_human}` (handles_errors.rb#humanize_error)."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
-        super().__init__(message)
 
 
 @dataclass
@@ -359,12 +356,12 @@ class Store:
                  group_access: dict[int, list[str]] | None = None, by: int = 1) -> dict:
         role_ids = [rid for rid, name in ROLES.items() if name in (roles or ["Customer"])]
         if not role_ids:
-            raise ApiError(422, f"unknown roles {roles!r}")
+            raise ZammadError(422, f"unknown roles {roles!r}")
         login = (login or email or f"auto-{uuid.uuid4()}").lower()
         if self.user_by(login) is not None or (email and self.user_by(email) is not None):
-            raise ApiError(422, f"Email address '{email or login}' is already used for another user.")
+            raise ZammadError(422, f"Email address '{email or login}' is already used for another user.")
         if organization_id is not None and organization_id not in self.organizations:
-            raise ApiError(422, f"No value found for 'organization' with id {organization_id}")
+            raise ZammadError(422, f"No value found for 'organization' with id {organization_id}")
         uid = self.next_id("users")
         rec = self._user_record(uid, login=login, firstname=firstname, lastname=lastname, email=email.lower(),
                                 role_ids=role_ids, stamp=self.now(), created_by_id=by,
@@ -379,7 +376,7 @@ class Store:
 
     def add_organization(self, name: str, *, by: int = 1, note: str = "") -> dict:
         if self.by_name("organizations", name):
-            raise ApiError(422, "Object already exists!")
+            raise ZammadError(422, "Object already exists!")
         oid = self.next_id("organizations")
         stamp = self.now()
         rec = {"id": oid, "name": name, "shared": True, "domain": "", "domain_assignment": False, "active": True,
@@ -390,7 +387,7 @@ class Store:
 
     def add_group(self, name: str, *, note: str = "", signature_id: int | None = None, by: int = 1) -> dict:
         if self.by_name("groups", name):
-            raise ApiError(422, "Object already exists!")
+            raise ZammadError(422, "Object already exists!")
         gid = self.next_id("groups")
         stamp = self.now()
         rec = {"id": gid, "signature_id": signature_id, "email_address_id": None, "name": name, "name_last": name,
@@ -607,12 +604,12 @@ class Store:
                 continue
             if table == "users":
                 if not isinstance(value, str):
-                    raise ApiError(422, f"String is needed as ref value {value!r} for '{name}'")
+                    raise ZammadError(422, f"String is needed as ref value {value!r} for '{name}'")
                 rec = self.user_by(value)
             else:
                 rec = self.by_name(table, value)
             if rec is None:
-                raise ApiError(422, f"No lookup value found for '{name}': {value!r}")
+                raise ZammadError(422, f"No lookup value found for '{name}': {value!r}")
             out[attr] = rec["id"]
         return out
 
@@ -622,9 +619,9 @@ class Store:
                 try:
                     values[attr] = int(values[attr])
                 except (TypeError, ValueError):
-                    raise ApiError(422, f"No value found for '{name}' with id {values[attr]!r}") from None
+                    raise ZammadError(422, f"No value found for '{name}' with id {values[attr]!r}") from None
                 if values[attr] not in getattr(self, table):
-                    raise ApiError(422, f"No value found for '{name}' with id {values[attr]}")
+                    raise ZammadError(422, f"No value found for '{name}' with id {values[attr]}")
 
     def _custom_value(self, name: str, value: Any) -> Any:
         data_type = self.ticket_columns[name]
@@ -634,18 +631,18 @@ class Store:
             try:
                 return fmt_time(parse_time(value))
             except ValueError:
-                raise ApiError(422, f"{name}: invalid date/time {value!r}") from None
+                raise ZammadError(422, f"{name}: invalid date/time {value!r}") from None
         if data_type == "boolean":
             if isinstance(value, bool):
                 return value
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
-            raise ApiError(422, f"{name}: invalid boolean {value!r}")
+            raise ZammadError(422, f"{name}: invalid boolean {value!r}")
         if data_type == "integer":
             try:
                 return int(value)
             except (TypeError, ValueError):
-                raise ApiError(422, f"{name}: invalid integer {value!r}") from None
+                raise ZammadError(422, f"{name}: invalid integer {value!r}") from None
         return str(value)
 
     def clean_ticket_params(self, params: dict) -> dict:
@@ -661,7 +658,7 @@ class Store:
             try:
                 clean["pending_time"] = fmt_time(parse_time(clean["pending_time"]))
             except ValueError:
-                raise ApiError(422, f"pending_time: invalid date/time {clean['pending_time']!r}") from None
+                raise ZammadError(422, f"pending_time: invalid date/time {clean['pending_time']!r}") from None
         for name in self.ticket_columns:
             if name in params:
                 clean[name] = self._custom_value(name, params[name])
@@ -671,11 +668,11 @@ class Store:
                       tags: list[str] | None = None) -> dict:
         values = self.clean_ticket_params(params)
         if not values.get("title"):
-            raise ApiError(422, "Title can't be blank")  # Validation failed: Title can't be blank
+            raise ZammadError(422, "Title can't be blank")  # Validation failed: Title can't be blank
         if not values.get("group_id"):
-            raise ApiError(422, "Group can't be blank")
+            raise ZammadError(422, "Group can't be blank")
         if not values.get("customer_id"):
-            raise ApiError(422, "Customer can't be blank")
+            raise ZammadError(422, "Customer can't be blank")
         tid = self.next_id("tickets")
         stamp = self.now()
         ticket: dict[str, Any] = {c: None for c in TICKET_COLUMNS}
@@ -758,13 +755,13 @@ class Store:
         type_name = params.get("type") or ARTICLE_TYPES.get(params.get("type_id"), "note")
         type_id = next((i for i, n in ARTICLE_TYPES.items() if n == type_name), None)
         if type_id is None:
-            raise ApiError(422, f"No lookup value found for 'type': {type_name!r}")
+            raise ZammadError(422, f"No lookup value found for 'type': {type_name!r}")
         is_agent = self.has_permission(user, "ticket.agent")
         sender_name = params.get("sender") or ARTICLE_SENDERS.get(params.get("sender_id")) or \
             ("Agent" if is_agent else "Customer")
         sender_id = next((i for i, n in ARTICLE_SENDERS.items() if n == sender_name), None)
         if sender_id is None:
-            raise ApiError(422, f"No lookup value found for 'sender': {sender_name!r}")
+            raise ZammadError(422, f"No lookup value found for 'sender': {sender_name!r}")
         internal = params.get("internal", False)
         if isinstance(internal, str):
             internal = internal.lower() == "true"
@@ -772,7 +769,7 @@ class Store:
             internal = False
         body = params.get("body")
         if body is None or body == "":
-            raise ApiError(422, "Need at least an 'body' or an attachment")
+            raise ZammadError(422, "Need at least an 'body' or an attachment")
         content_type = params.get("content_type") or "text/plain"
         aid = self.next_id("articles")
         stamp = self.now()
@@ -823,7 +820,7 @@ class Store:
         group = self.groups[ticket["group_id"]]
         address = self.email_addresses.get(group["email_address_id"] or 0)
         if address is None:
-            raise ApiError(500, f"No email address found for group '{group['name']}' ({group['id']})")
+            raise ZammadError(500, f"No email address found for group '{group['name']}' ({group['id']})")
         article["subject"] = article["subject"] or ticket["title"]
         fqdn = "zammad.example.com"
         article["message_id"] = (f"<{parse_time(article['created_at']).strftime('%Y%m%d%H%M%S')}."
@@ -852,6 +849,61 @@ class Store:
                      created_by_id=article["created_by_id"], created_at=article["created_at"],
                      value_from=article["subject"], value_to=recipients, related_o_id=ticket["id"],
                      related_object="Ticket")
+
+    # -- states (ticket_states_controller.rb; app/models/ticket/state.rb) ---------------------------
+    def add_state(self, params: dict, *, by: int) -> dict:
+        name = params.get("name")
+        if not name:
+            raise ZammadError(422, "Name can't be blank")
+        if self.by_name("states", name):
+            raise ZammadError(422, "Name has already been taken")
+        try:
+            type_id = int(params.get("state_type_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            type_id = None
+        if type_id not in STATE_TYPES:
+            raise ZammadError(422, "State type must exist")
+        sid = self.next_id("states")
+        stamp = self.now()
+        ignore = params.get("ignore_escalation")
+        rec = {"id": sid, "state_type_id": type_id, "name": name, "next_state_id": params.get("next_state_id"),
+               "ignore_escalation": bool(ignore) if ignore is not None else False,
+               "default_create": bool(params.get("default_create", False)),
+               "default_follow_up": bool(params.get("default_follow_up", False)), "note": params.get("note"),
+               "active": bool(params.get("active", True)), "updated_by_id": by, "created_by_id": by,
+               "created_at": stamp, "updated_at": stamp}
+        self.states[sid] = rec
+        return rec
+
+    # -- links (app/models/link.rb) --------------------------------------------------------------------
+    def links_of(self, obj: str, oid: int) -> list[dict]:
+        """Link.list: the other end of each link; parent/child seen from the other side flip."""
+        flip = {"parent": "child", "child": "parent", "normal": "normal"}
+        out = []
+        for lk in sorted(self.links.values(), key=lambda x: x["id"]):
+            name = LINK_TYPES[lk["link_type_id"]]
+            if lk["link_object_source_value"] == oid:
+                out.append({"link_type": name, "link_object": obj, "link_object_value": lk["link_object_target_value"]})
+            elif lk["link_object_target_value"] == oid:
+                out.append({"link_type": flip[name], "link_object": obj,
+                            "link_object_value": lk["link_object_source_value"]})
+        return out
+
+    def link_add(self, link_type: str, source: dict, target: dict, *, by: int) -> dict:
+        type_id = next(i for i, n in LINK_TYPES.items() if n == link_type)
+        for lk in self.links.values():
+            if lk["link_type_id"] == type_id and lk["link_object_source_value"] == source["id"] \
+                    and lk["link_object_target_value"] == target["id"]:
+                return dict(lk)
+        lid = self.next_id("links")
+        stamp = self.now()
+        rec = {"id": lid, "link_type_id": type_id, "link_object_source_id": OBJECT_LOOKUP["Ticket"],
+               "link_object_source_value": source["id"], "link_object_target_id": OBJECT_LOOKUP["Ticket"],
+               "link_object_target_value": target["id"], "created_at": stamp, "updated_at": stamp}
+        self.links[lid] = rec
+        for ticket in (source, target):  # Link touches both ends
+            self.touch(ticket, by)
+        return dict(rec)
 
     # -- tags (Tag + Tag::WritesToTicketHistory) ------------------------------------------------------
     def tag_add(self, ticket: dict, item: str, *, by: int) -> None:
