@@ -288,7 +288,7 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
     by_category = Counter(i.category or UNSET for i in population)
 
     targets = procedure.escalation.targets
-    cells: dict[tuple[int, int], list] = {}  # (level, severity) -> [rule, allowed, base, missed]
+    cells: dict[tuple[int, int, MissRule, timedelta], list[int]] = {}  # (level, severity, rule, allowed) -> [base, missed]
     judged = 0
     resolve_totals: dict[str, list[timedelta]] = defaultdict(list)
     first_line_base = first_line = unknown_group = 0
@@ -304,16 +304,13 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
             for level, role in enumerate(targets, start=1):
                 allowed = row[role]
                 rule: MissRule = "report" if allowed <= timedelta(0) else "resolution"
-                cell = cells.setdefault((level, incident.severity), [rule, allowed, 0, 0])
-                if cell[0] != rule:  # contracts disagree on this cell: judge each by its own, keep counting
-                    cell[0] = rule
+                # contracts may allow different times for one cell: each counts apart
+                cell = cells.setdefault((level, incident.severity, rule, allowed), [0, 0])
+                cell[0] += 1
                 if rule == "resolution":
-                    cell[2] += 1
-                    cell[3] += spent >= allowed
+                    cell[1] += spent >= allowed
                 else:
-                    late = reported_late(incident, level, incident.severity, within, now)
-                    cell[2] += 1
-                    cell[3] += bool(late)
+                    cell[1] += bool(reported_late(incident, level, incident.severity, within, now))
         last = last_resolution(incident, procedure, now)
         if last is not None:
             resolved += 1
@@ -346,9 +343,9 @@ def compute_kpis(incidents: Iterable[Incident], procedure: Procedure, start: dat
 
     misses = []
     for level, role in enumerate(targets, start=1):
-        rows = tuple(SeverityMisses(severity=sev, rule=cells[(lv, sev)][0], allowed=cells[(lv, sev)][1],
-                                    base=cells[(lv, sev)][2], missed=cells[(lv, sev)][3])
-                     for lv, sev in sorted(cells) if lv == level)
+        rows = tuple(SeverityMisses(severity=sev, rule=rule, allowed=allowed, base=counts[0], missed=counts[1])
+                     for (lv, sev, rule, allowed), counts in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][3]))
+                     if lv == level)
         misses.append(LevelMisses(level=level, role=role, base=judged, missed=sum(r.missed for r in rows),
                                   by_severity=rows))
 

@@ -227,3 +227,14 @@ def test_time_to_acknowledge_per_level(report):
     # level 2 at 10:40. Only K-18's level 1 was acknowledged, at 10:20 (Wednesday, working time)
     assert [(a.level, a.escalated, a.acknowledged, a.mean) for a in report.acknowledgement] == [
         (1, 2, 1, timedelta(minutes=15)), (2, 2, 0, None), (3, 1, 0, None)]
+
+
+def test_contracts_allowing_different_times_for_one_cell_are_counted_apart(tmp_path):
+    path = tmp_path / "procedure.yaml"
+    path.write_text("contracts:\n  24x7:\n    timetable:\n      2: {project_manager: 2h, division_director: 6h, "
+                    "company_management: 8h}\n", encoding="utf-8")
+    start, end = month_bounds("2026-11", CST)
+    report = compute_kpis(month(), load_procedure(path), start, end, NOW)
+    # severity 2 at level 1: K-17 (24x7, 7 h) against 2 h; K-02 07 10 14 against 4 h (K-10 in time)
+    assert [(c.allowed, c.base, c.missed) for c in report.misses[0].by_severity if c.severity == 2] == [
+        (2 * H, 1, 1), (4 * H, 4, 3)]
