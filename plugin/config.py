@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from connectors.settings import TrackerSettings
 from mapping.trends import TrendRule
 
 
@@ -254,6 +255,18 @@ class Config(_Strict):
     def token(self) -> str:
         where = f"{self.source}: tracker.token" if self.source else "tracker.token"
         return self.tracker.token.resolve(where, self.base_dir)
+
+    def tracker_settings(self) -> TrackerSettings:
+        """What the connectors are built from; resolves the token (ConfigError when it cannot)."""
+        t = self.tracker
+        return TrackerSettings(
+            kind=t.kind, url=t.url, token=self.token(), flavour=t.flavour, email=t.email, auth=t.auth,
+            on_behalf_of=t.on_behalf_of, projects=tuple(t.projects), issue_types=tuple(t.issue_types),
+            timeout=t.timeout,
+            # unset: the connector takes its tracker's best page size (Zammad serves 200, Jira 100)
+            page_size=t.page_size if "page_size" in t.model_fields_set else None,
+            severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
+            state_aliases={k: tuple(v) for k, v in t.states.items()})
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:

@@ -299,8 +299,7 @@ class DutyRunner:
         title = _t("callbacks_task", lang).format(week=week, n=len(items),
                                                    contract=contract.name.in_(lang) if contract.name else due.contract)
         desk = d.config.roles.people("service_desk", contract=due.contract)
-        spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
-                          else self.settings.callbacks_task.group,
+        spec = RecordSpec(container=getattr(self.settings.callbacks_task, d.connector.container_key),
                           issue_type=self.settings.callbacks_task.issue_type)
         ref = d.connector.create_task(label, title, body, spec, desk[0] if desk else None)
         d.journal.record(d.tracker, DUTY_TICKET, ref, label, "callbacks-task", "done", d.clock.now(),
@@ -331,7 +330,7 @@ class DutyRunner:
             created = ref is None
             if ref is None:
                 settings = self.settings.problems
-                spec = RecordSpec(container=settings.project if d.tracker == "jira" else settings.group,
+                spec = RecordSpec(container=getattr(settings, d.connector.container_key),
                                   issue_type=settings.issue_type, link_type=settings.link_type)
                 title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
                 body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from connectors.factory import connector_class
 from mapping.actions import Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
@@ -48,8 +49,6 @@ _WORDS = Texts("plugin.notes", {
                     "（Jira 中也可在同一次编辑中完成）。",
                     "An authorised exception is recorded by the {approvers}: first add the {kind} '{label}', then "
                     "set the new severity within 15 minutes (in Jira both may go in one edit)."),
-    "label": ("标签", "label"),  # how Jira records the exception
-    "tag": ("标记（tag）", "tag"),  # and Zammad
     "transition_head": ("【状态变更不合规】{who} 于 {at} 将状态由{source}直接改为{target}。",
                         "[Illegal state change] {who} moved the incident from {source} to {target} at {at}."),
     "transition_rule": ("依据{section}：{rule}。{outcome}", "Rule {section}: {rule}. {outcome}"),
@@ -135,7 +134,7 @@ def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedu
         w("restore_head", who=_who(action.lowered_by, action.lowered_by_name, lang),
           at=_when(action.lowered_at, zone), old=old, new=new),
         w("restore_rule"),
-        w("restore_how", approvers=approvers, kind=w("label" if incident.tracker == "jira" else "tag"), label=label),
+        w("restore_how", approvers=approvers, kind=connector_class(incident.tracker).label_term[lang], label=label),
     ], lang)
 
 

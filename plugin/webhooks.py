@@ -1,27 +1,18 @@
 """The webhook receiver: a tracker tells the daemon a ticket changed, the daemon reads it at once.
 
-Optional (`webhooks.enabled`), on `http.server` in a thread. Two paths:
+Optional (`webhooks.enabled`), on `http.server` in a thread, one path per tracker:
+`POST /webhooks/jira`, `POST /webhooks/zammad`. How a tracker signs its webhook and where
+the body names the ticket is the connector's (`connectors.factory.webhook_for`: Jira
+HMAC-SHA256, Zammad HMAC-SHA1, both as `X-Hub-Signature`); this module is HTTP only.
 
-- `POST /webhooks/jira`: a Jira admin webhook registered with a secret. Jira signs the
-  raw body with HMAC-SHA256 and sends `X-Hub-Signature: sha256=<hex>` (WebSub style;
-  https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks).
-  The issue is `issue.id` (`issue.key` as a fallback) in the JSON body.
-- `POST /webhooks/zammad`: a Zammad webhook with an "HMAC SHA1 Signature Token".
-  Zammad sends `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>`
-  (https://admin-docs.zammad.org/en/latest/manage/webhook/add.html). The ticket is
-  `ticket.id` in its default payload.
-
-Signatures are compared with `hmac.compare_digest`. No signature → 401, a wrong one
-→ 403, each logged as `webhooks.rejected` (reason, path, peer; never the secret nor
-the signature). The receiver does no tracker work itself: it hands the ticket id to
-the daemon (`on_ticket`), which re-reads the ticket before acting — a webhook body is
-a hint, never trusted as the ticket's state.
+No signature → 401, a wrong one → 403, each logged as `webhooks.rejected` (reason, path,
+peer; never the secret nor the signature). The receiver does no tracker work itself: it
+hands the ticket id to the daemon (`on_ticket`), which re-reads the ticket before acting
+— a webhook body is a hint, never trusted as the ticket's state.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -29,48 +20,13 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from connectors.factory import webhook_for
+
 log = logging.getLogger("escalator.webhooks")
 
-#: path -> (tracker, digest, signature prefix)
-ROUTES = {
-    "/webhooks/jira": ("jira", hashlib.sha256, "sha256="),
-    "/webhooks/zammad": ("zammad", hashlib.sha1, "sha1="),
-}
+#: path -> tracker kind
+ROUTES = {"/webhooks/jira": "jira", "/webhooks/zammad": "zammad"}
 MAX_BODY = 1 << 20  # a webhook larger than 1 MiB is not one we need
-
-
-def sign(secret: str, body: bytes, tracker: str) -> str:
-    """The `X-Hub-Signature` value the tracker sends for `body` (used by tests and the demo)."""
-    for name, digest, prefix in ROUTES.values():
-        if name == tracker:
-            return prefix + hmac.new(secret.encode("utf-8"), body, digest).hexdigest()
-    raise ValueError(f"unknown tracker {tracker!r}")
-
-
-def verify(secret: str, body: bytes, header: str | None, tracker: str) -> str | None:
-    """None when the signature is right; otherwise the reason ('unsigned', 'bad signature')."""
-    if not header:
-        return "unsigned"
-    expected = sign(secret, body, tracker)
-    if not hmac.compare_digest(expected.encode("ascii"), header.strip().encode("ascii", "replace")):
-        return "bad signature"
-    return None
-
-
-def ticket_of(tracker: str, payload: Any) -> str | None:
-    """The ticket a webhook body names, or None."""
-    if not isinstance(payload, dict):
-        return None
-    if tracker == "jira":
-        issue = payload.get("issue")
-        if isinstance(issue, dict):
-            value = issue.get("id") or issue.get("key")
-            return str(value) if value else None
-        return None
-    ticket = payload.get("ticket")
-    if isinstance(ticket, dict) and ticket.get("id") is not None:
-        return str(ticket["id"])
-    return None
 
 
 class WebhookReceiver:
@@ -153,10 +109,10 @@ class WebhookReceiver:
             h.close_connection = True
             return self._reject(413, "body too large", path, peer)
         body = h.rfile.read(length) if length else b""
-        if route is None or route[0] not in self.trackers:
+        if route is None or route not in self.trackers:
             return 404, {"error": f"no webhook at {path}"}
-        tracker = route[0]
-        problem = verify(self._secret, body, h.headers.get("X-Hub-Signature"), tracker)
+        tracker, webhook = route, webhook_for(route)
+        problem = webhook.verify(self._secret, body, h.headers.get(webhook.header))
         if problem == "unsigned":
             return self._reject(401, problem, path, peer)
         if problem:
@@ -165,7 +121,7 @@ class WebhookReceiver:
             payload = json.loads(body.decode("utf-8")) if body else None
         except (UnicodeDecodeError, ValueError):
             return self._reject(400, "body is not JSON", path, peer)
-        ticket = ticket_of(tracker, payload)
+        ticket = webhook.ticket_of(payload)
         if ticket is None:
             log.info("webhooks.ignored", extra={"event": "webhooks.ignored",
                                                 "fields": {"tracker": tracker, "why": "names no ticket"}})

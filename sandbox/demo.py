@@ -33,7 +33,7 @@ import requests
 import yaml
 
 from connectors.base import Connector
-from connectors.factory import make_connector, make_provisioner
+from connectors.factory import make_connector, make_provisioner, webhook_for
 from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
@@ -42,7 +42,7 @@ from mapping.text import text_table
 from plugin.clock import AcceleratedClock, Clock
 from plugin.config import Config, load_config
 from plugin.daemon import DaemonEvent
-from plugin.webhooks import WebhookReceiver, sign
+from plugin.webhooks import WebhookReceiver
 
 #: a Monday, 09:00 in Shanghai: the start of a working day
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -97,7 +97,7 @@ class Site:
     def reader(self) -> Connector:
         """A connector of our own, to read back what the daemon did."""
         if self._reader is None:
-            self._reader = make_connector(self.config, self.procedure, self.mapping)
+            self._reader = make_connector(self.config.tracker_settings(), self.mapping)
         return self._reader
 
     def read(self, ticket_id: str) -> Incident:
@@ -133,7 +133,7 @@ def _write_config(folder: Path, tracker: dict, people: dict[str, str], *, poll_i
 def _apply(config_path: Path, procedure: Procedure) -> tuple[TrackerMapping, list[str]]:
     """`escalator mapping apply --yes`, through the real provisioner."""
     config = load_config(config_path)
-    provisioner = make_provisioner(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, changes = provisioner.apply(provisioner.plan())
     return mapping, changes
 
@@ -288,8 +288,8 @@ class ZammadSite(Site):
 
     def _add_fact_attributes(self) -> None:
         """The record facts §4.1.4 asks for that the provisioner leaves to the admin (object manager)."""
-        from connectors.zammad.factory import client_from_config
-        client = client_from_config(self.config)
+        from connectors.zammad.factory import make_client
+        client = make_client(self.config.tracker_settings())
         screens = {s: {"ticket.agent": {"shown": True, "required": False}} for s in ("create_middle", "edit")}
         for n, (name, display, data_type, option) in enumerate((
                 ("incident_affected_ci", "Affected CI 受影响的配置项", "input",
@@ -375,7 +375,7 @@ def _webhook(site: Site, s: Seeded, receiver_url: str) -> None:
                if site.kind == "jira" else {"ticket": {"id": int(s.ticket_id), "number": s.ref}})
     body = json.dumps(payload).encode("utf-8")
     requests.post(f"{receiver_url}/webhooks/{site.kind}", data=body, timeout=5,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature": sign(WEBHOOK_SECRET, body, site.kind)})
+                  headers={"Content-Type": "application/json", "X-Hub-Signature": webhook_for(site.kind).sign(WEBHOOK_SECRET, body)})
 
 
 def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None],

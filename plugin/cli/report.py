@@ -39,7 +39,7 @@ def _setup(config_path: Path) -> tuple[Config, Procedure, TrackerMapping, object
     config = load_config(config_path)
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
     mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, mapping, factory.make_connector(config, procedure, mapping)
+    return config, procedure, mapping, factory.make_connector(config.tracker_settings(), mapping)
 
 
 def _holders(config: Config, procedure: Procedure) -> Callable[[Incident], dict[int, set[str]]]:

@@ -2,7 +2,7 @@
 
 It keeps what a real tracker keeps: the ticket's fields and history, its notes (with
 the escalator's marker text, searched before writing, like the real connectors), the
-people notified, a machine-state property, and an `updated` stamp that every write
+people notified, and an `updated` stamp that every write
 moves (so the daemon's own writes come back in the next incremental read, as on Jira
 and Zammad). Faults are injected per call name: a crash (`SimulatedCrash`, which no
 code catches: the process "dies" there), or the tracker being down (`Unreachable`).
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
+from connectors.factory import connector_class
 from connectors.http import Conflict, NotFound, Unreachable
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
@@ -40,7 +41,6 @@ class Ticket:
     incident: Incident
     notes: list[Note] = field(default_factory=list)
     notified: list[tuple[list[str], str]] = field(default_factory=list)
-    machine: dict = field(default_factory=dict)
     unreadable: str | None = None  # a reason: the ticket reads as Unreadable
 
 
@@ -119,6 +119,9 @@ class FakeConnector:
     def __init__(self, tracker: FakeTracker):
         self.t = tracker
         self.tracker = tracker.tracker
+        # what the real connector of this tracker says of it
+        self.container_key = connector_class(self.tracker).container_key
+        self.label_term = connector_class(self.tracker).label_term
         self.closed = False
 
     def _read(self, ticket: Ticket) -> ReadResult:
@@ -215,14 +218,6 @@ class FakeConnector:
         filed = Filed(f"TASK-{len(self.t.filed) + 1}", label, title, text, spec, assignee)
         self.t.filed.append(filed)
         return filed.ref
-
-    def get_machine_state(self, incident: Incident) -> dict:
-        self.t._call("get_machine_state", incident.id)
-        return dict(self.t.tickets[incident.id].machine)
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None:
-        self.t._call("put_machine_state", incident.id)
-        self.t.tickets[incident.id].machine = dict(state)
 
     def close(self) -> None:
         self.closed = True

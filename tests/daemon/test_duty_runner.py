@@ -22,7 +22,7 @@ from mapping.incident import EscalationRecord
 from plugin.config import SmtpConfig
 from plugin.journal import Journal
 from tests.daemon.conftest import ROLES, T0, incident
-from tests.daemon.fake import SimulatedCrash
+from tests.daemon.fake import FakeTracker, SimulatedCrash
 
 CST = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
@@ -244,6 +244,18 @@ def test_resolved_with_root_cause_unknown_gets_a_problem_in_the_configured_proje
     (problem,) = w.tracker.filed
     assert problem.linked_to == ["1"] and problem.spec.container == "PRB" and problem.spec.link_type == "Relates"
     assert "根本原因未知" in problem.text
+
+
+def test_on_zammad_the_problem_goes_to_the_configured_group_not_the_jira_project(duties_world):
+    w = duties_world
+    w.tracker = FakeTracker(w.clock, tracker="zammad")
+    w.config = w.config.model_copy(update={"duties": w.config.duties.model_copy(update={
+        "problems": w.config.duties.problems.model_copy(update={"project": "PRB", "group": "Problems"})})})
+    w.tracker.add(incident("1", severity=3, contract="24x7", state=6, root_cause_unknown=True, tracker="zammad"))
+    settle(w)
+    w.daemon().cycle()
+    (problem,) = w.tracker.filed
+    assert problem.spec.container == "Problems"
 
 
 def test_the_weekly_callbacks_become_one_task_for_the_service_desk(duties_world):

@@ -52,3 +52,13 @@ def test_the_restore_note_says_to_record_the_approval_first() -> None:
     text = notes.restore_note(action, incident("1", severity=4, tracker="zammad"), PROC, "default", None)
     first, then = text.index("先添加"), text.index("再于15分钟内调整分级")
     assert first < then and "severity-downgrade-approved" in text
+
+
+def test_the_restore_note_calls_the_approval_what_the_tracker_calls_it() -> None:
+    action = RestoreSeverity(to=2, current=4, lowered_by="eng-a", lowered_by_name="Liu", lowered_at=T0)
+    en_proc = PROC.model_copy(update={"contracts": {
+        **PROC.contracts, "default": PROC.contracts["default"].model_copy(update={"language": "en"})}})
+    for tracker, zh, en in (("jira", "添加标签“", "add the label '"), ("zammad", "添加标记（tag）“", "add the tag '")):
+        inc = incident("1", severity=4, tracker=tracker)
+        assert zh in notes.restore_note(action, inc, PROC, "default", None)
+        assert en in notes.restore_note(action, inc, en_proc, "default", None)

@@ -11,10 +11,16 @@ import threading
 import pytest
 import requests
 
-from plugin.webhooks import WebhookReceiver, sign
+from connectors.factory import webhook_for
+from plugin.webhooks import WebhookReceiver
 from tests.daemon.conftest import incident
 
 SECRET = "s3cret-webhook-key"
+
+
+def sign(secret: str, body: bytes, tracker: str) -> str:
+    """What the tracker sends as `X-Hub-Signature` (its connector's webhook format)."""
+    return webhook_for(tracker).sign(secret, body)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from connectors.http import RetryPolicy
-from connectors.jira.factory import connector_from_config
+from connectors.jira.factory import make_connector
 from mapping.fieldmap import TrackerMapping
 from mapping.loader import load_procedure
 from plugin.config import Config
@@ -85,12 +85,12 @@ def transport(sleeps: Sleeps) -> dict:
 
 @pytest.fixture
 def cloud(sleeps: Sleeps, procedure):
-    return connector_from_config(make_config("cloud"), procedure, make_mapping("cloud"), **transport(sleeps))
+    return make_connector(make_config("cloud").tracker_settings(), make_mapping("cloud"), **transport(sleeps))
 
 
 @pytest.fixture
 def dc(sleeps: Sleeps, procedure):
-    return connector_from_config(make_config("datacenter"), procedure, make_mapping("datacenter"), **transport(sleeps))
+    return make_connector(make_config("datacenter").tracker_settings(), make_mapping("datacenter"), **transport(sleeps))
 
 
 # -- the sandbox Jira, for end-to-end tests -------------------------------------------------

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from connectors.base import Cursor
 from connectors.http import AuthError
-from connectors.jira.factory import connector_from_config, provisioner_from_config
+from connectors.jira.factory import make_connector, make_provisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.cli.mapping import mapping as mapping_cli
@@ -118,7 +118,7 @@ def test_wrong_token_is_one_line_without_the_token(sandbox, tmp_path, monkeypatc
 @pytest.fixture
 def mapped(sandbox, tmp_path, monkeypatch, procedure):
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, _ = provisioner.apply(provisioner.plan())
     return config, mapping
 
@@ -126,7 +126,7 @@ def mapped(sandbox, tmp_path, monkeypatch, procedure):
 def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
     config, mapping = mapped
     sleeps = Sleeps()
-    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(sleeps))
     engineer = sandbox.add_user("Wang Fang", "wangfang@example.com")
     sev = mapping.severity
     key = sandbox.create_issue("SD", "Incident", "Core switch down", reporter=engineer,
@@ -167,8 +167,6 @@ def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
     assert len(comments) == 1 and comments[0].internal is True
     conn.notify(one, [engineer], f"{key} escalated", "Please act")
     assert sandbox.notifications[-1].recipients == [engineer] and engineer in sandbox.issue(key).watchers
-    conn.put_machine_state(one, {"done": ["escalation-L1"]})
-    assert conn.get_machine_state(one) == {"done": ["escalation-L1"]}
 
     # the daemon's own writes come back as changes, with history
     again = {r.ref: r for r in conn.read_changed(cursor)}
@@ -180,7 +178,7 @@ def test_daemon_writes_need_the_fields_on_the_edit_screen(sandbox, mapped, proce
     """Real Jira refuses PUT /issue for a field off the edit screen; apply put them there."""
     from connectors.http import TrackerError
     config, mapping = mapped
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     key = sandbox.create_issue("SD", "Incident", "Core switch down",
                                fields={str(mapping.severity.field): {"id": mapping.severity.values[3]}})
     (one,) = list(conn.read_changed(Cursor()))
@@ -206,7 +204,7 @@ def test_daemon_writes_need_the_fields_on_the_edit_screen(sandbox, mapped, proce
 def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clock) -> None:
     config, mapping = mapped
     sleeps = Sleeps()
-    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(sleeps))
     sandbox.add_fault(Fault(path="/search/jql", status=429, retry_after=3))
     sandbox.add_fault(Fault(path="/changelog/bulkfetch", status=502))
     key = sandbox.create_issue("SD", "Incident", "x",
@@ -220,7 +218,7 @@ def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clo
 def test_wrong_token_on_the_connector(sandbox, mapped, procedure, monkeypatch) -> None:
     config, mapping = mapped
     monkeypatch.setenv(ENV, "not-the-token-xyz")
-    conn = connector_from_config(config, procedure, mapping)
+    conn = make_connector(config.tracker_settings(), mapping)
     with pytest.raises(AuthError) as err:
         list(conn.read_changed(Cursor()))
     assert "not-the-token-xyz" not in str(err.value) and "\n" not in str(err.value)
@@ -324,7 +322,7 @@ def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, mon
         escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
         states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
     config = load_config(config_file(tmp_path, sb, monkeypatch))
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     engineer = sb.add_user("Wang Fang", "wangfang@example.com")
     key = sb.create_issue("SD", "Incident", "Disk full", reporter=engineer, fields={sev_field: {"id": sev[1]}})
     clock.tick(3)
@@ -361,10 +359,10 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
     assert "4 change(s) to make" in plan.output and "screen:SD:severity" not in plan.output
 
     config = load_config(path)
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, _ = provisioner.apply(provisioner.plan())
     assert mapping.severity.source == "priority" and mapping.severity.values == {1: "1", 2: "2", 3: "3", 4: "4"}
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     key = sandbox.create_issue("SD", "Incident", "Medium by default")
     (one,) = list(conn.read_changed(Cursor()))
     assert one.severity == 3
@@ -411,13 +409,13 @@ def test_optional_record_fields_are_found_by_name(sandbox, tmp_path, monkeypatch
     occurred = sandbox.create_custom_field("Occurred at 发生时间", "datetime", searcher="datetimerange")
     ci = sandbox.create_custom_field("Affected CI 受影响配置项", "textfield", searcher="textsearcher")
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     plan = provisioner.plan()
     assert {s.term: s.status for s in plan.steps}["occurred_at"] == "ok"
     mapping, _ = provisioner.apply(plan)
     assert (mapping.occurred_at.field, mapping.affected_ci.field, mapping.contract.field) == (occurred, ci, None)
 
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     sandbox.create_issue("SD", "Incident", "UPS alarm", fields={
         str(mapping.severity.field): {"id": mapping.severity.values[3]},
         occurred: "2026-03-02T00:40:00.000+0000", ci: "UPS-2F-01"})
