@@ -21,8 +21,10 @@ import fcntl
 import os
 from pathlib import Path
 
+from mapping.errors import UserError
 
-class AlreadyRunning(Exception):
+
+class AlreadyRunning(UserError):
     """Another process holds the journal's lock; the message is the one line to show."""
 
 

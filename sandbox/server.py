@@ -128,6 +128,10 @@ class SandboxServer:
     def common_headers(self) -> dict[str, str]:
         return {}
 
+    #: subclasses: an answer for every request while the tracker is down (e.g. restarting)
+    def outage(self, request: Request) -> Response | None:
+        return None
+
     def __init__(self, *, authenticate: Callable[[Request], bool] | None = None,
                  rate_limit: RateLimiter | None = None, host: str = "127.0.0.1", port: int = 0):
         self.lock = threading.RLock()  # guards the emulated tracker's state
@@ -225,6 +229,10 @@ class SandboxServer:
                 headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else {}
                 return Response(fault.status, fault.body if fault.body is not None else {"error": "injected fault"},
                                 headers)
+        with self.lock:
+            down = self.outage(req)
+        if down is not None:
+            return down
         if self.authenticate and not self.authenticate(req):
             return self.unauthorized(req)
         if self.rate_limit:

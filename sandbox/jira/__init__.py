@@ -6,13 +6,16 @@
   JSON shapes), `screens.py` (which fields a screen lets a write set) and `jql.py`;
 - `responses.py`: the REST operations (`JiraResponses`), Jira's payloads in and out;
 - `urls.py`: the routing table, path pattern -> operation, per flavour;
-- `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape.
+- `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape;
+- `permissions.py`: the bot's `BotProfile` and Jira's permission catalogue.
 
 Callers import from here: `from sandbox.jira import JiraSandbox, Workflow`.
 """
 
 from sandbox.jira.exceptions import JiraError
-from sandbox.jira.server import JiraSandbox
+from sandbox.jira.permissions import BotProfile
+from sandbox.jira.server import JiraSandbox, PerIssueWriteLimit
 from sandbox.jira.types import Workflow, WorkflowTransition, default_workflow
 
-__all__ = ["JiraError", "JiraSandbox", "Workflow", "WorkflowTransition", "default_workflow"]
+__all__ = ["BotProfile", "JiraError", "JiraSandbox", "PerIssueWriteLimit", "Workflow", "WorkflowTransition",
+           "default_workflow"]

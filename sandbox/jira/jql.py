@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sandbox.jira.exceptions import JqlError
 
 
-class Issue(Protocol):  # what the evaluator reads; sandbox.jira.model.Issue satisfies it
+class Issue(Protocol):  # what the evaluator reads; sandbox.jira.types.Issue satisfies it
     id: int
     key: str
     fields: dict[str, Any]

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.jira.exceptions import JiraError, JqlError, issue_not_found
 from sandbox.jira.jql import Query, order, parse
+from sandbox.jira.permissions import BotProfile
 from sandbox.jira.render import JiraRendering
 from sandbox.jira.screens import JiraScreens
 from sandbox.jira.types import (
@@ -85,6 +86,13 @@ class JiraModel(JiraRendering, JiraScreens):
                 ("10002", "Duplicate", "is duplicated by", "duplicates"),
                 ("10003", "Relates", "relates to", "relates to"))}
         self.links: list[IssueLink] = []
+        # who may do what (sandbox.jira.permissions): users without a profile hold everything
+        self.profiles: dict[str, BotProfile] = {}
+        # Cloud's /search/jql reads an eventually consistent index: "The majority of
+        # modifications are shown within seconds" (developer.atlassian.com/cloud/jira/platform/
+        # search-and-reconcile). An issue created over REST is searchable from this time on.
+        self.search_lag = timedelta(0)
+        self.searchable_from: dict[int, datetime] = {}
         self._init_screens()
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
@@ -358,6 +366,29 @@ class JiraModel(JiraRendering, JiraScreens):
     def user_by_token(self, token: str) -> User | None:
         return next((u for u in self.users.values() if u.token == token), None)
 
+    # -- permissions ----------------------------------------------------------------------------------
+    def can(self, user_key: str, permission: str) -> bool:
+        profile = self.profiles.get(user_key)
+        return profile is None or permission not in profile.lacks
+
+    def profile(self, user_key: str) -> BotProfile:
+        return self.profiles.get(user_key) or BotProfile()
+
+    def browsable_issue(self, id_or_key: str, user_key: str) -> Issue:
+        """The issue, if `user_key` may browse its project: Jira does not tell a hidden issue
+        from a missing one (404 of GET /rest/api/3/issue/{issueIdOrKey}, v3 spec)."""
+        issue = self.issue(id_or_key)
+        if not self.can(user_key, "BROWSE_PROJECTS"):
+            raise issue_not_found()
+        return issue
+
+    def browsable_project(self, key_or_id: str, user_key: str) -> Project:
+        """A project `user_key` may browse; another is "not found", as GET /project/{key} answers."""
+        project = self.project(key_or_id)
+        if not self.can(user_key, "BROWSE_PROJECTS"):
+            raise JiraError(404, [f"No project could be found with key '{key_or_id}'."])
+        return project
+
     def issue(self, id_or_key: str) -> Issue:
         ref = str(id_or_key)
         iid = int(ref) if ref.isdigit() else self.keys.get(ref.upper())
@@ -443,13 +474,17 @@ class JiraModel(JiraRendering, JiraScreens):
     def search(self, jql: str, caller: User) -> tuple[Query, list[Issue]]:
         """Matching issues in order; the sorted list is cached until the next change."""
         tz = ZoneInfo(caller.time_zone)
-        resolver = _Resolver(self)
+        browse = self.can(caller.key, "BROWSE_PROJECTS")
+        resolver = _Resolver(self, browse=browse)
         query = parse(jql, resolver, now=self.now(), tz=tz)
-        cache_key = (jql, caller.time_zone, self.version, self.now().replace(second=0, microsecond=0))
+        cache_key = (jql, caller.time_zone, browse, self.version, self.now().replace(second=0, microsecond=0))
         hit = self._search_cache.get(cache_key)
         if hit is None:
             where = query.where
-            matched = [i for i in self.issues.values() if where is None or where(i)]
+            # a search lists only the issues of projects the caller may browse (v3 spec,
+            # GET /rest/api/3/search/jql: "Issues are included in the response where the user
+            # has: Browse projects project permission")
+            matched = [i for i in self.issues.values() if browse and (where is None or where(i))]
             hit = order(matched, query, resolver)
             if len(self._search_cache) > 8:
                 self._search_cache.clear()
@@ -463,6 +498,10 @@ class JiraModel(JiraRendering, JiraScreens):
         """Seed or POST /issue. `fields` uses the REST input shapes (see `_input_value`)."""
         project = self.project(project_key)
         type_id = self.issue_type_id(issue_type)
+        try:
+            self._summary(summary)
+        except ValueError as exc:
+            raise JiraError(400, [], {"summary": str(exc)}) from None
         if type_id not in project.issue_type_ids:
             raise JiraError(400, [], {"issuetype": "Specify a valid issue type"})
         when = (created or self.now()).astimezone(UTC)
@@ -657,12 +696,22 @@ class JiraModel(JiraRendering, JiraScreens):
             return items
         raise ValueError(f"Field '{fid}' does not support the operation '{verb}'.")
 
+    def _summary(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("You must specify a summary of the issue.")
+        # the Summary field holds at most 255 characters (a varchar(255) column). Cloud words
+        # the refusal "Summary can't exceed 255 characters." (github.com/tenable/
+        # integration-jira-cloud/issues/322, prometheus-community/jiralert/issues/123), Data
+        # Center "Summary must be less than 255 characters." (github.com/ryanhoskin/pd2jira/issues/13)
+        if len(value) > 255:
+            raise ValueError("Summary can't exceed 255 characters." if self.flavour == "cloud"
+                             else "Summary must be less than 255 characters.")
+        return value
+
     def _input_value(self, issue: Issue, fid: str, value: Any) -> Any:
         """REST input shape -> internal value; ValueError with Jira's message."""
         if fid == "summary":
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError("You must specify a summary of the issue.")
-            return value
+            return self._summary(value)
         if fid == "description":
             if value is None:
                 return None
@@ -817,10 +866,19 @@ class JiraModel(JiraRendering, JiraScreens):
 
 
 class _Resolver:
-    """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field)."""
+    """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field).
 
-    def __init__(self, model: JiraModel):
+    A project the searcher may not browse does not exist for JQL: Jira answers the same
+    "The value 'X' does not exist for the field 'project'." as for an unknown one."""
+
+    def __init__(self, model: JiraModel, *, browse: bool = True):
         self.m = model
+        self.browse = browse
+
+    def project_ids(self, value: str) -> set[str]:
+        if not self.browse:
+            raise self.m._no_value(value, "project")
+        return self.m.project_ids(value)
 
     def __getattr__(self, name: str) -> Any:
         if name == "custom_field":

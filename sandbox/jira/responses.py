@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from sandbox.jira.exceptions import GONE, JiraError, ServiceDeskError
 from sandbox.jira.models import JiraModel
+from sandbox.jira.permissions import CATALOGUE
+from sandbox.jira.permissions import render as render_permission
 from sandbox.jira.types import (
     CATEGORIES,
     SYSTEM_FIELDS,
@@ -60,6 +62,15 @@ class JiraResponses:
         return self.model.base
 
     # -- request helpers ----------------------------------------------------------------------
+    def _issue(self, req: Request, me: User) -> Issue:
+        """The path's issue, if the caller may browse it (else Jira's 404)."""
+        return self.model.browsable_issue(req.params["issue"], me.key)
+
+    def _require(self, me: User, permission: str, status: int, message: str) -> None:
+        """Refuse with Jira's ErrorCollection when the caller lacks a project permission."""
+        if not self.model.can(me.key, permission):
+            raise JiraError(status, [message])
+
     @staticmethod
     def _body(req: Request) -> Any:
         try:
@@ -107,7 +118,12 @@ class JiraResponses:
         return self.model.render_user(me.key, full=True)
 
     def editmeta(self, req: Request, me: User) -> dict:
-        return self.model.render_editmeta(self.model.issue(req.params["issue"]))
+        issue = self._issue(req, me)
+        # "8. User has Edit issues permission" is one of the conditions for a field to be
+        # listed (v3 spec, GET /rest/api/3/issue/{issueIdOrKey}/editmeta)
+        if not self.model.can(me.key, "EDIT_ISSUES"):
+            return {"fields": {}}
+        return self.model.render_editmeta(issue)
 
     def fields(self, req: Request, me: User) -> list:
         return [self.model.render_field(f) for f in [*SYSTEM_FIELDS, *self.model.custom_fields]]
@@ -129,10 +145,13 @@ class JiraResponses:
         return self._page(self.priorities(req, me), req, f"{self.model.api}/priority/search", 50)
 
     def projects(self, req: Request, me: User) -> list:
+        # only the projects the caller may browse are listed (v3 spec, GET /rest/api/3/project)
+        if not self.model.can(me.key, "BROWSE_PROJECTS"):
+            return []
         return [self.model.render_project(p) for p in self.model.projects.values()]
 
     def project(self, req: Request, me: User) -> dict:
-        return self.model.render_project(self.model.project(req.params["project"]), full=True)
+        return self.model.render_project(self.model.browsable_project(req.params["project"], me.key), full=True)
 
     def link_types(self, req: Request, me: User) -> dict:
         return {"issueLinkTypes": [self._render_link_type(t) for t in self.model.link_types.values()]}
@@ -190,6 +209,7 @@ class JiraResponses:
         if not query.bounded:
             raise JiraError(400, ["Unbounded JQL queries are not allowed here. Please add a search restriction "
                                   "to your query."])
+        hits = self._indexed(hits, self._reconcile_param(req, body))
         requested = self._fields_param(req, body)
         tokens = {t.strip() for item in requested for t in item.split(",")}
         field_ids = self.model.field_ids(requested, "id")
@@ -214,6 +234,34 @@ class JiraResponses:
         else:
             out["isLast"] = True
         return out
+
+    def _reconcile_param(self, req: Request, body: dict | None) -> set[int]:
+        """`reconcileIssues`: "Strong consistency issue ids to be reconciled with search
+        results. Accepts max 50 ids." (v3 spec, GET/POST /rest/api/3/search/jql)."""
+        raw = (body.get("reconcileIssues") or []) if body is not None else \
+            [v for item in req.query.get("reconcileIssues", []) for v in item.split(",") if v.strip()]
+        if not isinstance(raw, list):
+            raise JiraError(400, ["reconcileIssues must be a list of issue ids."])
+        try:
+            ids = {int(v) for v in raw}
+        except (TypeError, ValueError):
+            raise JiraError(400, ["reconcileIssues must be a list of issue ids."]) from None
+        if len(ids) > 50:
+            raise JiraError(400, ["reconcileIssues accepts at most 50 issue ids."])
+        return ids
+
+    def _indexed(self, hits: list[Issue], reconcile: set[int]) -> list[Issue]:
+        """What the eventually consistent index shows: an issue created over REST less than
+        `search_lag` ago is missing unless `reconcileIssues` names it (developer.atlassian.com/
+        cloud/jira/platform/search-and-reconcile: "The API doesn't provide read-after-write
+        consistency by default")."""
+        pending = self.model.searchable_from
+        if not pending:
+            return hits
+        now = self.model.now()
+        for iid in [i for i, due in pending.items() if due <= now]:
+            del pending[iid]
+        return [x for x in hits if x.id not in pending or x.id in reconcile]
 
     @staticmethod
     def _decode_token(token: str, fingerprint: str) -> int:
@@ -261,7 +309,7 @@ class JiraResponses:
         rows = []
         for ref in dict.fromkeys(str(r) for r in refs):
             try:
-                issue = self.model.issue(ref)
+                issue = self.model.browsable_issue(ref, me.key)
             except JiraError:
                 continue  # issues the caller cannot see are left out, not an error
             for h in issue.histories:
@@ -286,14 +334,14 @@ class JiraResponses:
         return out
 
     def issue_changelog(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         tz = self._tz(me)
         values = [self.model.render_history(h, tz) for h in issue.histories]
         return self._page(values, req, f"{self.model.api}/issue/{issue.key}/changelog", 100)
 
     # -- handlers: issues ----------------------------------------------------------------------
     def get_issue(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         field_ids = self.model.field_ids(req.query.get("fields", []), "*all")
         out = self.model.render_issue(issue, field_ids, self._tz(me), expand=self._expand_param(req, None))
         return self._with_properties(out, issue, self._properties_param(req, None))
@@ -308,8 +356,9 @@ class JiraResponses:
         type_ref = type_ref if isinstance(type_ref, dict) else {}
         summary = fields.pop("summary", None)
         project = None
-        try:
-            project = self.model.project(str(project_ref.get("key") or project_ref.get("id") or ""))
+        try:  # a project the caller cannot browse is no valid project to create in
+            project = self.model.browsable_project(str(project_ref.get("key") or project_ref.get("id") or ""),
+                                                   me.key)
         except JiraError:
             errors["project"] = "Specify a valid project ID or key"
         type_id = None
@@ -332,11 +381,13 @@ class JiraResponses:
             if reporter not in self.model.users:
                 raise JiraError(400, [], {"reporter": "Specify a valid value for reporter"})
         issue = self.model.create_issue(project.key, type_id, summary, reporter=reporter, fields=fields)
+        if self.model.search_lag:  # not in Cloud's search index yet (sandbox.jira.models)
+            self.model.searchable_from[issue.id] = self.model.now() + self.model.search_lag
         return Response(201, {"id": str(issue.id), "key": issue.key,
                               "self": f"{self._link_base()}{self.model.api}/issue/{issue.id}"})
 
     def edit_issue(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         body = self._obj(req)
         fields, update = body.get("fields") or {}, body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
@@ -344,13 +395,22 @@ class JiraResponses:
         if "status" in fields or "status" in update:
             raise JiraError(400, [], {"status": "Field 'status' cannot be set. It is not on the appropriate "
                                       "screen, or unknown."})
+        if not self.model.can(me.key, "EDIT_ISSUES"):
+            # without Edit issues no field is editable (editmeta is empty), so each one named
+            # is refused as not on the screen: 400, "the user does not have the necessary
+            # permission to edit one or more fields" (v3 spec, PUT /rest/api/3/issue/{issueIdOrKey})
+            raise JiraError(400, [], {f: f"Field '{f}' cannot be set. It is not on the appropriate screen, "
+                                      "or unknown." for f in [*fields, *update]})
         self.model.edit_issue(issue, fields, update, me.key)
         return Response(204, None)
 
     def get_transitions(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         out = []
-        for t in self.model.transitions_for(issue):
+        # "if the user does not have the Transition issues project permission the response will
+        # not list any transitions" (v3 spec, GET /rest/api/3/issue/{issueIdOrKey}/transitions)
+        allowed = self.model.can(me.key, "TRANSITION_ISSUES")
+        for t in self.model.transitions_for(issue) if allowed else []:
             status = self.model.status_by_name(t.to)
             entry: dict[str, Any] = {"id": t.id, "name": t.name, "to": self.model.render_status(status.id)}
             if self.flavour == "cloud":
@@ -360,18 +420,21 @@ class JiraResponses:
         return {"expand": "transitions", "transitions": out}
 
     def do_transition(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         body = self._obj(req)
         ref = body.get("transition") or {}
         tid = ref.get("id") if isinstance(ref, dict) else None
         if tid is None:
             raise JiraError(400, ["Missing 'transition' identifier"])
+        # 400 "the user does not have permission to transition the issue" (v3 spec, POST
+        # .../transitions); the wording is the sandbox's
+        self._require(me, "TRANSITION_ISSUES", 400, "You do not have permission to transition this issue.")
         self.model.transition_issue(issue, str(tid), me.key, body.get("fields") or {})
         return Response(204, None)
 
     # -- handlers: comments --------------------------------------------------------------------
     def get_comments(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         comments: list[Comment] = list(issue.comments)
         if (req.arg("orderBy") or "").startswith("-"):
             comments.reverse()
@@ -384,7 +447,10 @@ class JiraResponses:
                              for c in comments[start:start + size]]}
 
     def add_comment(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
+        # Jira's CommentService refuses a commenter without Add comments with this text, and
+        # the REST layer answers it 403 (the v3 spec requires "Browse projects and Add comments")
+        self._require(me, "ADD_COMMENTS", 403, "You do not have the permission to comment on this issue.")
         body = self._obj(req)
         text = body.get("body")
         if self.flavour == "cloud":
@@ -420,7 +486,7 @@ class JiraResponses:
         """JSM: POST /rest/servicedeskapi/request/{key}/comment {body, public}
         (developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/)."""
         try:
-            issue = self.model.issue(req.params["issue"])
+            issue = self._issue(req, me)
         except JiraError:
             issue = None
         if issue is None or self.model.project(issue.fields["project_key"]).type_key != "service_desk":
@@ -447,32 +513,44 @@ class JiraResponses:
 
     # -- handlers: watchers and notify -----------------------------------------------------------
     def get_watchers(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         return {"self": f"{self._link_base()}{self.model.api}/issue/{issue.key}/watchers",
                 "isWatching": me.key in issue.watchers, "watchCount": len(issue.watchers),
                 "watchers": [self.model.render_user(w) for w in issue.watchers]}
 
+    def _watch_rules(self, me: User, user: str) -> None:
+        """POST/DELETE .../watchers "requires the Allow users to watch issues option to be ON"
+        and, to add (or remove) anyone but the caller, "Manage watcher list" (v3 spec); both
+        refusals are 403 (the wording is the sandbox's)."""
+        if not self.model.profile(me.key).watching:
+            raise JiraError(403, ["Watching is disabled: the 'Allow users to watch issues' option is OFF."])
+        if user != me.key:
+            self._require(me, "MANAGE_WATCHERS", 403, "You do not have the permission to manage the watcher "
+                                                      "list of this issue.")
+
     def add_watcher(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         ref = self._body(req)
         user = me.key if ref is None else ref
         if not isinstance(user, str) or user not in self.model.users:
             raise JiraError(404 if isinstance(user, str) else 400,
                             [f"The user \"{user}\" does not exist." if isinstance(user, str)
                             else "The request body must be a JSON string naming the user."])
+        self._watch_rules(me, user)
         if user not in issue.watchers:
             issue.watchers.append(user)
             self.model.touch()
         return Response(204, None)
 
     def remove_watcher(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         name = "accountId" if self.flavour == "cloud" else "username"
         user = req.arg(name)
         if not user:
             raise JiraError(400, [f"The {name} query parameter is required."])
         if user not in self.model.users:
             raise JiraError(404, [f"The user \"{user}\" does not exist."])
+        self._watch_rules(me, user)
         if user in issue.watchers:
             issue.watchers.remove(user)
             self.model.touch()
@@ -490,7 +568,7 @@ class JiraResponses:
         if missing:
             raise JiraError(400, [f"{', '.join(missing)}: must be given as an object."])
         type_ = self.model.link_type(refs["type"])
-        inward, outward = (self.model.issue(str(refs[k].get("key") or refs[k].get("id") or ""))
+        inward, outward = (self.model.browsable_issue(str(refs[k].get("key") or refs[k].get("id") or ""), me.key)
                            for k in ("inwardIssue", "outwardIssue"))
         if inward.id == outward.id:
             raise JiraError(400, ["You cannot link an issue to itself."])
@@ -498,7 +576,7 @@ class JiraResponses:
         return Response(201, None)
 
     def notify(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         body = self._obj(req)
         to = body.get("to") or {}
         if not isinstance(to, dict):
@@ -518,26 +596,36 @@ class JiraResponses:
             recipients.append(ref)
         if to.get("groups") or to.get("groupIds"):
             raise JiraError(400, ["The sandbox has no groups: notify users, reporter, assignee or watchers."])
+        # 403 "if outgoing emails are disabled" (v3 spec, POST /rest/api/3/issue/{key}/notify)
+        if not self.model.profile(me.key).outgoing_mail:
+            raise JiraError(403, ["Outgoing mail is disabled: the notification cannot be queued."])
+        # Jira never mails the caller their own notification: a request whose only recipient
+        # is the caller is 400 ("the recipient is the same as the calling user", v3 spec), and
+        # one left with nobody is refused with "No recipients were defined for notification."
+        # (quoted in the docs of github.com/jira-node/node-jira-client, IssueClient#sendEmailNotification)
+        recipients = [r for r in dict.fromkeys(recipients) if r != me.key]
+        if not recipients:
+            raise JiraError(400, ["No recipients were defined for notification."])
         self.model.notifications.append(Notification(
             issue.key, me.key, str(body.get("subject") or ""), str(body.get("textBody") or ""),
-            str(body.get("htmlBody") or ""), list(dict.fromkeys(recipients)), body))
+            str(body.get("htmlBody") or ""), recipients, body))
         return Response(204, None)
 
     # -- handlers: entity properties ---------------------------------------------------------------
     def property_keys(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         base = f"{self._link_base()}{self.model.api}/issue/{issue.id}/properties"
         return {"keys": [{"self": f"{base}/{k}", "key": k} for k in issue.properties]}
 
     def get_property(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if key not in issue.properties:
             raise JiraError(404, [f"The property with key '{key}' does not exist."])
         return {"key": key, "value": issue.properties[key]}
 
     def put_property(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if len(key) > 255:
             raise JiraError(400, ["The property key can not be longer than 255 characters."])
@@ -554,7 +642,7 @@ class JiraResponses:
         return Response(201 if created else 200, None)
 
     def delete_property(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if issue.properties.pop(key, None) is None:
             raise JiraError(404, [f"The property with key '{key}' does not exist."])
@@ -608,7 +696,7 @@ class JiraResponses:
         option_id = req.arg("optionId")
         # "Options are returned first then cascading options" (v3 spec, GET .../option)
         ordered = [o for o in ctx.options if o.parent_id is None] + \
-        ([] if only else [o for o in ctx.options if o.parent_id is not None])
+            ([] if only else [o for o in ctx.options if o.parent_id is not None])
         if option_id:
             ordered = [o for o in ordered if option_id in (o.id, o.parent_id)]
         values = [{"id": o.id, "value": o.value, **({"optionId": o.parent_id} if o.parent_id else {}),
@@ -639,19 +727,27 @@ class JiraResponses:
     def dc_field_options(self, req: Request, me: User) -> dict:
         """Data Center: GET /rest/api/2/customFields/{id}/options ("experimental" in Atlassian's
         Jira DC REST docs, api-group-customfields): page-based (`page` from 1, `maxResults`),
-        filtered by the context of `projectIds`/`issueTypeIds`; the answer is
+        filtered by the context of `projectIds`/`issueTypeIds`, or - with neither given - the
+        global context's options only, unless `useAllContexts=true` asks for every context's
+        (the parameters of "Get custom field options", developer.atlassian.com/server/jira/
+        platform/rest/v10004/api-group-customfields/); the answer is
         {options: [{id, self, value, disabled, childrenIds}], total}, ids as numbers. DC has no
         REST call that creates options: an admin adds them in the UI (the sandbox: `add_options`)."""
         cf = self.model.custom_field(f"customfield_{req.params['number']}")
         project_ids = [p for raw in req.query.get("projectIds", []) for p in raw.split(",") if p]
         type_ids = [t for raw in req.query.get("issueTypeIds", []) for t in raw.split(",") if t]
-        use_all = (req.arg("useAllContexts") or "false").lower() == "true" or not (project_ids or type_ids)
+        use_all = (req.arg("useAllContexts") or "false").lower() == "true"
 
         def in_scope(ids: list[str], wanted: list[str]) -> bool:  # an empty list means "all"
             return not ids or not wanted or any(w in ids for w in wanted)
 
-        contexts = [c for c in cf.contexts if use_all or (in_scope(c.project_ids, project_ids)
-                                                          and in_scope(c.issue_type_ids, type_ids))]
+        if use_all:
+            contexts = list(cf.contexts)
+        elif project_ids or type_ids:
+            contexts = [c for c in cf.contexts if in_scope(c.project_ids, project_ids)
+                        and in_scope(c.issue_type_ids, type_ids)]
+        else:  # the global context: one that applies to every project
+            contexts = [c for c in cf.contexts if not c.project_ids]
         options = [o for c in contexts for o in c.options]
         query = (req.arg("query") or "").casefold()
         if query:
@@ -666,9 +762,34 @@ class JiraResponses:
                              "childrenIds": [int(k.id) for k in options if k.parent_id == o.id]} for o in chunk],
                 "total": len(options)}
 
+    # -- handlers: permissions -------------------------------------------------------------------------
+    def my_permissions(self, req: Request, me: User) -> dict:
+        """GET /mypermissions?projectKey|projectId|issueKey|issueId&permissions=A,B: which of the
+        named permissions the caller holds there (v3 spec, `Permissions`). The context must be
+        one the caller may browse (404 otherwise, as for a missing one). Cloud requires
+        `permissions` (400 when empty or naming an unknown key); Data Center lists every
+        permission when it is left out (Jira DC REST reference, api/2/mypermissions). The
+        400 texts are the sandbox's."""
+        keys = [k.strip() for raw in req.query.get("permissions", []) for k in raw.split(",") if k.strip()]
+        if not keys:
+            if self.flavour == "cloud":
+                raise JiraError(400, ["The 'permissions' query parameter is required: name one or more "
+                                      "permission keys."])
+            keys = list(CATALOGUE)
+        unknown = [k for k in keys if k not in CATALOGUE]
+        if unknown:
+            raise JiraError(400, [f"Invalid permission key: {k}" for k in unknown])
+        issue_ref = req.arg("issueId") or req.arg("issueKey")
+        project_ref = req.arg("projectId") or req.arg("projectKey")
+        if issue_ref:
+            self.model.browsable_issue(issue_ref, me.key)
+        elif project_ref:
+            self.model.browsable_project(project_ref, me.key)
+        return {"permissions": {k: render_permission(k, self.model.can(me.key, k)) for k in dict.fromkeys(keys)}}
+
     # -- handlers: projects --------------------------------------------------------------------------
     def project_search(self, req: Request, me: User) -> dict:
-        projects = list(self.model.projects.values())
+        projects = list(self.model.projects.values()) if self.model.can(me.key, "BROWSE_PROJECTS") else []
         keys = {k for raw in req.query.get("keys", []) for k in raw.split(",") if k}
         if keys:
             projects = [p for p in projects if p.key in keys]
@@ -682,7 +803,7 @@ class JiraResponses:
         return self._page(values, req, f"{self.model.api}/project/search", 50)
 
     def project_statuses(self, req: Request, me: User) -> list:
-        project = self.model.project(req.params["project"])
+        project = self.model.browsable_project(req.params["project"], me.key)
         names = project.workflow.status_names()
         statuses = [self.model.render_status(self.model.status_by_name(n).id) for n in names]
         return [{"self": f"{self._link_base()}{self.model.api}/issuetype/{tid}", "id": tid,

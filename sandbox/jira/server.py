@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.jira.exceptions import JiraError, internal_error, no_route, unauthorized
 from sandbox.jira.models import JiraModel
+from sandbox.jira.permissions import BotProfile
 from sandbox.jira.responses import SD_INTERNAL, JiraResponses
 from sandbox.jira.types import (
     Flavour,
@@ -44,6 +47,21 @@ from sandbox.jira.types import (
 )
 from sandbox.jira.urls import Handler, url_paths
 from sandbox.server import HttpError, RateLimiter, Request, Response, SandboxServer
+
+#: default `search_lag`: "The majority of modifications are shown within seconds"
+#: (developer.atlassian.com/cloud/jira/platform/search-and-reconcile)
+SEARCH_LAG = 5.0
+
+RATE_LIMITED_HTML = ("<!doctype html><html lang=\"en\"><head><title>HTTP Status 429 – Too Many Requests</title>"
+                     "</head><body><h1>HTTP Status 429 – Too Many Requests</h1></body></html>")
+
+
+@dataclass(frozen=True)
+class PerIssueWriteLimit:
+    """At most `writes` writes to one issue within `seconds` (sandbox clock)."""
+
+    writes: int = 20
+    seconds: float = 2.0
 
 
 def _utc_now() -> datetime:
@@ -58,20 +76,34 @@ class JiraSandbox(SandboxServer):
     def __init__(self, flavour: Flavour = "cloud", *, email: str = "bot@example.com", token: str = "sandbox-token",
                  clock: Callable[[], datetime] | None = None, rate_limit: float | RateLimiter | None = None,
                  workflow: Workflow | None = None, statuses: dict[str, str] | None = None,
-                 time_zone: str = "UTC", seed: bool = True, host: str = "127.0.0.1", port: int = 0):
+                 time_zone: str = "UTC", seed: bool = True, bot: BotProfile | None = None,
+                 search_lag: float = SEARCH_LAG, per_issue_writes: PerIssueWriteLimit | None = None,
+                 rate_limit_html: bool = False, host: str = "127.0.0.1", port: int = 0):
         """`workflow` is the seeded projects' workflow (default: `default_workflow()`);
         `statuses` adds statuses (name -> category key: new, indeterminate, done) it may name.
-        `seed=False` starts with the bot user only."""
+        `seed=False` starts with the bot user only.
+
+        Refusals: `bot` takes permissions and site settings from the bot (`BotProfile`;
+        default: it may do everything); `search_lag` is how long (seconds of the sandbox
+        clock) an issue created over REST stays out of Cloud's `/search/jql` (0: at once);
+        `per_issue_writes` turns on Cloud's per-issue write limit; `rate_limit_html` makes
+        the rate limiter's 429 an HTML page, as a proxy in front of Data Center answers."""
         limiter = rate_limit if isinstance(rate_limit, RateLimiter) else \
             RateLimiter(rate_limit) if rate_limit else None  # requests per second, real time
         super().__init__(authenticate=self._authenticate, rate_limit=limiter, host=host, port=port)
         self.flavour = flavour
         self.clock = clock or _utc_now
         self.model = JiraModel(flavour, clock=self.clock, base=self._link_base)
+        self.model.search_lag = timedelta(seconds=search_lag) if flavour == "cloud" else timedelta(0)
         self.responses = JiraResponses(self.model)
+        self.per_issue_writes = per_issue_writes
+        self._writes: dict[int, list[datetime]] = {}  # issue id -> times of its recent writes
+        self.rate_limit_html = rate_limit_html
         self.workflow = workflow or default_workflow()
         self.errors: list[str] = []  # sandbox bugs answered as 500: tests may assert it stays empty
         self.bot = self.model.add_user("Escalator Bot", email, token=token, time_zone=time_zone)
+        if bot is not None:
+            self.model.profiles[self.bot] = bot
         if seed:
             self.model.seed_site(lead=self.bot, workflow=self.workflow, statuses=statuses or {})
         for method, pattern, handler in url_paths(flavour):
@@ -112,6 +144,7 @@ class JiraSandbox(SandboxServer):
             caller = self._caller(req)
             assert caller is not None  # the base authenticated the call
             try:
+                self._count_write(req)
                 return fn(self.responses, req, caller)
             except HttpError:
                 raise
@@ -122,6 +155,30 @@ class JiraSandbox(SandboxServer):
         return handler
 
     # -- rate limits -----------------------------------------------------------------------
+    def _count_write(self, req: Request) -> None:
+        """Cloud's per-issue write limit: too many writes to one issue in a short window are
+        refused with 429, `RateLimit-Reason: jira-per-issue-on-write` and `Retry-After`
+        ("Per-issue write limit ... Space out writes to that issue", developer.atlassian.com/
+        cloud/jira/platform/build-an-app-that-respects-rate-limits/). A write is any
+        non-GET call on a path that names one issue; the window runs on the sandbox clock."""
+        limit = self.per_issue_writes
+        if limit is None or self.flavour != "cloud" or req.method == "GET" or "issue" not in req.params:
+            return
+        try:
+            issue_id = self.model.issue(req.params["issue"]).id
+        except JiraError:
+            return  # the handler answers the missing issue
+        now = self.clock()
+        recent = [t for t in self._writes.get(issue_id, []) if now - t < timedelta(seconds=limit.seconds)]
+        if len(recent) >= limit.writes:
+            self._writes[issue_id] = recent
+            wait = max(1, math.ceil(limit.seconds - (now - recent[0]).total_seconds()))
+            reset = now.astimezone(UTC) + timedelta(seconds=wait)
+            raise JiraError(429, ["Rate limit exceeded."], headers={
+                "Retry-After": str(wait), "RateLimit-Reason": "jira-per-issue-on-write",
+                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ")})
+        self._writes[issue_id] = [*recent, now]
+
     def rate_limited(self, request: Request, wait: float) -> Response:
         seconds = max(1, round(wait + 0.499))
         headers = {"Retry-After": str(seconds), **self._budget_headers()}
@@ -131,6 +188,10 @@ class JiraSandbox(SandboxServer):
             reset = self.clock().astimezone(UTC) + timedelta(seconds=seconds)
             headers.update({"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
                             "RateLimit-Reason": "jira-burst-based"})
+        elif self.rate_limit_html:
+            # a reverse proxy (or Tomcat's error page) in front of Data Center answers the 429
+            # as an HTML page; the rate-limit headers still come from Jira
+            return Response(429, RATE_LIMITED_HTML, {**headers, "Content-Type": "text/html;charset=UTF-8"})
         return JiraError(429, ["Rate limit exceeded."], headers=headers).response
 
     def common_headers(self) -> dict[str, str]:
@@ -150,6 +211,15 @@ class JiraSandbox(SandboxServer):
         return headers
 
     # -- seed API ---------------------------------------------------------------------------
+    def set_bot_profile(self, profile: BotProfile | None) -> None:
+        """Change what the bot may do from now on (None: everything)."""
+        with self.lock:
+            if profile is None:
+                self.model.profiles.pop(self.bot, None)
+            else:
+                self.model.profiles[self.bot] = profile
+            self.model.touch()
+
     def add_user(self, display_name: str, email: str, **kw: Any) -> str:
         """A person; returns their key (accountId on Cloud, username on DC). `token=` lets them call."""
         with self.lock:

@@ -7,13 +7,16 @@
 - `responses.py`: the REST operations (`ZammadResponses`), authentication and Rails-style
   parameters;
 - `urls.py`: the routing table, path pattern -> operation and permission;
-- `exceptions.py`: refusals in Zammad's `{"error": ..., "error_human": ...}` shape.
+- `exceptions.py`: refusals in Zammad's `{"error": ..., "error_human": ...}` shape;
+- `core_workflow.py`: the checks of a ticket write from a screen (422s);
+- `bot.py`: the `BotProfile` that limits the token's user.
 
 Callers import from here: `from sandbox.zammad import ZammadSandbox`.
 """
 
 from sandbox.server import Fault
+from sandbox.zammad.bot import BotProfile
 from sandbox.zammad.exceptions import ZammadError
-from sandbox.zammad.server import ZammadSandbox
+from sandbox.zammad.server import RestartWindow, ZammadSandbox
 
-__all__ = ["Fault", "ZammadError", "ZammadSandbox"]
+__all__ = ["BotProfile", "Fault", "RestartWindow", "ZammadError", "ZammadSandbox"]

@@ -27,21 +27,26 @@ import bisect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.zammad.exceptions import ZammadError
 
 Clock = Callable[[], datetime]
+#: a check run on a ticket write before it is stored: (the ticket as it would be, changed attributes)
+Check = Callable[[dict, list[str]], None]
 
-# Roles and the permissions this sandbox checks (db/seeds/roles.rb: Admin has admin.*,
-# Agent ticket.agent, Customer ticket.customer).
+# The seeded roles and the permissions this sandbox checks (db/seeds/roles.rb: Admin has
+# admin.*, Agent ticket.agent, Customer ticket.customer). A permission grants its children:
+# `admin` grants `admin.user` (User#permissions? checks a key and its parents), not the reverse.
 ROLES = {1: "Admin", 2: "Agent", 3: "Customer"}
 ROLE_PERMISSIONS = {
     "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag"},
     "Agent": {"ticket.agent"},
     "Customer": {"ticket.customer"},
 }
+#: the children of `admin` this sandbox checks: what a role keeps when only some are taken away
+ADMIN_PERMISSIONS = frozenset(p for p in ROLE_PERMISSIONS["Admin"] if p != "admin")
 
 # db/seeds/ticket_state_types.rb and ticket_states.rb of a fresh Zammad.
 STATE_TYPES = {1: "new", 2: "open", 3: "pending reminder", 4: "pending action", 5: "closed", 6: "merged",
@@ -216,6 +221,9 @@ class Store:
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> tags, in order added
     history: dict[int, list[History]] = field(default_factory=dict)  # ticket id -> its entries and related ones
     tokens: dict[str, int] = field(default_factory=dict)  # API token -> user id
+    #: role id -> {id, name, permissions}; the seeded three plus any the sandbox adds
+    roles: dict[int, dict] = field(default_factory=lambda: {
+        rid: {"id": rid, "name": name, "permissions": set(ROLE_PERMISSIONS[name])} for rid, name in ROLES.items()})
     #: custom ticket columns that exist (object manager attributes after the migration)
     ticket_columns: dict[str, str] = field(default_factory=dict)  # name -> data_type
     #: write `notification` history entries as Zammad's notification transaction does
@@ -255,12 +263,26 @@ class Store:
     def permissions(self, user: dict) -> set[str]:
         perms: set[str] = set()
         for rid in user["role_ids"]:
-            perms |= ROLE_PERMISSIONS[ROLES[rid]]
+            perms |= self.roles[rid]["permissions"]
         return perms
 
     def has_permission(self, user: dict, wanted: str) -> bool:
         perms = self.permissions(user)
         return wanted in perms or wanted.split(".")[0] in perms
+
+    def add_role(self, name: str, permissions: set[str]) -> dict:
+        rid = max(self.roles) + 1
+        self.roles[rid] = {"id": rid, "name": name, "permissions": set(permissions)}
+        return self.roles[rid]
+
+    def group_access(self, user: dict, group_id: int, access: str) -> bool:
+        """User#group_access?: `full` grants every access (read, create, change, overview)."""
+        granted = user["group_ids"].get(str(group_id), [])
+        return "full" in granted or access in granted
+
+    def state_type(self, state_id: Any) -> str | None:
+        state = self.states.get(state_id) if isinstance(state_id, int) else None
+        return STATE_TYPES.get(state["state_type_id"]) if state else None
 
     def fullname(self, user: dict) -> str:
         name = f"{user['firstname']} {user['lastname']}".strip()
@@ -354,7 +376,7 @@ class Store:
     def add_user(self, *, login: str | None = None, firstname: str = "", lastname: str = "", email: str = "",
                  roles: list[str] | None = None, organization_id: int | None = None,
                  group_access: dict[int, list[str]] | None = None, by: int = 1) -> dict:
-        role_ids = [rid for rid, name in ROLES.items() if name in (roles or ["Customer"])]
+        role_ids = [rid for rid, role in self.roles.items() if role["name"] in (roles or ["Customer"])]
         if not role_ids:
             raise ZammadError(422, f"unknown roles {roles!r}")
         login = (login or email or f"auto-{uuid.uuid4()}").lower()
@@ -366,8 +388,9 @@ class Store:
         rec = self._user_record(uid, login=login, firstname=firstname, lastname=lastname, email=email.lower(),
                                 role_ids=role_ids, stamp=self.now(), created_by_id=by,
                                 organization_id=organization_id)
-        rec["preferences"] = agent_preferences() if 2 in role_ids else {"locale": "en-us"}
-        if 2 in role_ids:
+        agent = any("ticket.agent" in self.roles[r]["permissions"] for r in role_ids)
+        rec["preferences"] = agent_preferences() if agent else {"locale": "en-us"}
+        if agent:
             rec["group_ids"] = {str(g): list(a) for g, a in (group_access or {}).items()}
             if group_access is None:  # an agent works in every group unless told otherwise
                 rec["group_ids"] = {str(g): ["full"] for g in self.groups}
@@ -427,7 +450,8 @@ class Store:
                     authorization_ids=[], overview_sorting_ids=[],
                     group_ids={k: list(v) for k, v in user["group_ids"].items()})
         if expand:
-            data.update(roles=[ROLES[r] for r in user["role_ids"]], two_factor_preferences=[], organizations=[],
+            data.update(roles=[self.roles[r]["name"] for r in user["role_ids"]], two_factor_preferences=[],
+                        organizations=[],
                         authorizations=[], overview_sortings=[])
             org = self.organizations.get(user["organization_id"]) if user["organization_id"] else None
             if org:
@@ -549,7 +573,8 @@ class Store:
             return
         group = str(ticket["group_id"])
         agents = [u for u in self.users.values()
-                  if u["active"] and 2 in u["role_ids"] and group in u["group_ids"] and u["id"] != by]
+                  if u["active"] and self.has_permission(u, "ticket.agent") and group in u["group_ids"]
+                  and u["id"] != by]
         if kind == "update" and ticket["owner_id"] not in (None, 1):
             mentioned = {m["user_id"] for m in self.mentions.values() if m["mentionable_id"] == ticket["id"]}
             agents = [u for u in agents if u["id"] == ticket["owner_id"] or u["id"] in mentioned]
@@ -665,7 +690,9 @@ class Store:
         return clean
 
     def create_ticket(self, params: dict, *, article: dict | None = None, by: int,
-                      tags: list[str] | None = None) -> dict:
+                      tags: list[str] | None = None, check: Check | None = None) -> dict:
+        """A new ticket; `check(record, changed)` may refuse it before anything is stored
+        (Core Workflow, for a write from a screen)."""
         values = self.clean_ticket_params(params)
         if not values.get("title"):
             raise ZammadError(422, "Title can't be blank")  # Validation failed: Title can't be blank
@@ -680,7 +707,10 @@ class Store:
                       preferences={}, created_by_id=by, updated_by_id=by, created_at=stamp, updated_at=stamp,
                       article_ids=[])
         ticket.update({name: None for name in self.ticket_columns})
+        ticket.update(self._attribute_defaults(values))
         ticket.update(values)
+        if check is not None:
+            check(ticket, list(values))
         if ticket["organization_id"] is None:  # Ticket#fill_organization: from the customer
             ticket["organization_id"] = self.users[ticket["customer_id"]]["organization_id"]
         self.tickets[tid] = ticket
@@ -692,13 +722,22 @@ class Store:
             self.create_article(ticket, article, by=by)
         return ticket
 
-    def update_ticket(self, ticket: dict, params: dict, *, by: int) -> bool:
-        """Apply a PUT; True when anything changed."""
+    def update_ticket(self, ticket: dict, params: dict, *, by: int, check: Check | None = None) -> bool:
+        """Apply a PUT; True when anything changed. `check(record, changed)` may refuse the
+        write first: Rails runs the before_update callbacks (Core Workflow among them) even
+        when no attribute changes."""
         values = self.clean_ticket_params(params)
         values.pop("number", None)
         if isinstance(values.get("preferences"), dict):  # param_preferences_merge keeps other keys
             values["preferences"] = {**ticket["preferences"], **values["preferences"]}
         changes = {k: (ticket.get(k), v) for k, v in values.items() if ticket.get(k) != v}
+        if check is not None:
+            check({**ticket, **values}, list(changes))
+        # Ticket#reset_pending_time (before_update): a state change to a state that is not
+        # pending* clears pending_time (app/models/ticket.rb)
+        if "state_id" in changes and not (self.state_type(values["state_id"]) or "").startswith("pending") \
+                and ticket.get("pending_time") is not None:
+            changes["pending_time"] = (ticket["pending_time"], None)
         if not changes:
             return False
         for key, (_, new) in changes.items():
@@ -711,6 +750,28 @@ class Store:
                 continue
             self.log(ticket["id"], **self._change_entry(ticket, key, old, new, by))
         return True
+
+    def _attribute_defaults(self, values: dict) -> dict:
+        """ObjectManager::Attribute::SetDefaults (after_initialize of a new record): an active,
+        editable date/datetime attribute the client did not send gets `diff` days/hours from
+        now (datetime: to the minute, UTC), none when `diff` is nil
+        (app/models/object_manager/attribute/set_defaults.rb). Only attributes with a column
+        (migrated) are set."""
+        out: dict[str, Any] = {}
+        now = self.clock().astimezone(UTC)
+        for attr in self.attributes.values():
+            name, kind = attr["name"], attr["data_type"]
+            if attr["object_lookup_id"] != OBJECT_LOOKUP["Ticket"] or not attr["active"] or not attr["editable"] \
+                    or kind not in ("date", "datetime") or name not in self.ticket_columns or name in values:
+                continue
+            diff = attr["data_option"].get("diff")
+            if diff is None or isinstance(diff, bool):
+                continue
+            if kind == "datetime":
+                out[name] = fmt_time((now + timedelta(hours=diff)).replace(second=0, microsecond=0))
+            else:
+                out[name] = (now + timedelta(days=diff)).date().isoformat()
+        return out
 
     def _change_entry(self, ticket: dict, key: str, old: Any, new: Any, by: int) -> dict:
         """HasHistory#history_update: `_id` attributes record names and ids, others their text."""

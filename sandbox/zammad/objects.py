@@ -53,7 +53,9 @@ class ObjectManager:
                "data_option": values["data_option"], "data_option_new": {}, "editable": True,
                "active": values["active"], "screens": values["screens"], "to_create": True,
                "to_migrate": True, "to_delete": False, "to_config": False,
-               "position": values.get("position") or 1550, "created_by_id": by,
+               # the controller creates every attribute at position 1550, whatever was sent
+               # (object_manager_attributes_controller.rb: permitted_params.merge(position: 1550))
+               "position": 1550, "created_by_id": by,
                "updated_by_id": by, "created_at": stamp, "updated_at": stamp}
         store.attributes[aid] = rec
         return rec
@@ -97,9 +99,11 @@ class ObjectManager:
             elif rec["to_delete"] or rec["to_config"]:
                 rec.update(to_migrate=False, to_delete=False, to_config=False, data_option_new={})
 
-    def execute_migrations(self) -> None:
-        """ObjectManager::Attribute.migration_execute: columns appear, pending config applies."""
+    def execute_migrations(self) -> int:
+        """ObjectManager::Attribute.migration_execute: columns appear, pending config applies.
+        Returns how many attributes changed the database (a config-only change does not)."""
         store = self.store
+        db_changes = 0
         for rec in sorted(store.attributes.values(), key=lambda a: a["id"]):
             if not (rec["to_create"] or rec["to_migrate"] or rec["to_delete"] or rec["to_config"]):
                 continue
@@ -110,6 +114,7 @@ class ObjectManager:
                     for ticket in store.tickets.values():
                         ticket.pop(rec["name"], None)
                 del store.attributes[rec["id"]]
+                db_changes += 1
                 continue
             if rec["to_config"]:
                 if rec["data_type"] == "select" and rec["data_option"].get("options"):
@@ -120,6 +125,8 @@ class ObjectManager:
                 rec["data_option"] = rec["data_option_new"]
                 rec["data_option_new"] = {}
                 rec["to_config"] = False
+                if not (rec["to_create"] or rec["to_migrate"]):
+                    continue
             if rec["data_type"] == "select" and rec["data_option"].get("options"):
                 rec["data_option"]["historical_options"] = dict(rec["data_option"]["options"])
             if rec["to_create"] and is_ticket:
@@ -129,6 +136,8 @@ class ObjectManager:
                 for ticket in store.tickets.values():
                     ticket[rec["name"]] = default
             rec.update(to_create=False, to_migrate=False)
+            db_changes += 1
+        return db_changes
 
     @staticmethod
     def validate(params: dict) -> dict:

@@ -21,6 +21,10 @@ Behaviour worth knowing when writing a client against it (all as the real server
 - Errors are `{"error": …, "error_human": …}`; a missing record is 404, a refused value 422.
 - PUT /tickets ignores attributes that are not columns — including an object-manager
   attribute before `object_manager_attributes_execute_migrations` ran (param_cleanup).
+- Ticket writes run Core Workflow for their screen (`sandbox.zammad.core_workflow`): a
+  pending state needs `pending_time`, the agent's edit screen offers no `new` state (422);
+  leaving a pending state clears `pending_time`. Ticket access follows TicketPolicy:
+  group access `read` to see, `change` to update, `create` to create or add an article.
 - Every attribute change, tag, article and mention writes a history entry; each touches
   the ticket's `updated_at`. Requests that create or change a ticket also leave
   `notification` entries for the agents told.
@@ -41,13 +45,14 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.server import Request, Response
+from sandbox.zammad import core_workflow
 from sandbox.zammad.exceptions import ZammadError
 from sandbox.zammad.models import (
     GROUP_WRITABLE,
     LINK_TYPES,
-    ROLES,
     STATE_TYPES,
     USER_WRITABLE,
+    Check,
     Store,
 )
 from sandbox.zammad.objects import ObjectManager
@@ -99,9 +104,13 @@ def _rails_params(query: dict[str, list[str]]) -> dict:
 class ZammadResponses:
     """The REST operations of one sandbox Zammad, over its store."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime]):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime],
+                 migrated: Callable[[int], None] = lambda db_changes: None):
+        """`migrated(n)` hears of every executed migration and how many attributes changed
+        the database (the server's restart window starts there)."""
         self.store = store
         self.clock = clock
+        self.migrated = migrated
         self.finder = Search(store)
         self.objects = ObjectManager(store)
 
@@ -174,22 +183,45 @@ class ZammadResponses:
             raise ZammadError(404, f"Couldn't find {model} with 'id'={rid}")
         return rec
 
-    # -- ticket access (Ticket.access_condition: agents by group, customers their own tickets and,
-    #    when the organisation is shared, its tickets) ---------------------------------------------
-    def _can_see(self, user: dict, ticket: dict) -> bool:
-        if self.store.has_permission(user, "ticket.agent") and str(ticket["group_id"]) in user["group_ids"]:
-            return True
+    # -- ticket access (app/policies/ticket_policy.rb): an agent by the access its groups grant
+    #    (read, create, change, full), a customer to their own tickets and, when the
+    #    organisation is shared, its tickets. A refusal is Pundit's 403 "Not authorized". ---------
+    def _agent_access(self, user: dict, ticket: dict, access: str) -> bool:
+        return self.store.has_permission(user, "ticket.agent") and \
+            self.store.group_access(user, ticket["group_id"], access)
+
+    def _customer_access(self, user: dict, ticket: dict) -> bool:
+        if not self.store.has_permission(user, "ticket.customer"):
+            return False
         if ticket["customer_id"] == user["id"]:
             return True
         org = self.store.organizations.get(user["organization_id"]) if user["organization_id"] else None
-        return bool(org and org["shared"] and self.store.has_permission(user, "ticket.customer")
-                    and ticket["organization_id"] == org["id"])
+        return bool(org and org["shared"] and ticket["organization_id"] == org["id"])
 
-    def _ticket(self, ctx: Ctx, tid: Any) -> dict:
+    def _may(self, user: dict, ticket: dict, access: str) -> bool:
+        """TicketPolicy: show? is `read`, create? `create`; update? is `change`, where an
+        agent's read access wins over a customer's (change_access?)."""
+        if access == "change":
+            if self._agent_access(user, ticket, "change"):
+                return True
+            if self._agent_access(user, ticket, "read"):
+                return False
+            return self._customer_access(user, ticket)
+        return self._agent_access(user, ticket, access) or self._customer_access(user, ticket)
+
+    def _can_see(self, user: dict, ticket: dict) -> bool:
+        return self._may(user, ticket, "read")
+
+    def _ticket(self, ctx: Ctx, tid: Any, access: str = "read") -> dict:
         ticket = self._find("tickets", tid, "Ticket")
-        if not self._can_see(ctx.user, ticket):
+        if not self._can_see(ctx.user, ticket) or (access != "read" and not self._may(ctx.user, ticket, access)):
             raise ZammadError(403, "Not authorized")
         return ticket
+
+    def _workflow(self, ctx: Ctx, screen: str) -> Check:
+        """Core Workflow for a write from `screen`, as the acting user (sandbox.zammad.core_workflow)."""
+        return lambda record, changed: core_workflow.validate(self.store, record, changed, user=ctx.user,
+                                                              screen=screen)
 
     # -- handlers ------------------------------------------------------------------------------------
     # users (users_controller.rb)
@@ -234,7 +266,7 @@ class ZammadResponses:
         p = ctx.params
         roles = p.get("roles")
         if roles is None and p.get("role_ids"):
-            roles = [ROLES[int(r)] for r in p["role_ids"] if int(r) in ROLES]
+            roles = [self.store.roles[int(r)]["name"] for r in p["role_ids"] if int(r) in self.store.roles]
         values = self._user_values(p)
         user = self.store.add_user(login=p.get("login"), firstname=p.get("firstname") or "",
                                    lastname=p.get("lastname") or "", email=p.get("email") or "", roles=roles,
@@ -424,16 +456,28 @@ class ZammadResponses:
             params["customer_id"] = found["id"]
         tags = [t for t in str(ctx.params.get("tags") or "").split(",") if t.strip()]
         article = ctx.params.get("article") if isinstance(ctx.params.get("article"), dict) else None
-        ticket = self.store.create_ticket(params, article=article, by=ctx.user["id"], tags=tags)
+        workflow = self._workflow(ctx, "create_middle")
+
+        def check(record: dict, changed: list[str]) -> None:
+            # authorize!(ticket, :create?) on the new record, then save! runs Core Workflow
+            if not self._may(ctx.user, record, "create"):
+                raise ZammadError(403, "Not authorized")
+            workflow(record, changed)
+
+        ticket = self.store.create_ticket(params, article=article, by=ctx.user["id"], tags=tags, check=check)
         self.store.notify(ticket, "create", by=ctx.user["id"])
         if _truthy(ctx.params.get("expand")):
             return Response(201, self.store.ticket_json(ticket, expand=True))
         return Response(201, self.store.ticket_json(ticket, ids=True))
 
     def ticket_update(self, ctx: Ctx) -> Any:
-        ticket = self._ticket(ctx, ctx.params["id"])
-        changed = self.store.update_ticket(ticket, self._ticket_params(ctx), by=ctx.user["id"])
-        if isinstance(ctx.params.get("article"), dict) and ctx.params["article"]:
+        ticket = self._ticket(ctx, ctx.params["id"], "change")
+        with_article = isinstance(ctx.params.get("article"), dict) and bool(ctx.params["article"])
+        if with_article and not self._may(ctx.user, ticket, "create"):  # Ticket::ArticlePolicy#create?
+            raise ZammadError(403, "Not authorized")
+        changed = self.store.update_ticket(ticket, self._ticket_params(ctx), by=ctx.user["id"],
+                                           check=self._workflow(ctx, "edit"))
+        if with_article:
             self.store.create_article(ticket, ctx.params["article"], by=ctx.user["id"])
             changed = True
         if changed:
@@ -479,7 +523,7 @@ class ZammadResponses:
     def article_create(self, ctx: Ctx) -> Any:
         if not ctx.params.get("ticket_id"):
             raise ZammadError(404, "Couldn't find Ticket without an ID")
-        ticket = self._ticket(ctx, ctx.params["ticket_id"])
+        ticket = self._ticket(ctx, ctx.params["ticket_id"], "create")  # Ticket::ArticlePolicy#create?
         article = self.store.create_article(ticket, ctx.params, by=ctx.user["id"])
         self.store.notify(ticket, "update", by=ctx.user["id"])
         return Response(201, self.store.article_json(article))
@@ -488,7 +532,8 @@ class ZammadResponses:
     def _tag_target(self, ctx: Ctx) -> dict:
         if ctx.params.get("object") != "Ticket":
             raise ZammadError(422, f"Invalid object {ctx.params.get('object')!r} (the sandbox tags tickets)")
-        return self._ticket(ctx, ctx.params.get("o_id"))
+        # changing a ticket's tags is changing the ticket (TicketPolicy#update?)
+        return self._ticket(ctx, ctx.params.get("o_id"), "read" if ctx.request.method == "GET" else "change")
 
     def tags(self, ctx: Ctx) -> Any:
         ticket = self._tag_target(ctx)
@@ -622,7 +667,7 @@ class ZammadResponses:
         return {}
 
     def execute_migrations(self, ctx: Ctx) -> Any:
-        self.objects.execute_migrations()
+        self.migrated(self.objects.execute_migrations())
         return {}
 
     def discard_changes(self, ctx: Ctx) -> Any:

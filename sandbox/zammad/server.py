@@ -14,19 +14,47 @@ seed API (Python, for tests and the demo; answers are JSON-shaped copies; a refu
 value raises `ZammadError`, a ValueError).
 
 429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
+
+Refusals beyond the per-request rules: `bot=BotProfile(...)` (sandbox.zammad.bot) takes
+permissions or group access from the token's user; `restart=RestartWindow(...)` answers
+5xx for a while after a migration that changed the database, as Zammad restarting does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.server import RateLimiter, Request, Response, SandboxServer
+from sandbox.zammad import bot as bots
+from sandbox.zammad.bot import BotProfile
 from sandbox.zammad.exceptions import no_route, throttled
 from sandbox.zammad.models import STATE_TYPES, Store
 from sandbox.zammad.responses import Ctx, ZammadResponses
 from sandbox.zammad.urls import Permission, url_paths
+
+#: nginx's own 502 page (src/http/ngx_http_special_response.c), what a Zammad behind nginx
+#: answers while its application server restarts
+NGINX_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+             "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
+@dataclass(frozen=True)
+class RestartWindow:
+    """Zammad restarts after executing migrations that changed the database: with
+    APP_RESTART_CMD set, ObjectManager::Attribute.migration_execute queues
+    AppVersionRestartJob (app/models/object_manager/attribute.rb); until the application
+    server is back, nginx answers 502. The window lasts `seconds` of the sandbox clock or
+    the next `requests` calls, whichever is given."""
+
+    seconds: float = 0.0
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.seconds > 0) == (self.requests > 0):
+            raise ValueError("RestartWindow: give either seconds or requests (a positive number)")
 
 
 class ZammadSandbox(SandboxServer):
@@ -38,11 +66,18 @@ class ZammadSandbox(SandboxServer):
     def __init__(self, *, token: str = "sandbox-token", clock: Callable[[], datetime] | None = None,
                  rate_limit: float | None = None, demo_ticket: bool = True, notifications: bool = True,
                  admin_login: str = "admin@example.com", admin_firstname: str = "Sandbox",
-                 admin_lastname: str = "Admin", host: str = "127.0.0.1", port: int = 0):
+                 admin_lastname: str = "Admin", bot: BotProfile | None = None,
+                 restart: RestartWindow | None = None, host: str = "127.0.0.1", port: int = 0):
+        """`bot` limits what the token's user (the admin) may do; `restart` turns on the 5xx
+        window after a migration."""
         super().__init__(rate_limit=RateLimiter(rate_limit) if rate_limit else None, host=host, port=port)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.store = Store(clock=self.clock, notifications=notifications)
-        self.responses = ZammadResponses(self.store, clock=self.clock)
+        self.responses = ZammadResponses(self.store, clock=self.clock, migrated=self._migrated)
+        self.restart = restart
+        self._down_until: datetime | None = None
+        self._down_requests = 0
+        self.bot_profile: BotProfile | None = None
         self.store.seed_system()
         if demo_ticket:
             self.store.seed_demo()
@@ -54,6 +89,8 @@ class ZammadSandbox(SandboxServer):
                                     email=admin_login, roles=["Admin", "Agent"])
         self.admin_id = admin["id"]
         self.store.tokens[token] = admin["id"]
+        if bot is not None:
+            self.set_bot_profile(bot)
         for method, path, handler, permission in url_paths():
             self.route(method, path)(self._bind(handler, permission))
 
@@ -65,6 +102,25 @@ class ZammadSandbox(SandboxServer):
         return handler
 
     # -- server hooks ----------------------------------------------------------------------------
+    def _migrated(self, db_changes: int) -> None:
+        """A config-only migration does not restart (AppVersion 'config_changed')."""
+        if self.restart is None or not db_changes:
+            return
+        if self.restart.seconds:
+            self._down_until = self.clock() + timedelta(seconds=self.restart.seconds)
+        else:
+            self._down_requests = self.restart.requests
+
+    def outage(self, request: Request) -> Response | None:
+        if self._down_requests > 0:
+            self._down_requests -= 1
+        elif self._down_until is not None and self.clock() < self._down_until:
+            pass
+        else:
+            self._down_until = None
+            return None
+        return Response(502, NGINX_502, {"Content-Type": "text/html", "Server": "nginx"})
+
     def rate_limited(self, request: Request, wait: float) -> Response:
         return throttled(wait)
 
@@ -75,6 +131,12 @@ class ZammadSandbox(SandboxServer):
         return no_route(req.method, req.path)
 
     # -- seed API ----------------------------------------------------------------------------------
+    def set_bot_profile(self, profile: BotProfile) -> None:
+        """Limit the token's user (the admin) from now on; `profile.groups` names existing groups."""
+        with self.lock:
+            bots.apply(self.store, self.store.users[self.admin_id], profile)
+            self.bot_profile = profile
+
     def add_token(self, token: str, user: str) -> None:
         """Give `user` (login or e-mail) an API token."""
         with self.lock:
@@ -112,8 +174,9 @@ class ZammadSandbox(SandboxServer):
             group = self.store.add_group(name, note=note)
             if email:
                 group["email_address_id"] = self.store.add_email_address(name, email)["id"]
+            fixed = self.bot_profile is not None and self.bot_profile.groups is not None
             for user in self.store.users.values():
-                if 2 in user["role_ids"]:
+                if self.store.has_permission(user, "ticket.agent") and not (fixed and user["id"] == self.admin_id):
                     user["group_ids"].setdefault(str(group["id"]), ["full"])
             return self.store.group_json(group)
 
