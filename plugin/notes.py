@@ -19,6 +19,7 @@ from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from mapping.procedure import Contract, Language, Procedure
 from mapping.text import Texts, format_duration
+from plugin.refusals import NO_WAY, RETRYABLE, UNANSWERED, Refusal
 
 #: every text a note is made of; `{...}` fields are filled in by the functions below
 _WORDS = Texts("plugin.notes", {
@@ -41,8 +42,11 @@ _WORDS = Texts("plugin.notes", {
                              "Rule §5.2.2: under the {contract} timetable a {severity} incident must be reported "
                              "to the {role} {limit}; the deadline was {deadline} ({zone}), "
                              "missed by {overdue} (SLA time counted: {elapsed})."),
-    "restore_head": ("【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，已恢复为{old}。",
-                     "[No downgrade] {who} lowered the severity from {old} to {new} at {at}; it is restored to {old}."),
+    # written before the severity (its marker keeps it single): it says what the escalator does,
+    # and `not_restored` follows when the tracker refuses the write
+    "restore_head": ("【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，本助手将其恢复为{old}。",
+                     "[No downgrade] {who} lowered the severity from {old} to {new} at {at}; "
+                     "the escalator restores it to {old}."),
     "restore_rule": ("依据§4.3.1.2，原则上原有分级不得降低。",
                      "Rule §4.3.1.2: in principle the original severity must not be lowered."),
     "restore_how": ("如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
@@ -54,8 +58,21 @@ _WORDS = Texts("plugin.notes", {
     "transition_rule": ("依据{section}：{rule}。{outcome}", "Rule {section}: {rule}. {outcome}"),
     "reverted": ("本助手将状态改回{source}。", "The escalator puts the state back to {source}."),
     "left_as_is": ("状态未改动，请按程序处理。", "The state was left as is; please follow the procedure."),
-    "revert_failed": ("【状态未能恢复】跟踪系统不允许从当前状态改回{source}，请人工处理。",
-                      "[State not put back] The tracker offers no way back to {source}; please do it by hand."),
+    # what the tracker refused (plugin.refusals), said where it matters
+    "refused": ("{tracker} 拒绝（HTTP {status}）", "{tracker} refused, HTTP {status}"),
+    "not_accepted": ("{tracker} {attempts} 次均未接受（最后一次 HTTP {status}）",
+                     "{tracker} did not accept it in {attempts} attempts (last: HTTP {status})"),
+    "unanswered": ("{tracker} 未应答（{cause}）", "{tracker} did not answer ({cause})"),
+    "no_way": ("{tracker} 的工作流不提供改回该状态的途径", "the {tracker} workflow offers no way back"),
+    "detail": ("{reason}：{detail}", "{reason}: {detail}"),
+    "not_told": ("无法通知{role}（{people}）：{why}。", "Could not notify the {role} ({people}): {why}."),
+    "unconfirmed": ("未能确认已通知{role}（{people}）：{why}。",
+                    "Could not confirm that the {role} ({people}) was notified: {why}."),
+    "not_back": ("未能将状态改回{source}：{why}。请人工处理。",
+                 "It could not be put back to {source}: {why}. Please put it back by hand."),
+    "not_restored": ("【分级未能恢复】未能将事件分级恢复为{severity}：{why}。请人工恢复。",
+                     "[Severity not restored] The severity could not be restored to {severity}: {why}. "
+                     "Please restore it by hand."),
     "incomplete": ("【记录不完整】依据§4.1.4，事件记录缺少：{missing}。请补充。",
                    "[Incomplete record] Rule §4.1.4: the incident record lacks: {missing}. Please complete it."),
     "escalation_subject": ("事件升级（第{level}级，{role}）：{ref} {title}",
@@ -95,7 +112,8 @@ def _contract_name(key: str, contract: Contract, lang: Language) -> str:
 
 
 def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, now: datetime,
-                    people: list[str]) -> str:
+                    people: list[str], unreached: Refusal | None = None) -> str:
+    """The escalation's note; `unreached`: why its people could not be told (then the note says so)."""
     contract = procedure.contract(action.contract)
     lang = contract.language
     w = _words(lang)
@@ -114,11 +132,16 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
         request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
         by = w("requested_by", asker=_who(request.by, request.by_name, lang), deadline=deadline) if request \
             else w("requested")
-        return signed([head, w("escalation_manual", by=by, limit=limit, **facts)], lang)
-    why = w("escalation_timetable", limit=limit, zone=zone, **facts,
-            overdue=format_duration(max(action.overdue(now), timedelta(0)), lang, elapsed=True),
-            elapsed=format_duration(action.elapsed, lang, elapsed=True))
-    return signed([head, why], lang)
+        why = w("escalation_manual", by=by, limit=limit, **facts)
+    else:
+        why = w("escalation_timetable", limit=limit, zone=zone, **facts,
+                overdue=format_duration(max(action.overdue(now), timedelta(0)), lang, elapsed=True),
+                elapsed=format_duration(action.elapsed, lang, elapsed=True))
+    lines = [head, why]
+    if unreached is not None:
+        key = "unconfirmed" if unreached.kind == UNANSWERED else "not_told"
+        lines.append(w(key, role=role, people=w("and").join(people), why=refusal_reason(unreached, lang)))
+    return signed(lines, lang)
 
 
 def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedure, contract_key: str,
@@ -139,7 +162,9 @@ def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedu
 
 
 def transition_note(action: FlagTransition, incident: Incident, procedure: Procedure, contract_key: str,
-                    reverted: bool) -> str:
+                    reverted: bool, failure: Refusal | None = None) -> str:
+    """The flag of an illegal change; `reverted` only once the put-back succeeded, `failure` why it
+    could not be put back."""
     contract = procedure.contract(contract_key)
     lang = contract.language
     w = _words(lang)
@@ -147,14 +172,34 @@ def transition_note(action: FlagTransition, incident: Incident, procedure: Proce
     source, target = procedure.state(action.source).name.in_(lang), procedure.state(action.target).name.in_(lang)
     rule = next((t.rule.in_(lang) for t in procedure.transitions if t.name == action.rule), action.rule)
     outcome = w("reverted", source=source) if reverted else w("left_as_is")
-    return signed([w("transition_head", who=_who(action.by, action.by_name, lang), at=_when(action.at, zone),
-                     source=source, target=target),
-                   w("transition_rule", section=action.section, rule=rule, outcome=outcome)], lang)
+    lines = [w("transition_head", who=_who(action.by, action.by_name, lang), at=_when(action.at, zone),
+               source=source, target=target),
+             w("transition_rule", section=action.section, rule=rule, outcome=outcome)]
+    if failure is not None:
+        lines.append(w("not_back", source=source, why=refusal_reason(failure, lang)))
+    return signed(lines, lang)
 
 
-def revert_failed_note(action: FlagTransition, incident: Incident, procedure: Procedure, contract_key: str) -> str:
+def not_restored_note(action: RestoreSeverity, procedure: Procedure, contract_key: str, refusal: Refusal) -> str:
+    """The second note of a restore the tracker refused: the first one said the escalator restores it."""
     lang = procedure.contract(contract_key).language
-    return signed([_words(lang)("revert_failed", source=procedure.state(action.source).name.in_(lang))], lang)
+    return signed([_words(lang)("not_restored", severity=procedure.severity(action.to).name.in_(lang),
+                                why=refusal_reason(refusal, lang))], lang)
+
+
+def refusal_reason(refusal: Refusal, lang: Language) -> str:
+    """Why a write was not done, for a note: 'Jira refused, HTTP 403: <the tracker's own words>'."""
+    w = _words(lang)
+    tracker = {"jira": "Jira", "zammad": "Zammad"}.get(refusal.tracker, refusal.tracker)
+    if refusal.kind == NO_WAY:
+        return w("no_way", tracker=tracker)
+    if refusal.kind == UNANSWERED:
+        return w("unanswered", tracker=tracker, cause=refusal.detail)
+    if refusal.kind == RETRYABLE and refusal.attempts > 1:
+        reason = w("not_accepted", tracker=tracker, attempts=refusal.attempts, status=refusal.status)
+    else:
+        reason = w("refused", tracker=tracker, status=refusal.status)
+    return w("detail", reason=reason, detail=refusal.detail.rstrip(".。")) if refusal.detail else reason
 
 
 def incomplete_note(action: FlagIncompleteRecord, incident: Incident, procedure: Procedure,

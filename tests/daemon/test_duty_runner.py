@@ -377,7 +377,7 @@ def test_a_refused_week_is_not_skipped_by_the_next_one(duties_world, caplog):
     w.tracker.add(incident("1", severity=3, contract="default", state=6, reported_at=cst("2026-03-03 10:00")))
     w.tracker.add(incident("2", severity=3, contract="default", state=6, reported_at=cst("2026-03-10 10:00")))
     w.clock.set(cst("2026-03-17 10:00"))
-    w.tracker.refuse["create_task"] = 1  # the tracker refuses week 10's task once
+    w.tracker.fail("create_task", 503, times=1)  # the tracker cannot take week 10's task for now
     daemon = w.daemon(poll_interval=3600)
     daemon.cycle()
     assert w.tracker.filed == [] and events(caplog, "daemon.duty-failed")
