@@ -53,6 +53,8 @@ class Labels(_Strict):
     escalate: str = Field(default="escalate", description="a manual escalation request (§5.2.1)")
     approve_downgrade: str = Field(default="severity-downgrade-approved",
                                    description="an authorised exception to the no-downgrade rule")
+    acknowledge: str = Field(default="escalation-acknowledged",
+                             description="a role holder acknowledges the escalations so far (mapping.acknowledge)")
 
 
 class TrackerMapping(_Strict):

@@ -23,6 +23,7 @@ from typing import Any
 from connectors.jira.adf import body_text
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import (
+    Acknowledged,
     DowngradeApproval,
     EscalationRecord,
     GroupChange,
@@ -228,6 +229,7 @@ class Translator:
         escalations: list[EscalationRecord] = []
         manual: list[ManualEscalationRequest] = []
         approvals: list[DowngradeApproval] = []
+        acknowledged: list[Acknowledged] = []
         current_severity = severity_history[0].severity if severity_history else None
         for entry in entries:
             at = parse_time(entry.get("created")) or created
@@ -251,6 +253,8 @@ class Translator:
                     group_history.append(GroupChange(at=at, group=item.get("toString") or None, **who))
             if m.labels.escalate in added_labels:
                 manual.append(ManualEscalationRequest(at=at, **who))
+            if m.labels.acknowledge in added_labels:
+                acknowledged.append(Acknowledged(at=at, **who))
             if m.labels.approve_downgrade in added_labels and current_severity is not None:
                 approvals.append(DowngradeApproval(at=at, to_severity=current_severity, **who))
 
@@ -282,5 +286,6 @@ class Translator:
             escalation_level=level,
             state_history=tuple(state_history), severity_history=tuple(severity_history),
             escalations=tuple(escalations), manual_requests=tuple(manual), approvals=tuple(approvals),
+            acknowledgements=tuple(acknowledged),
             root_cause_unknown=root_cause_unknown, facts=facts,
         )
