@@ -9,7 +9,9 @@ the same:
   (`incident.escalations`; a level set straight to 3 escalated to levels 1-3 at once);
 - an **acknowledgement** is an addition of the acknowledgement label (Jira) / tag
   (Zammad), by a person, at a time (`incident.acknowledgements`). It acknowledges every
-  escalation made at or before it to a role that person holds (`holders`: level -> the
+  escalation made before it — or up to `ACK_LEAD` after it: the daemon notifies and writes its
+  note before it sets the level field, so a quick answer may come first — to a role that
+  person holds (`holders`: level -> the
   people of its role, for this incident; None, or nobody named for a level: anyone's
   acknowledgement counts). A later
   escalation needs a later addition: remove the label and add it again;
@@ -37,6 +39,9 @@ from mapping.procedure import Procedure
 
 Holders = dict[int, set[str]]
 
+#: an acknowledgement covers an escalation recorded this long after it (see the module docstring)
+ACK_LEAD = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class EscalationAck:
@@ -59,7 +64,7 @@ def escalations_of(incident: Incident, procedure: Procedure, holders: Holders | 
     for level in sorted(first):
         people = None if holders is None else holders.get(level) or None  # nobody named: anyone counts
         ack = next((a for a in incident.acknowledgements
-                    if a.at >= first[level] and (people is None or a.by in people)), None)
+                    if a.at + ACK_LEAD >= first[level] and (people is None or a.by in people)), None)
         out.append(EscalationAck(level, targets[level - 1], first[level], ack))
     return out
 

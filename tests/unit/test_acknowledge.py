@@ -110,3 +110,13 @@ def test_bad_acknowledgement_settings_are_refused(tmp_path, text, message):
     with pytest.raises(ProcedureError) as caught:
         load_procedure(path)
     assert any(message in line for line in caught.value.problems), caught.value.problems
+
+
+def test_an_acknowledgement_just_before_the_level_is_set_counts(procedure):
+    # the daemon notifies and writes its note before it sets the level: a quick answer comes first
+    quick = escalated(acks=[(PM, "2026-11-20 13:55")])
+    assert escalations_of(quick, procedure, HOLDERS)[0].acknowledged is not None
+    assert repeats_due(quick, procedure, at("2026-11-20 16:00"), HOLDERS).due == []
+    # one from long before is of an earlier escalation, not of this one
+    old = escalated(acks=[(PM, "2026-11-20 13:45")])
+    assert escalations_of(old, procedure, HOLDERS)[0].acknowledged is None
