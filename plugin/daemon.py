@@ -328,6 +328,7 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
+            self.duties.trends(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
         """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""

@@ -95,3 +95,4 @@ def test_reminders_stop_when_acknowledged_and_stop_at_the_limit_otherwise(site, 
     incident = site.read(answered.ticket_id)
     assert [a.by for a in incident.acknowledgements] == [site.people["pm-li"]]
     assert "daemon.escalation-repeated" in daemon.output() and "Traceback" not in daemon.output()
+
