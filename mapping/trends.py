@@ -113,8 +113,9 @@ def _value(incident: Incident, by: TrendBy) -> str | None:
 
 
 def detect_trends(incidents: Iterable[Incident], procedure: Procedure, rules: Iterable[TrendRule],
-                  now: datetime) -> list[TrendDue]:
-    """Every pattern the rules see in the current and the previous period, as of `now`."""
+                  now: datetime, *, between: tuple[datetime, datetime] | None = None) -> list[TrendDue]:
+    """Every pattern the rules see in the current and the previous period, as of `now`; with `between`
+    (start, end), in every period overlapping it instead (the monthly report's)."""
     by_contract: dict[str, list[Incident]] = defaultdict(list)
     for incident in incidents:
         if incident.reported_at <= now:
@@ -123,8 +124,10 @@ def detect_trends(incidents: Iterable[Incident], procedure: Procedure, rules: It
     for contract, items in sorted(by_contract.items()):
         tz = ZoneInfo(procedure.calendar_of(procedure.contract(contract)).timezone)
         for rule in rules:
-            found += _count(rule, contract, items, now, tz) if rule.kind == "count" \
-                else _rise(rule, contract, items, now, tz)
+            window = rule.window if rule.kind == "count" else "week"
+            periods = _periods(window, now, tz) if between is None else _periods_between(window, *between, tz)
+            found += _count(rule, contract, items, periods) if rule.kind == "count" \
+                else _rise(rule, contract, items, periods)
     return found
 
 
@@ -137,25 +140,38 @@ def _groups(rule: TrendRule, items: list[Incident], start: datetime, end: dateti
     return groups
 
 
-def _periods(window: Window, now: datetime, tz: ZoneInfo) -> list[tuple[str, datetime, datetime]]:
+Period = tuple[str, datetime, datetime]
+
+
+def _periods(window: Window, now: datetime, tz: ZoneInfo) -> list[Period]:
     current = period_of(now, window, tz)
     previous = period_of(current[1] - timedelta(seconds=1), window, tz)
     return [previous, current]
 
 
-def _count(rule: TrendRule, contract: str, items: list[Incident], now: datetime, tz: ZoneInfo) -> list[TrendDue]:
+def _periods_between(window: Window, start: datetime, end: datetime, tz: ZoneInfo) -> list[Period]:
+    out: list[Period] = []
+    moment = start
+    while moment < end:
+        period = period_of(moment, window, tz)
+        out.append(period)
+        moment = period[2]
+    return out
+
+
+def _count(rule: TrendRule, contract: str, items: list[Incident], periods: list[Period]) -> list[TrendDue]:
     out = []
-    for name, start, end in _periods(rule.window, now, tz):
+    for name, start, end in periods:
         for value, group in sorted(_groups(rule, items, start, end).items()):
             if len(group) >= rule.count:
                 out.append(TrendDue(rule, contract, value or None, name, start, end, tuple(group)))
     return out
 
 
-def _rise(rule: TrendRule, contract: str, items: list[Incident], now: datetime, tz: ZoneInfo) -> list[TrendDue]:
+def _rise(rule: TrendRule, contract: str, items: list[Incident], periods: list[Period]) -> list[TrendDue]:
     assert rule.rise is not None  # the model insists
     out = []
-    for name, start, end in _periods("week", now, tz):
+    for name, start, end in periods:
         before = _groups(rule, items, start - timedelta(days=7), start)
         for value, group in sorted(_groups(rule, items, start, end).items()):
             previous = len(before.get(value, ()))

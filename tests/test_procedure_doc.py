@@ -18,8 +18,7 @@ from tests.reference import procedure_file
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "PROCEDURE.md"
 TEST_REF = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
-HOW = {"enforced", "reported", "left to people", "—", "enforced (warning, repeats: rule only)",
-       "enforced (trends: rule only)"}
+HOW = {"enforced", "reported", "left to people", "—"}
 
 
 def rows() -> list[list[str]]:

@@ -26,6 +26,7 @@ from mapping.kpi import compute_kpis, month_bounds
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
 from mapping.text import LANGUAGES
+from mapping.trends import detect_trends
 from plugin.config import Config, load_config
 from plugin.contracts import with_contract
 from plugin.reports.callbacks import callback_list, render_callbacks
@@ -194,7 +195,13 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
                               first_line_groups=config.reports.first_line_groups,
                               groups_recorded=mapping.records_groups, holders=_holders(config, procedure))
-        _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
+        rules = config.duties.problems.trends
+        trends = None
+        if rules:
+            end = month_bounds(month, _zone(procedure))[1]
+            trends = [d for d in detect_trends(incidents, procedure, rules, now, between=(start, end))
+                      if contract is None or d.contract == contract]
+        _emit(render_monthly(result, procedure, month, lang, trends), out or Path(f"service-report-{month}.html"))
 
     _with_connector(config_path, work)
 

@@ -107,6 +107,17 @@ TEXTS = Texts("plugin.reports", {
     "resolved_after": ("期后解决", "Resolved after the period"),
     "unresolved": ("未解决", "Not resolved"),
     "definitions": ("指标定义", "Definitions"),
+    "trends": ("趋势问题（§6.1.3）", "Trend problems (§6.1.3)"),
+    "trend_none": ("本期趋势规则未发现问题。", "The trend rules found no pattern in this period."),
+    "trend_off": ("未配置趋势规则（duties.problems.trends）。", "No trend rule is configured (duties.problems.trends)."),
+    "trend_rule": ("规则", "Rule"),
+    "trend_what": ("对象", "Of"),
+    "trend_period": ("期间", "Period"),
+    "trend_incidents": ("事件", "Incidents"),
+    "trend_all": ("全部事件", "all incidents"),
+    "trend_ci": ("配置项", "configuration item"),
+    "trend_note": ("每个模式在其期间内建立一个关联的问题记录，列出这些事件。",
+                   "Each pattern gets one linked problem record for its period, listing these incidents."),
 })
 
 

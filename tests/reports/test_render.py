@@ -160,3 +160,24 @@ def test_kpi_html_page(report, procedure):
     # labels too long for the chart are cut, the full name kept in the tooltip
     assert "business consulting / front-end application…<title>business consulting / front-end application " \
            "systems (4.1)</title>" in html
+
+
+def test_the_monthly_report_shows_the_trend_patterns_of_the_month(report, procedure):
+    from mapping.kpi import month_bounds
+    from mapping.trends import TrendRule, detect_trends
+    from tests.duties import CST
+
+    start, end = month_bounds("2026-11", CST)
+    rule = TrendRule(name="net-week", by="category", count=2, window="week")
+    trends = detect_trends(month(), procedure, [rule], NOW, between=(start, end))
+    # network (1.2), two a week: W45 K-01 K-02, W46 K-05 K-09, W48 K-13 K-18, and W49 (11-30 to 12-06,
+    # a period the month overlaps) K-14 and December's K-16; W47 has none of 1.2
+    assert [(d.period, [i.ref for i in d.incidents]) for d in trends if d.value == "1.2"] == [
+        ("2026-W45", ["K-01", "K-02"]), ("2026-W46", ["K-05", "K-09"]), ("2026-W48", ["K-13", "K-18"]),
+        ("2026-W49", ["K-14", "K-16"])]
+    html = render_monthly(report, procedure, "2026-11", "en", trends)
+    assert "<h2>Trend problems (§6.1.3)</h2>" in html
+    assert re.search(r"<td>2026-W46</td><td>net-week</td><td>contract service / network \(1\.2\)</td>"
+                     r"<td class=\"n\">2</td><td>K-05, K-09</td>", html)
+    assert "No trend rule is configured" in render_monthly(report, procedure, "2026-11", "en", None)
+    assert "The trend rules found no pattern" in render_monthly(report, procedure, "2026-11", "en", [])
