@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from connectors.preflight import Missing
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
 from mapping.incident import Incident, Unreadable
 
@@ -186,3 +187,6 @@ class Provisioner(Protocol):
 
     def check(self, mapping: TrackerMapping) -> list[str]:
         """Compare a mapping file with the live tracker: one line per difference."""
+
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """What the bot may not do in the mapped projects/groups (connectors/preflight.py)."""

@@ -39,6 +39,7 @@ class TrackerSettings:
     severity_source: str = "field"  # "field" or "priority"
     severity_priorities: Mapping[int, str] = field(default_factory=dict)
     state_aliases: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    pending_default_hours: float = 24.0  # Zammad: reminder ahead when none is known (see set_state)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

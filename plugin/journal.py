@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Cursor
+from plugin.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (
@@ -83,7 +84,10 @@ class Journal:
     def __init__(self, path: Path | str):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))  # 0600 before SQLite opens it: its -wal and -shm follow
+            for side in ("-wal", "-shm"):
+                if Path(self.path + side).exists():
+                    private_file(Path(self.path + side))
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:

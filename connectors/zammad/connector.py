@@ -6,8 +6,12 @@ cursor has already seen *before* asking for a ticket's history, and take users a
 articles from the assets ticket_history/:id already carries, so a read costs one
 search call per page plus one history call per changed ticket.
 
-Zammad has no workflow: any state may be set. Detecting an illegal change is the
-daemon's job (from the state history); this connector only writes what it is told.
+Zammad has no workflow of allowed moves: detecting an illegal change is the daemon's job
+(from the state history); this connector only writes what it is told. Zammad's Core
+Workflow does check each API update as the agent edit screen would
+(app/models/concerns/checks_core_workflow.rb): a pending state needs a `pending_time`
+(see `set_state`), and a state of type `new` cannot be set (the mapping writes an
+open-type 待处理 instead; connectors/zammad/provision.py).
 
 What the escalator remembers on a ticket (the problem record it filed, that a ticket is
 one it filed) lives in the ticket's `preferences`, each under a key of its own: an
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Cursor, ReadResult, RecordSpec, record_label
@@ -40,6 +45,11 @@ log = logging.getLogger("escalator.zammad")
 
 #: The key under the incident's `preferences` naming its problem record (written last)
 PROBLEM_KEY = "incident_escalator_problem"
+#: How far ahead the reminder of a pending state goes when the ticket's history names no
+#: reminder still to come (`tracker.pending_default`, hours)
+PENDING_DEFAULT = timedelta(hours=24)
+#: Zammad's state types whose states need a `pending_time` (CoreWorkflow::Custom::PendingTime)
+PENDING_TYPES = frozenset({"pending reminder", "pending action"})
 #: The key under the `preferences` of a ticket the escalator filed (a problem, a task): such a
 #: ticket may sit in a watched group, but it is no incident and is never read as one
 FILED_KEY = "incident_escalator_filed"
@@ -56,8 +66,9 @@ class ZammadConnector:
     label_term = {"zh": "标记（tag）", "en": "tag"}
 
     def __init__(self, client: ZammadClient, mapping: TrackerMapping, *, projects: list[str] | None = None,
-                 page_size: int = MAX_SEARCH_PAGE):
+                 page_size: int = MAX_SEARCH_PAGE, pending_default: timedelta = PENDING_DEFAULT):
         self.client = client
+        self.pending_default = pending_default
         self.mapping = mapping
         self.projects = list(projects if projects is not None else mapping.projects)
         self.page_size = max(1, min(page_size, MAX_SEARCH_PAGE))
@@ -216,8 +227,43 @@ class ZammadConnector:
             return False
         if incident.state == state:
             return True  # already there: nothing to write
-        self._put(incident, {"state_id": int(ids[0])}, "state", state)
+        fields: dict[str, Any] = {"state_id": int(ids[0])}
+        self._load("states")
+        if (self.lookups.states.get(int(ids[0])) or {}).get("state_type") in PENDING_TYPES:
+            when = self._pending_time(incident)
+            if when is not None:
+                fields["pending_time"] = when
+        self._put(incident, fields, "state", state)
         return True
+
+    def _pending_time(self, incident: Incident) -> str | None:
+        """The `pending_time` to send with a move into a pending state, None when the ticket keeps one.
+
+        Core Workflow refuses a pending state without it (422 "Missing required value for field
+        'pending_time'!", app/models/core_workflow/custom/pending_time.rb), and Zammad clears it
+        whenever a ticket leaves a pending state (Ticket#reset_pending_time), so moving a ticket
+        back into 挂起/暂停 always lacks it. Which one: the reminder people last set on the ticket
+        (its history), when it is still to come - putting a ticket back should restore what they
+        chose, not invent a date; else now plus `tracker.pending_default` - a reminder already
+        past would fire at once (Zammad's pending reminder notification, or a pending action's
+        automatic move) for a ticket that was only put back.
+        """
+        ticket = self.client.get_ticket(incident.id)
+        if ticket.get("pending_time"):
+            return None  # a move between pending states: the ticket's own reminder stays
+        now = self.client.http.now()
+        last = None
+        for entry in self.client.history(incident.id).get("history") or []:
+            if entry.get("attribute") == "pending_time" and entry.get("value_to"):
+                try:
+                    last = parse_time(entry["value_to"])
+                except ValueError:
+                    continue
+        chosen = last if last is not None and last > now else now + self.pending_default
+        log.info("zammad.pending-time", extra={"event": "zammad.pending-time", "ticket": incident.ref,
+                                               "pending_time": _iso(chosen),
+                                               "source": "history" if chosen is last else "default"})
+        return _iso(chosen)
 
     def has_marker(self, incident: Incident, marker: str) -> bool:
         return any(notes.has_marker(a.get("body"), marker) for a in self.client.articles(incident.id))
@@ -364,3 +410,7 @@ class ZammadConnector:
 
     def close(self) -> None:
         self.client.http.close()
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")

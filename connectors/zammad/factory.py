@@ -9,10 +9,11 @@ to the transport as a secret, so it is scrubbed from any error.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from connectors.http import HttpClient
-from connectors.provisioning import ProvisionSettings
+from connectors.provisioning import ProvisionSettings, WebhookSettings
 from connectors.settings import TrackerSettings
 from connectors.zammad.client import AUTH_HINT, MAX_SEARCH_PAGE, ZammadClient, auth_headers
 from connectors.zammad.connector import ZammadConnector
@@ -34,9 +35,11 @@ def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transpo
     # Zammad serves up to 200 tickets a page: take them all unless the admin chose a size
     return ZammadConnector(make_client(settings, **transport), mapping,
                            projects=list(settings.projects) or list(mapping.projects),
-                           page_size=settings.page_size or MAX_SEARCH_PAGE)
+                           page_size=settings.page_size or MAX_SEARCH_PAGE,
+                           pending_default=timedelta(hours=settings.pending_default_hours))
 
 
-def make_provisioner(settings: TrackerSettings, procedure: Procedure, **transport: Any) -> ZammadProvisioner:
-    return ZammadProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings),
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport: Any) -> ZammadProvisioner:
+    return ZammadProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings, webhook),
                              base_url=settings.url)

@@ -22,7 +22,7 @@ def _setup(config_path: Path, tracker: str | None):
     if tracker and tracker != config.tracker.kind:
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    return config, procedure, make_provisioner(config.tracker_settings(), procedure)
+    return config, procedure, make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
 
 
 def show_plan(plan: Plan) -> None:
@@ -106,7 +106,17 @@ def check(config_path: Path, tracker: str | None) -> None:
     drift = provisioner.check(current)
     for line in drift:
         click.echo(f"  drift: {line}")
+    # what the bot may do: a blocking gap fails the check, the others are said and worked around
+    missing = provisioner.preflight(current)
+    for gap in missing:
+        click.echo(f"  {'MISSING' if gap.blocking else 'missing'}: {gap}")
     if drift:
         click.echo(f"{len(drift)} difference(s) between {config.mapping_file} and the tracker.")
+    if any(gap.blocking for gap in missing):
+        click.echo("The escalator cannot work with the permissions its token has (MISSING above).")
+    if drift or any(gap.blocking for gap in missing):
         raise SystemExit(1)
-    click.echo("The mapping matches the tracker.")
+    if missing:
+        click.echo(f"The mapping matches the tracker. {len(missing)} permission(s) missing (see above).")
+        return
+    click.echo("The mapping matches the tracker. The bot holds every permission the escalator uses.")

@@ -41,7 +41,8 @@ Check = Callable[[dict, list[str]], None]
 # `admin` grants `admin.user` (User#permissions? checks a key and its parents), not the reverse.
 ROLES = {1: "Admin", 2: "Agent", 3: "Customer"}
 ROLE_PERMISSIONS = {
-    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag"},
+    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag",
+              "admin.webhook", "admin.trigger"},
     "Agent": {"ticket.agent"},
     "Customer": {"ticket.customer"},
 }
@@ -231,6 +232,9 @@ class Store:
     _seq: dict[str, int] = field(default_factory=dict)
     #: (updated_at, ticket id), sorted: the search index
     _by_updated: list[tuple[str, int]] = field(default_factory=list)
+    #: called with (ticket, "create"|"update", user id) after each request that changed a ticket:
+    #: the trigger run (sandbox.zammad.webhooks)
+    on_transaction: Callable[[dict, str, int], None] | None = None
 
     # -- ids and time ---------------------------------------------------------------------
     def next_id(self, table: str) -> int:
@@ -569,6 +573,8 @@ class Store:
         the mentioned agents, or the whole group while nobody owns the ticket; never the
         person who made the change.
         """
+        if self.on_transaction is not None:
+            self.on_transaction(ticket, kind, by)
         if not self.notifications:
             return
         group = str(ticket["group_id"])

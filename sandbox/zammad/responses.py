@@ -57,6 +57,7 @@ from sandbox.zammad.models import (
 )
 from sandbox.zammad.objects import ObjectManager
 from sandbox.zammad.search import Search
+from sandbox.zammad.webhooks import Webhooks
 
 API = "/api/v1"
 
@@ -113,6 +114,8 @@ class ZammadResponses:
         self.migrated = migrated
         self.finder = Search(store)
         self.objects = ObjectManager(store)
+        self.webhooks = Webhooks(store)  # webhooks, triggers, their run and delivery
+        store.on_transaction = self.webhooks.transaction
 
     # -- one request ---------------------------------------------------------------------------------
     def context(self, req: Request, permission: str | tuple[str, ...] | None) -> Ctx:

@@ -15,6 +15,7 @@ from mapping.incident import Incident
 from plugin.cli.mapping import mapping as mapping_cli
 from plugin.config import load_config
 from sandbox.jira import Workflow, WorkflowTransition
+from sandbox.jira.permissions import BotProfile
 from sandbox.server import Fault
 from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
@@ -421,3 +422,27 @@ def test_optional_record_fields_are_found_by_name(sandbox, tmp_path, monkeypatch
         occurred: "2026-03-02T00:40:00.000+0000", ci: "UPS-2F-01"})
     (one,) = list(conn.read_changed(Cursor()))
     assert one.facts["affected_ci"] == "UPS-2F-01" and one.facts["occurred_at"].startswith("2026-03-02")
+
+
+def test_check_names_each_missing_permission_with_what_it_breaks(sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, sandbox, monkeypatch)
+    assert _run("mapping", "apply", "--config", str(config), "--yes").exit_code == 0
+    full = _run("mapping", "check", "--config", str(config))
+    assert full.exit_code == 0 and "The bot holds every permission the escalator uses." in full.output
+
+    sandbox.set_bot_profile(BotProfile(lacks={"MANAGE_WATCHERS", "TRANSITION_ISSUES"}))
+    degraded = _run("mapping", "check", "--config", str(config))
+    assert degraded.exit_code == 0, degraded.output  # the escalator works around both
+    lines = [line.strip() for line in degraded.output.splitlines() if line.strip().startswith("missing:")]
+    assert lines == [
+        "missing: TRANSITION_ISSUES missing in SD: an illegal status change cannot be put back; it is flagged "
+        "in a note instead",
+        "missing: MANAGE_WATCHERS missing in SD: escalations cannot add the role holders as watchers; they are "
+        "named in the note instead"]
+    assert "2 permission(s) missing" in degraded.output
+    assert sandbox.calls_to("/rest/api/3/mypermissions$", "GET") >= 1
+
+    sandbox.set_bot_profile(BotProfile(lacks={"ADD_COMMENTS"}))
+    blocked = _run("mapping", "check", "--config", str(config))
+    assert blocked.exit_code == 1
+    assert "MISSING: ADD_COMMENTS missing in SD: no note can be written" in blocked.output

@@ -81,3 +81,10 @@ def test_the_printed_page_in_both_languages(procedure):
 def test_tracker_text_is_escaped(procedure):
     html = render_workorder(k18(title="<b>x</b>", facts={**FACTS, "reporter": "<script>"}), procedure, NOW)
     assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_the_record_sheet_shows_who_acknowledged_an_escalation(procedure):
+    from plugin.reports.record import render_record
+
+    text = render_record(k18(), procedure, NOW, "text", "en")
+    assert re.search(r"2026-11-25 10:20:00\s+escalation acknowledged\s+pm-li", text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -317,18 +317,49 @@ def _json(call) -> dict:
 
 
 def test_attribute_writes_are_puts_and_logged(rsps, caplog) -> None:
+    rsps.get(f"{BASE}/api/v1/ticket_states", json=STATES)
     rsps.put(f"{BASE}/api/v1/tickets/5", json=ticket(5))
     connector = _connector()
     with caplog.at_level(logging.INFO, logger="escalator.zammad"):
         connector.set_severity(_incident(), 1)
         connector.set_escalation_level(_incident(), 2)
-        assert connector.set_state(_incident(), 4) is True
+        assert connector.set_state(_incident(), 2) is True  # an open state: no pending_time
         assert connector.set_state(_incident(state=4), 4) is True  # already there: no call
-    bodies = [_json(c) for c in rsps.calls]
-    assert bodies == [{"incident_severity": "1"}, {"incident_escalation_level": "2"}, {"state_id": 11}]
+    bodies = [_json(c) for c in rsps.calls if c.request.method == "PUT"]
+    assert bodies == [{"incident_severity": "1"}, {"incident_escalation_level": "2"}, {"state_id": 10}]
     events = [r.event for r in caplog.records]
     assert events == ["zammad.attribute-set"] * 3
     assert TOKEN not in caplog.text
+
+
+NOW = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("current", "entries", "sent"), [
+    # the reminder people set before the ticket left 挂起, still to come: restored
+    (None, [change("pending_time", "2026-11-20T08:00:00.000Z", value_from="", value_to="2026-11-21 09:00:00 UTC"),
+            change("pending_time", "2026-11-20T09:00:00.000Z", value_from="2026-11-21 09:00:00 UTC", value_to="")],
+     "2026-11-21T09:00:00.000Z"),
+    # the last one is past (it would fire at once): now + tracker.pending_default
+    (None, [change("pending_time", "2026-11-19T08:00:00.000Z", value_from="", value_to="2026-11-19 12:00:00 UTC")],
+     "2026-11-20T16:00:00.000Z"),
+    (None, [], "2026-11-20T16:00:00.000Z"),  # never pending before: the default
+    # a move between pending states: the ticket keeps its own reminder, nothing sent
+    ("2026-11-22T08:00:00.000Z", [], None),
+])
+def test_a_pending_state_goes_with_a_pending_time(rsps, caplog, current, entries, sent) -> None:
+    rsps.get(f"{BASE}/api/v1/ticket_states", json=STATES)
+    rsps.get(f"{BASE}/api/v1/tickets/5", json=ticket(5, pending_time=current))
+    rsps.get(f"{BASE}/api/v1/ticket_history/5", json=history(5, entries))
+    rsps.put(f"{BASE}/api/v1/tickets/5", json=ticket(5))
+    connector = _connector(pending_default=timedelta(hours=6))
+    connector.client.http.now = lambda: NOW
+    with caplog.at_level(logging.INFO, logger="escalator.zammad"):
+        assert connector.set_state(_incident(), 4) is True
+    put = [_json(c) for c in rsps.calls if c.request.method == "PUT"]
+    assert put == [{"state_id": 11, **({"pending_time": sent} if sent else {})}]
+    if sent:
+        assert any(r.event == "zammad.pending-time" and r.pending_time == sent for r in caplog.records)
 
 
 def test_severity_on_priorities_and_a_missing_state(rsps, caplog) -> None:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from connectors.base import Cursor, marker_text
 from connectors.factory import make_connector, make_provisioner
+from connectors.http import Conflict
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.loader import load_procedure
@@ -73,7 +74,8 @@ def test_plan_apply_check_from_bare_and_again_from_mapped(config_path: Path, san
     assert plan.exit_code == 0, plan.output
     assert "create  severity" in plan.output and "create  category" in plan.output
     assert "update  migrations" in plan.output
-    assert "create  state:4" in plan.output and "ok      state:1" in plan.output  # 待处理 is Zammad's "new"
+    # Zammad's "new" means 待处理 but the agent edit screen cannot set it: an own open-type 待处理
+    assert "create  state:4" in plan.output and "create  state:1" in plan.output
     assert sandbox.calls_to("/object_manager_attributes$", "POST") == 0  # plan writes nothing
 
     first = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
@@ -291,3 +293,83 @@ def test_rate_limits_and_server_errors_over_loopback(config_path: Path, sandbox:
     results = {r.ref: r for r in connector.read_changed(Cursor())}
     assert isinstance(results[t["number"]], Incident)
     assert sleeps[0] == 3.0 and len(sleeps) == 3  # Retry-After honoured, then two jittered back-offs
+
+
+# -- writes Core Workflow accepts (the agent edit screen; sandbox/zammad/core_workflow.py) -----------
+def test_put_back_into_a_pending_state_restores_the_reminder_people_set(config_path: Path,
+                                                                         sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Vendor case", customer="cust@example.com", incident_severity="3")
+    sandbox.update_ticket(t["id"], by="admin@example.com", state="挂起", pending_time="2026-11-25T09:00:00Z")
+    sandbox.update_ticket(t["id"], by="pm1", state="open")  # out of 挂起: Zammad clears pending_time
+    assert sandbox.ticket(t["id"])["pending_time"] is None
+    connector = _connector(config_path, mapping)
+    inc = {r.ref: r for r in connector.read_changed(Cursor())}[t["number"]]
+    assert inc.state == 3
+    connector.client.http.now = lambda: datetime(2026, 11, 21, 12, tzinfo=UTC)  # before that reminder
+
+    assert connector.set_state(inc, 4) is True  # without a pending_time Zammad answers 422
+    stored = sandbox.ticket(t["id"])
+    assert str(stored["state_id"]) == mapping.states[4][0]
+    assert stored["pending_time"].startswith("2026-11-25T09:00:00")
+
+
+def test_put_back_into_pending_with_no_reminder_to_restore_takes_the_default(config_path: Path,
+                                                                           sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Waiting", customer="cust@example.com", incident_severity="3", state="open")
+    connector = _connector(config_path, mapping)
+    inc = {r.ref: r for r in connector.read_changed(Cursor())}[t["number"]]
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    connector.client.http.now = lambda: now
+    assert connector.set_state(inc, 5) is True
+    stored = sandbox.ticket(t["id"])
+    assert str(stored["state_id"]) == mapping.states[5][0]
+    assert stored["pending_time"].startswith("2026-12-02T10:00:00")  # tracker.pending_default: 24 hours
+
+
+def test_put_back_into_待处理_is_a_state_the_edit_screen_offers(config_path: Path, sandbox: ZammadSandbox) -> None:
+    mapping = _apply(config_path)
+    states = {s["name"]: s for s in _get(config_path, "/api/v1/ticket_states", expand="true")}
+    # the escalator's own open-type 待处理 is written; Zammad's "new" still reads as 待处理
+    assert mapping.states[1] == [str(states["待处理"]["id"]), str(states["new"]["id"])]
+    assert states["待处理"]["state_type"] == "open"
+    arrived = sandbox.add_ticket("Just in", customer="cust@example.com", incident_severity="3")
+    t = sandbox.add_ticket("Skipped dispatch", customer="cust@example.com", incident_severity="3")
+    sandbox.update_ticket(t["id"], by="pm1", state="open")
+    connector = _connector(config_path, mapping)
+    results = {r.ref: r for r in connector.read_changed(Cursor())}
+    assert results[arrived["number"]].state == 1
+    with pytest.raises(Conflict, match="Invalid value"):  # why: Zammad refuses a "new" state on edit
+        connector.client.update_ticket(str(t["id"]), {"state_id": states["new"]["id"]})
+    assert connector.set_state(results[t["number"]], 1) is True
+    assert sandbox.ticket(t["id"])["state_id"] == states["待处理"]["id"]
+
+
+def test_the_report_time_has_no_default(config_path: Path, sandbox: ZammadSandbox) -> None:
+    _apply(config_path)
+    t = sandbox.add_ticket("No report time given", customer="cust@example.com", incident_severity="3")
+    assert sandbox.ticket(t["id"])["incident_reported_at"] is None
+    # an attribute an earlier version created with diff 0 is put right
+    with sandbox.lock:
+        attr = next(a for a in sandbox.store.attributes.values() if a["name"] == "incident_reported_at")
+        attr["data_option"]["diff"] = 0
+    plan = _cli("plan", "--config", str(config_path), "--tracker", "zammad")
+    assert "update  report_time" in plan.output and "no default value" in plan.output
+    applied = _cli("apply", "--config", str(config_path), "--tracker", "zammad", "--yes")
+    assert "removed the default value of attribute 'incident_reported_at'" in applied.output
+    assert "0 change(s) to make" in _cli("plan", "--config", str(config_path), "--tracker", "zammad").output
+
+
+def test_check_names_missing_group_access(config_path: Path, sandbox: ZammadSandbox) -> None:
+    from sandbox.zammad.bot import BotProfile
+
+    _apply(config_path)
+    full = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert full.exit_code == 0 and "The bot holds every permission the escalator uses." in full.output
+    sandbox.set_bot_profile(BotProfile(groups={"Users": ["read"]}))
+    blocked = _cli("check", "--config", str(config_path), "--tracker", "zammad")
+    assert blocked.exit_code == 1
+    assert "MISSING: group access 'change' missing in group Users: no note, level or state can be written" \
+        in blocked.output
+    assert "group access 'read'" not in blocked.output
