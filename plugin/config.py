@@ -22,6 +22,7 @@ from connectors.provisioning import WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
 from mapping.fieldmap import recorded_webhook
+from mapping.trends import TrendRule
 from plugin.private import ExposedSecret, check_secret_file
 from plugin.yamlpos import key_lines, where
 
@@ -258,6 +259,17 @@ class ProblemsConfig(_Strict):
     link_type: str | None = Field(
         default=None, description="Jira link type; None = 'Problem/Incident' where it exists, else 'Relates'")
     group: str | None = Field(default=None, description="Zammad group of the problem ticket; None = the incident's")
+    trends: list[TrendRule] = Field(
+        default_factory=list, description="patterns that call for one problem each (§6.1.3); see mapping.trends")
+
+    @field_validator("trends")
+    @classmethod
+    def _unique_names(cls, rules: list[TrendRule]) -> list[TrendRule]:
+        names = [r.name for r in rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"trend rule name(s) {', '.join(twice)} used twice: each names its problems")
+        return rules
 
 
 class CallbacksTaskConfig(_Strict):

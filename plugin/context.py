@@ -107,6 +107,11 @@ class DaemonContext:
         return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
                                         project=incident.project)
 
+    def holders(self, incident: Incident) -> dict[int, set[str]]:
+        """Per escalation level, the people who hold its role for this incident: who may acknowledge it."""
+        return {level: set(self.people(role, incident))
+                for level, role in enumerate(self.procedure.escalation.targets, start=1)}
+
     def approvers(self, incident: Incident) -> set[str]:
         """The people whose recorded exception may lower this incident's severity."""
         approvers: set[str] = set()

@@ -124,7 +124,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
-from mapping.actions import Action, Escalate, RestoreSeverity
+from mapping.actions import Action, Escalate, RepeatEscalation, RestoreSeverity, WarnBeforeBreach
 from mapping.decide import Decision, decide
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
@@ -361,6 +361,7 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
+            self.duties.trends(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
         """A fresh read of one ticket (with the markers of its notes, for the marker check of its first
@@ -391,7 +392,7 @@ class Daemon:
             return resolved, None
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
-                              watch_from=self.watch_from)
+                              watch_from=self.watch_from, holders=self.ctx.holders(resolved))
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
@@ -496,8 +497,10 @@ def urgency(action: Action, incident: Incident) -> tuple[int, int, datetime]:
     """The order of work under pressure (§4.2.3, the more urgent first): by severity, then deadline,
     per escalation — not ticket by ticket. A restore goes first within its severity (the ticket's
     escalations are counted on the restored severity); flags, which have no deadline, last."""
-    if isinstance(action, Escalate):
+    if isinstance(action, Escalate | WarnBeforeBreach):
         return action.severity, 1, action.deadline
+    if isinstance(action, RepeatEscalation):
+        return incident.severity or 5, 1, action.due
     if isinstance(action, RestoreSeverity):
         return action.to, 0, action.lowered_at
     return incident.severity or 5, 2, _FAR

@@ -47,7 +47,7 @@ DEFAULT_ATTEMPTS = 8
 class Refusal:
     """Why one write was not done: stored in the journal, said in a note."""
 
-    write: str  # note | notify | level | severity | state | problem | task
+    write: str  # note | notify | level | severity | state | problem | task | link
     kind: str  # permanent | retryable | unanswered | no-way
     status: int | None  # the HTTP status; None when no answer came
     detail: str  # the tracker's own words, or the transport's cause (never a credential)

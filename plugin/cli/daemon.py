@@ -18,6 +18,7 @@ import click
 
 from connectors.factory import make_connector
 from mapping.errors import UserError
+from plugin.calendars import unannounced, unannounced_lines
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
@@ -68,8 +69,21 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
         stack.callback(journal.close)
-        yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
-                     dry_run=dry_run)
+        daemon = Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
+                        dry_run=dry_run)
+        _warn_unannounced(procedure, clock)
+        yield daemon
+
+
+def _warn_unannounced(procedure, clock: Clock) -> None:
+    """Once at start, one line: the years the contracts' calendars reach into without an official
+    arrangement of days off (see `escalator procedure check`)."""
+    lines = unannounced_lines(procedure, clock.now())
+    if lines:
+        years = ",".join(f"{name}:{year}" for name, _, year in unannounced(procedure, clock.now()))
+        logging.getLogger("escalator.daemon").warning(
+            "daemon.calendar-unannounced years=%s %s", years, " ".join(lines),
+            extra={"event": "daemon.calendar-unannounced", "fields": {"years": years}})
 
 
 def _show_events() -> None:

@@ -6,7 +6,7 @@ calendar, so on a business-hours contract "4h" is four working hours.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,7 +61,7 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
     calendar_name = contract.calendar
     zone = _zone(procedure, contract)
     if reported.tzinfo is None:
-        reported = reported.replace(tzinfo=zone)
+        reported = _localise(reported, zone, reported_text)
     label = contract.name.in_(lang or "en") if contract.name else name
     local = reported.astimezone(zone)
     if lang == "zh":
@@ -78,6 +78,32 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
         rows.append([str(level), role.name.in_(lang) if lang else f"{role.name.zh} {role.name.en}",
                      format_duration(offset, lang or "en"), _when(due.astimezone(zone), lang)])
     click.echo(text_table(headers, rows))
+
+
+def _localise(naive: datetime, zone: ZoneInfo, text: str) -> datetime:
+    """A local time in `zone`; refused when a daylight-saving change makes it ambiguous or absent.
+
+    The daemon reads report times as instants from the tracker; a local time the clocks
+    skip or pass twice names no instant, or two, and a guess would print deadlines an
+    hour away from what the daemon enforces.
+    """
+    early, late = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        # PEP 495: in a gap fold=0 takes the offset before the change, fold=1 the one after
+        gap = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
+        example = naive.isoformat(timespec="minutes")
+        offsets = " or ".join(f"{example}{_offset(d)}" for d in (early, late))
+        if gap:
+            raise click.UsageError(f"--reported: {text} does not exist in {zone.key} (the clocks skip it at a "
+                                   f"daylight-saving change); give an offset, e.g. {offsets}")
+        raise click.UsageError(f"--reported: {text} happens twice in {zone.key} (the clocks go back); "
+                               f"give an offset: {offsets}")
+    return early
+
+
+def _offset(moment: datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
 
 
 def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:

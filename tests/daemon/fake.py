@@ -349,6 +349,16 @@ class FakeConnector:
         self.t.problem_of[incident.id] = filed.ref
         return filed.ref
 
+    def link_record(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        filed = next((f for f in self.t.filed if f.label == label), None)
+        if filed is None:
+            raise Conflict(f"{self.tracker}: nothing filed under {label!r}", status=404)
+        if incident.id not in filed.linked_to:
+            late = self.t._call("link", incident.id)
+            filed.linked_to.append(incident.id)
+            self.t.answer(late, "link")
+        return filed.ref
+
     def find_task(self, label: str) -> str | None:
         self.t._call("find_task", label)
         return next((f.ref for f in self.t.filed if f.label == label), None)
