@@ -48,6 +48,9 @@ class Seeder:
             config["tracker"]["projects"].append("Network")
             config["contracts"]["by_project"]["Network"] = "24x7"
             site.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+            # the mapping watches it too, as `mapping apply` records a group it was told of
+            self.m.projects.append("Network")
+            self.m.save(site.folder / "mapping.yaml")
 
     def map_groups(self) -> None:
         """Jira: the support-group field goes into the mapping file (as `mapping plan` finds it)."""
