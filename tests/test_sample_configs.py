@@ -49,7 +49,7 @@ def written_keys(data: dict, prefix: str = "", model: type[BaseModel] = Config) 
                  if isinstance(a, type) and issubclass(a, BaseModel) and a is not Secret] if field else []
         if kinds and isinstance(value, dict):
             keys |= written_keys(value, f"{prefix}{name}.", kinds[0])
-        elif kinds and isinstance(value, list):  # a list of items (trend rules): the keys the items show
+        elif kinds and isinstance(value, list):  # a list of models, e.g. duties.problems.trends
             for item in value:
                 if isinstance(item, dict):
                     keys |= written_keys(item, f"{prefix}{name}.", kinds[0])
