@@ -38,10 +38,15 @@ Never twice, never lost — the tracker is the source of truth:
   the cursor only after the whole batch was carried out: losing the journal costs a
   re-read, a crash costs a re-read, neither costs a duplicate note.
 
-One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
-(`plugin.lockfile`), so a second process on the same config exits at once — two daemons
-would race between the marker check and the note. Known limit: a second daemon on
-another host, with its own journal, is not stopped by that lock; run one per tracker.
+One daemon writes to a tracker at a time — two would race between the marker check and
+the note. With the embedded journal, `escalator run`/`once` hold an exclusive lock beside
+it (`plugin.lockfile`), so a second process on the same config exits at once. With a
+PostgreSQL journal any number run, on any hosts, and one leads (`plugin.leader`): the
+daemon consults its `fence` before every pass (`term`: a standby reads and writes
+nothing; a new leader starts from what the journal holds, `_begin_term`), and the fence
+is checked before every tracker write (the connector is `fence.guard`ed); a pass that
+finds the lead lost (`Fenced`) stops where it is, like a crash: the markers make the
+next leader's re-read safe.
 
 History is left alone: a lowering or a state change made before `watch_from` — the
 config's `daemon.watch_from`, else the time of the first pass, recorded once in the
@@ -74,7 +79,8 @@ from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
 from plugin.contracts import contract_of
-from plugin.journal import Journal
+from plugin.journal import JournalStore
+from plugin.leader import Fence, Fenced, Sole
 from plugin.metrics import Metrics
 
 log = logging.getLogger("escalator.daemon")
@@ -174,10 +180,11 @@ class Daemon:
     BACKOFF_START = 1.0
     BACKOFF_MAX = 60.0
 
-    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal,
+    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: JournalStore,
                  clock: Clock, *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None,
                  dry_run: bool = False, decide: DecideFn | None = None,
-                 on_event: Callable[[DaemonEvent], None] | None = None, poll_interval: float | None = None):
+                 on_event: Callable[[DaemonEvent], None] | None = None, poll_interval: float | None = None,
+                 fence: Fence | None = None):
         if decide is None:
             from mapping.decide import decide as real_decide
             decide = real_decide
@@ -193,6 +200,10 @@ class Daemon:
         self.decide = decide
         self.on_event = on_event
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
+        # leadership (plugin.leader): consulted before each pass, and checked before every tracker write
+        self.fence: Fence = fence or Sole()
+        self.connector = self.fence.guard(connector)
+        self._term = self.fence.term()  # the epoch the state below was read under
         self.schedule = Schedule()
         self.cursor = journal.cursor(self.tracker)
         for due, ticket_id, ref in journal.schedule(self.tracker):
@@ -254,12 +265,19 @@ class Daemon:
     def cycle(self) -> float:
         """One pass with failure handling; returns how long to sleep, in clock seconds."""
         self._wake.clear()
+        if not self._leading():
+            return self.fence.poll_seconds * self.clock.rate
         now = self.clock.now()
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
             poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
         try:
             self.run_pass(poll=poll)
+        except Fenced as exc:
+            # the lead is lost or lapsing, or the journal cannot be reached: stop here, as a crash
+            # would; the next cycle stands by, or goes on when the journal is back under the lease
+            self._log(logging.WARNING, "daemon.fenced", error=str(exc))
+            return self._back_off()
         except TRACKER_DOWN as exc:
             if not self._down:
                 self._down = True
@@ -283,6 +301,34 @@ class Daemon:
         if poll and not self._stop.is_set():
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
         return self.seconds_to_sleep(now)
+
+    def _leading(self) -> bool:
+        """The leadership hook: may this daemon act now? A standby reads and writes nothing
+        (webhook wake-ups are dropped: the leader's own poll reads those tickets)."""
+        term = self.fence.term()
+        if term is None:
+            with self._requested_lock:
+                self._requested.clear()
+            return False
+        if term != self._term:
+            self._term = term
+            self._begin_term()
+        return True
+
+    def _begin_term(self) -> None:
+        """This daemon has just taken the lead: another leader may have moved on since it read
+        the journal, so everything it keeps is read again, as at a start."""
+        self.cursor = self.journal.cursor(self.tracker)
+        self.schedule = Schedule()
+        for due, ticket_id, ref in self.journal.schedule(self.tracker):
+            self.schedule.set(ticket_id, ref, due)
+        self._open = set(self.schedule.refs)
+        self.watch_from = self.config.daemon.watch_from or self.journal.watch_from(self.tracker)
+        self._watching = False
+        self.snapshots = {}
+        self.snapshots_complete = False
+        self._next_poll = None
+        self.passes = 0  # its first pass as leader logs `daemon.ready`
 
     def _back_off(self) -> float:
         self._backoff = min(self.BACKOFF_MAX, self._backoff * 2 if self._backoff else self.BACKOFF_START)

@@ -1,7 +1,8 @@
-"""`escalator run`, `escalator once` and `escalator demo`: the sync daemon from the command line.
+"""`escalator run` and `escalator once`: the sync daemon from the command line.
 
 Secrets come from the config (an environment variable or a file), never from the
-command line. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
+command line. With a PostgreSQL journal (`daemon.journal: postgresql://…`) any number of
+`run`s share it and one leads (`plugin.leader`); `once` acts only when no daemon leads. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
 for the demo and end-to-end tests: `accelerated:<rate>:<start ISO>[@<anchor epoch>]`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -22,8 +24,10 @@ from mapping.loader import load_procedure
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
-from plugin.journal import Journal
-from plugin.lockfile import JournalLock
+from plugin.journal import Journal, JournalStore
+from plugin.journal_pg import JournalSchemaError, PgJournal, PgLeaseStore
+from plugin.leader import DEFAULT_LEASE, JournalUnreachable, Leadership, Sole
+from plugin.lockfile import AlreadyRunning, JournalLock
 from plugin.metrics import Metrics
 from plugin.webhooks import WebhookReceiver
 
@@ -37,39 +41,72 @@ def _clock(spec: str | None) -> Clock:
 
 @contextmanager
 def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daemon]:
-    """The daemon a config describes, with its connector, journal and metrics; closes them all.
+    """The daemon a config describes, with its connector, journal, fence and metrics; closes them all.
 
-    One daemon per journal: the journal's lock (`plugin.lockfile`) is taken first and held
-    until the daemon is closed; a second process raises `AlreadyRunning` before it reads or
-    writes anything. A dry run writes nothing, not even the journal, so it takes no lock.
+    Embedded journal: one daemon per journal. The journal's lock (`plugin.lockfile`) is taken
+    first and held until the daemon is closed; a second process raises `AlreadyRunning`
+    before it reads or writes anything. A dry run writes nothing, not even the journal, so it
+    takes no lock and needs no lead: it works on an empty journal in memory.
+
+    PostgreSQL journal: the schema is brought up to date, the lease is looked at once before
+    the daemon reads the journal, then renewed (or sought, on a standby) in a thread of its
+    own; closing releases it, so a standby takes over at its next look.
     """
     with ExitStack() as stack:
-        # a dry run writes nothing, not even the journal: it starts from an empty one in memory
-        where = ":memory:" if dry_run else config.path(config.daemon.journal)
-        if not dry_run:
-            lock = JournalLock(Path(where))
+        kind = config.tracker.kind
+        url = None if dry_run else config.daemon.journal_url
+        metrics = Metrics()
+        leadership: Leadership | None = None
+        journal: JournalStore
+        if url is None:
+            # a dry run writes nothing, not even the journal: it starts from an empty one in memory
+            where = ":memory:" if dry_run else config.path(config.daemon.journal)
+            if not dry_run:
+                lock = JournalLock(Path(where))
+                try:
+                    lock.acquire()
+                except OSError as exc:
+                    raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
+                stack.callback(lock.release)
             try:
-                lock.acquire()
-            except OSError as exc:
+                journal = Journal(where)
+            except (OSError, sqlite3.Error) as exc:
                 raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
-            stack.callback(lock.release)
+            stack.callback(journal.close)
+            fence = Sole(metrics, kind)
+        else:
+            lease = config.daemon.lease or DEFAULT_LEASE
+            password = config.journal_password()
+            # every statement within a renewal's interval, so a hung network is a missed renewal
+            timeout = max(1.0, lease / 4)
+            try:
+                journal = pg = PgJournal(url, password, timeout=timeout)
+            except (JournalUnreachable, JournalSchemaError) as exc:
+                raise ConfigError(f"daemon.journal: {exc}") from None
+            stack.callback(pg.close)
+            store = PgLeaseStore(url, password, timeout=timeout)
+            stack.callback(store.close)
+            fence = leadership = pg.fence = Leadership(store, kind, lease=lease, metrics=metrics)
+            leadership.step()  # before the journal is read: a leader reads it under its lease
         procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
         mapping = TrackerMapping.load(config.path(config.mapping_file))
-        metrics = Metrics()
-        connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
+        # the lease is checked after every tracker response and retry back-off: the next request of
+        # a daemon that lost the lead never leaves
+        connector = make_connector(config, procedure, mapping, on_call=fence.after_call(metrics.on_call(kind)),
+                                   sleep=fence.after_sleep(time.sleep))
         stack.callback(connector.close)
-        try:
-            journal = Journal(where)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
-        stack.callback(journal.close)
-        yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
-                     dry_run=dry_run)
+        daemon = Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
+                        dry_run=dry_run, fence=fence)
+        if leadership is not None:
+            leadership.on_change = daemon.wake  # a standby that takes the lead starts its pass at once
+            leadership.start()
+            stack.callback(leadership.stop)
+        yield daemon
 
 
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
-    for name in ("escalator.daemon", "escalator.webhooks"):
+    for name in ("escalator.daemon", "escalator.webhooks", "escalator.leader"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
@@ -150,6 +187,9 @@ def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
     clock = _clock(clock_spec)
     _show_events()
     with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+        if daemon.fence.term() is None:
+            raise AlreadyRunning(f"another escalator leads tracker {daemon.tracker}: {daemon.fence.leader_text()}; "
+                                 "`once` runs only while none does")
         stats = daemon.run_once()
     verb = "would be done" if dry_run else "done"
     # an unreadable ticket is reported and skipped: it is not an action

@@ -22,9 +22,10 @@ from mapping.fieldmap import MappingFileError
 from mapping.loader import ProcedureError
 from plugin import logfmt
 from plugin.config import ConfigError
+from plugin.leader import Fenced
 from plugin.lockfile import AlreadyRunning
 
-USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError, AlreadyRunning)
+USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError, AlreadyRunning, Fenced)
 
 
 COMMANDS_GROUP = "escalator.commands"
