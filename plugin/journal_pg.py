@@ -213,7 +213,7 @@ class PgJournal:
         with self.link.transaction() as cur:
             epoch = None
             if self.fence is not None:
-                holder, epoch = self.fence.credentials()
+                holder, epoch = self.fence.credentials(tracker)
                 cur.execute("SELECT 1 FROM leases WHERE tracker = %s AND holder = %s AND epoch = %s FOR SHARE",
                             (tracker, holder, epoch))
                 if cur.fetchone() is None:
@@ -313,6 +313,7 @@ class PgLeaseStore:
 
     def __init__(self, url: str, password: str | None = None, *, timeout: float = 5.0):
         self.link = Link(url, password, timeout=timeout)
+        migrate(self.link)  # the lease table may be asked for before any journal was opened
 
     def close(self) -> None:
         self.link.close()

@@ -270,8 +270,10 @@ class Leadership:
         if self.term() is None:
             raise Fenced(f"{self.tracker}: this daemon does not hold the lease now; it writes nothing more")
 
-    def credentials(self) -> tuple[str, int]:
-        """(holder, epoch) a journal write carries; Fenced when this daemon does not lead."""
+    def credentials(self, tracker: str) -> tuple[str, int]:
+        """(holder, epoch) a journal write about `tracker` carries; Fenced when this daemon does not lead it."""
+        if tracker != self.tracker:
+            raise Fenced(f"this daemon leads {self.tracker}, not {tracker}: the journal is not written")
         with self._lock:
             epoch = self._epoch
         if epoch is None:
