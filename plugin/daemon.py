@@ -265,8 +265,12 @@ class Daemon:
     def cycle(self) -> float:
         """One pass with failure handling; returns how long to sleep, in clock seconds."""
         self._wake.clear()
-        if not self._leading():
-            return self.fence.poll_seconds * self.clock.rate
+        try:
+            if not self._leading():
+                return self.fence.poll_seconds * self.clock.rate
+        except Fenced as exc:  # the journal cannot be read back: not yet
+            self._log(logging.WARNING, "daemon.fenced", error=str(exc))
+            return self._back_off()
         now = self.clock.now()
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
@@ -311,8 +315,8 @@ class Daemon:
                 self._requested.clear()
             return False
         if term != self._term:
-            self._term = term
             self._begin_term()
+            self._term = term
         return True
 
     def _begin_term(self) -> None:

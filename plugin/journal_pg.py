@@ -95,6 +95,10 @@ CREATE TABLE leases (
 """),
 ]
 
+#: why a connection may fail and work later: no answer at all (refused, timed out: no SQLSTATE),
+#: the server shutting down or starting up, too many connections (PostgreSQL, Appendix A)
+_TRANSIENT = {None, "57P01", "57P02", "57P03", "53300"}
+
 #: pg_advisory_xact_lock key of the schema migration ("escalat" in ASCII)
 _MIGRATION_LOCK = 0x657363616C6174
 
@@ -149,7 +153,8 @@ class Link:
             conn.execute("SET TIME ZONE 'UTC'")
             conn.execute(f"SET statement_timeout = {round(self.timeout * 1000)}")
         except psycopg.Error as exc:
-            raise JournalUnreachable(f"journal {shown(self.url)}: cannot connect: {_reason(exc)}") from None
+            raise JournalUnreachable(f"journal {shown(self.url)}: cannot connect: {_reason(exc)}",
+                                     transient=getattr(exc, "sqlstate", None) in _TRANSIENT) from None
         self._conn = conn
         return conn
 
@@ -222,9 +227,16 @@ class PgJournal:
             yield cur, epoch
 
     def _read(self, sql: str, args: tuple | list = ()) -> list[tuple]:
-        with self.link.transaction() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
+        """A read, tried twice: a connection left idle across a server restart fails at its first
+        use, and a read is safe to repeat (a write is not retried: its caller backs off)."""
+        try:
+            with self.link.transaction() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall()
+        except JournalUnreachable:
+            with self.link.transaction() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall()
 
     # -- cursor --------------------------------------------------------------------------
     def cursor(self, tracker: str) -> Cursor:

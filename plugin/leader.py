@@ -85,7 +85,13 @@ class StaleEpoch(Fenced):
 
 
 class JournalUnreachable(Fenced):
-    """The shared journal (PostgreSQL) cannot be reached; the message names it, never its password."""
+    """The shared journal (PostgreSQL) cannot be reached; the message names it, never its password.
+    `transient`: the server is down, restarting or out of connections, as opposed to refusing
+    these credentials or this database, which no waiting mends."""
+
+    def __init__(self, message: str, *, transient: bool = True):
+        super().__init__(message)
+        self.transient = transient
 
 
 class Fence(Protocol):

@@ -40,7 +40,8 @@ def _clock(spec: str | None) -> Clock:
 
 
 @contextmanager
-def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daemon]:
+def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal: bool = False
+                ) -> Iterator[Daemon]:
     """The daemon a config describes, with its connector, journal, fence and metrics; closes them all.
 
     Embedded journal: one daemon per journal. The journal's lock (`plugin.lockfile`) is taken
@@ -50,7 +51,9 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
 
     PostgreSQL journal: the schema is brought up to date, the lease is looked at once before
     the daemon reads the journal, then renewed (or sought, on a standby) in a thread of its
-    own; closing releases it, so a standby takes over at its next look.
+    own; closing releases it, so a standby takes over at its next look. A server that is down
+    or restarting is waited for when `wait_for_journal` (`run`: its supervisor need not
+    retry), with back-off; refused credentials or a missing database end it at once.
     """
     with ExitStack() as stack:
         kind = config.tracker.kind
@@ -79,15 +82,14 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
             password = config.journal_password()
             # every statement within a renewal's interval, so a hung network is a missed renewal
             timeout = max(1.0, lease / 4)
-            try:
-                journal = pg = PgJournal(url, password, timeout=timeout)
-            except (JournalUnreachable, JournalSchemaError) as exc:
-                raise ConfigError(f"daemon.journal: {exc}") from None
+            journal = pg = _connect(url, password, timeout, wait_for_journal)
             stack.callback(pg.close)
             store = PgLeaseStore(url, password, timeout=timeout)
             stack.callback(store.close)
             fence = leadership = pg.fence = Leadership(store, kind, lease=lease, metrics=metrics)
             leadership.step()  # before the journal is read: a leader reads it under its lease
+            leadership.start()  # renewed from now on: loading the rest may take longer than a lease
+            stack.callback(leadership.stop)
         procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
         mapping = TrackerMapping.load(config.path(config.mapping_file))
         # the lease is checked after every tracker response and retry back-off: the next request of
@@ -99,9 +101,27 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
                         dry_run=dry_run, fence=fence)
         if leadership is not None:
             leadership.on_change = daemon.wake  # a standby that takes the lead starts its pass at once
-            leadership.start()
-            stack.callback(leadership.stop)
         yield daemon
+
+
+def _connect(url: str, password: str | None, timeout: float, wait: bool) -> PgJournal:
+    """The PostgreSQL journal, its schema up to date; waited for while `wait` and the server is away."""
+    delay, said = 1.0, False
+    while True:
+        try:
+            return PgJournal(url, password, timeout=timeout)
+        except JournalSchemaError as exc:
+            raise ConfigError(f"daemon.journal: {exc}") from None
+        except JournalUnreachable as exc:
+            if not (wait and exc.transient):
+                raise ConfigError(f"daemon.journal: {exc}") from None
+            if not said:
+                said = True
+                logging.getLogger("escalator.daemon").warning(
+                    "daemon.journal-unreachable %s (waiting for it)", exc,
+                    extra={"event": "daemon.journal-unreachable", "fields": {"error": str(exc)}})
+        time.sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 def _show_events() -> None:
@@ -147,7 +167,7 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
             raise ConfigError(f"{config_path}: webhooks.secret: webhooks are enabled but have no secret "
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
-    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, wait_for_journal=True) as daemon:
         previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
                     for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = None
