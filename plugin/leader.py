@@ -11,7 +11,8 @@ hosts' clocks may disagree by any amount:
 
 - take over: `UPDATE … SET holder = me, epoch = epoch + 1, expires_at = now + lease WHERE
   expires_at <= now` — one statement, so two standbys cannot both win; every takeover
-  raises the epoch;
+  raises the epoch. A standby looks every `lease / 4`, and when the lease it sees ends
+  before its next look, right after that end;
 - renew (every `lease / 4`): `… SET expires_at = now + lease WHERE holder = me AND epoch = mine
   AND expires_at > now`. A lapsed lease cannot be renewed: it must be taken again, with a
   new epoch;
@@ -70,6 +71,9 @@ log = logging.getLogger("escalator.leader")
 
 #: seconds a lease lasts unless `daemon.lease` says otherwise: a takeover within 30 s
 DEFAULT_LEASE = 15.0
+
+#: how long after a lease's end a standby looks again, when it saw the end coming
+_JUST_AFTER = 0.01
 
 #: the connector calls that write to the tracker (`connectors.base.Connector`)
 TRACKER_WRITES = frozenset({"set_severity", "set_escalation_level", "set_state", "add_note", "notify",
@@ -326,6 +330,7 @@ class Leadership:
             epoch = self._epoch
         sent = self._mono()
         changed = False
+        soon: float | None = None
         try:
             if epoch is not None:
                 renewed = self.store.renew(self.tracker, self.holder, epoch, self.timing.lease)
@@ -340,6 +345,10 @@ class Leadership:
             else:
                 got = self.store.acquire(self.tracker, self.holder, self.timing.lease)
                 changed = self._acquired(got, sent)
+                if isinstance(got, LeaseState) and 0 < got.expires_in < self.timing.poll:
+                    # the lease runs out before the next look: look right then (a duration on the
+                    # database's clock, so no skew), not up to a poll interval late
+                    soon = got.expires_in + _JUST_AFTER
         except JournalUnreachable as exc:
             if not self._down:
                 self._down = True
@@ -352,7 +361,7 @@ class Leadership:
         if changed:
             self._changed()
         with self._lock:
-            return self.timing.renew_every if self._epoch is not None else self.timing.poll
+            return self.timing.renew_every if self._epoch is not None else soon or self.timing.poll
 
     def _acquired(self, got: Grant | LeaseState, sent: float) -> bool:
         if isinstance(got, LeaseState):

@@ -190,6 +190,8 @@ class Failover:
                 if self._db is None or self._db.closed:
                     self._db = psycopg.connect(self.url, password=PASSWORD, autocommit=True, connect_timeout=2)
                 return self._db.execute(sql, ()).fetchone()
+            except psycopg.errors.UndefinedTable:
+                return None  # no daemon has made the journal's tables yet
             except psycopg.OperationalError:
                 self._db = None
                 time.sleep(0.1)  # the server is restarting

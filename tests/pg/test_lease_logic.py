@@ -229,6 +229,8 @@ def test_a_standby_takes_over_within_the_lease_and_one_look_of_the_leaders_death
         time_.advance(next_b)
         next_b = b.step()
     assert time_.t - died <= T.takeover_bound + 1e-9
+    # the standby saw the end coming: it looked right after it, not up to a poll interval late
+    assert time_.t - died <= LEASE + 0.011
 
 
 def test_a_guarded_connector_writes_only_while_the_lease_holds(db, time_):
