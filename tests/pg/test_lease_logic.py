@@ -215,7 +215,7 @@ def test_a_standby_takes_over_within_the_lease_and_one_look_of_the_leaders_death
     a.step()
     time_.advance(phase * T.poll)
     b.step()
-    next_a, next_b = T.renew_every, T.poll
+    next_a, next_b = T.renew_every - phase * T.poll, T.poll  # a's heartbeat and b's looks out of step
     died = time_.t + 2.5 * T.renew_every  # a dies after its second renewal, mid-interval
     while time_.t < died:
         step = min(next_a, next_b, died - time_.t)
