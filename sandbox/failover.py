@@ -224,6 +224,14 @@ class Failover:
         raise AssertionError(f"no daemon took the lead within {self.plan.guard} s (epoch above {after_epoch}):\n"
                              + self._tails())
 
+    def _wait_started(self) -> None:
+        end = time.monotonic() + self.plan.guard
+        while time.monotonic() < end:
+            if all("daemon.started" in d.output() for d in self.daemons if d.proc.poll() is None):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"a daemon did not start within {self.plan.guard} s:\n" + self._tails())
+
     def _tails(self) -> str:
         return "\n".join(f"--- daemon {d.number} (pid {d.pid}):\n" + "\n".join(d.output().splitlines()[-15:])
                          for d in self.daemons)
@@ -306,6 +314,9 @@ class Failover:
             out.log.append(f"daemon {leader.number} leads (epoch {epoch})")
             team.start()
             for event in events:
+                # the host of the last one killed has started it again: the next event comes once it
+                # runs (a takeover is measured between daemons that are up, not against a start-up)
+                self._wait_started()
                 time.sleep(self.rng.uniform(0.2, 1.0) * plan.lease)  # a random moment of the leader's term
                 leader, epoch, _ = self.wait_leader()
                 getattr(self, "_" + event.replace("-", "_"))(leader, epoch)
