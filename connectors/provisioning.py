@@ -8,17 +8,15 @@ trackers) from the same config keys.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from connectors.settings import TrackerSettings
 from mapping.procedure import Procedure
-
-if TYPE_CHECKING:
-    from plugin.config import Config
 
 
 @dataclass
 class ProvisionSettings:
-    """What the admin chose in the config's `tracker` section."""
+    """What the admin chose about the tracker (`connectors.settings.TrackerSettings`)."""
 
     projects: list[str] = field(default_factory=list)  # Jira project keys / Zammad group names
     issue_types: list[str] = field(default_factory=list)  # Jira issue type names
@@ -27,11 +25,10 @@ class ProvisionSettings:
     state_aliases: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config: Config) -> ProvisionSettings:
-        tracker = config.tracker
-        return cls(projects=list(tracker.projects), issue_types=list(tracker.issue_types),
-                   severity_source=tracker.severity_source, severity_priorities=dict(tracker.severity_priorities),
-                   state_aliases={k: list(v) for k, v in tracker.states.items()})
+    def of(cls, settings: TrackerSettings) -> ProvisionSettings:
+        return cls(projects=list(settings.projects), issue_types=list(settings.issue_types),
+                   severity_source=settings.severity_source, severity_priorities=dict(settings.severity_priorities),
+                   state_aliases={k: list(v) for k, v in settings.state_aliases.items()})
 
 
 def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:

@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mapping.errors import UserError
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +128,7 @@ class TrackerMapping(_Strict):
         return mapping
 
 
-class MappingFileError(ValueError):
+class MappingFileError(UserError, ValueError):
     """A mapping file that cannot be used; the message has one line per problem."""
 
 

@@ -18,8 +18,12 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from connectors.settings import TrackerSettings
+from mapping.errors import UserError
+from plugin.private import ExposedSecret, check_secret_file
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration that cannot be used; the message has one line per problem."""
 
 
@@ -53,6 +57,10 @@ class Secret(_Strict):
         if self.file:
             path = self.file if self.file.is_absolute() else base / self.file
             try:
+                check_secret_file(path, what)
+            except ExposedSecret as exc:
+                raise ConfigError(str(exc)) from None
+            try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
@@ -77,6 +85,9 @@ class TrackerConfig(_Strict):
         default_factory=dict, description="Jira, severity_source priority: severity 1-4 -> priority name")
     states: dict[int, list[str]] = Field(
         default_factory=dict, description="procedure state 1-7 -> more tracker status names that mean it")
+    pending_default: float = Field(
+        default=24.0, gt=0, description="Zammad: hours ahead for the reminder when the escalator puts a ticket "
+                                         "back into 挂起/暂停 and its history names no reminder still to come")
 
     @field_validator("url")
     @classmethod
@@ -284,6 +295,18 @@ class Config(_Strict):
     def token(self) -> str:
         where = f"{self.source}: tracker.token" if self.source else "tracker.token"
         return self.tracker.token.resolve(where, self.base_dir)
+
+    def tracker_settings(self) -> TrackerSettings:
+        """What the connectors are built from; resolves the token (ConfigError when it cannot)."""
+        t = self.tracker
+        return TrackerSettings(
+            kind=t.kind, url=t.url, token=self.token(), flavour=t.flavour, email=t.email, auth=t.auth,
+            on_behalf_of=t.on_behalf_of, projects=tuple(t.projects), issue_types=tuple(t.issue_types),
+            timeout=t.timeout,
+            # unset: the connector takes its tracker's best page size (Zammad serves 200, Jira 100)
+            page_size=t.page_size if "page_size" in t.model_fields_set else None,
+            severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
+            state_aliases={k: tuple(v) for k, v in t.states.items()}, pending_default_hours=t.pending_default)
 
     def journal_password(self) -> str | None:
         """The PostgreSQL journal's password, None when the config gives none (libpq's own

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -268,13 +268,20 @@ class PgJournal:
         return sorted((d, t, r) for d, t, r in rows)
 
     def set_due(self, tracker: str, ticket_id: str, ref: str, due: datetime | None) -> None:
+        self.set_due_many(tracker, [(ticket_id, ref, due)])
+
+    def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
+        """A pass's schedule in one transaction (one fence check, one commit)."""
+        rows = list(rows)
+        gone = [(tracker, t) for t, _, due in rows if due is None]
+        kept = [(tracker, t, r, due) for t, r, due in rows if due is not None]
         with self._write(tracker) as (cur, _):
-            if due is None:
-                cur.execute("DELETE FROM schedule WHERE tracker = %s AND ticket_id = %s", (tracker, ticket_id))
-            else:
-                cur.execute("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (%s, %s, %s, %s) "
-                            "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, ref = excluded.ref",
-                            (tracker, ticket_id, ref, due))
+            if gone:
+                cur.executemany("DELETE FROM schedule WHERE tracker = %s AND ticket_id = %s", gone)
+            if kept:
+                cur.executemany("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (%s, %s, %s, %s) "
+                                "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, "
+                                "ref = excluded.ref", kept)
 
     # -- duties --------------------------------------------------------------------------
     def duties_done(self, tracker: str) -> dict[str, str]:

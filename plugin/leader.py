@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.base import Connector
+from mapping.errors import UserError
 from plugin.metrics import Metrics
 
 log = logging.getLogger("escalator.leader")
@@ -80,8 +81,9 @@ TRACKER_WRITES = frozenset({"set_severity", "set_escalation_level", "set_state",
                             "create_problem", "create_task", "put_machine_state"})
 
 
-class Fenced(Exception):
-    """This daemon may not write now: its lease is lost or lapsing, or the journal refused a write."""
+class Fenced(UserError):
+    """This daemon may not write now: its lease is lost or lapsing, or the journal refused a write.
+    The daemon stands by on it; `escalator once` ends on it, with this one line."""
 
 
 class StaleEpoch(Fenced):

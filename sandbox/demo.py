@@ -33,15 +33,16 @@ import requests
 import yaml
 
 from connectors.base import Connector
-from connectors.factory import make_connector, make_provisioner
+from connectors.factory import make_connector, make_provisioner, webhook_for
 from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
+from mapping.text import text_table
 from plugin.clock import AcceleratedClock, Clock
 from plugin.config import Config, load_config
 from plugin.daemon import DaemonEvent
-from plugin.webhooks import WebhookReceiver, sign
+from plugin.webhooks import WebhookReceiver
 
 #: a Monday, 09:00 in Shanghai: the start of a working day
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -96,7 +97,7 @@ class Site:
     def reader(self) -> Connector:
         """A connector of our own, to read back what the daemon did."""
         if self._reader is None:
-            self._reader = make_connector(self.config, self.procedure, self.mapping)
+            self._reader = make_connector(self.config.tracker_settings(), self.mapping)
         return self._reader
 
     def read(self, ticket_id: str) -> Incident:
@@ -132,7 +133,7 @@ def _write_config(folder: Path, tracker: dict, people: dict[str, str], *, poll_i
 def _apply(config_path: Path, procedure: Procedure) -> tuple[TrackerMapping, list[str]]:
     """`escalator mapping apply --yes`, through the real provisioner."""
     config = load_config(config_path)
-    provisioner = make_provisioner(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, changes = provisioner.apply(provisioner.plan())
     return mapping, changes
 
@@ -144,7 +145,7 @@ _JIRA_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 def _free_workflow():
     """Every status reachable from every other, like a lax real workflow: the team can break
     the procedure (straight to 已归档), and the escalator can put it back."""
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     return Workflow(STATE_NAMES[1], [WorkflowTransition(str(10 + code), f"to {name}", name)
                                      for code, name in STATE_NAMES.items()])
 
@@ -178,7 +179,7 @@ class JiraSite(Site):
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
               tracker_options: dict | None = None) -> JiraSite:
-        from sandbox.jira.responses import JiraSandbox
+        from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
                               time_zone="Asia/Shanghai")
@@ -260,7 +261,7 @@ class ZammadSite(Site):
     def build(cls, folder: Path, clock: Clock, *, rate_limit: float | None = None, poll_interval: float = 60.0,
               extra: dict | None = None, env: str = "ESCALATOR_DEMO_ZAMMAD_TOKEN",
               tracker_options: dict | None = None) -> ZammadSite:
-        from sandbox.zammad.responses import ZammadSandbox
+        from sandbox.zammad import ZammadSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False)
         for project in CONTRACT_PROJECT.values():
@@ -287,8 +288,8 @@ class ZammadSite(Site):
 
     def _add_fact_attributes(self) -> None:
         """The record facts §4.1.4 asks for that the provisioner leaves to the admin (object manager)."""
-        from connectors.zammad.factory import client_from_config
-        client = client_from_config(self.config)
+        from connectors.zammad.factory import make_client
+        client = make_client(self.config.tracker_settings())
         screens = {s: {"ticket.agent": {"shown": True, "required": False}} for s in ("create_middle", "edit")}
         for n, (name, display, data_type, option) in enumerate((
                 ("incident_affected_ci", "Affected CI 受影响的配置项", "input",
@@ -374,7 +375,7 @@ def _webhook(site: Site, s: Seeded, receiver_url: str) -> None:
                if site.kind == "jira" else {"ticket": {"id": int(s.ticket_id), "number": s.ref}})
     body = json.dumps(payload).encode("utf-8")
     requests.post(f"{receiver_url}/webhooks/{site.kind}", data=body, timeout=5,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature": sign(WEBHOOK_SECRET, body, site.kind)})
+                  headers={"Content-Type": "application/json", "X-Hub-Signature": webhook_for(site.kind).sign(WEBHOOK_SECRET, body)})
 
 
 def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None],
@@ -481,7 +482,7 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
 
 def _summary(sites: dict[str, Site]) -> int:
     click.echo("\nSummary (read back from the trackers):")
-    click.echo(f"  {'tracker':<7} {'ticket':<8} {'contract':<8} {'severity':>8} {'level':>5}  {'state':<6} notes")
+    rows = []
     problems = 0
     for site in sites.values():
         for s in site.seeded:
@@ -491,8 +492,10 @@ def _summary(sites: dict[str, Site]) -> int:
                 problems += 1
             kinds = ", ".join(sorted({m.split("-")[0] for m in markers})) or "-"
             state = STATE_NAMES.get(inc.state, str(inc.state))
-            click.echo(f"  {site.kind:<7} {s.ref:<8} {s.contract:<8} {inc.severity!s:>8} {inc.escalation_level:>5}  "
-                       f"{state:<6} {len(markers)} ({kinds})")
+            rows.append([site.kind, s.ref, s.contract, inc.severity, inc.escalation_level, state,
+                         f"{len(markers)} ({kinds})"])
+    click.echo(text_table(["tracker", "ticket", "contract", "severity", "level", "state", "notes"], rows,
+                          indent="  "))
     return problems
 
 

@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -268,7 +268,9 @@ class Failover:
                 site.lower_severity(s, 4, by="eng-liu")
             else:
                 sb.add_article(ticket_id, HUMAN_NOTE, by="eng-liu", internal=True)
-                sb.update_ticket(ticket_id, by="eng-liu", state=site._state_name(4))
+                # 挂起 is a pending state: Zammad wants its "pending till" with it, from a person as from a bot
+                until = (self.clock.now() + timedelta(days=2)).isoformat()
+                sb.update_ticket(ticket_id, by="eng-liu", state=site._state_name(4), pending_time=until)
         else:
             m = site.mapping
             if incident.kind == "approved":  # one edit: the lower severity and the approval label

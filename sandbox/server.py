@@ -4,8 +4,11 @@ A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
 (127.0.0.1, a free port). This module gives them routing, authentication, fault
 injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
 answers 429 like the tracker does, and a log of every call for tests and benchmarks.
-The tracker-specific parts (paths, payload shapes, rate-limit header names) live in
-`sandbox/jira/responses.py` and `sandbox/zammad/responses.py`.
+The tracker-specific parts live in `sandbox/jira/` and `sandbox/zammad/`, each laid out
+as moto lays out a service: `server.py` (the subclass of `SandboxServer`: auth hooks,
+rate-limit answers, seed API), `models.py` (state), `responses.py` (the REST
+operations), `urls.py` (the routing table), `exceptions.py` (refusals in the
+tracker's own error shape, raised as `HttpError`s).
 """
 
 from __future__ import annotations
@@ -125,6 +128,10 @@ class SandboxServer:
     def common_headers(self) -> dict[str, str]:
         return {}
 
+    #: subclasses: an answer for every request while the tracker is down (e.g. restarting)
+    def outage(self, request: Request) -> Response | None:
+        return None
+
     def __init__(self, *, authenticate: Callable[[Request], bool] | None = None,
                  rate_limit: RateLimiter | None = None, host: str = "127.0.0.1", port: int = 0):
         self.lock = threading.RLock()  # guards the emulated tracker's state
@@ -222,6 +229,10 @@ class SandboxServer:
                 headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else {}
                 return Response(fault.status, fault.body if fault.body is not None else {"error": "injected fault"},
                                 headers)
+        with self.lock:
+            down = self.outage(req)
+        if down is not None:
+            return down
         if self.authenticate and not self.authenticate(req):
             return self.unauthorized(req)
         if self.rate_limit:

@@ -92,3 +92,33 @@ def test_an_unreachable_tracker_is_one_line_pointing_at_tracker_url(tmp_path: Pa
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: zammad: GET") and "check tracker.url" in line
+
+
+def test_the_connectors_get_plain_settings_with_the_token_resolved_and_never_shown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZT", "zammad-token-never-shown")
+    path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com/', token: {env: ZT}, auth: oauth2,\n"
+                           "          projects: [Users, Network], timeout: 3, states: {6: [solved]}}\n")
+    settings = load_config(path).tracker_settings()
+    assert (settings.kind, settings.url, settings.token, settings.auth) == \
+        ("zammad", "https://z.example.com", "zammad-token-never-shown", "oauth2")
+    assert settings.projects == ("Users", "Network") and settings.state_aliases == {6: ("solved",)}
+    assert settings.timeouts == (3.0, 3.0)
+    assert settings.page_size is None  # unset: the connector's own (Zammad serves 200 a page)
+    assert "zammad-token-never-shown" not in repr(settings)
+
+
+def test_a_page_size_the_admin_chose_reaches_the_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JT", "t")
+    path = write(tmp_path, "tracker: {kind: jira, url: 'https://x.atlassian.net', email: a@example.com,\n"
+                           "          token: {env: JT}, projects: [OPS], page_size: 50, timeout: 60}\n")
+    settings = load_config(path).tracker_settings()
+    assert settings.page_size == 50 and settings.timeouts == (5.0, 60.0)
+
+
+def test_settings_without_a_resolvable_token_are_a_config_error(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE", raising=False)
+    path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: NOPE}}\n")
+    with pytest.raises(ConfigError, match="environment variable NOPE is not set"):
+        load_config(path).tracker_settings()

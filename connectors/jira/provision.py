@@ -51,6 +51,7 @@ from typing import Any
 
 from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from mapping.fieldmap import (
     CategoryMap,
@@ -99,6 +100,20 @@ class _Site:
     projects: list[dict]
     issue_types: list[dict]
     statuses_by_project: dict[str, list[dict]]  # project key ('' = all) -> statuses
+
+
+#: the project permissions the escalator uses -> (what breaks without it, does that stop it)
+PERMISSIONS: dict[str, tuple[str, bool]] = {
+    "BROWSE_PROJECTS": ("the escalator cannot read the project's issues: none of them is watched", True),
+    "ADD_COMMENTS": ("no note can be written: escalations, flags and put-backs are not recorded on the "
+                     "issues", True),
+    "EDIT_ISSUES": ("the escalation level cannot be set and a lowered severity cannot be put back; the note "
+                    "says so", False),
+    "TRANSITION_ISSUES": ("an illegal status change cannot be put back; it is flagged in a note instead",
+                          False),
+    "MANAGE_WATCHERS": ("escalations cannot add the role holders as watchers; they are named in the note "
+                        "instead", False),
+}
 
 
 class JiraProvisioner(Provisioner):
@@ -509,6 +524,20 @@ class JiraProvisioner(Provisioner):
         )
 
     # -- check ----------------------------------------------------------------------------------
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """GET mypermissions for each mapped project: which of the permissions the escalator
+        uses the bot holds there (Cloud: /rest/api/3/mypermissions, `permissions` required;
+        DC: /rest/api/2/mypermissions; developer.atlassian.com, "Get my permissions")."""
+        missing: list[Missing] = []
+        for project in mapping.projects or list(self.settings.projects):
+            answer = self.client.http.get(self.client.API + "/mypermissions",
+                                          params={"projectKey": project, "permissions": ",".join(PERMISSIONS)})
+            held = (answer or {}).get("permissions") or {}
+            for key, (breaks, blocking) in PERMISSIONS.items():
+                if not (held.get(key) or {}).get("havePermission"):
+                    missing.append(Missing(key, project, breaks, blocking))
+        return missing
+
     def check(self, mapping: TrackerMapping) -> list[str]:
         drift: list[str] = []
         fields = {str(f["id"]): f for f in self.client.fields()}

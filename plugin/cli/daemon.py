@@ -94,8 +94,8 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
         mapping = TrackerMapping.load(config.path(config.mapping_file))
         # the lease is checked after every tracker response and retry back-off: the next request of
         # a daemon that lost the lead never leaves
-        connector = make_connector(config, procedure, mapping, on_call=fence.after_call(metrics.on_call(kind)),
-                                   sleep=fence.after_sleep(time.sleep))
+        connector = make_connector(config.tracker_settings(), mapping,
+                                   on_call=fence.after_call(metrics.on_call(kind)), sleep=fence.after_sleep(time.sleep))
         stack.callback(connector.close)
         daemon = Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
                         dry_run=dry_run, fence=fence)

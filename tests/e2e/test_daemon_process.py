@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from plugin.webhooks import sign
+from connectors.factory import webhook_for
 from sandbox.server import Fault
 from tests.e2e.conftest import HOUR, free_port, reported_at, wait_for
 
@@ -129,10 +129,10 @@ def test_webhooks_are_checked_and_wake_the_daemon(site, start_daemon, tmp_path):
     body = json.dumps(payload).encode()
     assert requests.post(url, data=body, timeout=5).status_code == 401
     assert requests.post(url, data=body, timeout=5,
-                         headers={"X-Hub-Signature": sign("wrong-secret", body, site.kind)}).status_code == 403
+                         headers={"X-Hub-Signature": webhook_for(site.kind).sign("wrong-secret", body)}).status_code == 403
     assert site.read(t.ticket_id).severity == 4  # nothing read or written for a rejected call
     good = requests.post(url, data=body, timeout=5,
-                         headers={"X-Hub-Signature": sign("e2e-webhook-secret", body, site.kind)})
+                         headers={"X-Hub-Signature": webhook_for(site.kind).sign("e2e-webhook-secret", body)})
     assert good.status_code == 202
     # read at once: long before the 60 s poll interval
     wait_for(lambda: site.read(t.ticket_id).severity == 3, 5, "the severity restored after the webhook")
