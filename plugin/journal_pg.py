@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -324,6 +325,26 @@ class PgJournal:
 def _dumps(value: object) -> str:
     # as the embedded journal stores it: non-ASCII kept, dates (and anything else) as text
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def open_journal(url: str, password: str | None, *, timeout: float, wait: bool,
+                 on_wait: Callable[[JournalUnreachable], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> PgJournal:
+    """The journal, its schema up to date. While `wait`, a server that is down, restarting or
+    full (`JournalUnreachable.transient`) is tried again with back-off, `on_wait` told once;
+    refused credentials, a missing database or a newer schema raise at once."""
+    delay, told = 1.0, False
+    while True:
+        try:
+            return PgJournal(url, password, timeout=timeout)
+        except JournalUnreachable as exc:
+            if not (wait and exc.transient):
+                raise
+            if on_wait is not None and not told:
+                told = True
+                on_wait(exc)
+        sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 class PgLeaseStore:

@@ -25,7 +25,6 @@ from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
 from plugin.journal import Journal, JournalStore
-from plugin.journal_pg import JournalSchemaError, PgJournal, PgLeaseStore
 from plugin.leader import DEFAULT_LEASE, JournalUnreachable, Leadership, Sole
 from plugin.lockfile import AlreadyRunning, JournalLock
 from plugin.metrics import Metrics
@@ -82,7 +81,13 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
             password = config.journal_password()
             # every statement within a renewal's interval, so a hung network is a missed renewal
             timeout = max(1.0, lease / 4)
-            journal = pg = _connect(url, password, timeout, wait_for_journal)
+            # imported here: a site on the embedded journal never loads the PostgreSQL driver
+            from plugin.journal_pg import JournalSchemaError, PgLeaseStore, open_journal
+            try:
+                journal = pg = open_journal(url, password, timeout=timeout, wait=wait_for_journal,
+                                            on_wait=_waiting_for_journal)
+            except (JournalUnreachable, JournalSchemaError) as exc:
+                raise ConfigError(f"daemon.journal: {exc}") from None
             stack.callback(pg.close)
             store = PgLeaseStore(url, password, timeout=timeout)
             stack.callback(store.close)
@@ -104,24 +109,10 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
         yield daemon
 
 
-def _connect(url: str, password: str | None, timeout: float, wait: bool) -> PgJournal:
-    """The PostgreSQL journal, its schema up to date; waited for while `wait` and the server is away."""
-    delay, said = 1.0, False
-    while True:
-        try:
-            return PgJournal(url, password, timeout=timeout)
-        except JournalSchemaError as exc:
-            raise ConfigError(f"daemon.journal: {exc}") from None
-        except JournalUnreachable as exc:
-            if not (wait and exc.transient):
-                raise ConfigError(f"daemon.journal: {exc}") from None
-            if not said:
-                said = True
-                logging.getLogger("escalator.daemon").warning(
-                    "daemon.journal-unreachable %s (waiting for it)", exc,
-                    extra={"event": "daemon.journal-unreachable", "fields": {"error": str(exc)}})
-        time.sleep(delay)
-        delay = min(delay * 2, 30.0)
+def _waiting_for_journal(exc: Exception) -> None:
+    logging.getLogger("escalator.daemon").warning(
+        "daemon.journal-unreachable %s (waiting for it)", exc,
+        extra={"event": "daemon.journal-unreachable", "fields": {"error": str(exc)}})
 
 
 def _show_events() -> None:
