@@ -53,6 +53,24 @@ class Labels(_Strict):
     escalate: str = Field(default="escalate", description="a manual escalation request (§5.2.1)")
     approve_downgrade: str = Field(default="severity-downgrade-approved",
                                    description="an authorised exception to the no-downgrade rule")
+    acknowledge: str = Field(default="escalation-acknowledged",
+                             description="a role holder acknowledges the escalations so far (mapping.acknowledge)")
+
+
+class WebhookRecord(_Strict):
+    """The webhook `mapping apply` registered on the tracker, as it left it (`mapping check` compares).
+
+    `updated` is Jira's `lastUpdated` stamp: Jira never shows a webhook's secret back, so an edit
+    made after apply is the only sign that the secret may have been taken off or changed.
+    `secret_fingerprint` is an HMAC of a fixed text keyed with the secret apply set (never the
+    secret itself): it tells when the config's secret changed after apply.
+    """
+
+    url: str = Field(description="the endpoint the tracker posts to")
+    id: str = Field(description="Jira webhook id / Zammad webhook id")
+    trigger: str | None = Field(default=None, description="Zammad: the id of the trigger that fires it")
+    updated: str | None = Field(default=None, description="Jira: the webhook's lastUpdated after apply")
+    secret_fingerprint: str | None = None
 
 
 class TrackerMapping(_Strict):
@@ -70,10 +88,18 @@ class TrackerMapping(_Strict):
     occurred_at: OptionalField = OptionalField()
     affected_ci: OptionalField = OptionalField()
     root_cause_unknown: OptionalField = OptionalField()
+    support_group: OptionalField = Field(
+        default=OptionalField(),
+        description="Jira: a field holding the support group (§1.3, §4.2.2) — a select, a team or "
+                    "`components`; its history gives the first-line KPI. Zammad: its own group, always")
     contract: OptionalField = Field(default=OptionalField(),
                                     description="a field naming the contract; else organisation/project rules")
     states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
     labels: Labels = Labels()
+    manual: list[str] = Field(
+        default_factory=list, description="what `mapping apply` left to the admin (its MANUAL steps); "
+                                          "`run` and `once` refuse while any is left, unless --allow-incomplete")
+    webhook: WebhookRecord | None = Field(default=None, description="set by apply when webhooks.public_url is")
 
     def gaps(self) -> list[str]:
         """What the daemon needs and this mapping lacks, one line each (empty: usable)."""
@@ -92,6 +118,12 @@ class TrackerMapping(_Strict):
         if not any(self.states.values()):
             gaps.append("states: no procedure state is mapped to a status")
         return gaps
+
+    @property
+    def records_groups(self) -> bool:
+        """Does the tracker record each incident's support group? Zammad always does (the ticket's
+        group); Jira only in a mapped support-group field."""
+        return self.tracker == "zammad" or bool(self.support_group.field)
 
     def state_of(self, status_id: str) -> int | None:
         for state, ids in self.states.items():
@@ -126,6 +158,17 @@ class TrackerMapping(_Strict):
             raise MappingFileError("\n".join(f"{path}: {gap} (finish `escalator mapping apply` first)"
                                              for gap in gaps))
         return mapping
+
+
+def recorded_webhook(path: Path) -> WebhookRecord | None:
+    """The webhook a mapping file records, read leniently (None: no file, no record, or not readable);
+    `mapping apply` compares it with the tracker without needing the rest of the file to be usable."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return WebhookRecord.model_validate(data["webhook"]) if isinstance(data, dict) and data.get("webhook") \
+            else None
+    except (OSError, yaml.YAMLError, ValidationError, TypeError):
+        return None
 
 
 class MappingFileError(UserError, ValueError):

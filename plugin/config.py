@@ -18,9 +18,13 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from connectors.provisioning import WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
+from mapping.fieldmap import recorded_webhook
+from mapping.trends import TrendRule
 from plugin.private import ExposedSecret, check_secret_file
+from plugin.yamlpos import key_lines, where
 
 
 class ConfigError(UserError, ValueError):
@@ -209,9 +213,62 @@ class DaemonConfig(_Strict):
 
 
 class WebhookConfig(_Strict):
+    """The receiver (`plugin.webhooks`) and, with `public_url`, the tracker side `mapping apply` sets up."""
+
     enabled: bool = False
     listen: str = "127.0.0.1:8089"
     secret: Secret | None = None
+    public_url: str | None = Field(
+        default=None, description="where the tracker reaches the receiver (e.g. https://escalator.example.com, "
+                                  "a TLS reverse proxy in front of `listen`); `mapping apply` registers "
+                                  "<public_url>/webhooks/<tracker> with the tracker")
+
+    @field_validator("public_url")
+    @classmethod
+    def _reachable_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (write e.g. https://escalator.example.com)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: no query or fragment; the escalator appends /webhooks/<tracker>")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _public_url_needs(self) -> WebhookConfig:
+        problems = []
+        if self.public_url and not self.enabled:
+            problems.append("public_url is set but webhooks are not enabled (enabled: true): "
+                            "the tracker would call a receiver that does not run")
+        if self.public_url and self.secret is None:
+            problems.append("public_url is set but there is no secret: the tracker must sign what it sends")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def endpoint(self, tracker: str) -> str | None:
+        """The URL the tracker posts to, or None when the tracker side is not managed."""
+        return f"{self.public_url}/webhooks/{tracker}" if self.public_url else None
+
+
+class StatusPageConfig(_Strict):
+    """The daemon's status page, `/healthz`, `/readyz` and `/metrics` (`plugin.statuspage`), opt-in."""
+
+    enabled: bool = False
+    listen: str = Field(default="127.0.0.1:8090", description="host:port; loopback unless you mean otherwise")
+    max_pass_age: float | None = Field(
+        default=None, gt=0, description="seconds: /healthz is unhealthy when the last pass is older; "
+                                        "default three poll intervals, at least 60")
+    refresh: int = Field(default=30, ge=5, description="seconds between two reloads of the page")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8090)")
+        return value
 
 
 class SmtpConfig(_Strict):
@@ -245,6 +302,17 @@ class ProblemsConfig(_Strict):
     link_type: str | None = Field(
         default=None, description="Jira link type; None = 'Problem/Incident' where it exists, else 'Relates'")
     group: str | None = Field(default=None, description="Zammad group of the problem ticket; None = the incident's")
+    trends: list[TrendRule] = Field(
+        default_factory=list, description="patterns that call for one problem each (§6.1.3); see mapping.trends")
+
+    @field_validator("trends")
+    @classmethod
+    def _unique_names(cls, rules: list[TrendRule]) -> list[TrendRule]:
+        names = [r.name for r in rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"trend rule name(s) {', '.join(twice)} used twice: each names its problems")
+        return rules
 
 
 class CallbacksTaskConfig(_Strict):
@@ -268,12 +336,17 @@ class DutiesConfig(_Strict):
 
 class Config(_Strict):
     tracker: TrackerConfig
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="one language for everything: the notes on the tickets (every contract's), "
+                                  "the reports, the CLI's tables, the status page; none: each contract's own "
+                                  "(the procedure's contracts.<name>.language), reports and tables in Chinese")
     mapping_file: Path = Path("mapping.yaml")
     procedure: Path | None = Field(default=None, description="the admin's procedure overrides (YAML)")
     contracts: ContractRules = ContractRules()
     roles: RoleDirectory = RoleDirectory()
     daemon: DaemonConfig = DaemonConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
     smtp: SmtpConfig | None = None
     reports: ReportsConfig = ReportsConfig()
     duties: DutiesConfig = DutiesConfig()
@@ -308,6 +381,21 @@ class Config(_Strict):
             severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
             state_aliases={k: tuple(v) for k, v in t.states.items()}, pending_default_hours=t.pending_default)
 
+    def webhook_settings(self) -> WebhookSettings | None:
+        """The tracker side of the webhooks, for `mapping plan|apply|check` (None without
+        `webhooks.public_url`); resolves the secret (ConfigError when it cannot)."""
+        hooks = self.webhooks
+        endpoint = hooks.endpoint(self.tracker.kind)
+        if endpoint is None or hooks.secret is None:  # a public_url without a secret is refused on load
+            return None
+        secret = hooks.secret.resolve(f"{self.source}: webhooks.secret" if self.source else "webhooks.secret",
+                                      self.base_dir)
+        source = (f"the value of the environment variable {hooks.secret.env}" if hooks.secret.env
+                  else f"the content of the file {self.path(hooks.secret.file)}" if hooks.secret.file
+                  else "webhooks.secret")
+        return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
+                               recorded=recorded_webhook(self.path(self.mapping_file)))
+
     def journal_password(self) -> str | None:
         """The PostgreSQL journal's password, None when the config gives none (libpq's own
         ways then apply: a ~/.pgpass file, a client certificate, peer authentication)."""
@@ -325,27 +413,31 @@ class Config(_Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate a config file; ConfigError listing every problem."""
+    """Read and validate a config file; ConfigError listing every problem, each as `file:line: key: ...`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
+        lines = key_lines(text)
+        raise ConfigError("\n".join(_error_line(path, e, lines) for e in exc.errors())) from None
     config.base_dir = path.resolve().parent
     config.source = path
     return config
 
 
-def _error_line(path: Path, error: dict) -> str:
+def _error_line(path: Path, error: dict, lines: dict) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
-    return f"{path}: {loc or '(top)'}: {msg}"
+    return f"{where(path, lines, error['loc'])}: {loc or '(top)'}: {msg}"

@@ -47,6 +47,7 @@ class DaemonEvent:
 @dataclass
 class PassStats:
     read: int = 0
+    due: int = 0  # actions the procedure asked for
     acted: int = 0
     errors: int = 0
     events: list[DaemonEvent] = field(default_factory=list)
@@ -73,6 +74,23 @@ class DaemonContext:
         #: set by the daemon's first pass when neither is known yet
         self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
         self._stop = threading.Event()
+        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket (`take_markers`)
+        self._markers: dict[str, frozenset[str]] = {}
+
+    # -- fresh reads ------------------------------------------------------------------------
+    def keep_markers(self, ticket_id: str, markers: frozenset[str]) -> None:
+        """The pass read this due ticket with `read_fresh` to decide on it: the markers of its notes."""
+        self._markers[ticket_id] = markers
+
+    def take_markers(self, ticket_id: str) -> frozenset[str] | None:
+        """The markers of the pass's read of this ticket, once (the first action's writes make them
+        stale); None when the pass did not read it this way. They stand only for the marker check
+        before a notification — never for the read before a value write, which is always made
+        anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between is theirs."""
+        return self._markers.pop(ticket_id, None)
+
+    def forget_markers(self) -> None:
+        self._markers.clear()
 
     # -- stopping ---------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -88,6 +106,11 @@ class DaemonContext:
         """The people who hold `role` for this incident (the config's role directory)."""
         return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
                                         project=incident.project)
+
+    def holders(self, incident: Incident) -> dict[int, set[str]]:
+        """Per escalation level, the people who hold its role for this incident: who may acknowledge it."""
+        return {level: set(self.people(role, incident))
+                for level, role in enumerate(self.procedure.escalation.targets, start=1)}
 
     def approvers(self, incident: Incident) -> set[str]:
         """The people whose recorded exception may lower this incident's severity."""

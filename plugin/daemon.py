@@ -2,8 +2,9 @@
 
 One `Daemon` serves one tracker (one connector). A *pass* reads:
 
-1. the tickets whose known next deadline has come, each re-read with `read_one` so
-   no action rests on a stale snapshot;
+1. the tickets whose known next deadline has come, each re-read with `read_fresh` so
+   no decision rests on a stale snapshot (its notes' markers serve the marker check
+   of its first action);
 2. the tickets a webhook named, re-read the same way;
 3. on the poll interval, everything changed since the cursor (`read_changed`);
 
@@ -18,40 +19,58 @@ Between passes it sleeps until the earliest of the next known deadline, the poll
 interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
-- every action writes one note carrying `action.marker`; the connector's `add_note`
-  writes nothing when the marker is already there. The other writes of an action are
-  values (level N, severity S, state X), each written from a fresh read;
-- an escalation writes notify -> note -> level. Notify comes first because on Zammad it
-  subscribes the people (a mention), and Zammad tells subscribers only of updates made
-  after they subscribed: the note must come after, or they are never told of it. The
-  marker is looked for before notifying, so a run that finds the note does not notify,
-  and the notification's outcome is in the journal as soon as it is known
-  (`plugin.outcomes`), so a run that finds it there does not notify either.
-  Crash matrix of one escalation (the next run re-reads the ticket; the decision comes
-  back while the level is below the action's):
-    * before notify: nothing was written; all three writes are made;
-    * between notify and note: the journal says the people were told: note and level
-      are written, nobody is told twice. Only a crash between the notification and its
-      journal row, or the journal lost with the process, sends it AGAIN — the one write
-      that can repeat (nothing on the ticket tells that it was sent);
-    * between note and level: the note is found, nobody is notified again, the level
-      is set;
-    * after the level: the decision does not come back; nothing is written.
-  No note is ever written twice and no escalation is lost;
-- a restore writes note -> severity: the note says the escalator restores it, and if
-  the tracker then refuses the severity a second note says it could not (below); a
-  crash between them leaves the note, found by the next run, which writes the value;
-- a put-back writes state -> note: the note claims the put-back only once the tracker
-  took it (its outcome is in the journal at once). A crash between them: the next run
-  finds the journal's row and its note says the state was put back; with the journal
-  lost too, the note only flags the change ("left as is" is then the one inexact word);
-- a value is written only from a fresh read (`read_one`) made right before it, never
-  from the pass's snapshot, which may be minutes old: a person's edit in between is
-  theirs. The escalation level is only ever raised (written when the fresh level is
-  below the action's); a severity is restored only when the fresh ticket still holds
-  the lowered value and the no-downgrade rule, asked again on it, still wants the same
-  restore — no-downgrade is the one rule that overwrites a person's edit, and its note
-  says so; an illegal state change is put back only while the ticket is still in it;
+- every action writes one note carrying `action.marker`, looked for in a read of the
+  ticket with its notes (`read_fresh`: one call on Jira, issue + comments + changelog;
+  two on Zammad, ticket + history with its articles). The values of an action (level N,
+  severity S) land in the SAME request as its note, both or neither: Jira
+  `PUT /rest/api/3/issue/{key}` with `update.comment[].add` and `fields`
+  (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put),
+  Zammad `PUT /api/v1/tickets/{id}` with `article` and the attributes
+  (app/controllers/tickets_controller.rb#update, one transaction). A note is therefore
+  never on the ticket without its value, and a marker found means its value landed (or
+  a person changed it since: theirs);
+- an escalation is read -> notify -> read -> note + level (one write). Notify comes
+  first because on Zammad it subscribes the people (a mention), and Zammad tells
+  subscribers only of updates made after they subscribed. The marker is looked for
+  before notifying (in the pass's read of a due ticket, else in a read made then), so a
+  run that finds the note does not notify, and the notification's outcome is in the
+  journal as soon as it is known (`plugin.outcomes`), so a run that finds it there does
+  not notify either. The second read is the one the write is made from: the level is
+  written only when the fresh level is below the action's, and the marker is looked for
+  again. Crash matrix of one escalation (the next run re-reads the ticket; the decision
+  comes back while the level is below the action's):
+    * before notify (after the first read): nothing was written; all is done;
+    * between notify and the second read, or between it and the write: the journal says
+      the people were told: note and level are written in one write, nobody is told
+      twice. Only a crash between the notification and its journal row, or the journal
+      lost with the process, sends it AGAIN — the one write that can repeat (nothing on
+      the ticket tells that it was sent);
+    * during the write, its answer lost: the marker is looked for before it is sent
+      again (`connectors.writes.write_once`): it landed whole or not at all;
+    * after the write: the decision does not come back; nothing is written.
+  A note written alone by an earlier version (the level after it) is found by its
+  marker, and the level is then written alone from the same read. No note is ever
+  written twice and no escalation is lost;
+- a restore is read -> note + severity (one write): a crash before the write leaves the
+  ticket as it was (the next run decides again on a new read), after it leaves both. If
+  the tracker refuses the severity (its answer names the field), the note claiming the
+  restore is not written either: one note says it could not be restored and why;
+- a put-back is read -> state + note (one write: Jira's transition with `update.comment`,
+  https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post;
+  Zammad's ticket update with `state_id` and `article`): the note claims the put-back
+  and lands only with it. A crash before the write leaves neither (the next run puts it
+  back and says so), after it both; the marker found means nothing is left to do. A
+  refused put-back (the answer names the transition or the state) is reported and a
+  note alone says it could not be put back, and why; a put-back written alone by an
+  earlier version is found in the journal and its note says so;
+- a value is written only from a read made right before it (`read_fresh`), never from
+  the pass's snapshot, which may be minutes old: a person's edit in between is theirs.
+  The escalation level is only ever raised (written when the fresh level is below the
+  action's); a severity is restored only when the fresh ticket still holds the lowered
+  value and the no-downgrade rule, asked again on it, still wants the same restore —
+  no-downgrade is the one rule that overwrites a person's edit, and its note says so; an
+  illegal state change is put back only while the ticket is still in it. Calls per
+  escalation on Jira: the read, the notification, the read before the write, the write;
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
   re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
@@ -86,9 +105,12 @@ journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
 A tracker that cannot be reached (a read fails: connection, timeout, 5xx or 429 after
-the transport's own retries) is logged once, retried with back-off, and its recovery
-is logged once; deadlines that passed meanwhile are carried out first, in the order
-above. A 401 (the token itself refused) ends the daemon.
+the transport's own retries), or that refuses the token itself (401: revoked), is
+retried with back-off, never a reason to exit — under a service manager an exit would
+only be a restart loop; `plugin.health` logs the outage, restates its length at a
+bounded rate and logs the recovery, with a heartbeat line per pass, and answers
+`/healthz` and `/readyz`. Deadlines that passed meanwhile are carried out first, in
+the order above.
 
 The parts: this module is the loop and the pass; the writes of each action are
 `plugin.writers`; duties and problem records `plugin.duty_runner`; what they share
@@ -107,7 +129,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
-from mapping.actions import Action, Escalate, RestoreSeverity
+from mapping.actions import Action, Escalate, RepeatEscalation, RestoreSeverity, WarnBeforeBreach
 from mapping.decide import Decision, decide
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
@@ -116,6 +138,7 @@ from plugin.clock import Clock
 from plugin.config import Config
 from plugin.context import DaemonContext, DaemonEvent, PassStats, log
 from plugin.duty_runner import DutyRunner
+from plugin.health import Health
 from plugin.journal import JournalStore
 from plugin.leader import Fence, Fenced, Sole
 from plugin.metrics import Metrics
@@ -175,8 +198,9 @@ class Daemon:
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
         self._requested_lock = threading.Lock()
         self._next_poll: datetime | None = None  # None: poll at once
-        self._down = False
         self._backoff = 0.0
+        status = config.status_page
+        self.health = Health(self.tracker, clock, max_pass_age=status.max_pass_age or max(3 * self.poll_interval, 60.0))
         self.passes = 0  # successful passes, for the demo and tests
         self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
 
@@ -202,6 +226,11 @@ class Daemon:
     @property
     def stopping(self) -> bool:
         return self.ctx.stopping
+
+    def open_incidents(self) -> list[Incident]:
+        """The open incidents as last read (the status page asks from its own thread)."""
+        snapshots = dict(self.watched.snapshots)  # copies made under the GIL: the loop may be changing them
+        return [snapshots[i] for i in list(self.watched.open) if i in snapshots]
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -242,32 +271,35 @@ class Daemon:
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
             poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
+        refused_before = self.metrics.refused_total(self.tracker)
         try:
-            self.run_pass(poll=poll)
+            stats = self.run_pass(poll=poll)
         except Fenced as exc:
             # the lead is lost or lapsing, or the journal cannot be reached: stop here, as a crash
             # would; the next cycle stands by, or goes on when the journal is back under the lease
             self.ctx.log(logging.WARNING, "daemon.fenced", error=str(exc))
             return self._back_off()
         except TRACKER_DOWN as exc:
-            if not self._down:
-                self._down = True
-                self.ctx.log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
+            self.health.failed("unreachable", str(exc))
             return self._back_off()
-        except AuthError:
-            raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
+        except AuthError as exc:
+            # a revoked token (or a read the account may no longer make): no pass succeeds until a person
+            # acts, but an exit would only be a restart loop under a service manager; say so, retry
+            self.health.failed("refused", str(exc))
+            return self._back_off()
         except Exception as exc:  # noqa: BLE001 - a bug in one pass must not end the daemon
             log.exception("daemon.pass-failed %s", exc, extra={"event": "daemon.pass-failed",
-                                                              "fields": {"tracker": self.tracker}})
+                                                              "fields": {"tracker": self.tracker, "error": str(exc)}})
             return self._back_off()
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
             self.ctx.log(logging.INFO, "daemon.ready", watched=len(self.watched.open), deadlines=len(self.schedule),
                          watch_from=self.watch_from.isoformat() if self.watch_from else None)
-        if self._down:
-            self._down = False
-            self.ctx.log(logging.WARNING, "daemon.tracker-recovered")
+        unreadable = sum(1 for e in stats.events if e.kind == "unreadable")
+        refused = stats.errors + int(self.metrics.refused_total(self.tracker) - refused_before)  # given up
+        self.health.passed(read=stats.read, due=stats.due, done=len(stats.events) - unreadable, refused=refused,
+                           unreadable=unreadable, next_deadline=self.schedule.next(), watched=len(self.watched.open))
         now = self.clock.now()
         if poll and not self.stopping:
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
@@ -280,6 +312,7 @@ class Daemon:
         if term is None:
             with self._requested_lock:
                 self._requested.clear()
+            self.health.standing_by(self.fence.leader_text())
             return False
         if term != self._term:
             self._begin_term()
@@ -344,6 +377,7 @@ class Daemon:
         try:
             self._pass(now, poll, stats)
         finally:
+            self.ctx.forget_markers()  # what the next pass acts on, it reads again
             self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
         self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
         return stats
@@ -383,11 +417,15 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
+            self.duties.trends(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
-        """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""
+        """A fresh read of one ticket (with the markers of its notes, for the marker check of its first
+        action, see `DaemonContext.take_markers`); None when it is gone or the tracker refuses it (logged)."""
         try:
-            return self.ctx.connector.read_one(ticket_id)
+            read = self.ctx.connector.read_fresh(ticket_id)
+            self.ctx.keep_markers(read.item.id, read.markers)
+            return read.item
         except NotFound:
             self.ctx.log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
             self._set_due(ticket_id, ticket_id, None)
@@ -410,7 +448,7 @@ class Daemon:
             return resolved, None
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
-                              watch_from=self.watch_from)
+                              watch_from=self.watch_from, holders=self.ctx.holders(resolved))
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
@@ -431,6 +469,7 @@ class Daemon:
                 self._set_due(resolved.id, resolved.ref, None)
                 continue
             planned.append((resolved, decision))
+            stats.due += len(decision.actions)
         look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
         waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
         queue: list[tuple[tuple, int, int]] = []
@@ -483,8 +522,8 @@ class Daemon:
         return True
 
     def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
-        """An action that failed otherwise than by a settled refusal: the tracker down ends the pass,
-        a revoked token ends the daemon; anything else is reported and looked at again soon."""
+        """An action that failed otherwise than by a settled refusal: the tracker down or a revoked token
+        ends the pass (`cycle` backs off); anything else is reported and looked at again soon."""
         if isinstance(exc, TRACKER_DOWN) or (isinstance(exc, AuthError) and exc.status == 401):
             raise exc
         if not isinstance(exc, TrackerError | Refused):
@@ -514,8 +553,10 @@ def urgency(action: Action, incident: Incident) -> tuple[int, int, datetime]:
     """The order of work under pressure (§4.2.3, the more urgent first): by severity, then deadline,
     per escalation — not ticket by ticket. A restore goes first within its severity (the ticket's
     escalations are counted on the restored severity); flags, which have no deadline, last."""
-    if isinstance(action, Escalate):
+    if isinstance(action, Escalate | WarnBeforeBreach):
         return action.severity, 1, action.deadline
+    if isinstance(action, RepeatEscalation):
+        return incident.severity or 5, 1, action.due
     if isinstance(action, RestoreSeverity):
         return action.to, 0, action.lowered_at
     return incident.severity or 5, 2, _FAR

@@ -86,6 +86,11 @@ class Metrics:
         for write in WRITES:
             self.writes_refused.labels(tracker, write)
 
+    def refused_total(self, tracker: str) -> float:
+        """The writes given up on this tracker so far (every kind of write): a pass's share is a difference."""
+        return sum(sample.value for metric in self.writes_refused.collect() for sample in metric.samples
+                   if sample.name.endswith("_total") and sample.labels.get("tracker") == tracker)
+
     def on_call(self, tracker: str) -> Callable[[str, str, int | None], None]:
         """The hook for `HttpClient(on_call=...)`."""
 

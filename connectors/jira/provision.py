@@ -51,6 +51,7 @@ from typing import Any
 
 from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.webhook_setup import JiraWebhookSetup, make_setup
 from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from mapping.fieldmap import (
@@ -84,6 +85,10 @@ OPTIONAL_FIELDS: dict[str, tuple[str, str | None, str]] = {
     "affected_ci": ("Affected CI 受影响配置项", None, "not recorded (§4.1.4 will report it missing)"),
     "contract": ("Contract 合同", None, "the config's contract rules by organisation / project"),
     "root_cause_unknown": ("Root cause unknown 根因未知", None, "not recorded"),
+    # §1.3, §4.2.2: the support group a category routes to; a select, a team field, any field by
+    # this name (or `components`, written into the mapping file by hand). Its history is the
+    # first-line KPI's (§7.1.1.5), which without it says it cannot be computed
+    "support_group": ("Support group 支持组", None, "not recorded: the first-line share cannot be computed"),
 }
 CONTEXT_NAME = "Incident escalator"
 #: Data Center: POST /rest/api/2/field creates a field, but no REST resource creates options
@@ -123,6 +128,11 @@ class JiraProvisioner(Provisioner):
     @property
     def cloud(self) -> bool:
         return isinstance(self.client, JiraCloudClient)
+
+    @property
+    def hooks(self) -> JiraWebhookSetup | None:
+        """The admin webhook (connectors.jira.webhook_setup); None when webhooks.public_url is not set."""
+        return make_setup(self.client, self.settings.webhook, self.settings.projects, cloud=self.cloud)
 
     # -- reading the site ---------------------------------------------------------------------
     def _read(self) -> _Site:
@@ -166,6 +176,8 @@ class JiraProvisioner(Provisioner):
         steps += self._screen_steps(site, {s.term: s.payload for s in steps})
         steps += self._optional_steps(site)
         steps += self._state_steps(site)
+        if self.hooks is not None:
+            steps += self.hooks.plan_steps()
         return Plan(tracker="jira", base_url=self.base_url, steps=steps)
 
     # -- screens --------------------------------------------------------------------------------
@@ -426,6 +438,8 @@ class JiraProvisioner(Provisioner):
         for step in plan.changes:
             if step.term.startswith("screen:"):
                 changes += self._apply_screen(step, created)
+            elif step.term == "webhook" and self.hooks is not None:
+                changes.append(self.hooks.apply(step))
             else:
                 changes += self._apply_select(step, project_ids, issue_type_ids, created)
             if progress:
@@ -521,6 +535,8 @@ class JiraProvisioner(Provisioner):
                                       values=by_term["escalation_level"].get("values", {})),
             **{term: OptionalField(field=by_term[term].get("field")) for term in OPTIONAL_FIELDS},
             states={s.code: list(by_term[f"state:{s.code}"].get("status_ids", [])) for s in self.procedure.states},
+            webhook=self.hooks.record(next((s for s in plan.steps if s.term == "webhook"), None))
+            if self.hooks is not None else None,
         )
 
     # -- check ----------------------------------------------------------------------------------
@@ -551,7 +567,7 @@ class JiraProvisioner(Provisioner):
         drift += self._check_select("category", mapping.category.field, mapping.category.values, fields)
         drift += self._check_select("escalation_level", mapping.escalation_level.field,
                                     mapping.escalation_level.values, fields)
-        for term in ("report_time", "occurred_at", "affected_ci", "root_cause_unknown", "contract"):
+        for term in ("report_time", "occurred_at", "affected_ci", "root_cause_unknown", "contract", "support_group"):
             fid = getattr(mapping, term).field
             if fid and fid not in fields:
                 drift.append(f"{term}: field {fid} no longer exists")
@@ -574,6 +590,8 @@ class JiraProvisioner(Provisioner):
             types = {str(t["id"]) for t in self.client.issue_types()}
             drift += [f"issue type id {t} no longer exists" for t in mapping.issue_types if t not in types]
         drift += self._check_screens(mapping, fields)
+        if self.hooks is not None:
+            drift += self.hooks.check(mapping.webhook)
         return drift
 
     def _check_screens(self, mapping: TrackerMapping, fields: dict[str, dict]) -> list[str]:

@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from connectors.factory import make_connector
-from mapping.fieldmap import TrackerMapping
-from mapping.loader import load_procedure
+from mapping.errors import UserError
+from plugin.calendars import unannounced, unannounced_lines
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
@@ -28,7 +28,10 @@ from plugin.journal import Journal, JournalStore
 from plugin.leader import DEFAULT_LEASE, JournalUnreachable, Leadership, Sole
 from plugin.lockfile import AlreadyRunning, JournalLock
 from plugin.metrics import Metrics
+from plugin.preflight import load_setup
 from plugin.webhooks import WebhookReceiver
+
+log = logging.getLogger("escalator.daemon")
 
 
 def _clock(spec: str | None) -> Clock:
@@ -39,8 +42,8 @@ def _clock(spec: str | None) -> Clock:
 
 
 @contextmanager
-def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal: bool = False
-                ) -> Iterator[Daemon]:
+def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete: bool = False,
+                wait_for_journal: bool = False) -> Iterator[Daemon]:
     """The daemon a config describes, with its connector, journal, fence and metrics; closes them all.
 
     Embedded journal: one daemon per journal. The journal's lock (`plugin.lockfile`) is taken
@@ -53,6 +56,9 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
     own; closing releases it, so a standby takes over at its next look. A server that is down
     or restarting is waited for when `wait_for_journal` (`run`: its supervisor need not
     retry), with back-off; refused credentials or a missing database end it at once.
+
+    Then the config is checked whole (`plugin.preflight`): against the procedure and the
+    mapping file, which must have no step left to the admin unless `allow_incomplete`.
     """
     with ExitStack() as stack:
         kind = config.tracker.kind
@@ -95,8 +101,8 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
             leadership.step()  # before the journal is read: a leader reads it under its lease
             leadership.start()  # renewed from now on: loading the rest may take longer than a lease
             stack.callback(leadership.stop)
-        procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-        mapping = TrackerMapping.load(config.path(config.mapping_file))
+        setup = load_setup(config, allow_incomplete=allow_incomplete)
+        procedure, mapping = setup.procedure, setup.mapping
         # the lease is checked after every tracker response and retry back-off: the next request of
         # a daemon that lost the lead never leaves
         connector = make_connector(config.tracker_settings(), mapping,
@@ -106,6 +112,7 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, wait_for_journal
                         dry_run=dry_run, fence=fence)
         if leadership is not None:
             leadership.on_change = daemon.wake  # a standby that takes the lead starts its pass at once
+        _warn_unannounced(procedure, clock)
         yield daemon
 
 
@@ -115,18 +122,29 @@ def _waiting_for_journal(exc: Exception) -> None:
         extra={"event": "daemon.journal-unreachable", "fields": {"error": str(exc)}})
 
 
+def _warn_unannounced(procedure, clock: Clock) -> None:
+    """Once at start, one line: the years the contracts' calendars reach into without an official
+    arrangement of days off (see `escalator procedure check`)."""
+    lines = unannounced_lines(procedure, clock.now())
+    if lines:
+        years = ",".join(f"{name}:{year}" for name, _, year in unannounced(procedure, clock.now()))
+        logging.getLogger("escalator.daemon").warning(
+            "daemon.calendar-unannounced years=%s %s", years, " ".join(lines),
+            extra={"event": "daemon.calendar-unannounced", "fields": {"years": years}})
+
+
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
-    for name in ("escalator.daemon", "escalator.webhooks", "escalator.leader"):
+    for name in ("escalator.daemon", "escalator.webhooks", "escalator.statuspage", "escalator.leader"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
 
 
-def _listen(value: str) -> tuple[str, int]:
+def _listen(value: str, key: str = "webhooks.listen") -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"webhooks.listen: {value!r} is not host:port (e.g. 127.0.0.1:8089)")
+        raise ConfigError(f"{key}: {value!r} is not host:port (e.g. 127.0.0.1:8089)")
     return host, int(port)
 
 
@@ -134,6 +152,8 @@ _options = [
     click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
                  help="The escalator's config file."),
     click.option("--dry-run", is_flag=True, help="Only log what would be done; write nothing to the tracker."),
+    click.option("--allow-incomplete", is_flag=True,
+                 help="Run although `mapping apply` left steps to do by hand (their tickets read as unreadable)."),
     click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
                  help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
 ]
@@ -147,29 +167,52 @@ def _with_options(f):
 
 @click.command()
 @_with_options
-def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+def run(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: str | None) -> None:
     """Enforce the procedure until stopped (SIGTERM finishes the write in flight, then exits)."""
-    config = load_config(config_path)
     clock = _clock(clock_spec)
     _show_events()
+    try:
+        _run(config_path, dry_run=dry_run, allow_incomplete=allow_incomplete, clock=clock)
+    except UserError as exc:
+        # under a service manager the log is what is read: a failed start is an event with its time,
+        # besides the `error:` line the command prints
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            log.error("daemon.start-failed", extra={"event": "daemon.start-failed", "fields": {"error": line}})
+        raise
+
+
+def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clock) -> None:
+    config = load_config(config_path)
     secret = None
     if config.webhooks.enabled:
         if config.webhooks.secret is None:
             raise ConfigError(f"{config_path}: webhooks.secret: webhooks are enabled but have no secret "
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
-    with open_daemon(config, dry_run=dry_run, clock=clock, wait_for_journal=True) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete,
+                     wait_for_journal=True) as daemon:
         previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
                     for signum in (signal.SIGTERM, signal.SIGINT)}
-        receiver = None
+        receiver = page = None
         try:
+            if config.status_page.enabled:
+                # imported when asked for: Jinja2 and the page cost every start a few hundred ms
+                from plugin.statuspage import StatusServer
+
+                host, port = _listen(config.status_page.listen, "status_page.listen")
+                page = StatusServer(daemon, host=host, port=port, refresh=config.status_page.refresh)
+                try:
+                    page.start()
+                except OSError as exc:
+                    page = None
+                    raise ConfigError(f"status_page.listen: cannot listen on {host}:{port}: {exc.strerror}") from None
             if config.daemon.metrics_port is not None:
                 try:
                     port = daemon.metrics.serve(config.daemon.metrics_port, config.daemon.metrics_host)
                 except OSError as exc:
                     raise ConfigError(f"daemon.metrics_port: cannot listen on {config.daemon.metrics_host}:"
                                       f"{config.daemon.metrics_port}: {exc.strerror}") from None
-                logging.getLogger("escalator.daemon").info(
+                log.info(
                     "daemon.metrics-listening port=%s", port,
                     extra={"event": "daemon.metrics-listening", "fields": {"port": port}})
             if secret is not None:
@@ -185,6 +228,8 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
         finally:
             if receiver is not None:
                 receiver.stop()
+            if page is not None:
+                page.stop()
             daemon.metrics.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -192,12 +237,12 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
 
 @click.command()
 @_with_options
-def once(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
+def once(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: str | None) -> None:
     """One pass, then exit (for cron and debugging)."""
     config = load_config(config_path)
     clock = _clock(clock_spec)
     _show_events()
-    with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
         if daemon.fence.term() is None:
             raise AlreadyRunning(f"another escalator leads tracker {daemon.tracker}: {daemon.fence.leader_text()}; "
                                  "`once` runs only while none does")

@@ -203,7 +203,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, caplo
     assert world.journal.cursor("jira").since is None
     names = {r.event for r in caplog.records if getattr(r, "event", "").startswith("daemon.would-")}
     assert names == {"daemon.would-escalate", "daemon.would-restore-severity", "daemon.would-flag-transition",
-                     "daemon.would-flag-record"}
+                     "daemon.would-flag-record", "daemon.would-warn"}  # level 2 (6 h) is warned of from 4.5 h
     # the next cycle does not say it all again, and does not spin: it sleeps until the next deadline
     said = len(caplog.records)
     assert daemon.cycle() > 0
@@ -283,14 +283,15 @@ def test_a_write_the_tracker_cannot_take_now_waits_for_its_ticket_alone(world, c
     daemon.cycle()
     assert world.tracker.ticket("2").incident.escalation_level == 3  # the other ticket is not held up
     t = world.tracker.ticket("1")
-    assert [n.marker for n in t.notes] == ["escalation-L1"] and t.incident.escalation_level == 0
+    # the note and the level are one write: refused whole, neither is on the ticket
+    assert t.notes == [] and t.incident.escalation_level == 0 and len(t.notified) == 1
     [deferred] = events(caplog, "daemon.write-deferred")
     until = datetime.fromisoformat(deferred.fields["until"])
     assert T0 + timedelta(seconds=1) <= until <= T0 + timedelta(seconds=2)  # 2 s, half of it jittered
     assert daemon.schedule.get("1") == until  # looked at again then, not at the hour's poll
     daemon.wake("1")  # a webhook names it: read, but too early to write
     daemon.cycle()
-    assert ("read_one", "1") in world.tracker.calls
+    assert ("read_fresh", "1") in world.tracker.calls
     assert world.tracker.count("set_escalation_level", "1") == 1
     world.clock.set(until)
     daemon.cycle()  # refused again: twice as long
@@ -347,11 +348,11 @@ def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog, monkeypa
     world.tracker.add(incident("1", severity=1))
     calls = []
 
-    def broken(incident, procedure, now, approvers, watch_from=None):
+    def broken(incident, procedure, now, approvers, watch_from=None, holders=None):
         calls.append(incident.id)
         if len(calls) == 1:
             raise RuntimeError("a bug in the rules")
-        return decide(incident, procedure, now, approvers, watch_from=watch_from)
+        return decide(incident, procedure, now, approvers, watch_from=watch_from, holders=holders)
 
     monkeypatch.setattr(plugin.daemon, "decide", broken)
     daemon = world.daemon()

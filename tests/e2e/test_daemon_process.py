@@ -79,8 +79,10 @@ def test_a_second_daemon_on_the_same_journal_exits_at_once(site, start_daemon):
     second = start_daemon(log="second.log")
     assert second.proc.wait(20) == 2
     journal = site.config_path.resolve().parent / "journal.sqlite"
-    assert second.output().splitlines() == [
-        f"error: another escalator is running with journal {journal} (pid {first.proc.pid})"]
+    message = f"another escalator is running with journal {journal} (pid {first.proc.pid})"
+    logged, printed = second.output().splitlines()
+    # a failed start is a log event (with its time, for a service manager's log) and the error line
+    assert logged.endswith(f' ERROR daemon.start-failed error="{message}"') and printed == f"error: {message}"
     # the first goes on
     t = site.create("24x7 severity 1", 1, "24x7")
     wait_for(lambda: escalation_markers(site, t) == LEVELS, 15, "the first daemon's escalations")
