@@ -153,13 +153,56 @@ class RoleDirectory(_Strict):
 
 
 class DaemonConfig(_Strict):
-    journal: Path = Path("escalator.sqlite")
+    journal: Path | str = Field(
+        default=Path("escalator.sqlite"),
+        description="the embedded journal's file (SQLite, one daemon), or a PostgreSQL URL "
+                    "postgresql://user@host:5432/database shared by several daemons, one leading")
+    journal_password: Secret | None = Field(default=None, description="PostgreSQL journal: its password's source")
+    lease: float | None = Field(
+        default=None, ge=1.0, le=3600.0,
+        description="PostgreSQL journal: seconds a leader's lease lasts; a standby takes over within "
+                    "1.25 times that after the leader stopped (default 15)")
     poll_interval: float = Field(default=60.0, gt=0, description="seconds between reads at most")
     metrics_port: int | None = Field(default=None, description="Prometheus text endpoint on 127.0.0.1")
     metrics_host: str = "127.0.0.1"
     watch_from: datetime | None = Field(
         default=None, description="lowerings and state changes before this are history, never flagged; "
                                   "default: the daemon's first pass, as recorded in the journal")
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+            return Path(value) if isinstance(value, str) else value
+        # the URL is never echoed: it may hold a password
+        try:
+            parts = urlsplit(value)
+            password = parts.password
+        except ValueError:
+            raise ValueError("not a PostgreSQL URL (write postgresql://user@host:5432/database)") from None
+        if password is not None or re.search(r"(^|&)password=", parts.query):
+            raise ValueError("the URL holds a password: give it with daemon.journal_password "
+                             "({env: VARIABLE} or {file: PATH}), never in the file")
+        from psycopg.conninfo import conninfo_to_dict
+        try:
+            conninfo_to_dict(value)
+        except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError: libpq's own words
+            raise ValueError(f"not a PostgreSQL URL libpq can read: {str(exc).strip()}") from None
+        return value
+
+    @property
+    def journal_url(self) -> str | None:
+        """The PostgreSQL URL of a shared journal; None for the embedded one."""
+        return self.journal if isinstance(self.journal, str) else None
+
+    @model_validator(mode="after")
+    def _postgres_only(self) -> DaemonConfig:
+        if self.journal_url is None:
+            given = [k for k in ("journal_password", "lease") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for a PostgreSQL journal "
+                                 "(daemon.journal: postgresql://…); an SQLite journal has one daemon")
+        return self
 
     @field_validator("watch_from")
     @classmethod
@@ -352,6 +395,14 @@ class Config(_Strict):
                   else "webhooks.secret")
         return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
                                recorded=recorded_webhook(self.path(self.mapping_file)))
+
+    def journal_password(self) -> str | None:
+        """The PostgreSQL journal's password, None when the config gives none (libpq's own
+        ways then apply: a ~/.pgpass file, a client certificate, peer authentication)."""
+        if self.daemon.journal_password is None:
+            return None
+        where = f"{self.source}: daemon.journal_password" if self.source else "daemon.journal_password"
+        return self.daemon.journal_password.resolve(where, self.base_dir)
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:

@@ -89,10 +89,15 @@ who could not be told and why; a notification left unanswered is never sent agai
 refused is not announced, its note says it could not be put back and why; a refused
 severity restore gets a second note saying so.
 
-One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
-(`plugin.lockfile`), so a second process on the same config exits at once — two daemons
-would race between the marker check and the note. Known limit: a second daemon on
-another host, with its own journal, is not stopped by that lock; run one per tracker.
+One daemon writes to a tracker at a time — two would race between the marker check and
+the note. With the embedded journal, `escalator run`/`once` hold an exclusive lock beside
+it (`plugin.lockfile`), so a second process on the same config exits at once. With a
+PostgreSQL journal any number run, on any hosts, and one leads (`plugin.leader`): the
+daemon consults its `fence` before every pass (`term`: a standby reads and writes
+nothing; a new leader starts from what the journal holds, `_begin_term`), and the fence
+is checked before every tracker write (the connector the writes go through is
+`fence.guard`ed); a pass that finds the lead lost (`Fenced`) stops where it is, like a
+crash: the markers make the next leader's re-read safe.
 
 History is left alone: a lowering or a state change made before `watch_from` — the
 config's `daemon.watch_from`, else the time of the first pass, recorded once in the
@@ -134,7 +139,8 @@ from plugin.config import Config
 from plugin.context import DaemonContext, DaemonEvent, PassStats, log
 from plugin.duty_runner import DutyRunner
 from plugin.health import Health
-from plugin.journal import Journal
+from plugin.journal import JournalStore
+from plugin.leader import Fence, Fenced, Sole
 from plugin.metrics import Metrics
 from plugin.outcomes import Outcomes, RetryLater
 from plugin.refusals import Backoff, Refused
@@ -159,12 +165,17 @@ class Daemon:
     BACKOFF_START = 1.0
     BACKOFF_MAX = 60.0
 
-    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal,
+    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: JournalStore,
                  clock: Clock, *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None,
                  dry_run: bool = False, on_event: Callable[[DaemonEvent], None] | None = None,
-                 poll_interval: float | None = None, rng: random.Random | None = None):
-        self.ctx = ctx = DaemonContext(connector, procedure, config, journal, clock, mapping=mapping,
-                                       metrics=metrics, dry_run=dry_run, on_event=on_event)
+                 poll_interval: float | None = None, rng: random.Random | None = None,
+                 fence: Fence | None = None):
+        # leadership (plugin.leader): consulted before each pass (`_leading`), and checked before
+        # every tracker write: the connector every part writes through is guarded by it
+        self.fence: Fence = fence or Sole()
+        self._term = self.fence.term()  # the epoch the state below was read under
+        self.ctx = ctx = DaemonContext(self.fence.guard(connector), procedure, config, journal, clock,
+                                       mapping=mapping, metrics=metrics, dry_run=dry_run, on_event=on_event)
         self.tracker = ctx.tracker
         self.journal = journal
         self.clock = clock
@@ -250,6 +261,12 @@ class Daemon:
     def cycle(self) -> float:
         """One pass with failure handling; returns how long to sleep, in clock seconds."""
         self._wake.clear()
+        try:
+            if not self._leading():
+                return self.fence.poll_seconds * self.clock.rate
+        except Fenced as exc:  # the journal cannot be read back: not yet
+            self.ctx.log(logging.WARNING, "daemon.fenced", error=str(exc))
+            return self._back_off()
         now = self.clock.now()
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
@@ -257,6 +274,11 @@ class Daemon:
         refused_before = self.metrics.refused_total(self.tracker)
         try:
             stats = self.run_pass(poll=poll)
+        except Fenced as exc:
+            # the lead is lost or lapsing, or the journal cannot be reached: stop here, as a crash
+            # would; the next cycle stands by, or goes on when the journal is back under the lease
+            self.ctx.log(logging.WARNING, "daemon.fenced", error=str(exc))
+            return self._back_off()
         except TRACKER_DOWN as exc:
             self.health.failed("unreachable", str(exc))
             return self._back_off()
@@ -282,6 +304,40 @@ class Daemon:
         if poll and not self.stopping:
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
         return self.seconds_to_sleep(now)
+
+    def _leading(self) -> bool:
+        """The leadership hook: may this daemon act now? A standby reads and writes nothing
+        (webhook wake-ups are dropped: the leader's own poll reads those tickets)."""
+        term = self.fence.term()
+        if term is None:
+            with self._requested_lock:
+                self._requested.clear()
+            self.health.standing_by(self.fence.leader_text())
+            return False
+        if term != self._term:
+            self._begin_term()
+            self._term = term
+        return True
+
+    def _begin_term(self) -> None:
+        """This daemon has just taken the lead: another leader may have moved on since it read
+        the journal, so what it keeps is read again, as at a start."""
+        journal = self.ctx.journal
+        self.cursor = journal.cursor(self.tracker)
+        due = journal.schedule(self.tracker)
+        watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
+        self.schedule = Schedule()
+        for at, ticket_id, ref in due:
+            self.schedule.set(ticket_id, ref, at)
+        # the same objects the writer and the duties hold, emptied: their snapshots are the old term's
+        self.watched.snapshots.clear()
+        self.watched.complete = False
+        self.watched.open = set(self.schedule.refs)
+        self.ctx.watch_from = watch_from
+        self._watching = False
+        self._unsaved.clear()
+        self._next_poll = None
+        self.passes = 0  # its first pass as leader logs `daemon.ready`
 
     def _back_off(self) -> float:
         self._backoff = min(self.BACKOFF_MAX, self._backoff * 2 if self._backoff else self.BACKOFF_START)

@@ -14,6 +14,10 @@ log alone, that the daemon works:
   that is never restated hides a day-long one) — and ends with `daemon.tracker-recovered`
   and the outage's length.
 
+A standby (`plugin.leader`: another daemon leads the tracker) makes no pass: it is alive
+while it keeps looking at the lease (`standing_by`), and not ready — the leader is the one
+to send webhooks to.
+
 Health (`/healthz`): alive when the last pass is younger than `max_pass_age` real
 seconds and the tracker does not refuse the token. Ready (`/readyz`): a first pass
 was made (the mapping is usable, the tracker answered) and the tracker is reachable
@@ -67,6 +71,8 @@ class Health:
         self.outage_since: datetime | None = None
         self.outage_error = ""
         self._said_at: datetime | None = None
+        self.standby: str | None = None  # who leads, while this daemon stands by
+        self._looked: datetime | None = None
 
     # -- from the daemon's loop ---------------------------------------------------------------
     def passed(self, *, read: int, due: int, done: int, refused: int, unreadable: int,
@@ -77,6 +83,7 @@ class Health:
         with self._lock:
             ended, since = self.outage, self.outage_since
             self.last_pass, self.last_summary = now, summary
+            self.standby = None
             self.outage = self.outage_since = self._said_at = None
             self.outage_error = ""
         if ended is not None and since is not None:
@@ -108,6 +115,11 @@ class Health:
             self._log(logging.ERROR if kind == "refused" else logging.WARNING, "daemon.outage-continues",
                       outage=kind, down_for=down_for, error=error)
 
+    def standing_by(self, leader: str) -> None:
+        """A standby's cycle: it looked at the lease, and `leader` leads."""
+        with self._lock:
+            self.standby, self._looked = leader, self.clock.now()
+
     # -- for /healthz, /readyz and the status page ----------------------------------------------
     def pass_age(self) -> float | None:
         """Real seconds since the last pass (None before the first)."""
@@ -118,6 +130,12 @@ class Health:
     def healthy(self) -> Verdict:
         with self._lock:
             outage, error, last = self.outage, self.outage_error, self.last_pass
+            standby, looked = self.standby, self._looked
+        if standby is not None and looked is not None:
+            age = self._real(self.clock.now() - looked)
+            if age <= self.max_pass_age:
+                return Verdict(True, f"standing by: {standby} leads")
+            return Verdict(False, f"standing by, but no look at the lease for {span(age)}")
         if outage == "refused":
             return Verdict(False, f"the tracker refuses the escalator: {error}")
         age = self._real(self.clock.now() - (last or self.started_at))
@@ -129,7 +147,9 @@ class Health:
 
     def ready(self) -> Verdict:
         with self._lock:
-            outage, error, last = self.outage, self.outage_error, self.last_pass
+            outage, error, last, standby = self.outage, self.outage_error, self.last_pass, self.standby
+        if standby is not None:
+            return Verdict(False, f"standing by: {standby} leads")
         if outage is not None:
             return Verdict(False, f"tracker {outage}: {error}")
         if last is None:
@@ -143,6 +163,7 @@ class Health:
             return {"last_pass": self.last_pass.isoformat() if self.last_pass else None,
                     "last_pass_age": None if self.last_pass is None else self._real(now - self.last_pass),
                     "summary": dict(self.last_summary), "outage": self.outage, "outage_error": self.outage_error,
+                    "standby": self.standby,
                     "outage_for": None if self.outage_since is None else self._real(now - self.outage_since)}
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""`escalator run`, `escalator once` and `escalator demo`: the sync daemon from the command line.
+"""`escalator run` and `escalator once`: the sync daemon from the command line.
 
 Secrets come from the config (an environment variable or a file), never from the
-command line. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
+command line. With a PostgreSQL journal (`daemon.journal: postgresql://…`) any number of
+`run`s share it and one leads (`plugin.leader`); `once` acts only when no daemon leads. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
 for the demo and end-to-end tests: `accelerated:<rate>:<start ISO>[@<anchor epoch>]`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -22,8 +24,9 @@ from plugin.calendars import unannounced, unannounced_lines
 from plugin.clock import Clock, parse_clock
 from plugin.config import Config, ConfigError, load_config
 from plugin.daemon import Daemon
-from plugin.journal import Journal
-from plugin.lockfile import JournalLock
+from plugin.journal import Journal, JournalStore
+from plugin.leader import DEFAULT_LEASE, JournalUnreachable, Leadership, Sole
+from plugin.lockfile import AlreadyRunning, JournalLock
 from plugin.metrics import Metrics
 from plugin.preflight import load_setup
 from plugin.webhooks import WebhookReceiver
@@ -39,40 +42,84 @@ def _clock(spec: str | None) -> Clock:
 
 
 @contextmanager
-def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete: bool = False) -> Iterator[Daemon]:
-    """The daemon a config describes, with its connector, journal and metrics; closes them all.
+def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete: bool = False,
+                wait_for_journal: bool = False) -> Iterator[Daemon]:
+    """The daemon a config describes, with its connector, journal, fence and metrics; closes them all.
 
-    One daemon per journal: the journal's lock (`plugin.lockfile`) is taken first and held
-    until the daemon is closed; a second process raises `AlreadyRunning` before it reads or
-    writes anything. A dry run writes nothing, not even the journal, so it takes no lock.
+    Embedded journal: one daemon per journal. The journal's lock (`plugin.lockfile`) is taken
+    first and held until the daemon is closed; a second process raises `AlreadyRunning`
+    before it reads or writes anything. A dry run writes nothing, not even the journal, so it
+    takes no lock and needs no lead: it works on an empty journal in memory.
+
+    PostgreSQL journal: the schema is brought up to date, the lease is looked at once before
+    the daemon reads the journal, then renewed (or sought, on a standby) in a thread of its
+    own; closing releases it, so a standby takes over at its next look. A server that is down
+    or restarting is waited for when `wait_for_journal` (`run`: its supervisor need not
+    retry), with back-off; refused credentials or a missing database end it at once.
 
     Then the config is checked whole (`plugin.preflight`): against the procedure and the
     mapping file, which must have no step left to the admin unless `allow_incomplete`.
     """
     with ExitStack() as stack:
-        # a dry run writes nothing, not even the journal: it starts from an empty one in memory
-        where = ":memory:" if dry_run else config.path(config.daemon.journal)
-        if not dry_run:
-            lock = JournalLock(Path(where))
+        kind = config.tracker.kind
+        url = None if dry_run else config.daemon.journal_url
+        metrics = Metrics()
+        leadership: Leadership | None = None
+        journal: JournalStore
+        if url is None:
+            # a dry run writes nothing, not even the journal: it starts from an empty one in memory
+            where = ":memory:" if dry_run else config.path(config.daemon.journal)
+            if not dry_run:
+                lock = JournalLock(Path(where))
+                try:
+                    lock.acquire()
+                except OSError as exc:
+                    raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
+                stack.callback(lock.release)
             try:
-                lock.acquire()
-            except OSError as exc:
+                journal = Journal(where)
+            except (OSError, sqlite3.Error) as exc:
                 raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
-            stack.callback(lock.release)
+            stack.callback(journal.close)
+            fence = Sole(metrics, kind)
+        else:
+            lease = config.daemon.lease or DEFAULT_LEASE
+            password = config.journal_password()
+            # every statement within a renewal's interval, so a hung network is a missed renewal
+            timeout = max(1.0, lease / 4)
+            # imported here: a site on the embedded journal never loads the PostgreSQL driver
+            from plugin.journal_pg import JournalSchemaError, PgLeaseStore, open_journal
+            try:
+                journal = pg = open_journal(url, password, timeout=timeout, wait=wait_for_journal,
+                                            on_wait=_waiting_for_journal)
+            except (JournalUnreachable, JournalSchemaError) as exc:
+                raise ConfigError(f"daemon.journal: {exc}") from None
+            stack.callback(pg.close)
+            store = PgLeaseStore(url, password, timeout=timeout)
+            stack.callback(store.close)
+            fence = leadership = pg.fence = Leadership(store, kind, lease=lease, metrics=metrics)
+            leadership.step()  # before the journal is read: a leader reads it under its lease
+            leadership.start()  # renewed from now on: loading the rest may take longer than a lease
+            stack.callback(leadership.stop)
         setup = load_setup(config, allow_incomplete=allow_incomplete)
         procedure, mapping = setup.procedure, setup.mapping
-        metrics = Metrics()
-        connector = make_connector(config.tracker_settings(), mapping, on_call=metrics.on_call(config.tracker.kind))
+        # the lease is checked after every tracker response and retry back-off: the next request of
+        # a daemon that lost the lead never leaves
+        connector = make_connector(config.tracker_settings(), mapping,
+                                   on_call=fence.after_call(metrics.on_call(kind)), sleep=fence.after_sleep(time.sleep))
         stack.callback(connector.close)
-        try:
-            journal = Journal(where)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
-        stack.callback(journal.close)
         daemon = Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
-                        dry_run=dry_run)
+                        dry_run=dry_run, fence=fence)
+        if leadership is not None:
+            leadership.on_change = daemon.wake  # a standby that takes the lead starts its pass at once
         _warn_unannounced(procedure, clock)
         yield daemon
+
+
+def _waiting_for_journal(exc: Exception) -> None:
+    logging.getLogger("escalator.daemon").warning(
+        "daemon.journal-unreachable %s (waiting for it)", exc,
+        extra={"event": "daemon.journal-unreachable", "fields": {"error": str(exc)}})
 
 
 def _warn_unannounced(procedure, clock: Clock) -> None:
@@ -88,7 +135,7 @@ def _warn_unannounced(procedure, clock: Clock) -> None:
 
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
-    for name in ("escalator.daemon", "escalator.webhooks", "escalator.statuspage"):
+    for name in ("escalator.daemon", "escalator.webhooks", "escalator.statuspage", "escalator.leader"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
@@ -142,7 +189,8 @@ def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clo
             raise ConfigError(f"{config_path}: webhooks.secret: webhooks are enabled but have no secret "
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
-    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
+    with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete,
+                     wait_for_journal=True) as daemon:
         previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
                     for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = page = None
@@ -195,6 +243,9 @@ def once(config_path: Path, dry_run: bool, allow_incomplete: bool, clock_spec: s
     clock = _clock(clock_spec)
     _show_events()
     with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete) as daemon:
+        if daemon.fence.term() is None:
+            raise AlreadyRunning(f"another escalator leads tracker {daemon.tracker}: {daemon.fence.leader_text()}; "
+                                 "`once` runs only while none does")
         stats = daemon.run_once()
     verb = "would be done" if dry_run else "done"
     # an unreadable ticket is reported and skipped: it is not an action

@@ -25,8 +25,39 @@ from plugin.queue import HEADERS, QueueBuilder, as_json, cells, levels_reached, 
 from plugin.statuscache import SnapshotCache, cache_key, default_path, read_open
 
 
+def _shared_journal(config, tracker: str) -> tuple[dict, dict, object, str | None]:
+    """`_journal_facts` from a PostgreSQL journal, and who leads `tracker` on it."""
+    # imported here: a site on the embedded journal never loads the PostgreSQL driver
+    from plugin.journal_pg import JournalSchemaError, PgJournal, PgLeaseStore, shown
+    from plugin.leader import JournalUnreachable
+    url = config.daemon.journal_url
+    try:
+        journal = PgJournal(url, config.journal_password())
+        store = PgLeaseStore(url, config.journal_password())
+    except (JournalUnreachable, JournalSchemaError) as exc:  # status goes on without it, and says so
+        click.echo(f"warning: cannot read the journal ({exc}): refused writes and the leader are not shown",
+                   err=True)
+        return {}, {}, None, None
+    try:
+        entries = journal.entries(tracker)
+        lease = store.state(tracker)
+        if lease is None:
+            leader = f"no daemon has led {tracker} on the journal {shown(url)} yet"
+        elif lease.expires_in > 0:
+            leader = f"led by {lease.holder} (epoch {lease.epoch}), lease {lease.expires_in:.0f} s left"
+        else:
+            leader = (f"no daemon leads now: the lease of {lease.holder} (epoch {lease.epoch}) ended "
+                      f"{-lease.expires_in:.0f} s ago")
+        return refusals(entries), levels_reached(entries), journal.watch_from(tracker), leader
+    finally:
+        journal.close()
+        store.close()
+
+
 def _journal_facts(config, tracker: str) -> tuple[dict, dict, object]:
     """(refusals, levels reached, watch_from) from the daemon's journal, when there is one to read."""
+    if config.daemon.journal_url is not None:
+        return _shared_journal(config, tracker)[:3]
     path = config.path(config.daemon.journal)
     if not path.exists():
         return {}, {}, None
@@ -85,7 +116,11 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)} not among the procedure's contracts "
                                  f"({', '.join(sorted(procedure.contracts))})", param_hint="--contract")
-    refused, levels, watch_from = _journal_facts(config, config.tracker.kind)
+    leader = None
+    if config.daemon.journal_url is not None:  # several daemons: say which one leads
+        refused, levels, watch_from, leader = _shared_journal(config, config.tracker.kind)
+    else:
+        refused, levels, watch_from = _journal_facts(config, config.tracker.kind)
     builder = QueueBuilder(procedure, config, mapping, watch_from=watch_from)
     now = clock.now()
     connector = make_connector(config.tracker_settings(), mapping)
@@ -99,6 +134,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
                   severities=severities)
     if as_json_:
         click.echo(json.dumps({"tracker": config.tracker.kind, "url": config.tracker.url, "as_of": now.isoformat(),
+                               **({"leader": leader} if leader else {}),
                                "read": {"tickets": read, "full": full},
                                "incidents": [as_json(r, procedure, now, lang) for r in rows]},
                               ensure_ascii=False, indent=2))
@@ -107,5 +143,7 @@ def status(config_path: Path, projects: tuple[str, ...], groups: tuple[str, ...]
     zone = ZoneInfo(procedure.calendar_of(procedure.contract(None)).timezone)
     click.echo(f"{len(rows)} open incident(s) on {config.tracker.kind} {config.tracker.url} "
                f"({how}), as of {now.astimezone(zone).strftime('%Y-%m-%d %H:%M %z')}")
+    if leader:
+        click.echo(f"daemon: {leader}")
     if rows:
         click.echo(text_table(list(HEADERS[lang]), [list(cells(r, procedure, now, lang)) for r in rows]))
