@@ -1,8 +1,9 @@
 """`escalator run`, `escalator once` and `escalator demo`: the sync daemon from the command line.
 
 Secrets come from the config (an environment variable or a file), never from the
-command line. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
-for the demo and end-to-end tests: `accelerated:<rate>:<start ISO>[@<anchor epoch>]`.
+command line. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on another clock than the
+system's (`plugin.clock`): an accelerated one, `accelerated:<rate>:<start ISO>[@<anchor epoch>]`,
+or one that end-to-end tests step, `stepped:<channel file>`.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ _options = [
                  help="The escalator's config file."),
     click.option("--dry-run", is_flag=True, help="Only log what would be done; write nothing to the tracker."),
     click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
-                 help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
+                 help="'system' (default), or for demos and tests 'accelerated:<rate>:<start ISO>[@<anchor>]' "
+                      "or 'stepped:<channel file>'."),
 ]
 
 
