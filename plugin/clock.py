@@ -232,8 +232,9 @@ class SteppedClock:
             return dict(self._waiters.get(self._key, {}))
 
     def spec(self) -> str:
-        """The string `parse_clock` reads back into a clock on the same channel (for a child process)."""
-        return f"stepped:{self.path}"
+        """The string `parse_clock` reads back into a clock on the same channel (for a child process,
+        whatever its working directory)."""
+        return f"stepped:{self._key}"
 
 
 class ManualClock:

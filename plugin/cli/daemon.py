@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -68,6 +69,18 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
                      dry_run=dry_run)
 
 
+def stop_on_signal(daemon: Daemon) -> Callable[[int, object], None]:
+    """The SIGTERM/SIGINT handler: it asks the daemon to stop from a thread of its own.
+
+    Python runs a signal handler in the main thread between two bytecodes, possibly while that
+    thread holds the lock inside the very `threading.Event` the daemon waits on (in `Event.wait`
+    or `clear`). `daemon.stop()` sets that Event: called from the handler, it would wait forever
+    for a lock its own thread holds. Another thread takes the lock once the main thread lets go."""
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=daemon.stop, name="stop", daemon=True).start()
+    return handler
+
+
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
     for name in ("escalator.daemon", "escalator.webhooks"):
@@ -113,8 +126,7 @@ def run(config_path: Path, dry_run: bool, clock_spec: str | None) -> None:
                               "(give `env` or `file`)")
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
     with open_daemon(config, dry_run=dry_run, clock=clock) as daemon:
-        previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
-                    for signum in (signal.SIGTERM, signal.SIGINT)}
+        previous = {signum: signal.signal(signum, stop_on_signal(daemon)) for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = None
         try:
             if config.daemon.metrics_port is not None:

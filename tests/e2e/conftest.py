@@ -58,8 +58,9 @@ class DaemonProcess:
         command = [sys.executable, "-c", "from plugin.cli.main import main; main(prog_name='escalator')",
                    "-v", "run", "--config", str(site.config_path), "--clock", clock.spec(), *args]
         self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ),
-                                     cwd=site.folder)
+        # on a hang, SIGABRT makes it write every thread's stack into its log (faulthandler)
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONFAULTHANDLER": "1"}, cwd=site.folder)
 
     def settle(self) -> datetime:
         """Until the daemon is idle at the clock's instant (all due up to it done); when it wakes next."""
@@ -90,16 +91,20 @@ class DaemonProcess:
         self._log.close()
 
     def stop(self) -> int:
+        """SIGTERM, and its exit code; a daemon that does not exit is a hang: its stacks go to the log."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            code = self.proc.wait(HANG)
+            return self.proc.wait(HANG)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(HANG)
+            raise AssertionError(f"the daemon did not stop on SIGTERM:\n{self.output()}") from None
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(HANG)
             self._log.close()
-        return code
 
 
 def run_to(clock: SteppedClock, daemon: DaemonProcess, when: datetime) -> None:
