@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.base import Cursor  # noqa: E402
 from connectors.jira.connector import BULK_CHANGELOG_MAX  # noqa: E402
-from connectors.jira.factory import connector_from_config, provisioner_from_config  # noqa: E402
+from connectors.jira.factory import make_connector, make_provisioner  # noqa: E402
 from mapping.fieldmap import TrackerMapping  # noqa: E402
 from mapping.incident import Incident  # noqa: E402
 from mapping.loader import load_procedure  # noqa: E402
 from plugin.config import Config  # noqa: E402
-from sandbox.jira.responses import JiraSandbox  # noqa: E402
+from sandbox.jira import JiraSandbox  # noqa: E402
 
 TOKEN_ENV = "ESCALATOR_BENCH_JIRA_TOKEN"
 STATES = {1: ["Open"], 2: ["Dispatched"], 3: ["In Progress"], 4: ["Waiting for vendor"],
@@ -57,7 +57,7 @@ def _config(sb: JiraSandbox, page_size: int) -> Config:
 
 def _mapping(sb: JiraSandbox, config: Config, procedure) -> TrackerMapping:
     if sb.flavour == "cloud":
-        provisioner = provisioner_from_config(config, procedure)
+        provisioner = make_provisioner(config.tracker_settings(), procedure)
         mapping, _ = provisioner.apply(provisioner.plan())
         return mapping
     # Jira DC has no REST resource for field options: the admin creates them (here: the seed)
@@ -105,7 +105,7 @@ def run(flavour: str, n: int, page_size: int, changed_share: float) -> bool:
     procedure = load_procedure()
     sb = JiraSandbox(flavour, token="bench-token", clock=clock)
     sb.add_status("Dispatched", "indeterminate", id="10100")
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     sb.set_workflow("SD", Workflow("Open", [WorkflowTransition("11", "Dispatch", "Dispatched", ("Open",)),
                                             WorkflowTransition("21", "Start", "In Progress", ("Dispatched",))]))
     with sb:
@@ -127,7 +127,7 @@ def run(flavour: str, n: int, page_size: int, changed_share: float) -> bool:
                 changed += 1
         seeded = time.perf_counter() - t0
 
-        conn = connector_from_config(config, procedure, mapping)
+        conn = make_connector(config.tracker_settings(), mapping)
         stats = conn.client.http.stats
         cursor = Cursor()
         t0 = time.perf_counter()
@@ -148,7 +148,7 @@ def run(flavour: str, n: int, page_size: int, changed_share: float) -> bool:
         # baseline, same run: the same search pages and changelog calls on the bare client,
         # without de-duplication or translation
         t0 = time.perf_counter()
-        _bare_read(connector_from_config(config, procedure, mapping))
+        _bare_read(make_connector(config.tracker_settings(), mapping))
         bare_s = time.perf_counter() - t0
 
         before = stats.calls

@@ -81,10 +81,10 @@ def generated(n: int, seed: int, procedure) -> list[Incident]:
 def from_sandbox(n: int, seed: int, procedure) -> tuple[list[Incident], float, float]:
     """Seed the sandbox Jira DC; return what the connector reads, the seeding and the reading time."""
     from connectors.base import Cursor
-    from connectors.jira.factory import connector_from_config
+    from connectors.jira.factory import make_connector
     from mapping.fieldmap import TrackerMapping
     from plugin.config import Config
-    from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+    from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 
     states = {1: ["Open"], 2: ["Dispatched"], 3: ["In Progress"], 4: ["Waiting for vendor"],
               5: ["Waiting for customer"], 6: ["Resolved"], 7: ["Closed"]}
@@ -123,7 +123,7 @@ def from_sandbox(n: int, seed: int, procedure) -> tuple[list[Incident], float, f
                 clock_now[0] += step / 5
                 sb.move_issue(key, to)
         seeded = time.perf_counter() - t0
-        connector = connector_from_config(config, procedure, mapping)
+        connector = make_connector(config.tracker_settings(), mapping)
         t0 = time.perf_counter()
         read = [r for r in connector.read_changed(Cursor()) if isinstance(r, Incident)]
         reading = time.perf_counter() - t0
@@ -142,7 +142,7 @@ def main() -> int:
     source = args.source
     if source is None:
         try:
-            import sandbox.jira.responses  # noqa: F401
+            import sandbox.jira  # noqa: F401
             source = "sandbox"
         except ImportError:
             source = "generated"

@@ -1,6 +1,6 @@
 """Benchmark: reading Zammad tickets — calls made against the minimum, and time against raw HTTP.
 
-Seeds the sandbox Zammad (plugin/sandbox/zammad.py) with N open tickets in the watched
+Seeds the sandbox Zammad (sandbox/zammad/) with N open tickets in the watched
 group, maps the procedure with the provisioner, then measures with a fresh connector:
 
 1. a full read (fresh cursor): search calls against ⌈N / 200⌉ and history calls against N;
@@ -38,7 +38,7 @@ from connectors.zammad.connector import ZammadConnector
 from connectors.zammad.provision import ZammadProvisioner
 from mapping.incident import Incident
 from mapping.loader import load_procedure
-from sandbox.zammad.responses import ZammadSandbox
+from sandbox.zammad import ZammadSandbox
 
 TOKEN = "bench-zammad-token"
 CHANGED = 25

@@ -11,11 +11,13 @@ action, or a second daemon, never produces a duplicate note.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from connectors.preflight import Missing
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
 from mapping.incident import Incident, Unreadable
 
@@ -31,6 +33,15 @@ def marker_text(marker: str) -> str:
     return f"[{MARKER_PREFIX}{marker}]"
 
 
+#: How far below the overlap window a ticket is still remembered: a JQL date is floored to
+#: the minute, so a read may bring back tickets up to a minute older than `query_from`
+_MARGIN = timedelta(minutes=1)
+#: Up to this many tickets are remembered whatever their age. A read pages from where it
+#: started while `since` moves on, and its second pass after a drift (see the connectors'
+#: read_changed) asks that query again: what it already yielded must still be known then
+KEEP = 1000
+
+
 @dataclass
 class Cursor:
     """Where an incremental read stands.
@@ -38,12 +49,21 @@ class Cursor:
     `since` moves forward only. Trackers filter on `updated` at coarse granularity
     (Jira JQL dates are minute-precise, in the user's time zone), so a read asks
     from `since - overlap` and drops what it has already seen at the same `updated`.
+
+    `seen` keeps the last `KEEP` tickets, and beyond that only those that can come back:
+    updated within the overlap window (and a minute's margin). It is kept in the order the
+    tickets were seen (oldest update first, as reads come), so the next to forget is always
+    at its front: each ticket costs O(1) to remember and O(1) to forget, however many share
+    the window (a bulk edit or an import can put 100,000 in one minute).
     """
 
     since: datetime | None = None
-    seen: dict[str, str] = field(default_factory=dict)  # ticket id -> updated_at iso
-
+    seen: dict[str, str] = field(default_factory=dict)  # ticket id -> updated_at iso, oldest first
     overlap: timedelta = timedelta(minutes=2)
+
+    def __post_init__(self) -> None:
+        # a saved cursor or a copy: oldest update first, the order in which they are forgotten
+        self.seen = OrderedDict(sorted(self.seen.items(), key=lambda item: datetime.fromisoformat(item[1])))
 
     def query_from(self) -> datetime | None:
         return None if self.since is None else self.since - self.overlap
@@ -52,13 +72,19 @@ class Cursor:
         return self.seen.get(ticket_id) != updated_at.isoformat()
 
     def advance(self, ticket_id: str, updated_at: datetime) -> None:
-        self.seen[ticket_id] = updated_at.isoformat()
+        seen = self.seen
+        seen[ticket_id] = updated_at.isoformat()
+        seen.move_to_end(ticket_id)  # an OrderedDict (__post_init__): the newest last
         if self.since is None or updated_at > self.since:
             self.since = updated_at
-        # forget what is older than the overlap window: it cannot come back
-        floor = self.since - self.overlap - timedelta(minutes=1)
-        if len(self.seen) > 1000:
-            self.seen = {k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= floor}
+        # past KEEP, forget what is older than the overlap window: it cannot come back. A
+        # ticket seen out of order waits behind a newer one, harmlessly
+        floor = self.since - self.overlap - _MARGIN
+        while len(seen) > KEEP:
+            oldest, at = next(iter(seen.items()))
+            if datetime.fromisoformat(at) >= floor:
+                break
+            del seen[oldest]
 
     def to_json(self) -> dict:
         return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen)}
@@ -96,6 +122,10 @@ class Connector(Protocol):
     """What the daemon needs from a tracker."""
 
     tracker: str  # "jira" | "zammad"
+    #: the duty settings' key naming where the escalator files its own tickets ("project" | "group")
+    container_key: str
+    #: the tracker's word for a label, by note language ("zh", "en")
+    label_term: dict[str, str]
 
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
         """Tickets updated since the cursor (all on a fresh cursor), with their history.
@@ -138,10 +168,6 @@ class Connector(Protocol):
     def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
         """File a task for a person (e.g. the weekly call-back list); returns its ref."""
 
-    def get_machine_state(self, incident: Incident) -> dict: ...
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None: ...
-
     def close(self) -> None: ...
 
 
@@ -157,3 +183,6 @@ class Provisioner(Protocol):
 
     def check(self, mapping: TrackerMapping) -> list[str]:
         """Compare a mapping file with the live tracker: one line per difference."""
+
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """What the bot may not do in the mapped projects/groups (connectors/preflight.py)."""

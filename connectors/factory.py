@@ -1,29 +1,44 @@
-"""Build the connector and provisioner a config names, so callers need not know the tracker."""
+"""The one place that picks a tracker's package by `TrackerSettings.kind`, so callers need not know it.
+
+The packages are imported on first use: a Zammad site never loads the Jira connector.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from importlib import import_module
+from types import ModuleType
 
 from connectors.base import Connector, Provisioner
+from connectors.provisioning import WebhookSettings
+from connectors.settings import KINDS, TrackerSettings
+from connectors.webhook import Webhook
 from mapping.fieldmap import TrackerMapping
 from mapping.procedure import Procedure
 
-if TYPE_CHECKING:
-    from plugin.config import Config
+
+def _package(kind: str, module: str) -> ModuleType:
+    if kind not in KINDS:
+        raise ValueError(f"unknown tracker kind {kind!r} (one of: {', '.join(KINDS)})")
+    return import_module(f"connectors.{kind}.{module}")
 
 
-def make_connector(config: Config, procedure: Procedure, mapping: TrackerMapping, **transport) -> Connector:
+def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transport) -> Connector:
     """`transport` passes test hooks through (sleep=, rng=, retry=, on_call=)."""
-    if config.tracker.kind == "jira":
-        from connectors.jira.factory import connector_from_config
-    else:
-        from connectors.zammad.factory import connector_from_config
-    return connector_from_config(config, procedure, mapping, **transport)
+    return _package(settings.kind, "factory").make_connector(settings, mapping, **transport)
 
 
-def make_provisioner(config: Config, procedure: Procedure, **transport) -> Provisioner:
-    if config.tracker.kind == "jira":
-        from connectors.jira.factory import provisioner_from_config
-    else:
-        from connectors.zammad.factory import provisioner_from_config
-    return provisioner_from_config(config, procedure, **transport)
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport) -> Provisioner:
+    """`webhook`: the tracker's side of the webhooks to plan, apply and check too (None: not managed)."""
+    return _package(settings.kind, "factory").make_provisioner(settings, procedure, webhook=webhook, **transport)
+
+
+def connector_class(kind: str) -> type[Connector]:
+    """The connector class of a tracker, for what it says of its tracker without a site
+    (`label_term`, `container_key`)."""
+    return getattr(_package(kind, "connector"), f"{kind.capitalize()}Connector")
+
+
+def webhook_for(kind: str) -> Webhook:
+    """How the tracker signs its webhooks and where their bodies name the ticket."""
+    return _package(kind, "webhook").WEBHOOK

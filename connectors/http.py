@@ -32,12 +32,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mapping.errors import UserError
+
 log = logging.getLogger("escalator.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class TrackerError(Exception):
+class TrackerError(UserError):
     """A tracker call failed. `status` is the HTTP status, None for transport failures."""
 
     def __init__(self, message: str, *, status: int | None = None, method: str = "", path: str = "",
@@ -72,6 +74,8 @@ class ServerError(TrackerError):
 
 class Unreachable(TrackerError):
     """Connection refused, DNS failure or timeout after all retries; a TLS error at once."""
+
+    hint = "check tracker.url in the config file, and that the tracker is up"
 
 
 def transport_cause(exc: requests.RequestException) -> str:

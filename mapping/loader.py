@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mapping.errors import UserError
 from mapping.procedure import Procedure
 
 DEFAULT_PROFILE = "default_profile.yaml"
@@ -46,7 +47,7 @@ _MAX_ROUNDS = 12
 Path_ = tuple[Any, ...]  # a location in the data: dict keys and list indexes
 
 
-class ProcedureError(ValueError):
+class ProcedureError(UserError, ValueError):
     """A procedure that cannot be used; `problems` holds one line per problem."""
 
     def __init__(self, problems: list[str]):

@@ -15,21 +15,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from mapping.text import Language, format_duration, in_language
+
 ClockMode = Literal["running", "paused", "stopped"]
-Language = Literal["zh", "en"]
 
 #: The vertical escalation levels: level N means "reported to ladder role N".
 ESCALATION_LEVELS = (1, 2, 3)
 SEVERITIES = (1, 2, 3, 4)
 STATE_CODES = (1, 2, 3, 4, 5, 6, 7)
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*$")
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$")
 _RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_duration(value: object) -> timedelta:
-    """'4h', '30m', '1d 2h', '0' or a number of hours -> timedelta. Raises ValueError."""
+    """'4h', '30m', '1d 2h', '0' or a number of hours -> timedelta. Raises ValueError.
+
+    What `mapping.text.format_duration` writes in English ('2 h 10 min', 'immediately')
+    reads back, so a duration the escalator shows can be pasted into a profile.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
@@ -48,18 +53,6 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
-def format_duration(value: timedelta) -> str:
-    """timedelta -> the shortest of '0', '4h', '4h 30m', '45m' (days shown as hours)."""
-    minutes = int(round(value.total_seconds() / 60))
-    if minutes == 0:
-        return "0"
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{hours}h"] if hours else []
-    if minutes:
-        parts.append(f"{minutes}m")
-    return " ".join(parts)
-
-
 class Strict(BaseModel):
     """Base for every config model: a typo in a key must not pass silently."""
 
@@ -73,7 +66,7 @@ class Label(Strict):
     en: str
 
     def in_(self, lang: Language) -> str:
-        return self.zh if lang == "zh" else self.en
+        return in_language(self.zh, self.en, lang)
 
 
 class Category(Strict):
@@ -366,8 +359,8 @@ def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: b
         offsets = [row[r] for r in esc.targets]
         for (r1, o1), (r2, o2) in zip(zip(esc.targets, offsets, strict=False), zip(esc.targets[1:], offsets[1:], strict=False), strict=False):
             if o2 < o1:
-                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2)} is earlier than {r1}'s {format_duration(o1)}"
-                                " (ladder offsets must not decrease)")
+                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2, 'en')} is earlier than "
+                                f"{r1}'s {format_duration(o1, 'en')} (ladder offsets must not decrease)")
     for sev in table:
         if sev not in SEVERITIES:
             problems.append(f"{path}.{sev}: unknown severity {sev!r} (1-4)")

@@ -1,6 +1,7 @@
 """Which contract an incident is under: the one rule the daemon and the reports share.
 
-The snapshot's own contract (a mapped field) wins; else the config's `contracts:` rules
+The snapshot's own contract (a mapped field, the only one a connector reports) wins; else
+the config's `contracts:` rules
 (`Config.contract_for`: by organisation, then by project); else the procedure's default.
 The reports must resolve exactly as the daemon does, or their figures (the incidents of
 a contract, the timetable a breach is measured against) disagree with what it enforced.

@@ -1,32 +1,50 @@
 """The sync daemon: read what changed, ask the procedure what is due, do it, record it.
 
-One `Daemon` serves one tracker (one connector). A *pass* does, in this order:
+One `Daemon` serves one tracker (one connector). A *pass* reads:
 
-1. the tickets whose known next deadline has come (earliest first), each re-read
-   with `read_one` so no action rests on a stale snapshot;
+1. the tickets whose known next deadline has come, each re-read with `read_one` so
+   no action rests on a stale snapshot;
 2. the tickets a webhook named, re-read the same way;
-3. on the poll interval, everything changed since the cursor (`read_changed`).
+3. on the poll interval, everything changed since the cursor (`read_changed`);
+
+then carries out everything due on all of them in one order (`urgency`, §4.2.3: the
+more urgent first): by severity, then deadline, escalation by escalation — not ticket
+by ticket, so when more is due than the tracker takes at once, a severity-1 incident's
+levels go before a severity-2 one's, and a level due at 09:00 before one due at 14:40
+on another ticket. A restore goes first within its severity (the ticket's escalations
+are counted on the restored severity); flags, which have no deadline, go last.
 
 Between passes it sleeps until the earliest of the next known deadline, the poll
 interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
-- every action writes its note (carrying `action.marker`) before its value; the
-  connector's `add_note` writes nothing when the marker is already there. The other
-  writes of an action are values (level N, severity S, state X) and are safe to repeat;
+- every action writes one note carrying `action.marker`; the connector's `add_note`
+  writes nothing when the marker is already there. The other writes of an action are
+  values (level N, severity S, state X), each written from a fresh read;
 - an escalation writes notify -> note -> level. Notify comes first because on Zammad it
   subscribes the people (a mention), and Zammad tells subscribers only of updates made
   after they subscribed: the note must come after, or they are never told of it. The
-  marker is looked for before notifying, so a run that finds the note does not notify.
+  marker is looked for before notifying, so a run that finds the note does not notify,
+  and the notification's outcome is in the journal as soon as it is known
+  (`plugin.outcomes`), so a run that finds it there does not notify either.
   Crash matrix of one escalation (the next run re-reads the ticket; the decision comes
   back while the level is below the action's):
     * before notify: nothing was written; all three writes are made;
-    * between notify and note: the notification is sent AGAIN (the one write that can
-      repeat: nothing on the ticket tells that it was sent), then note and level;
+    * between notify and note: the journal says the people were told: note and level
+      are written, nobody is told twice. Only a crash between the notification and its
+      journal row, or the journal lost with the process, sends it AGAIN — the one write
+      that can repeat (nothing on the ticket tells that it was sent);
     * between note and level: the note is found, nobody is notified again, the level
       is set;
     * after the level: the decision does not come back; nothing is written.
   No note is ever written twice and no escalation is lost;
+- a restore writes note -> severity: the note says the escalator restores it, and if
+  the tracker then refuses the severity a second note says it could not (below); a
+  crash between them leaves the note, found by the next run, which writes the value;
+- a put-back writes state -> note: the note claims the put-back only once the tracker
+  took it (its outcome is in the journal at once). A crash between them: the next run
+  finds the journal's row and its note says the state was put back; with the journal
+  lost too, the note only flags the change ("left as is" is then the one inexact word);
 - a value is written only from a fresh read (`read_one`) made right before it, never
   from the pass's snapshot, which may be minutes old: a person's edit in between is
   theirs. The escalation level is only ever raised (written when the fresh level is
@@ -34,9 +52,23 @@ Never twice, never lost — the tracker is the source of truth:
   the lowered value and the no-downgrade rule, asked again on it, still wants the same
   restore — no-downgrade is the one rule that overwrites a person's edit, and its note
   says so; an illegal state change is put back only while the ticket is still in it;
-- the journal records an action only after the tracker accepted all its writes, and
-  the cursor only after the whole batch was carried out: losing the journal costs a
-  re-read, a crash costs a re-read, neither costs a duplicate note.
+- the journal records an action only after the tracker accepted its writes, and the
+  cursor only after the whole batch was carried out: losing the journal costs a
+  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
+  written once per pass, in one transaction (`Journal.set_due_many`).
+
+A tracker that says no to one write (`plugin.refusals`, `plugin.outcomes`): a permanent
+refusal (400, 403, 404, 409, 422) is given up at once and reported once — log event
+`daemon.write-refused`, metric `escalator_writes_refused`, a journal row — and not sent
+again for that action until the ticket changes; a busy one (429, 5xx) or a write left
+unanswered (timeout, reset) makes that ticket alone wait an exponential, jittered
+back-off (honouring `Retry-After`), then the action is tried again, within a number
+of attempts; the other tickets go on. The action degrades truthfully: an escalation
+whose notification is refused still writes its note and its level, and the note says
+who could not be told and why; a notification left unanswered is never sent again
+(it may have gone out) and the note says it could not be confirmed; a put-back that is
+refused is not announced, its note says it could not be put back and why; a refused
+severity restore gets a second note saying so.
 
 One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
 (`plugin.lockfile`), so a second process on the same config exits at once — two daemons
@@ -48,123 +80,53 @@ config's `daemon.watch_from`, else the time of the first pass, recorded once in 
 journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
-A tracker that cannot be reached (connection, timeout, 5xx or 429 after the
-transport's own retries) is logged once, retried with back-off, and its recovery is
-logged once; deadlines that passed meanwhile are carried out first, in deadline order.
+A tracker that cannot be reached (a read fails: connection, timeout, 5xx or 429 after
+the transport's own retries) is logged once, retried with back-off, and its recovery
+is logged once; deadlines that passed meanwhile are carried out first, in the order
+above. A 401 (the token itself refused) ends the daemon.
+
+The parts: this module is the loop and the pass; the writes of each action are
+`plugin.writers`; duties and problem records `plugin.duty_runner`; what they share
+(connector, journal, clock, config, log, events) `plugin.context`; the tickets known
+`plugin.watched` and `plugin.schedule`; refusals `plugin.refusals` and
+`plugin.outcomes`. Every tracker write goes through one gate, `plugin.writes.TrackerWrites`.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
+import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
-from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
-from mapping.downgrade import check_downgrade
+from mapping.actions import Action, Escalate, RestoreSeverity
+from mapping.decide import Decision, decide
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.procedure import Procedure
-from plugin import notes
 from plugin.clock import Clock
 from plugin.config import Config
-from plugin.contracts import contract_of
+from plugin.context import DaemonContext, DaemonEvent, PassStats, log
+from plugin.duty_runner import DutyRunner
 from plugin.journal import Journal
 from plugin.metrics import Metrics
+from plugin.outcomes import Outcomes, RetryLater
+from plugin.refusals import Backoff, Refused
+from plugin.schedule import Schedule
+from plugin.watched import Watched
+from plugin.writers import ActionWriter, NotNow
 
-log = logging.getLogger("escalator.daemon")
+__all__ = ["TRACKER_DOWN", "Daemon", "DaemonEvent", "PassStats"]
 
 #: errors that mean "the tracker is not there right now": back off and retry later
 TRACKER_DOWN = (Unreachable, ServerError, RateLimited)
 
-
-class DecisionLike(Protocol):
-    actions: list[Action]
-    next_deadline: datetime | None
-
-
-DecideFn = Callable[..., DecisionLike]  # mapping.decide.decide(incident, procedure, now, approvers, watch_from=)
-
-
-class _NotNow(Exception):
-    """An action half done that cannot be finished in this pass (logged): look again soon."""
-
-
-@dataclass(frozen=True)
-class _Nothing:
-    """The decision for a ticket outside the watched projects: no action, no deadline."""
-
-    actions: tuple = ()
-    next_deadline: None = None
-
-
-@dataclass(frozen=True)
-class DaemonEvent:
-    """One write (or would-be write) the daemon made, for the demo and for tests."""
-
-    tracker: str
-    ref: str
-    kind: str  # escalated | severity-restored | transition-flagged | record-incomplete | unreadable
-    summary: str
-    at: datetime
-    dry_run: bool = False
-
-
-class Schedule:
-    """Next known deadline per ticket: a heap with lazy deletion, O(log n) per change."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[datetime, str]] = []
-        self._due: dict[str, datetime] = {}
-        self.refs: dict[str, str] = {}
-
-    def __len__(self) -> int:
-        return len(self._due)
-
-    def set(self, ticket_id: str, ref: str, due: datetime | None) -> None:
-        if due is None:
-            self._due.pop(ticket_id, None)
-            self.refs.pop(ticket_id, None)
-            return
-        self.refs[ticket_id] = ref
-        if self._due.get(ticket_id) != due:
-            self._due[ticket_id] = due
-            heapq.heappush(self._heap, (due, ticket_id))
-            if len(self._heap) > 2 * len(self._due) + 64:
-                # stale entries pile up below the top: rebuild from the live ones
-                self._heap = [(d, t) for t, d in self._due.items()]
-                heapq.heapify(self._heap)
-
-    def get(self, ticket_id: str) -> datetime | None:
-        return self._due.get(ticket_id)
-
-    def _clean(self) -> None:
-        while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
-            heapq.heappop(self._heap)
-
-    def next(self) -> datetime | None:
-        self._clean()
-        return self._heap[0][0] if self._heap else None
-
-    def due(self, now: datetime) -> list[tuple[datetime, str]]:
-        """Tickets due at `now`, earliest first (they stay scheduled until re-set)."""
-        nxt = self.next()
-        if nxt is None or nxt > now:
-            return []
-        return sorted((d, t) for t, d in self._due.items() if d <= now)
-
-
-@dataclass
-class PassStats:
-    read: int = 0
-    acted: int = 0
-    errors: int = 0
-    events: list[DaemonEvent] = field(default_factory=list)
+#: the decision for a ticket outside the watched projects: no action, no deadline
+_NOTHING = Decision(actions=[])
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 class Daemon:
@@ -176,50 +138,59 @@ class Daemon:
 
     def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal,
                  clock: Clock, *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None,
-                 dry_run: bool = False, decide: DecideFn | None = None,
-                 on_event: Callable[[DaemonEvent], None] | None = None, poll_interval: float | None = None):
-        if decide is None:
-            from mapping.decide import decide as real_decide
-            decide = real_decide
-        self.connector = connector
-        self.tracker = connector.tracker
-        self.procedure = procedure
-        self.config = config
+                 dry_run: bool = False, on_event: Callable[[DaemonEvent], None] | None = None,
+                 poll_interval: float | None = None, rng: random.Random | None = None):
+        self.ctx = ctx = DaemonContext(connector, procedure, config, journal, clock, mapping=mapping,
+                                       metrics=metrics, dry_run=dry_run, on_event=on_event)
+        self.tracker = ctx.tracker
         self.journal = journal
         self.clock = clock
-        self.mapping = mapping
-        self.metrics = metrics or Metrics()
-        self.dry_run = dry_run
-        self.decide = decide
-        self.on_event = on_event
+        self.metrics = ctx.metrics
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
         self.schedule = Schedule()
         self.cursor = journal.cursor(self.tracker)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
-        # open incidents known: a scheduled one is open until a read says otherwise
-        self._open: set[str] = set(self.schedule.refs)
-        #: changes before this are history, not flagged: the config's, else the first pass's (journal)
-        self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
+        self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
+        #: per-ticket waits after a refused write (`rng`: the jitter, fixed in tests)
+        self.backoff = Backoff(clock, rng)
+        outcomes = Outcomes(ctx, self.backoff)
+        self.writer = ActionWriter(ctx, self.watched, outcomes)
+        self._unsaved: dict[str, tuple[str, datetime | None]] = {}  # schedule rows for the journal
         self._watching = False  # the first pass of this process has recorded its time
         self.metrics.prepare(self.tracker, len(procedure.escalation.targets))
-        self.metrics.watched.labels(self.tracker).set(len(self._open))
+        self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
         self._requested_lock = threading.Lock()
         self._next_poll: datetime | None = None  # None: poll at once
         self._down = False
         self._backoff = 0.0
         self.passes = 0  # successful passes, for the demo and tests
-        # the latest snapshot of every watched ticket read (for the duties, see plugin.duty_runner);
-        # complete once a read started from an empty cursor
-        self.snapshots: dict[str, Incident] = {}
-        self.snapshots_complete = False
-        self.duties = None
-        if config.duties.enabled:
-            from plugin.duty_runner import DutyRunner
-            self.duties = DutyRunner(self)
+        self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
+
+    # -- what others may look at ------------------------------------------------------------
+    @property
+    def watch_from(self) -> datetime | None:
+        """Changes before this are history (the config's, else the first pass's)."""
+        return self.ctx.watch_from
+
+    @property
+    def snapshots(self) -> dict[str, Incident]:
+        """The latest snapshot of every watched ticket read."""
+        return self.watched.snapshots
+
+    @property
+    def on_event(self) -> Callable[[DaemonEvent], None] | None:
+        return self.ctx.on_event
+
+    @on_event.setter
+    def on_event(self, hook: Callable[[DaemonEvent], None] | None) -> None:
+        self.ctx.on_event = hook
+
+    @property
+    def stopping(self) -> bool:
+        return self.ctx.stopping
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -233,23 +204,19 @@ class Daemon:
 
     def stop(self) -> None:
         """Finish the write in flight, then return from `run` (SIGTERM)."""
-        self._stop.set()
+        self.ctx.request_stop()
         self._wake.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
-        self._log(logging.INFO, "daemon.started", dry_run=self.dry_run, watched=len(self._open),
-                  deadlines=len(self.schedule))
-        while not self._stop.is_set():
+        self.ctx.log(logging.INFO, "daemon.started", dry_run=self.ctx.dry_run, watched=len(self.watched.open),
+                     deadlines=len(self.schedule))
+        while not self.stopping:
             wait = self.cycle()
-            if self._stop.is_set():
+            if self.stopping:
                 break
             self.clock.wait(self._wake, wait)
-        self._log(logging.INFO, "daemon.stopped")
+        self.ctx.log(logging.INFO, "daemon.stopped")
 
     def cycle(self) -> float:
         """One pass with failure handling; returns how long to sleep, in clock seconds."""
@@ -263,7 +230,7 @@ class Daemon:
         except TRACKER_DOWN as exc:
             if not self._down:
                 self._down = True
-                self._log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
+                self.ctx.log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
             return self._back_off()
         except AuthError:
             raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
@@ -274,13 +241,13 @@ class Daemon:
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
-            self._log(logging.INFO, "daemon.ready", watched=len(self._open), deadlines=len(self.schedule),
-                      watch_from=self.watch_from.isoformat() if self.watch_from else None)
+            self.ctx.log(logging.INFO, "daemon.ready", watched=len(self.watched.open), deadlines=len(self.schedule),
+                         watch_from=self.watch_from.isoformat() if self.watch_from else None)
         if self._down:
             self._down = False
-            self._log(logging.WARNING, "daemon.tracker-recovered")
+            self.ctx.log(logging.WARNING, "daemon.tracker-recovered")
         now = self.clock.now()
-        if poll and not self._stop.is_set():
+        if poll and not self.stopping:
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
         return self.seconds_to_sleep(now)
 
@@ -311,382 +278,189 @@ class Daemon:
     def run_pass(self, *, poll: bool) -> PassStats:
         stats = PassStats()
         now = self.clock.now()
+        ctx = self.ctx
         if not self._watching:
             # the first pass ever is recorded once and never moved (a dry run writes nothing: it keeps
             # it in memory); what happened before it is history
-            recorded = self.journal.watch_from(self.tracker) if self.dry_run \
-                else self.journal.start_watching(self.tracker, now)
-            self.watch_from = self.watch_from or recorded or now
+            recorded = ctx.journal.watch_from(self.tracker) if ctx.dry_run \
+                else ctx.journal.start_watching(self.tracker, now)
+            ctx.watch_from = ctx.watch_from or recorded or now
             self._watching = True
-        # 1. known deadlines that have come, earliest first
-        for _, ticket_id in self.schedule.due(now):
-            if self._stop.is_set():
-                return stats
-            self._handle(self._read_one(ticket_id), stats)
-        # 2. tickets named by webhooks
-        while not self._stop.is_set():
+        try:
+            self._pass(now, poll, stats)
+        finally:
+            self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
+        self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
+        return stats
+
+    def _pass(self, now: datetime, poll: bool, stats: PassStats) -> None:
+        ctx = self.ctx
+        read: dict[str, Incident | Unreadable] = {}
+        # 1. known deadlines that have come; 2. tickets named by webhooks (each re-read)
+        with self._requested_lock:
+            requested = list(self._requested)
+        for ticket_id in [t for _, t in self.schedule.due(now)] + requested:
+            if self.stopping:
+                return
+            if ticket_id not in read:
+                item = self._read_one(ticket_id)
+                if item is not None:
+                    read[item.id] = item
             with self._requested_lock:
-                if not self._requested:
-                    break
-                ticket_id = next(iter(self._requested))
-            self._handle(self._read_one(ticket_id), stats)
-            with self._requested_lock:
-                self._requested.pop(ticket_id, None)
+                self._requested.pop(ticket_id, None)  # a webhook arriving after this read names it again
         # 3. everything changed since the cursor
-        if poll and not self._stop.is_set():
-            full = self.cursor.since is None
+        cursor = None
+        if poll and not self.stopping:
             cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
-            batch = list(self.connector.read_changed(cursor))
-            stats.read += len(batch)
-            planned = [self._plan(item) for item in batch]
-            # most urgent first: what is overdue the longest, then the rest as read
-            planned.sort(key=lambda p: p[2])
-            for item, decision, _ in planned:
-                if self._stop.is_set():
-                    return stats  # the cursor stays: the rest is read again next time
-                self._carry_out(item, decision, stats)
+            for item in ctx.connector.read_changed(cursor):
+                read.setdefault(item.id, item)  # a ticket re-read above is as fresh
+        stats.read += len(read)
+        # all of it in one order: the most urgent escalation first, whichever ticket it is on
+        if not self._carry_out(list(read.values()), stats):
+            return  # stopped: the cursor stays, the rest is read again next time
+        if cursor is not None:
+            full = self.cursor.since is None
             self.cursor = cursor
-            self.snapshots_complete = self.snapshots_complete or full
-            if not self.dry_run:
-                self.journal.save_cursor(self.tracker, cursor)
+            self.watched.complete = self.watched.complete or full
+            if not ctx.dry_run:
+                ctx.journal.save_cursor(self.tracker, cursor)
         # 4. the duties whose time has come (after the read: they list the tickets as they are now;
         #    a duty's time forces a read, see `cycle`)
-        if poll and self.duties is not None and not self._stop.is_set():
+        if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
-        self.metrics.watched.labels(self.tracker).set(len(self._open))
-        return stats
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
         """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""
         try:
-            return self.connector.read_one(ticket_id)
+            return self.ctx.connector.read_one(ticket_id)
         except NotFound:
-            self._log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
+            self.ctx.log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
             self._set_due(ticket_id, ticket_id, None)
-            self.snapshots.pop(ticket_id, None)
-            self._open.discard(ticket_id)
+            self.watched.forget(ticket_id)
             return None
         except (TRACKER_DOWN + (AuthError,)):
             raise
         except TrackerError as exc:
-            self._log(logging.ERROR, "daemon.read-failed", ticket=ticket_id, error=str(exc))
-            soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
-            self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), soon)
+            self.ctx.log(logging.ERROR, "daemon.read-failed", ticket=ticket_id, error=str(exc))
+            self.schedule.set(ticket_id, self.schedule.refs.get(ticket_id, ticket_id), self._soon())
             return None
 
-    def _handle(self, item: Incident | Unreadable | None, stats: PassStats) -> None:
-        if item is None:
-            return
-        stats.read += 1
-        resolved, decision, _ = self._plan(item)
-        self._carry_out(resolved, decision, stats)
-
-    def _contracted(self, item: Incident | Unreadable) -> Incident | Unreadable | None:
-        """The incident under its contract; Unreadable when the contract is unknown; None when
-        the ticket is outside the watched projects."""
-        if isinstance(item, Unreadable):
-            return item
-        if self.mapping and self.mapping.projects and item.project not in self.mapping.projects:
-            return None
-        contract = contract_of(item, self.config, self.procedure)  # the reports resolve it the same way
-        if contract not in self.procedure.contracts:
-            return Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
-                              reason=f"contract {contract!r} is not in the procedure's contracts "
-                                     f"({', '.join(sorted(self.procedure.contracts))})")
-        return item if item.contract == contract else item.model_copy(update={"contract": contract})
-
-    def remember(self, item: Incident | Unreadable) -> Incident | Unreadable | None:
-        """Keep the latest snapshot of a watched ticket (the duties list from these)."""
-        resolved = self._contracted(item)
-        if isinstance(resolved, Incident):
-            self.snapshots[resolved.id] = resolved
-            contract = self.procedure.contracts[resolved.contract]  # resolved by `_contracted`
-            if self.procedure.clock_mode(contract, resolved.state) == "stopped":
-                self._open.discard(resolved.id)  # resolved or archived
-            else:
-                self._open.add(resolved.id)
-        else:
-            self.snapshots.pop(item.id, None)
-            self._open.discard(item.id)  # unreadable (counted apart) or outside the watched projects
-        return resolved
-
-    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, DecisionLike | None, tuple]:
+    def _plan(self, item: Incident | Unreadable) -> tuple[Incident | Unreadable, Decision | None]:
         """Resolve the contract and approvers, and ask the procedure what is due."""
-        far = (datetime.max.replace(tzinfo=self.clock.now().tzinfo),)
-        resolved = self.remember(item)
+        resolved = self.watched.remember(item)
         if resolved is None:
             # e.g. a webhook for a project the escalator does not watch: not ours to judge
-            return item, _Nothing(), far
+            return item, _NOTHING
         if isinstance(resolved, Unreadable):
-            return resolved, None, far
-        item = resolved
+            return resolved, None
         try:
-            decision = self.decide(item, self.procedure, self.clock.now(), self._approvers(item),
-                                   watch_from=self.watch_from)
+            decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
+                              watch_from=self.watch_from)
         except (ValueError, LookupError) as exc:
-            bad = Unreadable(tracker=item.tracker, id=item.id, ref=item.ref, updated_at=item.updated_at,
-                             reason=f"the procedure cannot judge it: {exc}")
-            return bad, None, far
-        deadlines = [a.deadline for a in decision.actions if isinstance(a, Escalate)]
-        return item, decision, ((min(deadlines),) if deadlines else far)
+            bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
+                             updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
+            return bad, None
+        return resolved, decision
 
-    def _carry_out(self, item: Incident | Unreadable, decision: DecisionLike | None, stats: PassStats) -> None:
-        if isinstance(item, Unreadable) or decision is None:
-            self.metrics.unreadable.labels(self.tracker).inc()
-            self._log(logging.WARNING, "daemon.ticket-unreadable", ticket=item.ref, reason=item.reason)
-            self._event(item.ref, "unreadable", item.reason, stats)
-            self._set_due(item.id, item.ref, None)
-            return
-        retry = False
-        for action in decision.actions:
-            if self._stop.is_set():
-                return  # the next run re-reads this ticket; the markers make that safe
+    def _carry_out(self, items: list[Incident | Unreadable], stats: PassStats) -> bool:
+        """Carry out what is due on `items`, the most urgent action first; False when stopped half-way."""
+        ctx = self.ctx
+        now = self.clock.now()
+        planned: list[tuple[Incident, Decision]] = []
+        for item in items:
+            resolved, decision = self._plan(item)
+            if isinstance(resolved, Unreadable) or decision is None:
+                self.metrics.unreadable.labels(self.tracker).inc()
+                ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
+                ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
+                self._set_due(resolved.id, resolved.ref, None)
+                continue
+            planned.append((resolved, decision))
+        look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
+        waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
+        queue: list[tuple[tuple, int, int]] = []
+        for i, (item, decision) in enumerate(planned):
+            until = self.backoff.waiting_until(item.id, now)
+            if until is not None:
+                waiting.add(item.id)
+                look_again[item.id] = until
+                continue
+            queue += [(urgency(action, item), i, j) for j, action in enumerate(decision.actions)]
+        queue.sort()
+        for _, i, j in queue:
+            if self.stopping:
+                return False  # the next run re-reads these tickets; the markers make that safe
+            item, decision = planned[i]
+            if item.id in waiting:
+                continue
+            action = decision.actions[j]
             try:
-                self._act(action, item, stats)
+                self.writer.act(action, item, stats)
                 stats.acted += 1
-            except TRACKER_DOWN:
-                raise
-            except _NotNow:
-                retry = True  # half done (logged): the next run finishes it, the marker keeps the note single
-            except TrackerError as exc:
-                # refused by the tracker (a permission, a missing option): report, go on, retry later
-                retry = True
-                stats.errors += 1
-                self.metrics.action_errors.labels(self.tracker).inc()
-                self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=action.kind,
-                          marker=action.marker, error=str(exc))
-        if self.duties is not None and not self._stop.is_set() and not isinstance(decision, _Nothing):
-            try:
-                self.duties.problem(item, stats)
-            except TRACKER_DOWN:
-                raise
-            except TrackerError as exc:
-                retry = True
-                stats.errors += 1
-                self.metrics.action_errors.labels(self.tracker).inc()
-                self._log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action="problem-record",
-                          marker="problem-record", error=str(exc))
-        due = decision.next_deadline
-        if retry:
-            soon = self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
-            due = min(due, soon) if due else soon
-        self._set_due(item.id, item.ref, due)
+            except RetryLater as later:
+                # this ticket waits (its other actions too: they would meet the same tracker); the others go on
+                waiting.add(item.id)
+                look_again[item.id] = max(later.until, look_again.get(item.id, later.until))
+            except NotNow:
+                # half done (logged): the next run finishes it, the marker keeps the note single
+                look_again.setdefault(item.id, self._soon())
+            except Exception as exc:  # noqa: BLE001 - sorted below
+                self._failed(exc, item, action.kind, action.marker, stats)
+                look_again.setdefault(item.id, self._soon())
+        for item, decision in planned:
+            if self.stopping:
+                return False
+            if self.duties is not None and decision is not _NOTHING and item.id not in waiting:
+                try:
+                    self.duties.problem(item, stats)
+                except RetryLater as later:
+                    look_again[item.id] = max(later.until, look_again.get(item.id, later.until))
+                except Exception as exc:  # noqa: BLE001 - sorted below
+                    self._failed(exc, item, "problem-record", "problem-record", stats)
+                    look_again.setdefault(item.id, self._soon())
+            due = decision.next_deadline
+            again = look_again.get(item.id)
+            if again is not None:
+                due = min(due, again) if due else again
+            else:
+                self.backoff.forget(item.id)  # nothing of it waits
+            self._set_due(item.id, item.ref, due)
+        return True
+
+    def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
+        """An action that failed otherwise than by a settled refusal: the tracker down ends the pass,
+        a revoked token ends the daemon; anything else is reported and looked at again soon."""
+        if isinstance(exc, TRACKER_DOWN) or (isinstance(exc, AuthError) and exc.status == 401):
+            raise exc
+        if not isinstance(exc, TrackerError | Refused):
+            raise exc  # a bug: the pass fails (logged by `cycle`)
+        stats.errors += 1
+        self.metrics.action_errors.labels(self.tracker).inc()
+        self.ctx.log(logging.ERROR, "daemon.action-failed", ticket=item.ref, action=kind, marker=marker,
+                     error=str(exc))
+
+    def _soon(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.poll_interval * self.clock.rate)
 
     def _set_due(self, ticket_id: str, ref: str, due: datetime | None) -> None:
         # a dry run keeps its schedule in memory (so it does not report the same thing every
         # cycle) and writes nothing to the journal
         self.schedule.set(ticket_id, ref, due)
-        if not self.dry_run:
-            self.journal.set_due(self.tracker, ticket_id, ref, due)
+        if not self.ctx.dry_run:
+            self._unsaved[ticket_id] = (ref, due)
 
-    # -- actions ----------------------------------------------------------------------------
-    def _act(self, action: Action, incident: Incident, stats: PassStats) -> None:
-        if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
-                and self.journal.done(self.tracker, incident.id, action.marker):
-            return  # a note-only action the journal knows is on the ticket: spare the tracker a search
-        if isinstance(action, Escalate):
-            self._escalate(action, incident, stats)
-        elif isinstance(action, RestoreSeverity):
-            self._restore(action, incident, stats)
-        elif isinstance(action, FlagTransition):
-            self._flag_transition(action, incident, stats)
-        elif isinstance(action, FlagIncompleteRecord):
-            self._flag_incomplete(action, incident, stats)
-        else:  # pragma: no cover - the Action union is closed
-            raise TypeError(f"unknown action {action!r}")
-
-    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats) -> None:
-        now = self.clock.now()
-        people = self._people(action.role, incident)
-        role = self.procedure.role(action.role).name.en
-        if action.reason == "manual":
-            why = "on request"
-        elif action.allowed <= timedelta(0):
-            why = "due immediately"
-        else:
-            why = f"allowed {_hours(action.allowed)}, deadline missed by {_hours(action.overdue(now))}"
-        summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
-        if self.dry_run:
-            self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
-                        role=action.role, people=",".join(people))
-            return
-        text = notes.escalation_note(action, incident, self.procedure, now, people)
-        # notify -> note -> level (the crash matrix is in the module's docstring). A note already
-        # there means an earlier run (or another daemon) notified: do not notify again.
-        noted = self.connector.has_marker(incident, action.marker)
-        wrote = False
-        if not noted:
-            if people:
-                self.connector.notify(incident, people, notes.escalation_subject(action, incident, self.procedure),
-                                      text)
-            # a crash right here notifies again on the next run: nothing on the ticket says it was sent
-            wrote = self.connector.add_note(incident, text, marker=action.marker)
-        noted_at = self.clock.now()
-        fresh = self._fresh(incident)
-        if fresh is None:
-            raise _NotNow
-        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
-        raised = fresh.escalation_level < action.level
-        if raised:
-            self.connector.set_escalation_level(fresh, action.level)
-        if not wrote and not raised:
-            self._already(action, incident)
-            return
-        lag = max((noted_at - action.deadline).total_seconds(), 0.0)
-        self.metrics.escalations.labels(self.tracker, str(action.level)).inc()
-        if action.reason == "timetable" and wrote:
-            self.metrics.lag.labels(self.tracker).observe(lag)
-        self._record(action, incident, {"level": action.level, "role": action.role, "people": people,
-                                        "deadline": action.deadline.isoformat(), "lag_seconds": lag,
-                                        "note_written": wrote, "notified": not noted and bool(people),
-                                        "level_written": raised, "level_found": fresh.escalation_level})
-        self._log(logging.INFO, "daemon.escalated", ticket=incident.ref, level=action.level, role=action.role,
-                  people=",".join(people), reason=action.reason, contract=action.contract,
-                  deadline=action.deadline.isoformat(), lag_seconds=round(lag, 3), note_written=wrote,
-                  level_written=raised)
-        self._event(incident.ref, "escalated", summary, stats)
-
-    def _restore(self, action: RestoreSeverity, incident: Incident, stats: PassStats) -> None:
-        who = action.lowered_by_name or action.lowered_by or "unknown"
-        summary = f"severity {action.current} -> {action.to}: lowered by {who} without an approved exception"
-        if self.dry_run:
-            self._would("daemon.would-restore-severity", action, incident, stats, summary,
-                        to=action.to, current=action.current)
-            return
-        # no-downgrade overwrites a person's edit: only the one it judged. Asked again on a fresh
-        # read before the note (a note must not claim a restore that will not happen) and again
-        # right before the write (someone may have edited while the note was written)
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
-            return
-        text = notes.restore_note(action, fresh, self.procedure, fresh.contract or "", self.mapping)
-        wrote = self.connector.add_note(fresh, text, marker=action.marker)
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
-            return
-        self.connector.set_severity(fresh, action.to)
-        self.metrics.restored.labels(self.tracker).inc()
-        self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
-                                        "note_written": wrote})
-        self._log(logging.INFO, "daemon.severity-restored", ticket=incident.ref, to=action.to,
-                  current=action.current, lowered_by=action.lowered_by)
-        self._event(incident.ref, "severity-restored", summary, stats)
-
-    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
-        """The fresh ticket when it still holds `action.current` and the rule still asks for this very
-        restore; otherwise None (logged): a person's later edit — raising it, putting it back,
-        approving the lowering — or an earlier run's restore is left as it is."""
-        fresh = self._fresh(incident)
-        if fresh is None:
-            return None
-        again = check_downgrade(fresh, self._approvers(fresh))
-        if fresh.severity == action.current and again == action:
-            return fresh
-        self._log(logging.INFO, "daemon.restore-skipped", ticket=incident.ref, marker=action.marker,
-                  judged=action.current, now=fresh.severity, to=action.to,
-                  reason="already restored" if fresh.severity == action.to else "changed since it was read")
-        return None
-
-    def _flag_transition(self, action: FlagTransition, incident: Incident, stats: PassStats) -> None:
-        p = self.procedure
-        summary = (f"state {p.state(action.source).name.zh} -> {p.state(action.target).name.zh} breaks "
-                   f"'{action.rule}' ({action.section})" + ("; put back" if action.revert else ""))
-        if self.dry_run:
-            self._would("daemon.would-flag-transition", action, incident, stats, summary,
-                        source=action.source, target=action.target, revert=action.revert)
-            return
-        contract = incident.contract or ""
-        text = notes.transition_note(action, incident, p, contract, reverted=action.revert)
-        wrote = self.connector.add_note(incident, text, marker=action.marker)
-        reverted = False
-        if action.revert:
-            fresh = self._fresh(incident)
-            # put back only what is still in the illegal state: a later human move is theirs
-            if fresh is not None and fresh.state == action.target:
-                reverted = self.connector.set_state(fresh, action.source)
-                if not reverted:
-                    self._log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref,
-                              source=action.source, target=action.target)
-                    self.connector.add_note(incident, notes.revert_failed_note(action, incident, p, contract),
-                                            marker=f"{action.marker}-revert-failed")
-        if not wrote and not reverted:
-            self._already(action, incident)
-            return
-        self.metrics.flagged.labels(self.tracker).inc()
-        self._record(action, incident, {"source": action.source, "target": action.target, "rule": action.rule,
-                                        "reverted": reverted, "note_written": wrote})
-        self._log(logging.INFO, "daemon.transition-flagged", ticket=incident.ref, source=action.source,
-                  target=action.target, rule=action.rule, reverted=reverted)
-        self._event(incident.ref, "transition-flagged", summary, stats)
-
-    def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
-        summary = "record lacks " + ", ".join(action.missing)
-        if self.dry_run:
-            self._would("daemon.would-flag-record", action, incident, stats, summary, missing=",".join(action.missing))
-            return
-        text = notes.incomplete_note(action, incident, self.procedure, incident.contract or "")
-        wrote = self.connector.add_note(incident, text, marker=action.marker)
-        if not wrote:
-            self._already(action, incident)
-            return
-        self.metrics.incomplete.labels(self.tracker).inc()
-        self._record(action, incident, {"missing": list(action.missing)})
-        self._log(logging.INFO, "daemon.record-incomplete", ticket=incident.ref, missing=",".join(action.missing))
-        self._event(incident.ref, "record-incomplete", summary, stats)
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _fresh(self, incident: Incident) -> Incident | None:
-        """The ticket as it is now, read right before a value write (and remembered); None, logged,
-        when it no longer reads as a watched incident: then nothing is written over it."""
-        fresh = self.remember(self.connector.read_one(incident.id))
-        if isinstance(fresh, Incident):
-            return fresh
-        self._log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
-                  reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
-        return None
-
-    def _approvers(self, incident: Incident) -> set[str]:
-        """The people whose recorded exception may lower this incident's severity."""
-        approvers: set[str] = set()
-        for role in self.procedure.downgrade_exception.roles:
-            approvers.update(self._people(role, incident))
-        return approvers
-
-    def _people(self, role: str, incident: Incident) -> list[str]:
-        return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
-                                        project=incident.project)
-
-    def _record(self, action: Action, incident: Incident, detail: dict, outcome: str = "done") -> None:
-        self.journal.record(self.tracker, incident.id, incident.ref, action.marker, action.kind, outcome,
-                            self.clock.now(), detail)
-
-    def _already(self, action: Action, incident: Incident) -> None:
-        self._record(action, incident, {}, outcome="already-done")
-        self._log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=action.marker)
-
-    def _would(self, event: str, action: Action, incident: Incident, stats: PassStats, summary: str,
-               **fields: Any) -> None:
-        already = self.connector.has_marker(incident, action.marker)
-        self._log(logging.INFO, event, ticket=incident.ref, marker=action.marker, already_on_ticket=already,
-                  **fields)
-        kind = event.removeprefix("daemon.would-")
-        self._event(incident.ref, kind, summary, stats, dry_run=True)
-
-    def _event(self, ref: str, kind: str, summary: str, stats: PassStats, dry_run: bool = False) -> None:
-        event = DaemonEvent(self.tracker, ref, kind, summary, self.clock.now(), dry_run)
-        stats.events.append(event)
-        if self.on_event:
-            self.on_event(event)
-
-    def _log(self, severity: int, event: str, **fields: Any) -> None:
-        fields = {"tracker": self.tracker, **fields}
-        log.log(severity, "%s %s", event, " ".join(f"{k}={v}" for k, v in fields.items()),
-                extra={"event": event, "fields": fields})
+    def _save_schedule(self) -> None:
+        if self._unsaved:
+            self.ctx.journal.set_due_many(self.tracker, [(t, ref, due) for t, (ref, due) in self._unsaved.items()])
+            self._unsaved.clear()
 
 
-def _hours(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
+def urgency(action: Action, incident: Incident) -> tuple[int, int, datetime]:
+    """The order of work under pressure (§4.2.3, the more urgent first): by severity, then deadline,
+    per escalation — not ticket by ticket. A restore goes first within its severity (the ticket's
+    escalations are counted on the restored severity); flags, which have no deadline, last."""
+    if isinstance(action, Escalate):
+        return action.severity, 1, action.deadline
+    if isinstance(action, RestoreSeverity):
+        return action.to, 0, action.lowered_at
+    return incident.severity or 5, 2, _FAR

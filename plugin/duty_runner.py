@@ -18,7 +18,7 @@ Never twice, never lost, as for escalations:
   label/tag the connector gives what it files), and its note carries a marker.
 
 Which incidents a duty lists: the daemon keeps a snapshot of every watched ticket it
-has read (`Daemon.snapshots`), kept current by its incremental reads (every change,
+has read (`plugin.watched.Watched`), kept current by its incremental reads (every change,
 including the daemon's own writes, moves `updated` and comes back in the next read),
 plus one full read per process when the daemon resumed from a saved cursor and so never
 saw the unchanged tickets. Reading the whole tracker at every duty instead would cost a
@@ -28,7 +28,7 @@ The cache selects; what a delivery says comes from a fresh read of each ticket i
 before 17:00) come back only with the next read, and the copy the daemon read just before
 writing would show the state before it. One read per listed ticket, once a day, is cheap.
 
-A period due before the escalator watched the tracker (`Daemon.watch_from`: a brand-new
+A period due before the escalator watched the tracker (`DaemonContext.watch_from`: a brand-new
 install, or the config's `daemon.watch_from`) is history, like a change made before it:
 recorded done without being carried out (`daemon.duty-skipped`), so a first pass posts
 no digest or public update for yesterday.
@@ -37,8 +37,8 @@ no digest or public update for yesterday.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from connectors.base import Cursor, RecordSpec, record_label
 from connectors.http import RateLimited, ServerError, TrackerError, Unreachable
@@ -52,21 +52,23 @@ from mapping.duties import (
     resolutions,
     resolved_in_week,
 )
-from mapping.incident import Incident
+from mapping.incident import Incident, Unreadable
+from mapping.text import Texts
+from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
-from plugin.reports import pick
+from plugin.notes import signature
+from plugin.outcomes import Outcomes, RetryLater
+from plugin.refusals import Refused
 from plugin.reports.callbacks import CallBack, render_callbacks
-from plugin.reports.digest import SIGNATURE, Delivery, duty_deliveries
-
-if TYPE_CHECKING:
-    from plugin.daemon import Daemon, PassStats
+from plugin.reports.digest import Delivery, duty_deliveries
+from plugin.watched import Watched
 
 #: the journal's ticket id for what a duty delivered (a delivery is about several tickets)
 DUTY_TICKET = "duty"
 #: "the tracker is not there": the pass fails and is retried with back-off (as in the daemon)
 _DOWN = (Unreachable, ServerError, RateLimited)
 
-_TEXT = {
+_TEXT = Texts("plugin.duty_runner", {
     "problem_title": ("【问题】{ref} {title}", "[Problem] {ref} {title}"),
     "problem_body": ("事件 {ref}（{title}）需要问题记录（§4.3.6）：{reasons}。请在问题管理流程中分析根本原因。",
                      "Incident {ref} ({title}) needs a problem record (§4.3.6): {reasons}. "
@@ -76,19 +78,31 @@ _TEXT = {
     "major": ("重大事件（一级）", "major incident (severity 1)"),
     "root_cause_unknown": ("已解决但根本原因未知", "resolved with its root cause unknown"),
     "callbacks_task": ("客户回访 {week}（{contract}）：{n} 起", "Call-backs {week} ({contract}): {n}"),
-}
+})
 
 
 def _t(key: str, lang: str) -> str:
-    return pick(_TEXT, key, lang)
+    return _TEXT.text(key, lang)
+
+
+#: the daemon's careful read of one ticket: None when it is gone or refused (logged)
+ReadOne = Callable[[str], Incident | Unreadable | None]
 
 
 class DutyRunner:
-    """Carries out the duties and problem records for one daemon (one tracker)."""
+    """Carries out the duties and problem records for one daemon (one tracker).
 
-    def __init__(self, daemon: Daemon):
-        self.d = daemon
-        self.settings = daemon.config.duties
+    `ctx` is the daemon's context, `watched` what it knows of the tickets, `read_one` its
+    careful read of one ticket (a ticket gone is dropped from its schedule), `outcomes` how
+    a refused write is settled (`plugin.outcomes`).
+    """
+
+    def __init__(self, ctx: DaemonContext, watched: Watched, read_one: ReadOne, outcomes: Outcomes):
+        self.d = ctx
+        self.watched = watched
+        self.read_one = read_one
+        self.outcomes = outcomes
+        self.settings = ctx.config.duties
         self._dry_done: dict[str, str] = {}  # a dry run remembers in memory only
         self._next: datetime | None = None
         self._failed: set[str] = set()  # duties whose last attempt failed: retried at the poll
@@ -139,9 +153,9 @@ class DutyRunner:
             if self.d.watch_from is not None and due.scheduled_at < self.d.watch_from:
                 # recorded done, not left due: `next_time` would otherwise wake at once for ever
                 self._mark_done(due)
-                self.d._log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
-                            period=due.period_key, reason="before the escalator watched",
-                            watch_from=self.d.watch_from.isoformat())
+                self.d.log(logging.INFO, "daemon.duty-skipped", duty=due.duty, contract=due.contract,
+                           period=due.period_key, reason="before the escalator watched",
+                           watch_from=self.d.watch_from.isoformat())
                 continue
             self.ensure_snapshots()
             if not self._carry_out(due, now, stats):
@@ -151,9 +165,9 @@ class DutyRunner:
                 self._mark_done(due)
                 self._failed.discard(due.duty_key)
                 # a dry run delivered nothing: it only remembers (in memory) not to "deliver" it again
-                self.d._log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
-                            duty=due.duty, contract=due.contract, period=due.period_key,
-                            late_seconds=round(due.late_by(now).total_seconds(), 3))
+                self.d.log(logging.INFO, "daemon.would-mark-duty-done" if self.d.dry_run else "daemon.duty-done",
+                           duty=due.duty, contract=due.contract, period=due.period_key,
+                           late_seconds=round(due.late_by(now).total_seconds(), 3))
         self._prune(now)
 
     def _mark_done(self, due: DutyDue) -> None:
@@ -168,18 +182,18 @@ class DutyRunner:
         One that changes again comes back with the next read."""
         horizon = now - timedelta(weeks=MAX_CATCH_UP_WEEKS + 2)
         p = self.d.procedure
-        for ticket_id, incident in list(self.d.snapshots.items()):
+        for ticket_id, incident in list(self.watched.snapshots.items()):
             if incident.updated_at < horizon and is_resolved(incident, p) \
                     and max(resolutions(incident, p), default=incident.updated_at) < horizon:
-                del self.d.snapshots[ticket_id]
+                self.watched.forget(ticket_id)
 
     def ensure_snapshots(self) -> None:
         """One full read when this process has not seen every watched ticket yet."""
-        if self.d.snapshots_complete:
+        if self.watched.complete:
             return
         for item in self.d.connector.read_changed(Cursor()):
-            self.d.remember(item)
-        self.d.snapshots_complete = True
+            self.watched.remember(item)
+        self.watched.complete = True
 
     def _fresh_deliveries(self, due: DutyDue, now: datetime) -> tuple[list[Incident], list[Delivery]]:
         """The duty's deliveries, from a fresh read of every ticket they list (see the module docstring).
@@ -188,18 +202,18 @@ class DutyRunner:
         drops out, and each listed one shows what the tracker says now.
         """
         def select() -> tuple[list[Incident], list[Delivery]]:
-            incidents = list(self.d.snapshots.values())
+            incidents = list(self.watched.snapshots.values())
             return incidents, duty_deliveries(due, incidents, self.d.procedure, now,
-                                              lambda incident, role: self.d._people(role, incident))
+                                              lambda incident, role: self.d.people(role, incident))
 
         _, deliveries = select()
         listed = dict.fromkeys(i.id for delivery in deliveries for i in delivery.incidents)
         for ticket_id in listed:
             if self.d.stopping:
                 break
-            item = self.d._read_one(ticket_id)  # gone: forgotten; refused: logged, the cached copy stays
+            item = self.read_one(ticket_id)  # gone: forgotten; refused: logged, the cached copy stays
             if item is not None:
-                self.d.remember(item)
+                self.watched.remember(item)
         return select()
 
     def _carry_out(self, due: DutyDue, now: datetime, stats: PassStats) -> bool:
@@ -210,41 +224,40 @@ class DutyRunner:
                 return False
             try:
                 ok = self._deliver(delivery, stats) and ok
-            except TrackerError as exc:
+            except (TrackerError, MailError, RetryLater) as exc:
                 if isinstance(exc, _DOWN):
                     raise
+                # not now (the period stays open, tried again at the poll) or a bug of the tracker's
                 ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            marker=delivery.marker, error=str(exc))
-            except MailError as exc:
-                ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            marker=delivery.marker, error=str(exc))
+                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                           marker=delivery.marker, error=str(exc))
         if due.duty == "callbacks" and self.settings.callbacks_task.enabled:
             try:
                 self._callbacks_task(due, incidents, stats)
-            except TrackerError as exc:
+            except (TrackerError, RetryLater) as exc:
                 if isinstance(exc, _DOWN):
                     raise
                 ok = False
-                self.d._log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
-                            error=str(exc))
+                self.d.log(logging.ERROR, "daemon.duty-failed", duty=due.duty, period=due.period_key,
+                           error=str(exc))
         return ok
 
     def _deliver(self, delivery: Delivery, stats: PassStats) -> bool:
-        """Send one delivery; False when stopped half-way (the next run writes the rest)."""
+        """Send one delivery; False when stopped half-way or a listed ticket must wait out a back-off
+        (the next run writes the rest)."""
         d = self.d
         refs = [i.ref for i in delivery.incidents]
         by_mail = self.settings.delivery == "email" and not delivery.public
         how = "email" if by_mail else "tracker"
         if d.dry_run:
-            d._log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
-                   recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
-            d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
+            d.log(logging.INFO, "daemon.would-deliver-duty", duty=delivery.duty, period=delivery.period_key,
+                  recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how, marker=delivery.marker)
+            d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats, dry_run=True)
             return True
         if d.journal.done(d.tracker, DUTY_TICKET, delivery.marker):
             return True  # the journal knows it went out: spare the tracker a search per ticket
         written = 0
+        refused: list[str] = []  # tickets whose note the tracker refused for good
         if by_mail:
             smtp = d.config.smtp
             assert smtp is not None  # the config refuses email delivery without an smtp: section
@@ -257,21 +270,56 @@ class DutyRunner:
             for incident in delivery.incidents:
                 if d.stopping:
                     return False
-                wrote = d.connector.add_note(incident, text, marker=delivery.marker, public=delivery.public)
+                if self.outcomes.backoff.waiting_until(incident.id, d.clock.now()) is not None:
+                    return False  # the tracker asked to wait on this ticket: the rest at a later poll
+                if self.outcomes.refused(incident, delivery.marker, "note") is not None:
+                    refused.append(incident.ref)  # given up before, the ticket unchanged: not asked again
+                    continue
+                try:
+                    wrote = d.writes.note(incident, text, marker=delivery.marker, public=delivery.public)
+                except Refused as exc:
+                    # given up (reported once): the other tickets of the list still get it;
+                    # not now (RetryLater): the period stays open, the notes written stay single
+                    refused.append(incident.ref)
+                    self.outcomes.settle(incident, delivery.marker, f"duty-{delivery.duty}", exc)
+                    continue
                 written += wrote
                 # one notification per delivery (a digest of ten tickets is one message, not ten),
-                # and only with a note actually written: a second run notifies nobody again
-                if wrote and delivery.recipients and not notified:
-                    d.connector.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+                # and only with a note actually written (or one whose notification failed for now):
+                # a second run notifies nobody again
+                if delivery.recipients and not notified and (
+                        wrote or self.outcomes.is_pending(incident, delivery.marker, "notify")):
+                    self._notify(incident, delivery)
                     notified = True
         d.journal.record(d.tracker, DUTY_TICKET, ",".join(refs), delivery.marker, f"duty-{delivery.duty}", "done",
                          d.clock.now(), {"period": delivery.period_key, "recipients": list(delivery.recipients),
-                                         "via": how, "notes_written": written, "tickets": refs})
-        d._log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
-               recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
-               notes_written=written, marker=delivery.marker)
-        d._event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
+                                         "via": how, "notes_written": written, "tickets": refs,
+                                         **({"refused": refused} if refused else {})})
+        d.log(logging.INFO, "daemon.duty-delivered", duty=delivery.duty, period=delivery.period_key,
+              recipients=",".join(delivery.recipients), tickets=",".join(refs), via=how,
+              notes_written=written, marker=delivery.marker)
+        d.event(refs[0] if refs else delivery.duty, "duty-delivered", delivery.subject, stats)
         return True
+
+    def _notify(self, incident: Incident, delivery: Delivery) -> None:
+        """The delivery's one notification, through the ticket whose note it follows."""
+        kind = f"duty-{delivery.duty}"
+        if self.outcomes.step(incident, delivery.marker, "notify") is not None:
+            return  # sent, or given up, by an earlier attempt
+        try:
+            self.d.writes.notify(incident, list(delivery.recipients), delivery.subject, delivery.body)
+        except Refused as exc:
+            try:
+                self.outcomes.settle(incident, delivery.marker, kind, exc)  # given up: reported once
+            except RetryLater:
+                if self.outcomes.step(incident, delivery.marker, "notify") is None:
+                    # not given up yet, and the notes are written: without this the next attempt,
+                    # finding them, would tell nobody
+                    self.outcomes.pending(incident, delivery.marker, "notify")
+                raise
+            return
+        if self.outcomes.is_pending(incident, delivery.marker, "notify"):
+            self.outcomes.done(incident, delivery.marker, kind, "notify", {"recipients": list(delivery.recipients)})
 
     def _callbacks_task(self, due: DutyDue, incidents: list[Incident], stats: PassStats) -> None:
         """The week's call-back list as one task for the service desk (§4.6.3), once per week."""
@@ -285,27 +333,34 @@ class DutyRunner:
         week = due.period_key.rsplit(":", 1)[1]
         label = record_label("callbacks", f"{due.contract}-{week}")
         if d.dry_run:
-            d._log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
-                   incidents=len(resolved))
+            d.log(logging.INFO, "daemon.would-create-callbacks-task", period=due.period_key, label=label,
+                  incidents=len(resolved))
             return
+        if self.outcomes.refused_on(DUTY_TICKET, label, "task", due.period_key) is not None:
+            return  # given up (reported once): the week goes without its task
         existing = d.connector.find_task(label)
         if existing is not None:
-            d._log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
+            d.log(logging.DEBUG, "daemon.already-done", ticket=existing, marker=label)
             return
         items = [CallBack(i, max(r for r in resolutions(i, p) if due.period_start <= r < due.period_end))
                  for i in resolved]
-        body = render_callbacks(items, p, week, "table", lang) + f"\n{SIGNATURE[lang]}\n"
-        title = _t("callbacks_task", lang).format(week=week, contract=getattr(contract.name, lang), n=len(items))
+        body = render_callbacks(items, p, week, "table", lang) + f"\n{signature(lang)}\n"
+        title = _t("callbacks_task", lang).format(week=week, n=len(items),
+                                                   contract=contract.name.in_(lang) if contract.name else due.contract)
         desk = d.config.roles.people("service_desk", contract=due.contract)
-        spec = RecordSpec(container=self.settings.callbacks_task.project if d.tracker == "jira"
-                          else self.settings.callbacks_task.group,
+        spec = RecordSpec(container=getattr(self.settings.callbacks_task, d.connector.container_key),
                           issue_type=self.settings.callbacks_task.issue_type)
-        ref = d.connector.create_task(label, title, body, spec, desk[0] if desk else None)
+        try:
+            ref = d.writes.task(label, title, body, spec, desk[0] if desk else None)
+        except Refused as exc:
+            # given up: reported once, the week is done without its task (RetryLater: tried at the poll)
+            self.outcomes.settle_on(DUTY_TICKET, label, due.period_key, label, "callbacks-task", exc)
+            return
         d.journal.record(d.tracker, DUTY_TICKET, ref, label, "callbacks-task", "done", d.clock.now(),
                          {"period": due.period_key, "incidents": [i.ref for i in resolved]})
-        d._log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
-               incidents=len(resolved), assignee=desk[0] if desk else "")
-        d._event(ref, "callbacks-task", title, stats)
+        d.log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
+              incidents=len(resolved), assignee=desk[0] if desk else "")
+        d.event(ref, "callbacks-task", title, stats)
 
     # -- problem records ---------------------------------------------------------------------
     def problem(self, incident: Incident, stats: PassStats) -> None:
@@ -321,28 +376,36 @@ class DutyRunner:
             if d.dry_run:
                 found = d.connector.find_problem(incident)
                 if found is None:
-                    d._log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
-                           reasons=",".join(due.reasons))
-                    d._event(incident.ref, "problem-created", reasons, stats, dry_run=True)
+                    d.log(logging.INFO, "daemon.would-create-problem", ticket=incident.ref,
+                          reasons=",".join(due.reasons))
+                    d.event(incident.ref, "problem-created", reasons, stats, dry_run=True)
                 continue
+            if self.outcomes.refused(incident, due.marker, "problem") or self.outcomes.refused(
+                    incident, due.marker, "note"):
+                continue  # given up before, and the ticket is as it was: not asked again
             ref = d.connector.find_problem(incident)
             created = ref is None
-            if ref is None:
-                settings = self.settings.problems
-                spec = RecordSpec(container=settings.project if d.tracker == "jira" else settings.group,
-                                  issue_type=settings.issue_type, link_type=settings.link_type)
-                title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
-                body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title, reasons=reasons) \
-                    + f"\n{SIGNATURE[lang]}"
-                ref = d.connector.create_problem(incident, title, body, spec)
-            note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{SIGNATURE[lang]}"
-            d.connector.add_note(incident, note, marker=due.marker)
+            try:
+                if ref is None:
+                    settings = self.settings.problems
+                    spec = RecordSpec(container=getattr(settings, d.connector.container_key),
+                                      issue_type=settings.issue_type, link_type=settings.link_type)
+                    title = _t("problem_title", lang).format(ref=incident.ref, title=incident.title)
+                    body = _t("problem_body", lang).format(ref=incident.ref, title=incident.title,
+                                                           reasons=reasons) + f"\n{signature(lang)}"
+                    ref = d.writes.problem(incident, title, body, spec)
+                note = _t("problem_note", lang).format(problem=ref, reasons=reasons) + f"\n{signature(lang)}"
+                d.writes.note(incident, note, marker=due.marker)
+            except Refused as exc:
+                # given up (reported once); or RetryLater: the daemon looks at the ticket again after its back-off
+                self.outcomes.settle(incident, due.marker, "problem-record", exc)
+                continue
             d.journal.record(d.tracker, incident.id, incident.ref, due.marker, "problem-record",
                              "done" if created else "already-done", d.clock.now(),
                              {"problem": ref, "reasons": list(due.reasons)})
             if created:
-                d._log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
-                       reasons=",".join(due.reasons))
-                d._event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
+                d.log(logging.INFO, "daemon.problem-created", ticket=incident.ref, problem=ref,
+                      reasons=",".join(due.reasons))
+                d.event(incident.ref, "problem-created", f"problem {ref}: {reasons}", stats)
             else:
-                d._log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)
+                d.log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=due.marker, problem=ref)

@@ -1,10 +1,13 @@
 """The daemon's local SQLite journal: the read cursor, the schedule of known deadlines,
-when the escalator started to watch, and every action carried out, for audit.
+when the escalator started to watch, and every action carried out — with each write
+the tracker refused, and how each notification and put-back ended — for audit.
 
 The journal is a convenience, not the source of truth: the tracker is (markers in the
 notes, the escalation level field, the stored machine state). Losing the journal costs
 a full re-read on the next start, never a duplicate write. An action is recorded only
-*after* the tracker accepted all its writes (Alertmanager's order: send, then record).
+*after* the tracker accepted all its writes (Alertmanager's order: send, then record),
+each at once (its own commit); the schedule, which a re-read rebuilds, is written once
+per pass (`set_due_many`, one transaction).
 
 The time of the daemon's first pass (`watch_from`, a `meta` row written once, never
 moved) is the one thing the tracker cannot give back: a lost journal moves it to the
@@ -17,11 +20,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Cursor
+from plugin.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (
@@ -68,7 +73,7 @@ class JournalEntry:
     ref: str
     marker: str
     kind: str
-    outcome: str  # "done" | "already-done"
+    outcome: str  # "done" | "already-done" | "failed" | "refused" | "unconfirmed" (see plugin.outcomes)
     at: datetime
     detail: dict
 
@@ -79,7 +84,10 @@ class Journal:
     def __init__(self, path: Path | str):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))  # 0600 before SQLite opens it: its -wal and -shm follow
+            for side in ("-wal", "-shm"):
+                if Path(self.path + side).exists():
+                    private_file(Path(self.path + side))
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:
@@ -128,13 +136,25 @@ class Journal:
         return sorted((datetime.fromisoformat(d), t, r) for d, t, r in rows)
 
     def set_due(self, tracker: str, ticket_id: str, ref: str, due: datetime | None) -> None:
+        self.set_due_many(tracker, [(ticket_id, ref, due)])
+
+    def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
+        """(ticket id, ref, due or None) for many tickets, in one transaction: a pass's schedule is
+        one commit, not one per ticket read (a commit costs a disk sync; a first pass reads them all)."""
+        rows = list(rows)
+        gone = [(tracker, t) for t, _, due in rows if due is None]
+        kept = [(tracker, t, r, due.isoformat()) for t, r, due in rows if due is not None]
         with self._lock:
-            if due is None:
-                self._db.execute("DELETE FROM schedule WHERE tracker = ? AND ticket_id = ?", (tracker, ticket_id))
-            else:
-                self._db.execute("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (?, ?, ?, ?) "
-                                 "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, "
-                                 "ref = excluded.ref", (tracker, ticket_id, ref, due.isoformat()))
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("DELETE FROM schedule WHERE tracker = ? AND ticket_id = ?", gone)
+                self._db.executemany("INSERT INTO schedule (tracker, ticket_id, ref, due) VALUES (?, ?, ?, ?) "
+                                     "ON CONFLICT (tracker, ticket_id) DO UPDATE SET due = excluded.due, "
+                                     "ref = excluded.ref", kept)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- duties --------------------------------------------------------------------------
     def duties_done(self, tracker: str) -> dict[str, str]:

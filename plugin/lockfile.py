@@ -21,8 +21,11 @@ import fcntl
 import os
 from pathlib import Path
 
+from mapping.errors import UserError
+from plugin.private import private_file
 
-class AlreadyRunning(Exception):
+
+class AlreadyRunning(UserError):
     """Another process holds the journal's lock; the message is the one line to show."""
 
 
@@ -35,9 +38,10 @@ class JournalLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # no O_TRUNC: the pid of the holder must survive a loser's open
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # 0600: nothing for other users (plugin/private.py); no O_TRUNC: the pid of the holder
+        # must survive a loser's open
+        private_file(self.path)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

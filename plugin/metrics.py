@@ -28,6 +28,9 @@ from prometheus_client import (
     start_http_server,
 )
 
+#: the daemon's writes, as `plugin.writes.TrackerWrites` names them
+WRITES = ("note", "notify", "level", "severity", "state", "problem", "task")
+
 #: escalation lag buckets, in seconds of clock time: "a matter of seconds" is the target
 LAG_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 24 * 3600)
 
@@ -51,6 +54,9 @@ class Metrics:
                                   registry=r)
         self.action_errors = Counter("escalator_action_errors", "Actions the tracker refused", ["tracker"],
                                      registry=r)
+        self.writes_refused = Counter("escalator_writes_refused",
+                                      "Writes given up on: refused, or not accepted within their retries",
+                                      ["tracker", "write"], registry=r)
         self.lag = Histogram("escalator_escalation_lag_seconds", "From a deadline to the note on the ticket",
                              ["tracker"], buckets=LAG_BUCKETS, registry=r)
         self.api_calls = Counter("escalator_api_calls", "Tracker API calls", ["tracker", "method", "status"],
@@ -67,6 +73,8 @@ class Metrics:
             per_tracker.labels(tracker)
         for level in range(1, levels + 1):
             self.escalations.labels(tracker, str(level))
+        for write in WRITES:
+            self.writes_refused.labels(tracker, write)
 
     def on_call(self, tracker: str) -> Callable[[str, str, int | None], None]:
         """The hook for `HttpClient(on_call=...)`."""

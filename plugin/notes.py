@@ -2,45 +2,99 @@
 
 Each note is short and factual: what the escalator did, under which rule of the
 procedure, on which numbers, and — for the no-downgrade rule — how an authorised
-exception is recorded. Every note is signed. The marker that makes the note
+exception is recorded. Every note is signed, in its own language (`signed`; the
+duties' texts are signed the same way). The marker that makes the note
 idempotent is added by the connector, not here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from connectors.factory import connector_class
 from mapping.actions import Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from mapping.procedure import Contract, Language, Procedure
+from mapping.text import Texts, format_duration
+from plugin.refusals import NO_WAY, RETRYABLE, UNANSWERED, Refusal
 
-SIGNATURE = "—— 事件升级助手 incident-escalator"
+#: every text a note is made of; `{...}` fields are filled in by the functions below
+_WORDS = Texts("plugin.notes", {
+    "signature": ("—— 事件升级助手 incident-escalator", "— incident-escalator"),
+    "unknown_user": ("未知用户", "an unknown user"),
+    "nobody": ("角色目录中无人", "nobody in the role directory"),
+    "and": ("、", ", "),
+    "or": ("、", " or "),
+    "escalation_head": ("【事件升级】{ref} 已升级至第{level}级：上报{role}（{who}）。",
+                        "[Escalation] {ref} escalated to level {level}: reported to the {role} ({who})."),
+    "limit_now": ("须立即上报{role}", "immediately"),
+    "limit": ("须在报告后{allowed}内上报{role}", "within {allowed} of being reported"),
+    "requested_by": ("应{asker}于 {deadline} 的请求", "at the request of {asker} ({deadline})"),
+    "requested": ("应请求", "on request"),
+    "escalation_manual": ("依据§5.2.1，{by}手动升级。{severity}按《{contract}》时间表{limit}。",
+                          "Rule §5.2.1: escalated {by}. Under the {contract} timetable a {severity} incident "
+                          "is reported to the {role} {limit}."),
+    "escalation_timetable": ("依据§5.2.2，{severity}按《{contract}》时间表{limit}；"
+                             "截止时间 {deadline}（{zone}），已超时{overdue}，已计时{elapsed}。",
+                             "Rule §5.2.2: under the {contract} timetable a {severity} incident must be reported "
+                             "to the {role} {limit}; the deadline was {deadline} ({zone}), "
+                             "missed by {overdue} (SLA time counted: {elapsed})."),
+    # written before the severity (its marker keeps it single): it says what the escalator does,
+    # and `not_restored` follows when the tracker refuses the write
+    "restore_head": ("【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，本助手将其恢复为{old}。",
+                     "[No downgrade] {who} lowered the severity from {old} to {new} at {at}; "
+                     "the escalator restores it to {old}."),
+    "restore_rule": ("依据§4.3.1.2，原则上原有分级不得降低。",
+                     "Rule §4.3.1.2: in principle the original severity must not be lowered."),
+    "restore_how": ("如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
+                    "（Jira 中也可在同一次编辑中完成）。",
+                    "An authorised exception is recorded by the {approvers}: first add the {kind} '{label}', then "
+                    "set the new severity within 15 minutes (in Jira both may go in one edit)."),
+    "transition_head": ("【状态变更不合规】{who} 于 {at} 将状态由{source}直接改为{target}。",
+                        "[Illegal state change] {who} moved the incident from {source} to {target} at {at}."),
+    "transition_rule": ("依据{section}：{rule}。{outcome}", "Rule {section}: {rule}. {outcome}"),
+    "reverted": ("本助手将状态改回{source}。", "The escalator puts the state back to {source}."),
+    "left_as_is": ("状态未改动，请按程序处理。", "The state was left as is; please follow the procedure."),
+    # what the tracker refused (plugin.refusals), said where it matters
+    "refused": ("{tracker} 拒绝（HTTP {status}）", "{tracker} refused, HTTP {status}"),
+    "not_accepted": ("{tracker} {attempts} 次均未接受（最后一次 HTTP {status}）",
+                     "{tracker} did not accept it in {attempts} attempts (last: HTTP {status})"),
+    "unanswered": ("{tracker} 未应答（{cause}）", "{tracker} did not answer ({cause})"),
+    "no_way": ("{tracker} 的工作流不提供改回该状态的途径", "the {tracker} workflow offers no way back"),
+    "detail": ("{reason}：{detail}", "{reason}: {detail}"),
+    "not_told": ("无法通知{role}（{people}）：{why}。", "Could not notify the {role} ({people}): {why}."),
+    "unconfirmed": ("未能确认已通知{role}（{people}）：{why}。",
+                    "Could not confirm that the {role} ({people}) was notified: {why}."),
+    "not_back": ("未能将状态改回{source}：{why}。请人工处理。",
+                 "It could not be put back to {source}: {why}. Please put it back by hand."),
+    "not_restored": ("【分级未能恢复】未能将事件分级恢复为{severity}：{why}。请人工恢复。",
+                     "[Severity not restored] The severity could not be restored to {severity}: {why}. "
+                     "Please restore it by hand."),
+    "incomplete": ("【记录不完整】依据§4.1.4，事件记录缺少：{missing}。请补充。",
+                   "[Incomplete record] Rule §4.1.4: the incident record lacks: {missing}. Please complete it."),
+    "escalation_subject": ("事件升级（第{level}级，{role}）：{ref} {title}",
+                           "Escalation (level {level}, {role}): {ref} {title}"),
+})
 
 
-def _duration(value: timedelta, lang: Language) -> str:
-    minutes = max(int(round(value.total_seconds() / 60)), 0)
-    if minutes == 0:
-        return "立即" if lang == "zh" else "immediately"
-    hours, minutes = divmod(minutes, 60)
-    if lang == "zh":
-        return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes else "")
-    return " ".join(p for p in ((f"{hours} h" if hours else ""), (f"{minutes} min" if minutes else "")) if p)
+def signature(lang: Language) -> str:
+    """The line that signs everything the escalator writes, in the text's language."""
+    return _WORDS.text("signature", lang)
 
 
-def _elapsed(value: timedelta, lang: Language) -> str:
-    """Time counted so far: never 'immediately' (that is an allowance, not an amount)."""
-    if value < timedelta(minutes=1):
-        return "不足1分钟" if lang == "zh" else "under a minute"
-    return _duration(value, lang)
+def signed(lines: Iterable[str], lang: Language) -> str:
+    """`lines` as one text, signed in `lang`."""
+    return "\n".join([*lines, signature(lang)])
 
 
-def _overdue(value: timedelta, lang: Language) -> str:
-    seconds = max(int(value.total_seconds()), 0)
-    if seconds < 60:
-        return f"{seconds}秒" if lang == "zh" else f"{seconds} s"
-    return _duration(value, lang)
+def _words(lang: Language) -> Callable[..., str]:
+    """The note texts in `lang`: w(key, **fields) is the text with its fields filled in."""
+    def w(key: str, **fields: object) -> str:
+        return _WORDS.text(key, lang).format(**fields)
+    return w
 
 
 def _when(value: datetime, zone: str) -> str:
@@ -50,125 +104,113 @@ def _when(value: datetime, zone: str) -> str:
 def _who(user: str | None, name: str | None, lang: Language) -> str:
     if name and user and name != user:
         return f"{name} ({user})"
-    return name or user or ("未知用户" if lang == "zh" else "an unknown user")
+    return name or user or _WORDS.text("unknown_user", lang)
 
 
 def _contract_name(key: str, contract: Contract, lang: Language) -> str:
     return contract.name.in_(lang) if contract.name else key
 
 
-def _sign(lines: list[str]) -> str:
-    return "\n".join([*lines, SIGNATURE])
-
-
 def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, now: datetime,
-                    people: list[str]) -> str:
+                    people: list[str], unreached: Refusal | None = None) -> str:
+    """The escalation's note; `unreached`: why its people could not be told (then the note says so)."""
     contract = procedure.contract(action.contract)
     lang = contract.language
+    w = _words(lang)
     zone = procedure.calendar_of(contract).timezone
     role = procedure.role(action.role).name.in_(lang)
-    severity = procedure.severity(action.severity).name.in_(lang)
-    contract_name = _contract_name(action.contract, contract, lang)
-    who = ", ".join(people) if people else ("角色目录中无人" if lang == "zh" else "nobody in the role directory")
-    allowed, overdue = _duration(action.allowed, lang), _overdue(action.overdue(now), lang)
-    elapsed, deadline = _elapsed(action.elapsed, lang), _when(action.deadline, zone)
-    request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
-    asker = _who(request.by, request.by_name, lang) if request else None
-    at_once = action.allowed <= timedelta(0)
-    if lang == "zh":
-        head = f"【事件升级】{incident.ref} 已升级至第{action.level}级：上报{role}（{who}）。"
-        limit = f"须立即上报{role}" if at_once else f"须在报告后{allowed}内上报{role}"
-        if action.reason == "manual":
-            by = f"应{asker}于 {deadline} 的请求" if asker else "应请求"
-            why = f"依据§5.2.1，{by}手动升级。{severity}按《{contract_name}》时间表{limit}。"
-        else:
-            why = (f"依据§5.2.2，{severity}按《{contract_name}》时间表{limit}；"
-                   f"截止时间 {deadline}（{zone}），已超时{overdue}，已计时{elapsed}。")
-        return _sign([head, why])
-    limit = "immediately" if at_once else f"within {allowed} of being reported"
-    head = f"[Escalation] {incident.ref} escalated to level {action.level}: reported to the {role} ({who})."
-    if action.reason == "manual":
-        by = f"at the request of {asker} ({deadline})" if asker else "on request"
-        why = (f"Rule §5.2.1: escalated {by}. Under the {contract_name} timetable a {severity} incident "
-               f"is reported to the {role} {limit}.")
+    deadline = _when(action.deadline, zone)
+    head = w("escalation_head", ref=incident.ref, level=action.level, role=role,
+             who=", ".join(people) if people else w("nobody"))
+    facts = {"role": role, "severity": procedure.severity(action.severity).name.in_(lang),
+             "contract": _contract_name(action.contract, contract, lang), "deadline": deadline}
+    if action.allowed <= timedelta(0):
+        limit = w("limit_now", role=role)
     else:
-        why = (f"Rule §5.2.2: under the {contract_name} timetable a {severity} incident must be reported to "
-               f"the {role} {limit}; the deadline was {deadline} ({zone}), "
-               f"missed by {overdue} (SLA time counted: {elapsed}).")
-    return _sign([head, why])
+        limit = w("limit", role=role, allowed=format_duration(action.allowed, lang))
+    if action.reason == "manual":
+        request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
+        by = w("requested_by", asker=_who(request.by, request.by_name, lang), deadline=deadline) if request \
+            else w("requested")
+        why = w("escalation_manual", by=by, limit=limit, **facts)
+    else:
+        why = w("escalation_timetable", limit=limit, zone=zone, **facts,
+                overdue=format_duration(max(action.overdue(now), timedelta(0)), lang, elapsed=True),
+                elapsed=format_duration(action.elapsed, lang, elapsed=True))
+    lines = [head, why]
+    if unreached is not None:
+        key = "unconfirmed" if unreached.kind == UNANSWERED else "not_told"
+        lines.append(w(key, role=role, people=w("and").join(people), why=refusal_reason(unreached, lang)))
+    return signed(lines, lang)
 
 
 def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedure, contract_key: str,
                  mapping: TrackerMapping | None) -> str:
     contract = procedure.contract(contract_key)
     lang = contract.language
+    w = _words(lang)
     zone = procedure.calendar_of(contract).timezone
     old, new = procedure.severity(action.to).name.in_(lang), procedure.severity(action.current).name.in_(lang)
-    who = _who(action.lowered_by, action.lowered_by_name, lang)
-    at = _when(action.lowered_at, zone)
-    approvers = "、".join(procedure.role(r).name.in_(lang) for r in procedure.downgrade_exception.roles) \
-        if lang == "zh" else " or ".join(procedure.role(r).name.in_(lang) for r in procedure.downgrade_exception.roles)
+    approvers = w("or").join(procedure.role(r).name.in_(lang) for r in procedure.downgrade_exception.roles)
     label = mapping.labels.approve_downgrade if mapping else "severity-downgrade-approved"
-    tracker = incident.tracker
-    if lang == "zh":
-        kind = "标签" if tracker == "jira" else "标记（tag）"
-        return _sign([
-            f"【不得降级】{who} 于 {at} 将事件分级由{old}降为{new}，已恢复为{old}。",
-            "依据§4.3.1.2，原则上原有分级不得降低。",
-            f"如确需降级，须由{approvers}先添加{kind}“{label}”记录授权的例外，再于15分钟内调整分级"
-            "（Jira 中也可在同一次编辑中完成）。",
-        ])
-    kind = "label" if tracker == "jira" else "tag"
-    return _sign([
-        f"[No downgrade] {who} lowered the severity from {old} to {new} at {at}; it is restored to {old}.",
-        "Rule §4.3.1.2: in principle the original severity must not be lowered.",
-        f"An authorised exception is recorded by the {approvers}: first add the {kind} '{label}', then "
-        "set the new severity within 15 minutes (in Jira both may go in one edit).",
-    ])
+    return signed([
+        w("restore_head", who=_who(action.lowered_by, action.lowered_by_name, lang),
+          at=_when(action.lowered_at, zone), old=old, new=new),
+        w("restore_rule"),
+        w("restore_how", approvers=approvers, kind=connector_class(incident.tracker).label_term[lang], label=label),
+    ], lang)
 
 
 def transition_note(action: FlagTransition, incident: Incident, procedure: Procedure, contract_key: str,
-                    reverted: bool) -> str:
+                    reverted: bool, failure: Refusal | None = None) -> str:
+    """The flag of an illegal change; `reverted` only once the put-back succeeded, `failure` why it
+    could not be put back."""
     contract = procedure.contract(contract_key)
     lang = contract.language
+    w = _words(lang)
     zone = procedure.calendar_of(contract).timezone
     source, target = procedure.state(action.source).name.in_(lang), procedure.state(action.target).name.in_(lang)
     rule = next((t.rule.in_(lang) for t in procedure.transitions if t.name == action.rule), action.rule)
-    who = _who(action.by, action.by_name, lang)
-    at = _when(action.at, zone)
-    if lang == "zh":
-        outcome = f"本助手将状态改回{source}。" if reverted else "状态未改动，请按程序处理。"
-        return _sign([f"【状态变更不合规】{who} 于 {at} 将状态由{source}直接改为{target}。",
-                      f"依据{action.section}：{rule}。{outcome}"])
-    outcome = (f"The escalator puts the state back to {source}." if reverted
-               else "The state was left as is; please follow the procedure.")
-    return _sign([f"[Illegal state change] {who} moved the incident from {source} to {target} at {at}.",
-                  f"Rule {action.section}: {rule}. {outcome}"])
+    outcome = w("reverted", source=source) if reverted else w("left_as_is")
+    lines = [w("transition_head", who=_who(action.by, action.by_name, lang), at=_when(action.at, zone),
+               source=source, target=target),
+             w("transition_rule", section=action.section, rule=rule, outcome=outcome)]
+    if failure is not None:
+        lines.append(w("not_back", source=source, why=refusal_reason(failure, lang)))
+    return signed(lines, lang)
 
 
-def revert_failed_note(action: FlagTransition, incident: Incident, procedure: Procedure, contract_key: str) -> str:
+def not_restored_note(action: RestoreSeverity, procedure: Procedure, contract_key: str, refusal: Refusal) -> str:
+    """The second note of a restore the tracker refused: the first one said the escalator restores it."""
     lang = procedure.contract(contract_key).language
-    source = procedure.state(action.source).name.in_(lang)
-    if lang == "zh":
-        return _sign([f"【状态未能恢复】跟踪系统不允许从当前状态改回{source}，请人工处理。"])
-    return _sign([f"[State not put back] The tracker offers no way back to {source}; please do it by hand."])
+    return signed([_words(lang)("not_restored", severity=procedure.severity(action.to).name.in_(lang),
+                                why=refusal_reason(refusal, lang))], lang)
+
+
+def refusal_reason(refusal: Refusal, lang: Language) -> str:
+    """Why a write was not done, for a note: 'Jira refused, HTTP 403: <the tracker's own words>'."""
+    w = _words(lang)
+    tracker = {"jira": "Jira", "zammad": "Zammad"}.get(refusal.tracker, refusal.tracker)
+    if refusal.kind == NO_WAY:
+        return w("no_way", tracker=tracker)
+    if refusal.kind == UNANSWERED:
+        return w("unanswered", tracker=tracker, cause=refusal.detail)
+    if refusal.kind == RETRYABLE and refusal.attempts > 1:
+        reason = w("not_accepted", tracker=tracker, attempts=refusal.attempts, status=refusal.status)
+    else:
+        reason = w("refused", tracker=tracker, status=refusal.status)
+    return w("detail", reason=reason, detail=refusal.detail.rstrip(".。")) if refusal.detail else reason
 
 
 def incomplete_note(action: FlagIncompleteRecord, incident: Incident, procedure: Procedure,
                     contract_key: str) -> str:
     lang = procedure.contract(contract_key).language
+    w = _words(lang)
     names = {f.key: f.name.in_(lang) for f in procedure.record_fields}
-    missing = [names.get(key, key) for key in action.missing]
-    if lang == "zh":
-        return _sign([f"【记录不完整】依据§4.1.4，事件记录缺少：{'、'.join(missing)}。请补充。"])
-    return _sign([f"[Incomplete record] Rule §4.1.4: the incident record lacks: {', '.join(missing)}. "
-                  "Please complete it."])
+    return signed([w("incomplete", missing=w("and").join(names.get(key, key) for key in action.missing))], lang)
 
 
 def escalation_subject(action: Escalate, incident: Incident, procedure: Procedure) -> str:
-    contract = procedure.contract(action.contract)
-    lang = contract.language
-    role = procedure.role(action.role).name.in_(lang)
-    if lang == "zh":
-        return f"事件升级（第{action.level}级，{role}）：{incident.ref} {incident.title}".rstrip()
-    return f"Escalation (level {action.level}, {role}): {incident.ref} {incident.title}".rstrip()
+    lang = procedure.contract(action.contract).language
+    return _words(lang)("escalation_subject", level=action.level, role=procedure.role(action.role).name.in_(lang),
+                        ref=incident.ref, title=incident.title).rstrip()

@@ -15,7 +15,6 @@ benchmark use: a sandbox, a config file, a mapping file, and a scripted "team".
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -29,7 +28,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-import requests
 import yaml
 
 from connectors.base import Connector
@@ -38,10 +36,11 @@ from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
+from mapping.text import text_table
 from plugin.clock import AcceleratedClock, Clock, parse_clock
 from plugin.config import Config, load_config
 from plugin.daemon import DaemonEvent
-from plugin.webhooks import WebhookReceiver, sign
+from plugin.webhooks import WebhookReceiver
 
 #: a Monday, 09:00 in Shanghai: the start of a working day
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -53,6 +52,9 @@ DEMO_SPAN = timedelta(hours=30)
 
 TOKEN = "sandbox-token"
 WEBHOOK_SECRET = "demo-webhook-secret"
+WEBHOOK_ENV = "ESCALATOR_DEMO_WEBHOOK_SECRET"
+#: real seconds the team waits at most for a tracker's webhook calls after an edit (a guard)
+WEBHOOK_WAIT = 60.0
 MARKER = re.compile(r"incident-escalator:([\w.-]+)")
 STATE_NAMES = {1: "待处理", 2: "已派单", 3: "处理中", 4: "挂起", 5: "暂停", 6: "待审核", 7: "已归档"}
 #: the demo's people: (key, display name, role)
@@ -96,7 +98,7 @@ class Site:
     def reader(self) -> Connector:
         """A connector of our own, to read back what the daemon did."""
         if self._reader is None:
-            self._reader = make_connector(self.config, self.procedure, self.mapping)
+            self._reader = make_connector(self.config.tracker_settings(), self.mapping)
         return self._reader
 
     def read(self, ticket_id: str) -> Incident:
@@ -132,7 +134,7 @@ def _write_config(folder: Path, tracker: dict, people: dict[str, str], *, poll_i
 def _apply(config_path: Path, procedure: Procedure) -> tuple[TrackerMapping, list[str]]:
     """`escalator mapping apply --yes`, through the real provisioner."""
     config = load_config(config_path)
-    provisioner = make_provisioner(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
     mapping, changes = provisioner.apply(provisioner.plan())
     return mapping, changes
 
@@ -144,7 +146,7 @@ _JIRA_CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 def _free_workflow():
     """Every status reachable from every other, like a lax real workflow: the team can break
     the procedure (straight to 已归档), and the escalator can put it back."""
-    from sandbox.jira.responses import Workflow, WorkflowTransition
+    from sandbox.jira import Workflow, WorkflowTransition
     return Workflow(STATE_NAMES[1], [WorkflowTransition(str(10 + code), f"to {name}", name)
                                      for code, name in STATE_NAMES.items()])
 
@@ -178,7 +180,7 @@ class JiraSite(Site):
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
               tracker_options: dict | None = None) -> JiraSite:
-        from sandbox.jira.responses import JiraSandbox
+        from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
                               time_zone="Asia/Shanghai")
@@ -260,7 +262,7 @@ class ZammadSite(Site):
     def build(cls, folder: Path, clock: Clock, *, rate_limit: float | None = None, poll_interval: float = 60.0,
               extra: dict | None = None, env: str = "ESCALATOR_DEMO_ZAMMAD_TOKEN",
               tracker_options: dict | None = None) -> ZammadSite:
-        from sandbox.zammad.responses import ZammadSandbox
+        from sandbox.zammad import ZammadSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = ZammadSandbox(token=TOKEN, clock=clock.now, rate_limit=rate_limit, demo_ticket=False)
         for project in CONTRACT_PROJECT.values():
@@ -287,8 +289,8 @@ class ZammadSite(Site):
 
     def _add_fact_attributes(self) -> None:
         """The record facts §4.1.4 asks for that the provisioner leaves to the admin (object manager)."""
-        from connectors.zammad.factory import client_from_config
-        client = client_from_config(self.config)
+        from connectors.zammad.factory import make_client
+        client = make_client(self.config.tracker_settings())
         screens = {s: {"ticket.agent": {"shown": True, "required": False}} for s in ("create_middle", "edit")}
         for n, (name, display, data_type, option) in enumerate((
                 ("incident_affected_ci", "Affected CI 受影响的配置项", "input",
@@ -368,18 +370,9 @@ class _Printer:
             click.echo(f"  {at.astimezone(DEMO_START.tzinfo).strftime('%a %H:%M')}  {text}")
 
 
-def _webhook(site: Site, s: Seeded, receiver_url: str) -> None:
-    """What the tracker sends after a person's edit: a signed webhook naming the ticket."""
-    payload = ({"webhookEvent": "jira:issue_updated", "issue": {"id": s.ticket_id, "key": s.ref}}
-               if site.kind == "jira" else {"ticket": {"id": int(s.ticket_id), "number": s.ref}})
-    body = json.dumps(payload).encode("utf-8")
-    requests.post(f"{receiver_url}/webhooks/{site.kind}", data=body, timeout=5,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature": sign(WEBHOOK_SECRET, body, site.kind)})
-
-
-def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None],
-          receivers: dict[str, str]) -> None:
-    """What people do on the trackers meanwhile, at fixed clock times; each edit sends a webhook."""
+def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None]) -> None:
+    """What people do on the trackers meanwhile, at fixed clock times; the trackers' webhooks, which
+    `mapping apply` registered, tell the daemons at once."""
     jira, zammad = sites["jira"], sites["zammad"]
     by_key = {(s.kind, t.severity, t.contract): t for s in sites.values() for t in s.seeded}
     script = [
@@ -402,7 +395,11 @@ def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Call
         ticket = by_key[key]
         say(clock.now(), f"{site.kind:<6} {ticket.ref:<8} {'(team)':<19} {what}")
         act(ticket)
-        _webhook(site, ticket, receivers[site.kind])
+        # the tracker calls its webhooks on a thread of its own: the team goes on once the daemon
+        # has been told (milliseconds), so that on a stepped clock (the demo's test) time does not
+        # move past the edit before the daemon wakes for it. The poll stays the safety net.
+        deliveries = site.sandbox.deliveries
+        deliveries.wait_for(lambda _attempts, d=deliveries: d.pending == 0, timeout=WEBHOOK_WAIT)
 
 
 def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path | None = None,
@@ -427,13 +424,23 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
         stop = threading.Event()
         daemons = []
         receivers: dict[str, WebhookReceiver] = {}
+        awake: dict[str, Any] = {}  # tracker -> its daemon, once it runs (its first poll reads the rest)
         try:
-            # webhooks bring the team's edits at once; the poll is only the safety net
-            sites["jira"] = JiraSite.build(root / "jira", clock, poll_interval=5.0)
-            sites["zammad"] = ZammadSite.build(root / "zammad", clock, poll_interval=5.0)
+            # webhooks bring the team's edits at once; the poll is only the safety net. The
+            # receivers listen first: `mapping apply` registers them with the trackers
+            os.environ[WEBHOOK_ENV] = WEBHOOK_SECRET
+            for kind in ("jira", "zammad"):
+                receivers[kind] = WebhookReceiver(
+                    WEBHOOK_SECRET, lambda tracker, ticket: awake[tracker].wake(ticket) if tracker in awake else None,
+                    trackers=(kind,))
+                receivers[kind].start()
+            hooks = {kind: {"webhooks": {"enabled": True, "listen": f"127.0.0.1:{r.port}", "public_url": r.url,
+                                         "secret": {"env": WEBHOOK_ENV}}} for kind, r in receivers.items()}
+            sites["jira"] = JiraSite.build(root / "jira", clock, poll_interval=5.0, extra=hooks["jira"])
+            sites["zammad"] = ZammadSite.build(root / "zammad", clock, poll_interval=5.0, extra=hooks["zammad"])
             for site in sites.values():
                 click.echo(f"  {site.kind}: {site.sandbox.base_url} — `mapping apply` made "
-                           f"{len(site.changes)} change(s)")
+                           f"{len(site.changes)} change(s), its webhook calling {receivers[site.kind].url} among them")
             for site in sites.values():
                 for contract in ("default", "24x7"):
                     for severity in (1, 2, 3, 4):
@@ -448,13 +455,9 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
                 daemon = context.__enter__()
                 daemon.on_event = printer
                 daemons.append((daemon, context))
-                receiver = WebhookReceiver(WEBHOOK_SECRET, lambda _t, ticket, d=daemon: d.wake(ticket),
-                                           trackers=(site.kind,))
-                receiver.start()
-                receivers[site.kind] = receiver
+                awake[site.kind] = daemon
                 threads.append(threading.Thread(target=daemon.run, name=f"daemon-{site.kind}", daemon=True))
-            urls = {kind: r.url for kind, r in receivers.items()}
-            threads.append(threading.Thread(target=_team, args=(sites, clock, stop, printer.say, urls),
+            threads.append(threading.Thread(target=_team, args=(sites, clock, stop, printer.say),
                                             name="team", daemon=True))
             for thread in threads[:-1]:
                 thread.start()
@@ -489,7 +492,7 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
 
 def _summary(sites: dict[str, Site]) -> int:
     click.echo("\nSummary (read back from the trackers):")
-    click.echo(f"  {'tracker':<7} {'ticket':<8} {'contract':<8} {'severity':>8} {'level':>5}  {'state':<6} notes")
+    rows = []
     problems = 0
     for site in sites.values():
         for s in site.seeded:
@@ -499,8 +502,10 @@ def _summary(sites: dict[str, Site]) -> int:
                 problems += 1
             kinds = ", ".join(sorted({m.split("-")[0] for m in markers})) or "-"
             state = STATE_NAMES.get(inc.state, str(inc.state))
-            click.echo(f"  {site.kind:<7} {s.ref:<8} {s.contract:<8} {inc.severity!s:>8} {inc.escalation_level:>5}  "
-                       f"{state:<6} {len(markers)} ({kinds})")
+            rows.append([site.kind, s.ref, s.contract, inc.severity, inc.escalation_level, state,
+                         f"{len(markers)} ({kinds})"])
+    click.echo(text_table(["tracker", "ticket", "contract", "severity", "level", "state", "notes"], rows,
+                          indent="  "))
     return problems
 
 

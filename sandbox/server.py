@@ -4,8 +4,12 @@ A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
 (127.0.0.1, a free port). This module gives them routing, authentication, fault
 injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
 answers 429 like the tracker does, and a log of every call for tests and benchmarks.
-The tracker-specific parts (paths, payload shapes, rate-limit header names) live in
-`sandbox/jira/responses.py` and `sandbox/zammad/responses.py`.
+The tracker-specific parts live in `sandbox/jira/` and `sandbox/zammad/`, each laid out
+as moto lays out a service: `server.py` (the subclass of `SandboxServer`: auth hooks,
+rate-limit answers, seed API), `models.py` (state), `responses.py` (the REST
+operations), `urls.py` (the routing table), `exceptions.py` (refusals in the
+tracker's own error shape, raised as `HttpError`s). The calls a tracker makes itself —
+webhooks — go out through `sandbox.deliveries`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0  # seconds before answering (a slow answer; with status 0 the real answer follows)
     body: Any = None
+    #: the call is held in flight until the test sets this (a process killed while it waits for an answer)
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -124,6 +130,10 @@ class SandboxServer:
     #: subclasses: extra headers on every answer (e.g. remaining rate-limit budget)
     def common_headers(self) -> dict[str, str]:
         return {}
+
+    #: subclasses: an answer for every request while the tracker is down (e.g. restarting)
+    def outage(self, request: Request) -> Response | None:
+        return None
 
     def __init__(self, *, authenticate: Callable[[Request], bool] | None = None,
                  rate_limit: RateLimiter | None = None, host: str = "127.0.0.1", port: int = 0):
@@ -216,12 +226,18 @@ class SandboxServer:
     def _answer(self, req: Request) -> Response:
         fault = self._take_fault(req)
         if fault is not None:
+            if fault.hold is not None:
+                fault.hold.wait()  # outside the lock: the rest of the tracker goes on meanwhile
             if fault.delay:
                 time.sleep(fault.delay)  # a slow answer, for client timeout tests
             if fault.status:
                 headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else {}
                 return Response(fault.status, fault.body if fault.body is not None else {"error": "injected fault"},
                                 headers)
+        with self.lock:
+            down = self.outage(req)
+        if down is not None:
+            return down
         if self.authenticate and not self.authenticate(req):
             return self.unauthorized(req)
         if self.rate_limit:

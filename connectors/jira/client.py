@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.http import HttpClient, NotFound
+from connectors.paging import by_number, by_offset, by_token
 
-#: The issue entity property holding the daemon's own machine state.
-MACHINE_STATE_PROPERTY = "incident-escalator"
+#: `reconcileIssues` of POST /search/jql "Accepts max 50 ids" (SearchAndReconcileRequestBean)
+RECONCILE_MAX = 50
 
 
 def _q(value: str) -> str:
@@ -98,16 +99,11 @@ class _JiraClient(ABC):
                        idempotent=False)
 
     def comments(self, key: str, page_size: int = 100) -> Iterator[dict]:
-        """Every comment of an issue, oldest first, paging with startAt."""
-        start = 0
-        while True:
-            page = self.http.get(self._path(self.COMMENTS, key=key),
-                                 params={"startAt": start, "maxResults": page_size, "orderBy": "created"}) or {}
-            comments = page.get("comments") or []
-            yield from comments
-            start += len(comments)
-            if not comments or start >= int(page.get("total") or 0):
-                return
+        """Every comment of an issue, oldest first, paging with startAt (lazily: a caller
+        looking for one comment stops asking once it is found)."""
+        path = self._path(self.COMMENTS, key=key)
+        yield from by_offset(self.http.tracker, "GET", path, lambda start: self.http.get(
+            path, params={"startAt": start, "maxResults": page_size, "orderBy": "created"}), key="comments")
 
     def add_comment(self, key: str, body: Any, *, internal: bool) -> dict:
         payload: dict[str, Any] = {"body": body}
@@ -131,13 +127,13 @@ class _JiraClient(ABC):
         # the body is the bare JSON string (accountId on Cloud, user name on DC)
         self.http.post(self._path(self.WATCHERS, key=key), json=user)
 
-    def get_property(self, key: str, prop: str = MACHINE_STATE_PROPERTY) -> Any | None:
+    def get_property(self, key: str, prop: str) -> Any | None:
         try:
             return (self.http.get(self._path(self.ISSUE_PROPERTY, key=key, prop=prop)) or {}).get("value")
         except NotFound:
             return None
 
-    def put_property(self, key: str, value: Any, prop: str = MACHINE_STATE_PROPERTY) -> None:
+    def put_property(self, key: str, value: Any, prop: str) -> None:
         self.http.put(self._path(self.ISSUE_PROPERTY, key=key, prop=prop), json=value)
 
     def get_project(self, key: str) -> dict:
@@ -216,12 +212,28 @@ class JiraCloudClient(_JiraClient):
     ITSS_MAPPING = "/issuetypescreenscheme/mapping"
     SCREEN_SCHEMES = "/screenscheme"
 
-    def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None) -> dict:
-        """One page of POST /search/jql; the old /search answers 410 Gone on Cloud."""
+    def search(self, jql: str, fields: list[str], page_size: int, token: str | None = None,
+               reconcile: list[int] | None = None) -> dict:
+        """One page of POST /search/jql; the old /search answers 410 Gone on Cloud.
+
+        The search index is eventually consistent: an issue created a moment ago may be
+        missing. `reconcile` names issue ids (at most 50) Jira then checks against the
+        search with strong consistency (`reconcileIssues`, SearchAndReconcileRequestBean;
+        https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/).
+        """
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
         if token:
             body["nextPageToken"] = token
+        if reconcile:
+            body["reconcileIssues"] = list(reconcile)[-RECONCILE_MAX:]
         return self.http.post(self._path(self.SEARCH), json=body) or {}
+
+    def search_pages(self, jql: str, fields: list[str], page_size: int) -> Iterator[dict]:
+        """Every page of a search, in order (each answer whole: issues, isLast, nextPageToken)."""
+        pages = by_token(self.http.tracker, "POST", self._path(self.SEARCH),
+                         lambda token: self.search(jql, fields, page_size, token), key="issues")
+        for answer, _ in pages.pages():
+            yield answer or {}
 
     def changelogs(self, issue_ids: list[str], field_ids: list[str], token: str | None = None) -> dict:
         """One page of POST /changelog/bulkfetch (up to 1000 issues, 10 field ids)."""
@@ -229,6 +241,13 @@ class JiraCloudClient(_JiraClient):
         if token:
             body["nextPageToken"] = token
         return self.http.post(self._path(self.CHANGELOG_BULK), json=body) or {}
+
+    def all_changelogs(self, issue_ids: list[str], field_ids: list[str]) -> Iterator[dict]:
+        """Every `issueChangeLogs` entry ({issueId, changeHistories}) of the issues, over as many
+        pages as the answer takes (an issue's histories may continue on the next page)."""
+        yield from by_token(self.http.tracker, "POST", self._path(self.CHANGELOG_BULK),
+                            lambda token: self.changelogs(issue_ids, field_ids, token), key="issueChangeLogs",
+                            last=None)
 
     def field_contexts(self, field_id: str) -> list[dict]:
         return _paged(self.http, self._path(self.FIELD_CONTEXTS, field=field_id))
@@ -277,6 +296,13 @@ class JiraDataCenterClient(_JiraClient):
     SEARCH = "/search"
     FIELD_OPTIONS = "/customFields/{field}/options"
 
+    def search_pages(self, jql: str, fields: list[str], page_size: int) -> Iterator[dict]:
+        """Every page of a search, in order (each answer whole: issues, names, total)."""
+        pages = by_offset(self.http.tracker, "GET", self._path(self.SEARCH),
+                          lambda start: self.search(jql, fields, page_size, start), key="issues")
+        for answer, _ in pages.pages():
+            yield answer or {}
+
     def search(self, jql: str, fields: list[str], page_size: int, start_at: int = 0) -> dict:
         """One page of GET /search, with the changelog inline (Jira DC returns it whole
         unless `changelog.total` says otherwise) and the field names, to read DC changelog
@@ -293,15 +319,8 @@ class JiraDataCenterClient(_JiraClient):
         reference, api-group-customfields) pages with `page` from 1 and `maxResults`, and
         answers {options: [{id, value, disabled, childrenIds}], total} with numeric ids."""
         path = self._path(self.FIELD_OPTIONS, field=field_id.removeprefix("customfield_"))
-        raw: list[dict] = []
-        page = 1
-        while True:
-            answer = self.http.get(path, params={"page": page, "maxResults": 100}) or {}
-            options = answer.get("options") or []
-            raw += options
-            if not options or len(raw) >= int(answer.get("total") or 0):
-                break
-            page += 1
+        raw: list[dict] = list(by_number(self.http.tracker, "GET", path, lambda page: self.http.get(
+            path, params={"page": page, "maxResults": 100}), size=100, key="options", total="total"))
         parent_of = {str(child): str(o["id"]) for o in raw for child in o.get("childrenIds") or []}
         return [{"id": str(o["id"]), "value": o.get("value"), "disabled": bool(o.get("disabled")),
                  **({"optionId": parent_of[str(o["id"])]} if str(o["id"]) in parent_of else {})} for o in raw]
@@ -318,12 +337,6 @@ JiraClient = JiraCloudClient | JiraDataCenterClient
 
 def _paged(http: HttpClient, path: str, page_size: int = 100, params: dict[str, Any] | None = None) -> list[dict]:
     """A `PageBean` resource (startAt / maxResults / isLast / values), read whole."""
-    out: list[dict] = []
-    start = 0
-    while True:
-        page = http.get(path, params={**(params or {}), "startAt": start, "maxResults": page_size}) or {}
-        values = page.get("values") or []
-        out += values
-        start += len(values)
-        if page.get("isLast", True) or not values:
-            return out
+    return list(by_offset(http.tracker, "GET", path, lambda start: http.get(
+        path, params={**(params or {}), "startAt": start, "maxResults": page_size}), key="values", total=None,
+        last="isLast"))

@@ -16,16 +16,18 @@ Every write is logged with a stable event name and structured fields, never a to
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
-from connectors.http import ServerError, TrackerError, Unreachable
+from connectors.http import TrackerError
 from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
-from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
+from connectors.writes import write_once
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 
@@ -57,6 +59,11 @@ class JiraConnector:
     """One Jira site, one mapping file."""
 
     tracker = "jira"
+    #: Where a Jira issue lives; the duty settings name where the escalator files its own
+    #: issues under this key (duties.problems.project, duties.callbacks_task.project)
+    container_key = "project"
+    #: What Jira calls a label, in each note language (a note tells people what to add)
+    label_term = {"zh": "标签", "en": "label"}
 
     def __init__(self, client: JiraClient, mapping: TrackerMapping, *, page_size: int = 100):
         self.client = client
@@ -66,6 +73,9 @@ class JiraConnector:
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
+        #: ids of the issues this connector filed lately, newest last: a search for them asks
+        #: Jira Cloud to reconcile these, so one filed a moment ago is not missed
+        self._filed: deque[int] = deque(maxlen=RECONCILE_MAX)
 
     @property
     def cloud(self) -> bool:
@@ -170,29 +180,9 @@ class JiraConnector:
 
     def _pages(self, jql: str) -> Iterator[tuple[list[dict], bool, dict[str, str]]]:
         """(issues, changelog inline?, field names) per search page, until the last."""
-        fields = needed_fields(self.mapping)
-        if isinstance(self.client, JiraCloudClient):
-            token: str | None = None
-            seen_tokens: set[str] = set()
-            while True:
-                page = self.client.search(jql, fields, self.page_size, token)
-                yield page.get("issues") or [], False, {}
-                token = page.get("nextPageToken")
-                if page.get("isLast") or not token:
-                    return
-                if token in seen_tokens:  # a server handing back a token twice would loop forever
-                    raise TrackerError(f"jira: POST {self.client.SEARCH}: the same nextPageToken came back twice",
-                                       method="POST", path=self.client.SEARCH)
-                seen_tokens.add(token)
-        else:
-            start = 0
-            while True:
-                page = self.client.search(jql, fields, self.page_size, start)
-                issues = page.get("issues") or []
-                yield issues, True, page.get("names") or {}
-                start += len(issues)
-                if not issues or start >= int(page.get("total") or 0):
-                    return
+        inline = not self.cloud
+        for page in self.client.search_pages(jql, needed_fields(self.mapping), self.page_size):
+            yield page.get("issues") or [], inline, page.get("names") or {}
 
     def _histories(self, issues: list[dict], inline: bool) -> dict[str, list[dict]]:
         if not issues:
@@ -218,17 +208,9 @@ class JiraConnector:
         if not isinstance(client, JiraCloudClient):  # DC has no bulk changelog; callers check
             raise TypeError("the bulk changelog is a Jira Cloud resource")
         out: dict[str, list[dict]] = {i: [] for i in ids}
-        field_ids = history_field_ids(self.mapping)
-        token: str | None = None
-        seen_tokens: set[str] = set()
-        while True:
-            page = client.changelogs(ids, field_ids, token)
-            for entry in page.get("issueChangeLogs") or []:
-                out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
-            token = page.get("nextPageToken")
-            if not token or token in seen_tokens:
-                return out
-            seen_tokens.add(token)
+        for entry in client.all_changelogs(ids, history_field_ids(self.mapping)):
+            out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
+        return out
 
     def _remember_project(self, issue: dict) -> None:
         project = (issue.get("fields") or {}).get("project") or {}
@@ -268,15 +250,6 @@ class JiraConnector:
         lvl = self.mapping.escalation_level
         self._set_fields(incident, {lvl.field: {"id": lvl.values[level]}}, "escalation_level", level)
 
-    def set_category(self, incident: Incident, code: str) -> None:
-        """Set the cascading category: level-1 option, and the level-2 option as its child."""
-        cat = self.mapping.category
-        parent_code, _, _ = code.partition(".")
-        value: dict = {"id": cat.values[parent_code]}
-        if code != parent_code:
-            value["child"] = {"id": cat.values[code]}
-        self._set_fields(incident, {cat.field: value}, "category", code)
-
     def set_state(self, incident: Incident, state: int) -> bool:
         if incident.state == state:
             return True  # already there: nothing to do
@@ -302,13 +275,10 @@ class JiraConnector:
             return False
         body = adf_note(text, marker) if self.cloud else wiki_note(text, marker)
         internal = not public and self._is_service_desk(incident.project)
-        try:
-            comment = self.client.add_comment(incident.ref, body, internal=internal)
-        except (ServerError, Unreachable):
-            # the comment may have been stored before the failure: its marker tells
-            if not self.has_marker(incident, marker):
-                raise
-            comment = None
+        # the comment may have been stored before a failure: its marker tells
+        comment = write_once(lambda: self.client.add_comment(incident.ref, body, internal=internal),
+                             lambda: self.has_marker(incident, marker), tracker="jira", key=incident.ref,
+                             marker=marker)
         log.info("jira.comment-added", extra={"event": "jira.comment-added", "key": incident.ref,
                                               "marker": marker, "internal": internal,
                                               "comment": (comment or {}).get("id")})
@@ -356,8 +326,11 @@ class JiraConnector:
 
     def find_task(self, label: str) -> str | None:
         jql = f"labels = {jql_quote(label)} ORDER BY created ASC"
-        page = self.client.search(jql, ["summary"], 1) if isinstance(self.client, JiraCloudClient) \
-            else self.client.search(jql, ["summary"], 1, 0)
+        # Cloud's search index lags behind a create: name what we filed lately (a problem whose
+        # link failed a moment ago must be found, not filed twice). DC searches its own index,
+        # updated with the create.
+        page = self.client.search(jql, ["summary"], 1, reconcile=list(self._filed)) \
+            if isinstance(self.client, JiraCloudClient) else self.client.search(jql, ["summary"], 1, 0)
         issues = page.get("issues") or []
         return str(issues[0]["key"]) if issues else None
 
@@ -380,7 +353,10 @@ class JiraConnector:
                         "description": adf_doc(text) if self.cloud else wiki_escape(text)}
         if assignee:
             fields["assignee"] = self.client.user_ref(assignee)
-        return str(self.client.create_issue(fields)["key"])
+        created = self.client.create_issue(fields)
+        if str(created.get("id") or "").isdigit():
+            self._filed.append(int(created["id"]))
+        return str(created["key"])
 
     def _link_type(self, wanted: str | None) -> str:
         if wanted:
@@ -393,15 +369,6 @@ class JiraConnector:
                                    "(set duties.problems.link_type)")
             self._link_type_name = found
         return self._link_type_name
-
-    def get_machine_state(self, incident: Incident) -> dict:
-        value = self.client.get_property(incident.ref)
-        return value if isinstance(value, dict) else {}
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None:
-        self.client.put_property(incident.ref, state)
-        log.info("jira.property-set", extra={"event": "jira.property-set", "key": incident.ref,
-                                             "property": "incident-escalator", "keys": sorted(state)})
 
     def close(self) -> None:
         self.client.http.close()

@@ -1,4 +1,4 @@
-"""Build the Jira client, connector and provisioner a config names (see connectors/factory.py).
+"""Build the Jira client, connector and provisioner from `TrackerSettings` (see connectors/factory.py).
 
 Cloud authenticates with HTTP basic auth, e-mail and API token
 (https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/);
@@ -10,39 +10,39 @@ The token is handed to the transport as a secret, so it is scrubbed from any err
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.http import HttpClient
 from connectors.jira.client import JiraClient, JiraCloudClient, JiraDataCenterClient
 from connectors.jira.connector import JiraConnector
 from connectors.jira.provision import JiraProvisioner
-from connectors.provisioning import ProvisionSettings
+from connectors.provisioning import ProvisionSettings, WebhookSettings
+from connectors.settings import TrackerSettings
 from mapping.fieldmap import TrackerMapping
 from mapping.procedure import Procedure
 
-if TYPE_CHECKING:
-    from plugin.config import Config
+#: Issues per search page when the admin chose no size
+DEFAULT_PAGE = 100
 
 
-def client_from_config(config: Config, **transport: Any) -> JiraClient:
-    tracker = config.tracker
-    token = config.token()
-    common: dict[str, Any] = dict(tracker="jira", secrets=[token], timeout=(min(5.0, tracker.timeout), tracker.timeout))
+def make_client(settings: TrackerSettings, **transport: Any) -> JiraClient:
+    token = settings.token
+    common: dict[str, Any] = dict(tracker="jira", secrets=[token], timeout=settings.timeouts)
     common.update(transport)
-    if tracker.flavour == "cloud":
-        http = HttpClient(tracker.url, auth=(str(tracker.email), token),
+    if settings.flavour == "cloud":
+        http = HttpClient(settings.url, auth=(str(settings.email), token),
                           auth_hint="check tracker.email and the API token (tracker.token)", **common)
         return JiraCloudClient(http)
-    http = HttpClient(tracker.url, headers={"Authorization": f"Bearer {token}"},
+    http = HttpClient(settings.url, headers={"Authorization": f"Bearer {token}"},
                       auth_hint="check the personal access token (tracker.token)", **common)
     return JiraDataCenterClient(http)
 
 
-def connector_from_config(config: Config, procedure: Procedure, mapping: TrackerMapping,
-                          **transport: Any) -> JiraConnector:
-    return JiraConnector(client_from_config(config, **transport), mapping, page_size=config.tracker.page_size)
+def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transport: Any) -> JiraConnector:
+    return JiraConnector(make_client(settings, **transport), mapping, page_size=settings.page_size or DEFAULT_PAGE)
 
 
-def provisioner_from_config(config: Config, procedure: Procedure, **transport: Any) -> JiraProvisioner:
-    return JiraProvisioner(client_from_config(config, **transport), procedure,
-                           ProvisionSettings.from_config(config), base_url=config.tracker.url)
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport: Any) -> JiraProvisioner:
+    return JiraProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings, webhook),
+                           base_url=settings.url)

@@ -51,6 +51,8 @@ from typing import Any
 
 from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.webhook_setup import JiraWebhookSetup, make_setup
+from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from mapping.fieldmap import (
     CategoryMap,
@@ -101,6 +103,20 @@ class _Site:
     statuses_by_project: dict[str, list[dict]]  # project key ('' = all) -> statuses
 
 
+#: the project permissions the escalator uses -> (what breaks without it, does that stop it)
+PERMISSIONS: dict[str, tuple[str, bool]] = {
+    "BROWSE_PROJECTS": ("the escalator cannot read the project's issues: none of them is watched", True),
+    "ADD_COMMENTS": ("no note can be written: escalations, flags and put-backs are not recorded on the "
+                     "issues", True),
+    "EDIT_ISSUES": ("the escalation level cannot be set and a lowered severity cannot be put back; the note "
+                    "says so", False),
+    "TRANSITION_ISSUES": ("an illegal status change cannot be put back; it is flagged in a note instead",
+                          False),
+    "MANAGE_WATCHERS": ("escalations cannot add the role holders as watchers; they are named in the note "
+                        "instead", False),
+}
+
+
 class JiraProvisioner(Provisioner):
     tracker = "jira"
     client: JiraClient
@@ -108,6 +124,11 @@ class JiraProvisioner(Provisioner):
     @property
     def cloud(self) -> bool:
         return isinstance(self.client, JiraCloudClient)
+
+    @property
+    def hooks(self) -> JiraWebhookSetup | None:
+        """The admin webhook (connectors.jira.webhook_setup); None when webhooks.public_url is not set."""
+        return make_setup(self.client, self.settings.webhook, self.settings.projects, cloud=self.cloud)
 
     # -- reading the site ---------------------------------------------------------------------
     def _read(self) -> _Site:
@@ -151,6 +172,8 @@ class JiraProvisioner(Provisioner):
         steps += self._screen_steps(site, {s.term: s.payload for s in steps})
         steps += self._optional_steps(site)
         steps += self._state_steps(site)
+        if self.hooks is not None:
+            steps += self.hooks.plan_steps()
         return Plan(tracker="jira", base_url=self.base_url, steps=steps)
 
     # -- screens --------------------------------------------------------------------------------
@@ -411,6 +434,8 @@ class JiraProvisioner(Provisioner):
         for step in plan.changes:
             if step.term.startswith("screen:"):
                 changes += self._apply_screen(step, created)
+            elif step.term == "webhook" and self.hooks is not None:
+                changes.append(self.hooks.apply(step))
             else:
                 changes += self._apply_select(step, project_ids, issue_type_ids, created)
             if progress:
@@ -506,9 +531,25 @@ class JiraProvisioner(Provisioner):
                                       values=by_term["escalation_level"].get("values", {})),
             **{term: OptionalField(field=by_term[term].get("field")) for term in OPTIONAL_FIELDS},
             states={s.code: list(by_term[f"state:{s.code}"].get("status_ids", [])) for s in self.procedure.states},
+            webhook=self.hooks.record(next((s for s in plan.steps if s.term == "webhook"), None))
+            if self.hooks is not None else None,
         )
 
     # -- check ----------------------------------------------------------------------------------
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """GET mypermissions for each mapped project: which of the permissions the escalator
+        uses the bot holds there (Cloud: /rest/api/3/mypermissions, `permissions` required;
+        DC: /rest/api/2/mypermissions; developer.atlassian.com, "Get my permissions")."""
+        missing: list[Missing] = []
+        for project in mapping.projects or list(self.settings.projects):
+            answer = self.client.http.get(self.client.API + "/mypermissions",
+                                          params={"projectKey": project, "permissions": ",".join(PERMISSIONS)})
+            held = (answer or {}).get("permissions") or {}
+            for key, (breaks, blocking) in PERMISSIONS.items():
+                if not (held.get(key) or {}).get("havePermission"):
+                    missing.append(Missing(key, project, breaks, blocking))
+        return missing
+
     def check(self, mapping: TrackerMapping) -> list[str]:
         drift: list[str] = []
         fields = {str(f["id"]): f for f in self.client.fields()}
@@ -545,6 +586,8 @@ class JiraProvisioner(Provisioner):
             types = {str(t["id"]) for t in self.client.issue_types()}
             drift += [f"issue type id {t} no longer exists" for t in mapping.issue_types if t not in types]
         drift += self._check_screens(mapping, fields)
+        if self.hooks is not None:
+            drift += self.hooks.check(mapping.webhook)
         return drift
 
     def _check_screens(self, mapping: TrackerMapping, fields: dict[str, dict]) -> list[str]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.http import HttpClient
+from connectors.paging import by_number
 
 #: Zammad answers 401 with {"error": "authentication failed"}: say what to check.
 AUTH_HINT = "check the Zammad token (tracker.token) and tracker.auth (token or oauth2)"
@@ -86,9 +87,6 @@ class ZammadClient:
     USER = API + "/users/{id}"
     USERS_SEARCH = API + "/users/search"
     ME = API + "/users/me"
-    TAGS = API + "/tags"
-    TAG_ADD = API + "/tags/add"
-    TAG_REMOVE = API + "/tags/remove"
     MENTIONS = API + "/mentions"
     LINKS = API + "/links"
     LINK_ADD = API + "/links/add"
@@ -100,6 +98,12 @@ class ZammadClient:
         self.http = http
 
     # -- tickets ---------------------------------------------------------------------------
+    def all_tickets(self, condition: list[tuple[str, str]], per_page: int) -> Iterator[dict]:
+        """Every ticket matching `condition`, page after page until a short one (`search_tickets`)."""
+        size = min(per_page, MAX_SEARCH_PAGE)
+        yield from by_number(self.http.tracker, "GET", self.TICKETS_SEARCH,
+                             lambda page: self.search_tickets(condition, page, size), size=size)
+
     def search_tickets(self, condition: list[tuple[str, str]], page: int, per_page: int) -> list[dict]:
         """One page of tickets matching `condition`, oldest update first, expanded.
 
@@ -132,20 +136,10 @@ class ZammadClient:
 
     def create_article(self, article: dict[str, Any]) -> dict:
         # not idempotent: an article that reached Zammad before a 5xx or a read timeout
-        # must not be posted again (the next pass finds its marker instead)
+        # must not be posted again (the connector looks for its marker instead, at once)
         return self.http.post(self.ARTICLES, json=article, idempotent=False)
 
-    # -- tags, mentions, links ------------------------------------------------------------------
-    def tags(self, ticket_id: str) -> list[str]:
-        return (self.http.get(self.TAGS, params={"object": "Ticket", "o_id": ticket_id}) or {}).get("tags") or []
-
-    def add_tag(self, ticket_id: str, tag: str) -> None:
-        self.http.post(self.TAG_ADD, json={"object": "Ticket", "o_id": int(ticket_id), "item": tag})
-
-    def remove_tag(self, ticket_id: str, tag: str) -> None:
-        # Zammad takes the body of this DELETE as JSON (config/routes/tag.rb, TagsController#remove)
-        self.http.delete(self.TAG_REMOVE, json={"object": "Ticket", "o_id": int(ticket_id), "item": tag})
-
+    # -- mentions, links ------------------------------------------------------------------
     def mentions(self, ticket_id: str) -> list[dict]:
         params = {"mentionable_type": "Ticket", "mentionable_id": ticket_id}
         return (self.http.get(self.MENTIONS, params=params) or {}).get("mentions") or []
@@ -214,10 +208,5 @@ class ZammadClient:
     # -- helpers -----------------------------------------------------------------------------------
     def _index(self, path: str) -> Iterator[dict]:
         """Every record of an index endpoint, paging until a short page (cf. test_pagination)."""
-        page = 1
-        while True:
-            batch = self.http.get(path, params={"expand": "true", "page": page, "per_page": MAX_INDEX_PAGE}) or []
-            yield from batch
-            if len(batch) < MAX_INDEX_PAGE:
-                return
-            page += 1
+        yield from by_number(self.http.tracker, "GET", path, lambda page: self.http.get(
+            path, params={"expand": "true", "page": page, "per_page": MAX_INDEX_PAGE}), size=MAX_INDEX_PAGE)

@@ -6,29 +6,35 @@ cursor has already seen *before* asking for a ticket's history, and take users a
 articles from the assets ticket_history/:id already carries, so a read costs one
 search call per page plus one history call per changed ticket.
 
-Zammad has no workflow: any state may be set. Detecting an illegal change is the
-daemon's job (from the state history); this connector only writes what it is told.
+Zammad has no workflow of allowed moves: detecting an illegal change is the daemon's job
+(from the state history); this connector only writes what it is told. Zammad's Core
+Workflow does check each API update as the agent edit screen would
+(app/models/concerns/checks_core_workflow.rb): a pending state needs a `pending_time`
+(see `set_state`), and a state of type `new` cannot be set (the mapping writes an
+open-type 待处理 instead; connectors/zammad/provision.py).
 
-Machine state lives in the ticket's `preferences` under one key: an object attribute
-holds no JSON, tags are flat strings and an article per change would bury the notes
-people read. Zammad merges `preferences` on update key by key
+What the escalator remembers on a ticket (the problem record it filed, that a ticket is
+one it filed) lives in the ticket's `preferences`, each under a key of its own: an
+object attribute holds no JSON, tags are flat strings and an article per change would
+bury the notes people read. Zammad merges `preferences` on update key by key
 (TicketsController#update → ApplicationModel#param_preferences_merge) and keeps it out
-of the ticket history, so the daemon's bookkeeping neither shows nor clobbers
-Zammad's own keys.
+of the ticket history, so this bookkeeping neither shows nor clobbers Zammad's own keys.
 
 Every write is logged with a stable event name (`zammad.attribute-set`,
-`zammad.note-added`, `zammad.mentioned`, `zammad.tag-added`, `zammad.linked`, ...)
+`zammad.note-added`, `zammad.mentioned`, `zammad.linked`, ...)
 and structured fields; the token never reaches a log line.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Cursor, ReadResult, RecordSpec, record_label
 from connectors.http import NotFound, TrackerError
+from connectors.writes import write_once
 from connectors.zammad import notes
 from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
 from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, parse_time
@@ -37,10 +43,13 @@ from mapping.incident import Incident, Unreadable
 
 log = logging.getLogger("escalator.zammad")
 
-#: The key under the ticket's `preferences` that holds the daemon's machine state.
-MACHINE_STATE_KEY = "incident_escalator"
 #: The key under the incident's `preferences` naming its problem record (written last)
 PROBLEM_KEY = "incident_escalator_problem"
+#: How far ahead the reminder of a pending state goes when the ticket's history names no
+#: reminder still to come (`tracker.pending_default`, hours)
+PENDING_DEFAULT = timedelta(hours=24)
+#: Zammad's state types whose states need a `pending_time` (CoreWorkflow::Custom::PendingTime)
+PENDING_TYPES = frozenset({"pending reminder", "pending action"})
 #: The key under the `preferences` of a ticket the escalator filed (a problem, a task): such a
 #: ticket may sit in a watched group, but it is no incident and is never read as one
 FILED_KEY = "incident_escalator_filed"
@@ -50,15 +59,20 @@ class ZammadConnector:
     """`connectors.base.Connector` for Zammad (REST v1)."""
 
     tracker = TRACKER
+    #: Where a Zammad ticket lives; the duty settings name where the escalator files its own
+    #: tickets under this key (duties.problems.group, duties.callbacks_task.group)
+    container_key = "group"
+    #: What Zammad calls a label, in each note language: a tag (the UI's Chinese says 标记)
+    label_term = {"zh": "标记（tag）", "en": "tag"}
 
     def __init__(self, client: ZammadClient, mapping: TrackerMapping, *, projects: list[str] | None = None,
-                 page_size: int = MAX_SEARCH_PAGE,
-                 contract_for: Callable[[str | None, str | None], str | None] | None = None):
+                 page_size: int = MAX_SEARCH_PAGE, pending_default: timedelta = PENDING_DEFAULT):
         self.client = client
+        self.pending_default = pending_default
         self.mapping = mapping
         self.projects = list(projects if projects is not None else mapping.projects)
         self.page_size = max(1, min(page_size, MAX_SEARCH_PAGE))
-        self.translator = Translator(mapping, contract_for or (lambda org, project: None))
+        self.translator = Translator(mapping)
         self.lookups = Lookups()
         self._loaded: set[str] = set()
         self._refreshed: set[int] = set()
@@ -72,7 +86,7 @@ class ZammadConnector:
         for attempt in range(2):
             drifted = False
             seen_here: set[str] = set()
-            for ticket in self._search(condition):
+            for ticket in self.client.all_tickets(condition, self.page_size):
                 ticket_id = str(ticket["id"])
                 updated = parse_time(ticket.get("updated_at"))
                 if ticket_id in seen_here:
@@ -109,19 +123,6 @@ class ZammadConnector:
             ticket = found[0]
         return self._read(ticket)
 
-    def _search(self, condition: list[tuple[str, str]]) -> Iterator[dict]:
-        page, previous = 1, None
-        while True:
-            batch = self.client.search_tickets(condition, page, self.page_size)
-            ids = [t.get("id") for t in batch]
-            if batch and ids == previous:
-                raise TrackerError(f"zammad: tickets/search answered page {page} like page {page - 1}: "
-                                   "the server ignores paging", path=ZammadClient.TICKETS_SEARCH)
-            yield from batch
-            if len(batch) < self.page_size:
-                return
-            page, previous = page + 1, ids
-
     def _read(self, ticket: dict) -> ReadResult:
         self._load("states")
         state_id = ticket.get("state_id")
@@ -153,8 +154,6 @@ class ZammadConnector:
             self.lookups.states = {int(s["id"]): s for s in self.client.states()}
         elif kind == "groups":
             self.lookups.groups = {int(g["id"]): g for g in self.client.groups()}
-        elif kind == "priorities":
-            self.lookups.priorities = {int(p["id"]): p for p in self.client.priorities()}
         self._loaded.add(kind)
 
     def _group_ids(self) -> list[int]:
@@ -220,9 +219,6 @@ class ZammadConnector:
         self._put(incident, {self.mapping.escalation_level.field: self.mapping.escalation_level.values[level]},
                   "escalation_level", level)
 
-    def set_category(self, incident: Incident, code: str) -> None:
-        self._put(incident, {self.mapping.category.field: self.mapping.category.values[code]}, "category", code)
-
     def set_state(self, incident: Incident, state: int) -> bool:
         ids = self.mapping.states.get(state) or []
         if not ids:
@@ -231,8 +227,43 @@ class ZammadConnector:
             return False
         if incident.state == state:
             return True  # already there: nothing to write
-        self._put(incident, {"state_id": int(ids[0])}, "state", state)
+        fields: dict[str, Any] = {"state_id": int(ids[0])}
+        self._load("states")
+        if (self.lookups.states.get(int(ids[0])) or {}).get("state_type") in PENDING_TYPES:
+            when = self._pending_time(incident)
+            if when is not None:
+                fields["pending_time"] = when
+        self._put(incident, fields, "state", state)
         return True
+
+    def _pending_time(self, incident: Incident) -> str | None:
+        """The `pending_time` to send with a move into a pending state, None when the ticket keeps one.
+
+        Core Workflow refuses a pending state without it (422 "Missing required value for field
+        'pending_time'!", app/models/core_workflow/custom/pending_time.rb), and Zammad clears it
+        whenever a ticket leaves a pending state (Ticket#reset_pending_time), so moving a ticket
+        back into 挂起/暂停 always lacks it. Which one: the reminder people last set on the ticket
+        (its history), when it is still to come - putting a ticket back should restore what they
+        chose, not invent a date; else now plus `tracker.pending_default` - a reminder already
+        past would fire at once (Zammad's pending reminder notification, or a pending action's
+        automatic move) for a ticket that was only put back.
+        """
+        ticket = self.client.get_ticket(incident.id)
+        if ticket.get("pending_time"):
+            return None  # a move between pending states: the ticket's own reminder stays
+        now = self.client.http.now()
+        last = None
+        for entry in self.client.history(incident.id).get("history") or []:
+            if entry.get("attribute") == "pending_time" and entry.get("value_to"):
+                try:
+                    last = parse_time(entry["value_to"])
+                except ValueError:
+                    continue
+        chosen = last if last is not None and last > now else now + self.pending_default
+        log.info("zammad.pending-time", extra={"event": "zammad.pending-time", "ticket": incident.ref,
+                                               "pending_time": _iso(chosen),
+                                               "source": "history" if chosen is last else "default"})
+        return _iso(chosen)
 
     def has_marker(self, incident: Incident, marker: str) -> bool:
         return any(notes.has_marker(a.get("body"), marker) for a in self.client.articles(incident.id))
@@ -243,17 +274,23 @@ class ZammadConnector:
                                                   "marker": marker})
             return False
         subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+
+        def create(payload: dict) -> dict | None:
+            # the article may have been stored before a failure: its marker tells
+            return write_once(lambda: self.client.create_article(payload), lambda: self.has_marker(incident, marker),
+                              tracker="zammad", ticket=incident.ref, marker=marker)
+
         if public:
             to, reason = self._reply_address(incident)
             if to:
-                article = self.client.create_article(notes.reply_payload(incident.id, subject, text, marker, to=to))
+                article = create(notes.reply_payload(incident.id, subject, text, marker, to=to))
                 log.info("zammad.reply-sent", extra={"event": "zammad.reply-sent", "ticket": incident.ref,
                                                      "marker": marker, "to": to,
                                                      "article": (article or {}).get("id")})
                 return True
             log.warning("zammad.reply-as-note", extra={"event": "zammad.reply-as-note", "ticket": incident.ref,
                                                        "marker": marker, "reason": reason})
-        article = self.client.create_article(notes.article_payload(incident.id, subject, text, marker, public=public))
+        article = create(notes.article_payload(incident.id, subject, text, marker, public=public))
         log.info("zammad.note-added", extra={"event": "zammad.note-added", "ticket": incident.ref, "marker": marker,
                                              "public": public, "article": (article or {}).get("id")})
         return True
@@ -299,33 +336,6 @@ class ZammadConnector:
             already.add(user_id)
             log.info("zammad.mentioned", extra={"event": "zammad.mentioned", "ticket": incident.ref, "login": login,
                                                 "user_id": user_id, "subject": subject})
-
-    def tags(self, incident: Incident) -> list[str]:
-        return self.client.tags(incident.id)
-
-    def add_tag(self, incident: Incident, tag: str) -> bool:
-        if tag in self.client.tags(incident.id):
-            return False
-        self.client.add_tag(incident.id, tag)
-        log.info("zammad.tag-added", extra={"event": "zammad.tag-added", "ticket": incident.ref, "tag": tag})
-        return True
-
-    def remove_tag(self, incident: Incident, tag: str) -> bool:
-        if tag not in self.client.tags(incident.id):
-            return False
-        self.client.remove_tag(incident.id, tag)
-        log.info("zammad.tag-removed", extra={"event": "zammad.tag-removed", "ticket": incident.ref, "tag": tag})
-        return True
-
-    def link(self, incident: Incident, other: Incident, link_type: str = "normal") -> bool:
-        """Link the incident with another ticket (e.g. its problem); False when already linked."""
-        for existing in self.client.links(incident.id):
-            if str(existing.get("link_object_value")) == other.id and existing.get("link_object") == "Ticket":
-                return False
-        self.client.add_link(incident.id, other.ref, link_type)
-        log.info("zammad.linked", extra={"event": "zammad.linked", "ticket": incident.ref, "other": other.ref,
-                                         "link_type": link_type})
-        return True
 
     # -- records the escalator files: problems (§4.3.6) and the weekly call-back task (§4.6.3) ----------
     def find_problem(self, incident: Incident) -> str | None:
@@ -387,15 +397,9 @@ class ZammadConnector:
                 payload["owner_id"] = owner_id
         return self.client.create_ticket(payload)
 
-    def get_machine_state(self, incident: Incident) -> dict:
-        ticket = self.client.get_ticket(incident.id)
-        state = (ticket.get("preferences") or {}).get(MACHINE_STATE_KEY)
-        return dict(state) if isinstance(state, dict) else {}
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None:
-        self.client.update_ticket(incident.id, {"preferences": {MACHINE_STATE_KEY: state}})
-        log.info("zammad.machine-state-set", extra={"event": "zammad.machine-state-set", "ticket": incident.ref,
-                                                    "keys": sorted(state)})
-
     def close(self) -> None:
         self.client.http.close()
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -18,8 +18,14 @@ State types, and why: Zammad's SLA (Ticket::Escalation) stops counting in states
 on someone else". So 挂起 (waiting on a vendor) and 暂停 (waiting on the customer)
 are `pending reminder` states, whose `ignore_escalation` follows the default contract's
 clock for that state (the default profile keeps the clock running in 挂起 and pauses
-it in 暂停); 待审核 and 已归档 are `closed` states (resolved: the clock stops); 待处理
-is `new` and 已派单 / 处理中 are `open`. A state the escalator created and whose type
+it in 暂停); 待审核 and 已归档 are `closed` states (resolved: the clock stops); 待处理, 已派单 and 处理中 are `open`.
+待处理 is not Zammad's `new` type although it means the same: the agent edit screen, which
+Core Workflow applies to every API update, offers only states of type open, pending
+reminder, pending action and closed (db/seeds/object_manager_attributes.rb, `state_id`
+screens `edit`: `viewable_agent_edit`; app/models/concerns/checks_core_workflow.rb), so a
+`new` state cannot be set on an existing ticket and an illegal move out of 待处理 could not
+be put back. The escalator's own open-type 待处理 is written; Zammad's `new` stays an
+alias, so a ticket that arrives in `new` still reads as 待处理. A state the escalator created and whose type
 or flag drifted is put back ("update"); states that only match by alias are left alone.
 
 Tree values are the category codes ('1', '1.2'), not Zammad's UI default of the
@@ -36,8 +42,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.webhook_setup import HOOK, TRIGGER, ZammadWebhookSetup, make_setup
 from mapping.fieldmap import (
     CategoryMap,
     LevelMap,
@@ -67,11 +75,14 @@ DATA_TYPES = {"severity": "select", "category": "tree_select", "escalation_level
               "report_time": "datetime"}
 
 #: procedure state code -> Zammad state type (see the module docstring)
-STATE_TYPES = {1: "new", 2: "open", 3: "open", 4: "pending reminder", 5: "pending reminder", 6: "closed",
+STATE_TYPES = {1: "open", 2: "open", 3: "open", 4: "pending reminder", 5: "pending reminder", 6: "closed",
                7: "closed"}
 #: Zammad's own states that mean a procedure state (a ticket reopened by a customer's
 #: reply goes back to `open`; a new ticket starts in `new`)
 ZAMMAD_ALIASES = {1: ["new"], 3: ["open"], 6: ["closed"]}
+#: The state types the agent edit screen offers (Ticket::State `viewable_agent_edit`): only
+#: such a state can be written to an existing ticket through the API
+EDITABLE_TYPES = frozenset({"open", "pending reminder", "pending action", "closed"})
 
 #: Agents see and edit the attributes; customers don't (docs.zammad.org, API → Object: screens)
 _SCREENS = {screen: {"ticket.agent": {"shown": True, "required": False},
@@ -121,6 +132,15 @@ class ZammadProvisioner(Provisioner):
     tracker = "zammad"
     client: ZammadClient
 
+    def hooks(self, groups: list[dict] | None = None) -> ZammadWebhookSetup | None:
+        """The webhook and its trigger (connectors.zammad.webhook_setup); None without webhooks.public_url."""
+        if self.settings.webhook is None:
+            return None
+        if groups is None:
+            groups = self.client.groups() if self.settings.projects else []
+        watched = {g["name"]: g["id"] for g in groups if g.get("name") in self.settings.projects}
+        return make_setup(self.client, self.settings.webhook, watched)
+
     # -- reading ------------------------------------------------------------------------------------
     def _read(self) -> _System:
         attributes = {a["name"]: a for a in self.client.attributes() if a.get("object") in (None, "Ticket")}
@@ -135,7 +155,11 @@ class ZammadProvisioner(Provisioner):
             "severity": {**select, "options": {str(k): v for k, v in self.names["severity"].items()}},
             "escalation_level": {**select, "options": {str(k): v for k, v in self.names["escalation_level"].items()}},
             "category": {**select, "options": category_tree(self.procedure)},
-            "report_time": {"future": True, "past": True, "diff": 0, "null": True},
+            # diff null: no default. With a number Zammad fills the attribute on every new ticket
+            # with now + diff hours (ObjectManager::Attribute::SetDefaults#build_value_datetime,
+            # app/models/object_manager/attribute/set_defaults.rb), so a missing report time
+            # would never show as missing
+            "report_time": {"future": True, "past": True, "diff": None, "null": True},
         }
         del options["category"]["multiple"]
         specs = {}
@@ -162,6 +186,9 @@ class ZammadProvisioner(Provisioner):
         if self.settings.severity_source == "priority":
             steps += self._priority_steps(system)
         steps += self._state_steps(system)
+        hooks = self.hooks(system.groups)
+        if hooks is not None:
+            steps += hooks.plan_steps()
         return Plan(tracker="zammad", base_url=self.base_url, steps=steps)
 
     def _group_steps(self, system: _System) -> list[PlanStep]:
@@ -189,6 +216,12 @@ class ZammadProvisioner(Provisioner):
             missing = sorted(tree_values(spec["data_option"]["options"]) - tree_values(option.get("options")))
         else:
             missing = []
+        if kind == "datetime" and option.get("diff") is not None:
+            # an earlier version created it with diff 0: every new ticket got "now" as its value
+            return PlanStep(term=term, status="update",
+                            detail=f"{kind} attribute {name!r}: no default value (diff {option.get('diff')} "
+                                   "fills every new ticket with the time it was created)",
+                            payload={"id": found["id"], **spec, "data_option": {**option, "diff": None}})
         if missing:
             merged = dict(spec)
             merged["data_option"] = self._merged_options(kind, spec["data_option"], option)
@@ -254,6 +287,14 @@ class ZammadProvisioner(Provisioner):
                 continue
             own = by_name.get(state.name.zh.strip().lower())
             ids = [str(m["id"]) for m in matches]
+            if own is None and not any(m.get("state_type") in EDITABLE_TYPES for m in matches):
+                # only states the edit screen refuses (Zammad's `new`): they stay aliases to read,
+                # and the escalator's own state is the one it writes
+                steps.append(PlanStep(term=term, status="create",
+                                      detail=f"{state.name.zh} {state.name.en}: new {wanted_type!r} state "
+                                             f"({', '.join(repr(m.get('name')) for m in matches)} cannot be set "
+                                             "on an existing ticket)", payload=spec))
+                continue
             if own is not None and (own.get("state_type", wanted_type) != wanted_type
                                     or bool(own.get("ignore_escalation", ignore)) != ignore):
                 fix = {k: v for k, v in spec.items() if k in ("state_type", "state_type_id", "ignore_escalation")}
@@ -271,8 +312,9 @@ class ZammadProvisioner(Provisioner):
     # -- apply ------------------------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
         lines: list[str] = []
+        hooks, made = self.hooks(), {}  # made: the id of a webhook created now, for its trigger
         for step in plan.changes:
-            line = self._do(step)
+            line = hooks.apply(step, made) if step.term in (HOOK, TRIGGER) and hooks is not None else self._do(step)
             lines.append(line)
             log.info("zammad.provisioned", extra={"event": "zammad.provisioned", "term": step.term, "change": line})
             if progress:
@@ -291,6 +333,8 @@ class ZammadProvisioner(Provisioner):
                 return f"created {payload['data_type']} attribute {payload['name']!r}"
             attribute_id = payload.pop("id")
             self.client.update_attribute(attribute_id, payload)
+            if payload["data_type"] == "datetime":
+                return f"removed the default value of attribute {payload['name']!r}"
             return f"updated the options of attribute {payload['name']!r}"
         if step.term.startswith("severity:"):
             created = self.client.create_priority(payload["name"])
@@ -326,7 +370,30 @@ class ZammadProvisioner(Provisioner):
                                       values={n: str(n) for n in self.names["escalation_level"]}),
             report_time=OptionalField(field=ATTRIBUTES["report_time"]),
             states=states,
+            webhook=hooks.record(plan.steps) if (hooks := self.hooks()) is not None else None,
         )
+
+    # -- preflight ------------------------------------------------------------------------------------
+    def preflight(self, mapping: TrackerMapping) -> list[Missing]:
+        """The token user's access to each mapped group, from GET /users/me (`group_ids`: group
+        id -> access list). Zammad's TicketPolicy asks `read` to show a ticket and `change` to
+        update it or add an article (app/policies/ticket_policy.rb); `full` holds both."""
+        me = self.client.me()
+        access = {str(k): set(v or []) for k, v in (me.get("group_ids") or {}).items()}
+        groups = {g.get("name"): str(g.get("id")) for g in self.client.groups()}
+        missing: list[Missing] = []
+        for name in mapping.projects or list(self.settings.projects):
+            held = access.get(groups.get(name, ""), set())
+            if "full" in held:
+                continue
+            if "read" not in held:
+                missing.append(Missing("group access 'read'", f"group {name}",
+                                       "the escalator cannot read the group's tickets: none of them is watched",
+                                       True))
+            if "change" not in held:
+                missing.append(Missing("group access 'change'", f"group {name}",
+                                       "no note, level or state can be written on the group's tickets", True))
+        return missing
 
     # -- check ------------------------------------------------------------------------------------------
     def check(self, mapping: TrackerMapping) -> list[str]:
@@ -381,6 +448,9 @@ class ZammadProvisioner(Provisioner):
         if mapping.projects:
             groups = {g.get("name") for g in self.client.groups()}
             drift += [f"projects: group {p!r} is gone" for p in mapping.projects if p not in groups]
+        hooks = self.hooks(system.groups)
+        if hooks is not None:
+            drift += hooks.check(mapping.webhook)
         return drift
 
 

@@ -67,16 +67,19 @@ class Lookups:
     """Zammad's reference data, by id (the connector caches them)."""
 
     states: dict[int, dict] = field(default_factory=dict)
-    priorities: dict[int, dict] = field(default_factory=dict)
     groups: dict[int, dict] = field(default_factory=dict)
 
 
 @dataclass
 class Translator:
-    """Turns one ticket (+ history) into an Incident; `contract_for(organisation, group)` picks the contract."""
+    """Turns one ticket (+ history) into an Incident.
+
+    The contract is the ticket's own (the mapped contract attribute) or None: the rules
+    that pick one for a ticket naming none are the escalator's (`plugin.contracts`), not
+    the tracker's.
+    """
 
     mapping: TrackerMapping
-    contract_for: Callable[[str | None, str | None], str | None] = lambda org, project: None
 
     def __post_init__(self) -> None:
         m = self.mapping
@@ -121,8 +124,6 @@ class Translator:
         contract = None
         if m.contract.field and not _blank(ticket.get(m.contract.field)):
             contract = str(ticket.get(m.contract.field))
-        else:
-            contract = self.contract_for(organisation, group)
 
         approvals: list[DowngradeApproval] = []
         requests: list[ManualEscalationRequest] = []

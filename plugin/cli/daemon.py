@@ -58,7 +58,7 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
         procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
         mapping = TrackerMapping.load(config.path(config.mapping_file))
         metrics = Metrics()
-        connector = make_connector(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
+        connector = make_connector(config.tracker_settings(), mapping, on_call=metrics.on_call(config.tracker.kind))
         stack.callback(connector.close)
         try:
             journal = Journal(where)

@@ -11,30 +11,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-import yaml
 
 from mapping.calendar import BusinessCalendar
 from mapping.escalation import UnknownContract, contract_named
 from mapping.escalation import deadlines as level_deadlines
 from mapping.loader import load_procedure
-from mapping.procedure import Contract, Procedure, format_duration
-from plugin.config import load_config
+from mapping.procedure import Contract, Procedure
+from mapping.text import format_duration, text_table
+from plugin.cli.procedure import procedure_path
 
 _WEEKDAYS_ZH = "一二三四五六日"
-
-
-def _procedure(config_path: Path | None) -> Procedure:
-    """The procedure from a procedure override YAML, or from the escalator config naming one."""
-    if config_path is None:
-        return load_procedure()
-    try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        data = None  # let the loader report the file's problem in its own words
-    if isinstance(data, dict) and "tracker" in data:
-        config = load_config(config_path)
-        return load_procedure(config.path(config.procedure) if config.procedure else None)
-    return load_procedure(config_path)
 
 
 def _reported(text: str) -> datetime:
@@ -54,7 +40,7 @@ def _reported(text: str) -> datetime:
               help="A procedure override YAML, or the escalator config file (its `procedure:`).")
 def deadlines(severity: int, reported_text: str, contract_name: str | None, config_path: Path | None) -> None:
     """Print when each escalation level falls due for an incident reported at a given time."""
-    procedure = _procedure(config_path)
+    procedure = load_procedure(procedure_path(config_path))
     reported = _reported(reported_text)
     try:
         name, contract = contract_named(procedure, contract_name)
@@ -68,14 +54,12 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
     local = reported.astimezone(zone)
     click.echo(f"Contract {name} ({label}), calendar {calendar_name} ({zone.key}), "
                f"severity {severity}, reported {_when(local)}")
-    rows = [("level", "role", "offset", "due")]
+    rows = []
     for level, role_key, offset, due in level_deadlines(procedure, name, severity, reported):
         role = procedure.role(role_key)
-        rows.append((str(level), f"{role.name.zh} {role.name.en}", format_duration(offset),
-                     _when(due.astimezone(zone))))
-    widths = [max(_width(r[i]) for r in rows) for i in range(4)]
-    for row in rows:
-        click.echo("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        rows.append([str(level), f"{role.name.zh} {role.name.en}", format_duration(offset, "en"),
+                     _when(due.astimezone(zone))])
+    click.echo(text_table(["level", "role", "offset", "due"], rows))
 
 
 def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:
@@ -84,12 +68,3 @@ def _zone(procedure: Procedure, contract: Contract) -> ZoneInfo:
 
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {moment:%a} 周{_WEEKDAYS_ZH[moment.weekday()]} {moment:%z}"
-
-
-def _width(text: str) -> int:
-    # CJK characters take two columns in a terminal
-    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))

@@ -17,15 +17,8 @@ from importlib import metadata
 
 import click
 
-from connectors.http import TrackerError, Unreachable
-from mapping.fieldmap import MappingFileError
-from mapping.loader import ProcedureError
+from mapping.errors import UserError
 from plugin import logfmt
-from plugin.config import ConfigError
-from plugin.lockfile import AlreadyRunning
-
-USER_ERRORS = (ConfigError, ProcedureError, MappingFileError, TrackerError, AlreadyRunning)
-
 
 COMMANDS_GROUP = "escalator.commands"
 
@@ -53,10 +46,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as exc:
+        except UserError as exc:
             lines = str(exc).splitlines() or [type(exc).__name__]
-            if isinstance(exc, Unreachable):
-                lines[-1] += " (check tracker.url in the config file, and that the tracker is up)"
+            if exc.hint:
+                lines[-1] += f" ({exc.hint})"
             for line in lines:
                 click.echo(f"error: {line}", err=True)
             ctx.exit(2)

@@ -10,9 +10,11 @@ import click
 from connectors.factory import make_provisioner
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
 from mapping.loader import load_procedure
+from mapping.text import text_table
 from plugin.config import ConfigError, load_config
 
-_MARK = {"ok": "ok     ", "create": "create ", "update": "update ", "manual": "MANUAL "}
+#: what each step needs, as the plan shows it (a step for the admin shouts)
+_MARK = {"ok": "ok", "create": "create", "update": "update", "manual": "MANUAL"}
 
 
 def _setup(config_path: Path, tracker: str | None):
@@ -20,13 +22,13 @@ def _setup(config_path: Path, tracker: str | None):
     if tracker and tracker != config.tracker.kind:
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    return config, procedure, make_provisioner(config, procedure)
+    return config, procedure, make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
 
 
 def show_plan(plan: Plan) -> None:
     click.echo(f"Mapping plan for {plan.tracker} at {plan.base_url}:")
-    for step in plan.steps:
-        click.echo(f"  {_MARK[step.status]} {step.term:<22} {step.detail}")
+    click.echo(text_table(["status", "term", "detail"], [[_MARK[s.status], s.term, s.detail] for s in plan.steps],
+                          indent="  "))
     click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand.")
 
 
@@ -104,7 +106,17 @@ def check(config_path: Path, tracker: str | None) -> None:
     drift = provisioner.check(current)
     for line in drift:
         click.echo(f"  drift: {line}")
+    # what the bot may do: a blocking gap fails the check, the others are said and worked around
+    missing = provisioner.preflight(current)
+    for gap in missing:
+        click.echo(f"  {'MISSING' if gap.blocking else 'missing'}: {gap}")
     if drift:
         click.echo(f"{len(drift)} difference(s) between {config.mapping_file} and the tracker.")
+    if any(gap.blocking for gap in missing):
+        click.echo("The escalator cannot work with the permissions its token has (MISSING above).")
+    if drift or any(gap.blocking for gap in missing):
         raise SystemExit(1)
-    click.echo("The mapping matches the tracker.")
+    if missing:
+        click.echo(f"The mapping matches the tracker. {len(missing)} permission(s) missing (see above).")
+        return
+    click.echo("The mapping matches the tracker. The bot holds every permission the escalator uses.")

@@ -5,88 +5,73 @@ once, and exits 1; on success a one-line summary and exit 0. `show` prints every
 table of the procedure in Chinese or English. Both accept the admin's procedure YAML
 or an escalator config file (a top-level `tracker:` key), whose `procedure:` is used.
 
-Chinese characters take two terminal columns, so tables are aligned by display width
-(`unicodedata.east_asian_width`), not by `len()`.
+Tables are `mapping.text.text_table`: aligned by display width, so Chinese and Latin
+text keep their columns.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import yaml
 
 from mapping.loader import ProcedureError, load_procedure
-from mapping.procedure import WEEKDAYS, Language, Procedure, format_duration
+from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
+from mapping.text import LANGUAGES, Texts, format_duration, text_table
 from plugin.config import load_config
 
-_TEXT: dict[str, dict[Language, str]] = {
-    "categories": {"zh": "事件分类", "en": "Categories"},
-    "severities": {"zh": "事件分级", "en": "Severities"},
-    "states": {"zh": "事件状态", "en": "States"},
-    "transitions": {"zh": "允许的状态变更", "en": "Allowed state changes"},
-    "timetable": {"zh": "垂直升级时间表", "en": "Vertical escalation timetable"},
-    "calendars": {"zh": "工作日历", "en": "Calendars"},
-    "record": {"zh": "事件记录内容", "en": "Record fields"},
-    "code": {"zh": "代码", "en": "code"},
-    "level1": {"zh": "一级分类", "en": "level 1"},
-    "level2": {"zh": "二级分类", "en": "level 2"},
-    "group": {"zh": "支持组", "en": "support group"},
-    "level": {"zh": "级别", "en": "level"},
-    "name": {"zh": "名称", "en": "name"},
-    "impact": {"zh": "业务影响", "en": "business impact"},
-    "share": {"zh": "影响范围", "en": "share affected"},
-    "urgency": {"zh": "紧急程度", "en": "urgency"},
-    "state": {"zh": "状态", "en": "state"},
-    "meaning": {"zh": "含义", "en": "meaning"},
-    "clock": {"zh": "SLA 计时", "en": "SLA clock"},
-    "running": {"zh": "计时", "en": "running"},
-    "paused": {"zh": "暂停计时", "en": "paused"},
-    "stopped": {"zh": "停止计时", "en": "stopped"},
-    "rule": {"zh": "规则", "en": "rule"},
-    "from": {"zh": "从", "en": "from"},
-    "to": {"zh": "到", "en": "to"},
-    "section": {"zh": "条款", "en": "section"},
-    "severity": {"zh": "事件级别", "en": "severity"},
-    "contract": {"zh": "合同", "en": "contract"},
-    "calendar": {"zh": "日历", "en": "calendar"},
-    "ladder": {"zh": "升级顺序", "en": "ladder"},
-    "timezone": {"zh": "时区", "en": "time zone"},
-    "hours": {"zh": "工作时间", "en": "working hours"},
-    "holidays": {"zh": "节假日", "en": "public holidays"},
-    "always": {"zh": "7×24", "en": "24x7"},
-    "key": {"zh": "键", "en": "key"},
-    "immediately": {"zh": "立即", "en": "immediately"},
-    "none": {"zh": "无", "en": "none"},
-    "enforce": {"zh": "非法状态变更将被撤回", "en": "illegal state changes are put back"},
-    "downgrade": {"zh": "可批准降级的角色", "en": "may approve a lowered severity"},
-}
+_TEXT = Texts("plugin.cli.procedure", {
+    "categories": ("事件分类", "Categories"),
+    "severities": ("事件分级", "Severities"),
+    "states": ("事件状态", "States"),
+    "transitions": ("允许的状态变更", "Allowed state changes"),
+    "timetable": ("垂直升级时间表", "Vertical escalation timetable"),
+    "calendars": ("工作日历", "Calendars"),
+    "record": ("事件记录内容", "Record fields"),
+    "code": ("代码", "code"),
+    "level1": ("一级分类", "level 1"),
+    "level2": ("二级分类", "level 2"),
+    "group": ("支持组", "support group"),
+    "level": ("级别", "level"),
+    "name": ("名称", "name"),
+    "impact": ("业务影响", "business impact"),
+    "share": ("影响范围", "share affected"),
+    "urgency": ("紧急程度", "urgency"),
+    "state": ("状态", "state"),
+    "meaning": ("含义", "meaning"),
+    "clock": ("SLA 计时", "SLA clock"),
+    "running": ("计时", "running"),
+    "paused": ("暂停计时", "paused"),
+    "stopped": ("停止计时", "stopped"),
+    "rule": ("规则", "rule"),
+    "from": ("从", "from"),
+    "to": ("到", "to"),
+    "section": ("条款", "section"),
+    "severity": ("事件级别", "severity"),
+    "contract": ("合同", "contract"),
+    "calendar": ("日历", "calendar"),
+    "ladder": ("升级顺序", "ladder"),
+    "timezone": ("时区", "time zone"),
+    "hours": ("工作时间", "working hours"),
+    "holidays": ("节假日", "public holidays"),
+    "always": ("7×24", "24x7"),
+    "key": ("键", "key"),
+    "none": ("无", "none"),
+    "enforce": ("非法状态变更将被撤回", "illegal state changes are put back"),
+    "downgrade": ("可批准降级的角色", "may approve a lowered severity"),
+})
 
 
-def display_width(text: str) -> int:
-    """Terminal columns `text` takes: wide and full-width characters count two."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in text)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    """Rows aligned by display width, two spaces between columns, a rule under the header."""
-    widths = [max(display_width(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [str(c) + " " * (w - display_width(str(c))) for c, w in zip(cells, widths, strict=True)]
-        return (indent + "  ".join(padded)).rstrip()
-
-    return [line(headers), indent + "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+def _table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    return text_table(headers, rows, indent=indent).splitlines()
 
 
 def render(procedure: Procedure, lang: Language) -> list[str]:
     """The whole procedure as readable text tables."""
     def t(key: str) -> str:
-        return _TEXT[key][lang]
+        return _TEXT.text(key, lang)
 
     def state_name(code: int) -> str:
         return f"{code} {procedure.state(code).name.in_(lang)}"
@@ -99,20 +84,20 @@ def render(procedure: Procedure, lang: Language) -> list[str]:
         rows.append([top.code, top.name.in_(lang), "", route(procedure, top.code) or "-"])
         for child in top.children:
             rows.append([child.code, "", child.name.in_(lang), route(procedure, child.code) or "-"])
-    out += table([t("code"), t("level1"), t("level2"), t("group")], rows) + [""]
+    out += _table([t("code"), t("level1"), t("level2"), t("group")], rows) + [""]
 
     out.append(f"{t('severities')} (§1.3)")
-    out += table([t("level"), t("name"), t("impact"), t("share"), t("urgency")],
+    out += _table([t("level"), t("name"), t("impact"), t("share"), t("urgency")],
                  [[str(s.level), s.name.in_(lang), s.impact.in_(lang), s.share.in_(lang), s.urgency.in_(lang)]
                   for s in sorted(procedure.severities, key=lambda s: s.level)]) + [""]
 
     out.append(f"{t('states')} (§1.3)")
-    out += table([t("code"), t("state"), t("clock"), t("meaning")],
+    out += _table([t("code"), t("state"), t("clock"), t("meaning")],
                  [[str(s.code), s.name.in_(lang), t(s.clock), s.meaning.in_(lang)]
                   for s in sorted(procedure.states, key=lambda s: s.code)]) + [""]
 
     out.append(f"{t('transitions')} (§4)")
-    out += table([t("name"), t("from"), t("to"), t("section"), t("rule")],
+    out += _table([t("name"), t("from"), t("to"), t("section"), t("rule")],
                  [[tr.name, ", ".join(state_name(c) for c in tr.source), state_name(tr.target), tr.section,
                    tr.rule.in_(lang)] for tr in procedure.transitions]) + [""]
 
@@ -132,7 +117,7 @@ def render(procedure: Procedure, lang: Language) -> list[str]:
         timetable = procedure.timetable_for(contract)
         rows = [[str(sev), *(_offset(row.get(role), lang) for role in targets)]
                 for sev, row in sorted(timetable.items())]
-        out += table([t("severity"), *(procedure.role(r).name.in_(lang) for r in targets)], rows, indent="    ")
+        out += _table([t("severity"), *(procedure.role(r).name.in_(lang) for r in targets)], rows, indent="    ")
     out.append("")
 
     out.append(t("calendars"))
@@ -145,10 +130,10 @@ def render(procedure: Procedure, lang: Language) -> list[str]:
         holidays = ", ".join(filter(None, [cal.country and "-".join(filter(None, [cal.country, cal.subdivision])),
                                            *(d.isoformat() for d in cal.holidays)])) or t("none")
         rows.append([name, cal.timezone, hours, holidays])
-    out += table([t("calendar"), t("timezone"), t("hours"), t("holidays")], rows) + [""]
+    out += _table([t("calendar"), t("timezone"), t("hours"), t("holidays")], rows) + [""]
 
     out.append(f"{t('record')} (§4.1.4)")
-    out += table([t("key"), t("name")], [[f.key, f.name.in_(lang)] for f in procedure.record_fields])
+    out += _table([t("key"), t("name")], [[f.key, f.name.in_(lang)] for f in procedure.record_fields])
     roles = ", ".join(procedure.role(r).name.in_(lang) for r in procedure.downgrade_exception.roles)
     out += ["", f"{t('downgrade')} (§4.3.1.2): {roles}"]
     return out
@@ -168,9 +153,7 @@ def _week(hours: dict[str, tuple[str, ...]]) -> str:
 
 
 def _offset(value, lang: Language) -> str:
-    if value is None:
-        return "-"
-    return _TEXT["immediately"][lang] if not value else format_duration(value)
+    return "-" if value is None else format_duration(value, lang)
 
 
 def procedure_path(path: Path | None) -> Path | None:
@@ -193,7 +176,7 @@ def procedure() -> None:
 
 
 @procedure.command()
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True,
               help="Language of names and descriptions.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A procedure override YAML, or an escalator config file naming one.")

@@ -25,6 +25,7 @@ from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
 from mapping.loader import load_procedure
 from mapping.procedure import Procedure
+from mapping.text import LANGUAGES
 from plugin.config import Config, load_config
 from plugin.contracts import with_contract
 from plugin.reports.callbacks import callback_list, render_callbacks
@@ -37,7 +38,7 @@ def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
     config = load_config(config_path)
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
     mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config, procedure, mapping)
+    return config, procedure, factory.make_connector(config.tracker_settings(), mapping)
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:
@@ -117,7 +118,7 @@ def _emit(text: str, out: Path | None) -> None:
 
 _config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                               required=True, help="The escalator's config file.")
-_lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True,
                             help="Language of the report.")
 _as_of_option = click.option("--as-of", "as_of", default=None, metavar="DATETIME",
                              help="Compute as of this moment instead of now (reproducible reports).")

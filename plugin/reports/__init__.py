@@ -2,7 +2,7 @@
 
 Every renderer takes plain data - `mapping.kpi.KpiReport`, a list of `Incident`
 snapshots - and returns text; reading the tracker is the CLI's business
-(`plugin/cli_report.py`). Chinese is the default language, English is available,
+(`plugin/cli/report.py`). Chinese is the default language, English is available,
 and every name shown (states, severities, categories, roles) comes from the procedure,
 so an admin's renamed category shows under its new name.
 
@@ -14,16 +14,16 @@ weekly call-back list), `record` (《事件记录表》, one incident's record s
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from mapping.procedure import Language, Procedure, format_duration
+from mapping.procedure import Language, Procedure
+from mapping.text import Texts
 
 #: Interface texts in both languages; procedure terms come from the procedure itself.
-TEXTS: dict[str, tuple[str, str]] = {
+TEXTS = Texts("plugin.reports", {
     "kpi_title": ("事件管理关键绩效指标", "Incident management KPIs"),
     "monthly_title": ("服务月报", "Monthly service report"),
     "callbacks_title": ("客户回访清单", "Call-back list"),
@@ -82,8 +82,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ev_escalation": ("已升级至", "escalated to"),
     "ev_manual-request": ("申请升级", "escalation requested"),
     "ev_approval": ("批准降级至", "downgrade approved to"),
-    "hours": ("小时", "h"),
-    "incidents": ("起", "incidents"),
     "sla_time": ("SLA 计时", "SLA time"),
     "chart_trend": ("每周新增与解决的事件", "Incidents opened and resolved per week"),
     "chart_severity": ("级别构成", "Severity mix"),
@@ -95,17 +93,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "value": ("内容", "Value"),
     "allowed": ("时限", "Allowed"),
     "due": ("到期时间", "Due"),
-}
+})
 
 
-def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
-    """The text `key` of a (zh, en) table in `lang`."""
-    zh, en = table[key]
-    return zh if lang == "zh" else en
-
-
-def t(key: str, lang: Language) -> str:
-    return pick(TEXTS, key, lang)
+#: the lookup of `TEXTS`: t("kpi_title", "en")
+t = TEXTS.text
 
 
 class Names:
@@ -154,10 +146,6 @@ def hours(value: timedelta) -> float:
     return value.total_seconds() / 3600
 
 
-def duration(value: timedelta) -> str:
-    return format_duration(value)
-
-
 def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
@@ -166,25 +154,6 @@ def local(moment: datetime | None, tz: ZoneInfo, *, seconds: bool = False) -> st
     if moment is None:
         return ""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
-def display_width(text: str) -> int:
-    """Terminal columns: wide (CJK) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def text_table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain aligned table for a terminal; CJK text keeps the columns straight."""
-    widths = [display_width(h) for h in headers]
-    for row in rows:
-        widths = [max(w, display_width(cell)) for w, cell in zip(widths, row, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(cell + " " * (w - display_width(cell)) for cell, w in zip(cells, widths, strict=True)).rstrip()
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in rows]
-    return "\n".join(out)
 
 
 _ENV: Environment | None = None

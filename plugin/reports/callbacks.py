@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from mapping.duties import parse_iso_week, resolutions, resolved_in_week, week_bounds
 from mapping.incident import Incident
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, local, t, text_table
+from mapping.text import text_table
+from plugin.reports import Names, local, t
 
 Format = Literal["table", "csv", "json"]
 

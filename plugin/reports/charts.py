@@ -7,11 +7,12 @@ escaped here), sized by its viewBox so it scales with the page.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from html import escape
 
 from markupsafe import Markup
+
+from mapping.text import display_width
 
 FONT = "'WenQuanYi Micro Hei','Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif"
 #: colours that stay apart for colour-blind readers (Okabe-Ito)
@@ -41,7 +42,7 @@ def _fit(text: str, columns: int) -> str:
     """`text` cut to about `columns` half-width characters (a CJK character counts two), with an ellipsis."""
     used = 0
     for i, ch in enumerate(text):
-        used += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        used += display_width(ch)
         if used > columns:
             return text[:i - 1].rstrip() + "…"
     return text

@@ -27,13 +27,13 @@ from mapping.duties import (
 )
 from mapping.incident import Incident
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, local, pick, t, text_table
+from mapping.text import Texts, format_duration, text_table
+from plugin.notes import signed
+from plugin.reports import Names, local, t
 from plugin.reports.callbacks import CallBack, render_callbacks
 from plugin.reports.kpi_formats import event_text
 
-SIGNATURE = {"zh": "—— 事件升级助手 (incident-escalator)", "en": "— incident-escalator"}
-
-_WORDS = {
+_WORDS = Texts("plugin.reports.digest", {
     "digest_subject": ("未解决事件日报 {day}：{n} 起", "Unresolved incidents {day}: {n}"),
     "digest_intro": ("以下是截至今日下班前一小时仍未解决的事件（§4.6.1）：",
                      "These incidents were not resolved one hour before the end of today (§4.6.1):"),
@@ -53,16 +53,8 @@ _WORDS = {
                      "These incidents are pending review: please archive or reopen them (§4.5.2):"),
     "review_overdue": ("已超过一个完整工作日：", "Waiting for more than a full working day:"),
     "waiting_since": ("进入待审核", "Pending review since"),
-    "ticket": ("事件", "Incident"),
-    "severity": ("级别", "Severity"),
-    "state": ("状态", "State"),
-    "title": ("标题", "Title"),
-    "none": ("无", "none"),
-}
-
-
-def _w(key: str, lang: Language) -> str:
-    return pick(_WORDS, key, lang)
+})
+_w = _WORDS.text
 
 
 @dataclass(frozen=True)
@@ -93,13 +85,14 @@ def pm_digest(incidents: Iterable[Incident], procedure: Procedure, now: datetime
     lines = [digest_line(i, procedure, now) for i in incidents]
     subject = _w("digest_subject", lang).format(day=(day or now.astimezone(zone).date()).isoformat(), n=len(lines))
     if not lines:
-        return Message(subject, f"{_w('digest_empty', lang)}\n\n{SIGNATURE[lang]}\n")
+        return Message(subject, signed([_w("digest_empty", lang), ""], lang) + "\n")
     rows = [[line.incident.ref, names.severity(line.incident.severity), names.state(line.incident.state),
-             duration(line.age), local(line.next_deadline, zone) or "-", _last_action_text(line, names, zone),
+             format_duration(line.age, lang, elapsed=True), local(line.next_deadline, zone) or "-",
+             _last_action_text(line, names, zone),
              line.incident.title] for line in lines]
-    table = text_table([_w(k, lang) for k in ("ticket", "severity", "state", "age", "next_deadline",
-                                              "last_action", "title")], rows)
-    return Message(subject, f"{_w('digest_intro', lang)}\n\n{table}\n\n{SIGNATURE[lang]}\n")
+    table = text_table([t("ticket", lang), t("severity", lang), t("state", lang), _w("age", lang),
+                        _w("next_deadline", lang), _w("last_action", lang), t("title", lang)], rows)
+    return Message(subject, signed([_w("digest_intro", lang), "", table, ""], lang) + "\n")
 
 
 def customer_update(incident: Incident, procedure: Procedure, lang: Language = "zh") -> str:
@@ -108,8 +101,8 @@ def customer_update(incident: Incident, procedure: Procedure, lang: Language = "
     key = procedure.state(incident.state).key
     next_key = f"next_{key}"
     following = _w(next_key, lang) if next_key in _WORDS else _w("next_in_progress", lang)
-    return _w("update", lang).format(ref=incident.ref, state=names.state(incident.state), next=following) \
-        + f"\n{SIGNATURE[lang]}"
+    return signed([_w("update", lang).format(ref=incident.ref, state=names.state(incident.state), next=following)],
+                  lang)
 
 
 def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], procedure: Procedure, now: datetime,
@@ -125,13 +118,12 @@ def review_list(pending: Iterable[Incident], overdue: Iterable[Incident], proced
     rows = [[i.ref, names.severity(i.severity), local(entered_current_state(i), zone),
              "!" if i.ref in overdue_refs else "", i.title] for i in pending]
     body = [_w("review_intro", lang), "",
-            text_table([_w(k, lang) for k in ("ticket", "severity", "waiting_since")] + ["", _w("title", lang)],
+            text_table([t("ticket", lang), t("severity", lang), _w("waiting_since", lang), "", t("title", lang)],
                        rows)]
     if overdue_refs:
         body += ["", _w("review_overdue", lang) + " " + ", ".join(i.ref for i in pending if i.ref in overdue_refs)]
-    body += ["", SIGNATURE[lang]]
     subject = _w("review_subject", lang).format(day=(day or now.astimezone(zone).date()).isoformat(), n=len(pending))
-    return Message(subject, "\n".join(body) + "\n")
+    return Message(subject, signed([*body, ""], lang) + "\n")
 
 
 @dataclass(frozen=True)
@@ -208,5 +200,5 @@ def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Proc
             body = render_callbacks([CallBack(i, max(r for r in resolutions(i, procedure)
                                                      if due.period_start <= r < due.period_end)) for i in items],
                                     procedure, week, "table", lang, tz)
-            add(person, Message(f"{t('callbacks_title', lang)} {week}", body + f"\n{SIGNATURE[lang]}\n"), items)
+            add(person, Message(f"{t('callbacks_title', lang)} {week}", signed([body], lang) + "\n"), items)
     return out

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from mapping.kpi import UNSET, KpiReport
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, hours, local, percent, t, templates, text_table
+from mapping.text import format_duration, text_table
+from plugin.reports import Names, hours, local, percent, t, templates
 from plugin.reports.charts import SEVERITY_COLOURS, donut, grouped_bars, horizontal_bars
 
 Format = Literal["table", "csv", "json", "html"]
@@ -110,7 +111,8 @@ def kpi_table(report: KpiReport, procedure: Procedure, lang: Language) -> str:
         "",
         t("resolve_time", lang),
         text_table([t("category", lang), t("resolved", lang), t("mean", lang)],
-                   [[names.category(r.category), str(r.resolved), duration(r.mean)] for r in report.resolve_time]),
+                   [[names.category(r.category), str(r.resolved), format_duration(r.mean, lang, elapsed=True)]
+                    for r in report.resolve_time]),
         "",
         f"{t('first_line', lang)}: {report.first_line.first_line}/{report.first_line.base}"
         f" = {percent(report.first_line.share)}  ({t('first_line_note', lang)})",
@@ -161,7 +163,8 @@ def kpi_view(report: KpiReport, procedure: Procedure, lang: Language) -> dict:
         "severity_rows": [(names.severity(k), v, percent(v / report.total)) for k, v in report.by_severity.items()],
         "category_rows": [(names.category(k), v, percent(v / report.total)) for k, v in report.by_category.items()],
         "miss_rows": [(names.level(m.level), m.missed, m.base, percent(m.share)) for m in report.misses],
-        "time_rows": [(names.category(r.category), r.resolved, duration(r.mean)) for r in report.resolve_time],
+        "time_rows": [(names.category(r.category), r.resolved, format_duration(r.mean, lang, elapsed=True))
+                      for r in report.resolve_time],
         "trend_rows": [(w.week, w.opened, w.resolved) for w in report.trend],
         "majors": [{
             "ref": m.ref, "title": m.title, "severity": names.severity(m.severity), "state": names.state(m.state),
@@ -177,7 +180,8 @@ def kpi_view(report: KpiReport, procedure: Procedure, lang: Language) -> dict:
         "chart_misses": horizontal_bars([(names.level(m.level), m.share * 100, f"{percent(m.share)} "
                                           f"({m.missed}/{m.base})") for m in report.misses],
                                         t("chart_misses", lang), maximum=100, colour="#D55E00"),
-        "chart_time": horizontal_bars([(names.category(r.category), hours(r.mean), duration(r.mean))
+        "chart_time": horizontal_bars([(names.category(r.category), hours(r.mean),
+                                        format_duration(r.mean, lang, elapsed=True))
                                        for r in report.resolve_time], t("chart_time", lang)),
     }
 

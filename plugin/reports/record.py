@@ -15,7 +15,8 @@ from mapping.clock import SlaClock
 from mapping.incident import Incident
 from mapping.kpi import elapsed_at, timeline
 from mapping.procedure import Language, Procedure
-from plugin.reports import Names, duration, local, t, templates, text_table
+from mapping.text import format_duration, text_table
+from plugin.reports import Names, local, t, templates
 from plugin.reports.kpi_formats import event_text
 
 Format = Literal["text", "html"]
@@ -54,7 +55,7 @@ def record_view(incident: Incident, procedure: Procedure, now: datetime, lang: L
         (t("group", lang), incident.group or ""),
         (t("assignee", lang), incident.assignee or ""),
         (t("escalation_level", lang), str(incident.escalation_level)),
-        (t("sla_time", lang), duration(elapsed_at(incident, procedure, now))),
+        (t("sla_time", lang), format_duration(elapsed_at(incident, procedure, now), lang, elapsed=True)),
     ]
     ladder = []
     if incident.severity is not None:
@@ -62,7 +63,7 @@ def record_view(incident: Incident, procedure: Procedure, now: datetime, lang: L
         # on ('-': not reached and the clock stands still: paused or resolved)
         clock = SlaClock(incident, procedure, contract_name, now)
         row = procedure.timetable_for(procedure.contract(contract_name))[incident.severity]
-        ladder = [(names.level(level), duration(row[role]), local(clock.reaches(row[role]), tz) or "-")
+        ladder = [(names.level(level), format_duration(row[role], lang), local(clock.reaches(row[role]), tz) or "-")
                   for level, role in enumerate(procedure.escalation.targets, start=1)]
     events = [(local(e.at, tz, seconds=True), event_text(e.kind, e.value, names), e.by or "")
               for e in timeline(incident)]
@@ -76,11 +77,11 @@ def render_record(incident: Incident, procedure: Procedure, now: datetime, fmt: 
     if fmt == "html":
         return templates().get_template("record.html.j2").render(**view)
     lines = [f"{t('record_title', lang)} · {incident.ref}", ""]
-    lines.append(text_table([t("fact", lang), t("value", lang)], [[k, v] for k, v in view["facts"] + view["other"]]))
+    lines.append(text_table([t("fact", lang), t("value", lang)], view["facts"] + view["other"]))
     if view["ladder"]:
         lines += ["", text_table([t("level", lang), t("allowed", lang), t("due", lang)],
-                                 [list(r) for r in view["ladder"]])]
+                                 view["ladder"])]
     lines += ["", t("timeline", lang),
-              text_table([t("time", lang), t("event", lang), t("by", lang)], [list(e) for e in view["events"]])]
+              text_table([t("time", lang), t("event", lang), t("by", lang)], view["events"])]
     lines += ["", f"{t('as_of', lang)}: {view['as_of']}"]
     return "\n".join(lines) + "\n"

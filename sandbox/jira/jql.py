@@ -24,12 +24,10 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-
-class JqlError(ValueError):
-    """A query Jira would refuse; the message is Jira's `errorMessages` entry."""
+from sandbox.jira.exceptions import JqlError
 
 
-class Issue(Protocol):  # what the evaluator reads; sandbox.jira.model.Issue satisfies it
+class Issue(Protocol):  # what the evaluator reads; sandbox.jira.types.Issue satisfies it
     id: int
     key: str
     fields: dict[str, Any]

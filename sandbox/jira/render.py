@@ -1,6 +1,6 @@
 """Jira's JSON shapes for the sandbox's records, per flavour and in the reader's time zone.
 
-`JiraRendering` is mixed into `sandbox.jira.model.JiraModel`: it reads the
+`JiraRendering` is mixed into `sandbox.jira.models.JiraModel`: it reads the
 model's state and turns it into what Jira Cloud (v3) or Data Center (v2) return.
 The shapes follow `../shared/reference/jira-platform-v3.json`; the conformance
 tests (`tests/conformance/test_jira_openapi.py`) check them.

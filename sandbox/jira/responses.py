@@ -1,35 +1,15 @@
-"""The sandbox Jira: a stateful emulation of the REST endpoints the connector and the mapping use.
+"""The sandbox Jira's HTTP shaping: one method per REST operation, Jira's payloads in and out.
 
-`JiraSandbox("cloud")` serves Jira Cloud's REST v3 (basic auth with e-mail and API
-token, ADF bodies, `/search/jql` with `nextPageToken`, `/changelog/bulkfetch`,
-custom field contexts and options); `JiraSandbox("datacenter")` serves Jira Data
-Center's REST v2 (a personal access token as `Bearer`, wiki-markup strings,
-`/search` with `startAt`). State lives in `sandbox.jira.model`, JQL in
-`sandbox.jira.jql`; this module is the HTTP face: routes, auth, rate-limit
-headers and error shapes.
-
-Seed it from Python (tests, the demo): `add_user`, `add_project`, `add_status`,
-`set_workflow`, `create_custom_field`, `add_options`, `create_issue`, and act as a
-person would with `edit_issue`, `move_issue`, `add_comment`. The clock is injectable
-and stamps every created/updated/changelog time; `notifications` records what
-`POST /issue/{key}/notify` was asked to send.
-
-Flavour differences served: Cloud only — `/search/jql` (the old `/search` is 410
-Gone), `/changelog/bulkfetch`, `/issue/{key}/changelog`, `/field/{id}/context[...]`,
-`/priority/search`, `/project/search`, the way from a project to its screens
-(`/issuetypescreenscheme/project`, `/issuetypescreenscheme/mapping`, `/screenscheme`);
-Data Center only — `/search` with `startAt`,
-`/customFields/{id}/options` (DC has no REST call that creates options). Both:
-issues, transitions, comments (+ JSM `/rest/servicedeskapi/request/{key}/comment`),
-watchers, notify, entity properties, editmeta, fields, statuses, priorities, projects,
-screens with their tabs and tab fields, `/screens/addToDefault/{fieldId}`. A custom field
-can only be set through a project's edit screen (`sandbox.jira.screens`): the seed
-API's `create_custom_field` puts it on every project's screen, as the UI's last step does,
-while `POST /field` puts it on none.
+`JiraResponses` reads a request (query, JSON body, the authenticated caller), asks the
+state in `sandbox.jira.models` and answers with Jira's shapes: PageBeans, the Cloud
+`nextPageToken` search, the DC `startAt` search, ADF or wiki-markup bodies. Which path
+reaches which method is the table in `sandbox.jira.urls`; refusals are
+`sandbox.jira.exceptions.JiraError`s. Every handler takes `(request, caller)` and runs
+under the server's lock.
 
 Response shapes follow `../shared/reference/jira-platform-v3.json` (checked by
-`tests/conformance/test_jira_openapi.py`); the comments cite Atlassian's
-documentation where the spec is silent.
+`tests/conformance/test_jira_openapi.py`); the comments cite Atlassian's documentation
+where the spec is silent.
 """
 
 from __future__ import annotations
@@ -38,30 +18,23 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sandbox.jira.jql import JqlError
-from sandbox.jira.model import JiraModel
+from sandbox.jira.exceptions import GONE, JiraError, ServiceDeskError
+from sandbox.jira.models import JiraModel
+from sandbox.jira.permissions import CATALOGUE
+from sandbox.jira.permissions import render as render_permission
 from sandbox.jira.types import (
     CATEGORIES,
     SYSTEM_FIELDS,
-    ApiError,
     Comment,
-    Flavour,
     Issue,
     Notification,
     User,
-    Workflow,
-    WorkflowTransition,
-    default_workflow,
     jira_time,
 )
-from sandbox.server import HttpError, RateLimiter, Request, Response, SandboxServer
-
-__all__ = ["JiraSandbox", "Workflow", "WorkflowTransition", "default_workflow"]
+from sandbox.server import Request, Response
 
 #: Cloud search/jql: "It returns max 5000 issues" when only ids/keys are asked for; with
 #: fields the page shrinks (v3 spec, `maxResults` of GET /rest/api/3/search/jql) — the
@@ -74,278 +47,43 @@ CLOUD_MAX_IDS, CLOUD_MAX_FIELDS = 5000, 100
 DC_MAX = 1000
 SD_INTERNAL = "sd.public.comment"  # JSM's comment property: {"internal": true} = agents only
 
-#: Old Cloud search, removed by CHANGE-2046 (developer.atlassian.com/changelog/#CHANGE-2046);
-#: the body is what Cloud returns (quoted in github.com/taylorwilsdon/open-webui-tools/issues/6).
-GONE = {"errorMessages": ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql "
-                          "API. A full migration guideline is available at "
-                          "https://developer.atlassian.com/changelog/#CHANGE-2046"], "errors": {}}
 
+class JiraResponses:
+    """The REST operations of one sandbox Jira, over its `JiraModel`."""
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class JiraSandbox(SandboxServer):
-    """A Jira Cloud (v3) or Data Center (v2) instance on a loopback socket."""
-
-    poll_interval = 0.05  # tests start and stop many sandboxes: stop() promptly
-
-    def __init__(self, flavour: Flavour = "cloud", *, email: str = "bot@example.com", token: str = "sandbox-token",
-                 clock: Callable[[], datetime] | None = None, rate_limit: float | RateLimiter | None = None,
-                 workflow: Workflow | None = None, statuses: dict[str, str] | None = None,
-                 time_zone: str = "UTC", seed: bool = True, host: str = "127.0.0.1", port: int = 0):
-        """`workflow` is the seeded projects' workflow (default: `default_workflow()`);
-        `statuses` adds statuses (name -> category key: new, indeterminate, done) it may name.
-        `seed=False` starts with the bot user only."""
-        limiter = rate_limit if isinstance(rate_limit, RateLimiter) else \
-            RateLimiter(rate_limit) if rate_limit else None  # requests per second, real time
-        super().__init__(authenticate=self._authenticate, rate_limit=limiter, host=host, port=port)
-        self.flavour = flavour
-        self.clock = clock or _utc_now
-        self.model = JiraModel(flavour, clock=self.clock, base=self._link_base)
-        self.workflow = workflow or default_workflow()
-        self.errors: list[str] = []  # sandbox bugs answered as 500: tests may assert it stays empty
-        self.bot = self.model.add_user("Escalator Bot", email, token=token, time_zone=time_zone)
-        if seed:
-            self._seed(statuses or {})
-        self._register()
-
-    # -- identity ------------------------------------------------------------------------
-    def _link_base(self) -> str:
-        return self.base_url if self._httpd else "http://127.0.0.1"
-
-    def _caller(self, req: Request) -> User | None:
-        header = req.headers.get("authorization", "")
-        scheme, _, cred = header.partition(" ")
-        if self.flavour == "cloud" and scheme.lower() == "basic":
-            try:
-                email, _, secret = base64.b64decode(cred, validate=True).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            user = self.model.user_by_email(email)
-            return user if user and user.token and user.token == secret else None
-        if self.flavour == "datacenter" and scheme.lower() == "bearer":
-            return self.model.user_by_token(cred.strip())
-        return None
-
-    def _authenticate(self, req: Request) -> bool:
-        with self.lock:
-            return self._caller(req) is not None
-
-    def unauthorized(self, request: Request) -> Response:
-        if self.flavour == "cloud":
-            # Cloud answers a bad API token in plain text with these headers (seen in
-            # github.com/atlassian/gajira-login/issues/59 and jira-node/node-jira-client#255).
-            return Response(401, "Client must be authenticated to access this resource.",
-                            {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED",
-                             "WWW-Authenticate": 'Basic realm="protected-area"'})
-        return Response(401, {"errorMessages": ["You are not authenticated. Authentication required to perform "
-                                                "this operation."], "errors": {}},
-                        {"WWW-Authenticate": 'OAuth realm="http%3A%2F%2Flocalhost"'})
-
-    # -- rate limits -----------------------------------------------------------------------
-    def rate_limited(self, request: Request, wait: float) -> Response:
-        seconds = max(1, round(wait + 0.499))
-        headers = {"Retry-After": str(seconds), **self._budget_headers()}
-        if self.flavour == "cloud":
-            # developer.atlassian.com/cloud/jira/platform/rate-limiting: 429 with Retry-After,
-            # X-RateLimit-Reset (ISO 8601, yyyy-MM-ddTHH:mmZ) and RateLimit-Reason.
-            reset = self.clock().astimezone(UTC) + timedelta(seconds=seconds)
-            headers.update({"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
-                            "RateLimit-Reason": "jira-burst-based"})
-            return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
-        return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
-
-    def common_headers(self) -> dict[str, str]:
-        return self._budget_headers() if self.rate_limit else {}
-
-    def _budget_headers(self) -> dict[str, str]:
-        rl = self.rate_limit
-        if rl is None:
-            return {}
-        headers = {"X-RateLimit-Limit": str(rl.burst), "X-RateLimit-Remaining": str(max(rl.remaining, 0))}
-        if self.flavour == "cloud":
-            if rl.remaining < 0.2 * rl.burst:  # "less than 20% of the budget remains"
-                headers["X-RateLimit-NearLimit"] = "true"
-        else:
-            # Jira DC rate limiting headers (confluence.atlassian.com/doc/_ratelimiting_httpheaders-992678779.html)
-            headers.update({"X-RateLimit-Interval-Seconds": "1", "X-RateLimit-FillRate": f"{rl.rate:g}"})
-        return headers
-
-    def not_found(self, req: Request, *, method_not_allowed: bool) -> Response:
-        if method_not_allowed:
-            return Response(405, None)
-        return Response(404, {"errorMessages": [f"null for uri: {self._link_base()}{req.path}"], "errors": {}})
-
-    # -- seed -------------------------------------------------------------------------------
-    def _seed(self, statuses: dict[str, str]) -> None:
-        m = self.model
-        for sid, name, cat in (("1", "Open", "new"), ("3", "In Progress", "indeterminate"),
-                               ("10000", "Waiting for customer", "indeterminate"),
-                               ("10001", "Waiting for vendor", "indeterminate"),
-                               ("5", "Resolved", "done"), ("6", "Closed", "done")):
-            m.add_status(name, cat, id=sid)
-        for name, cat in statuses.items():
-            m.add_status(name, cat)
-        for pid, name, color in (("1", "Highest", "#d04437"), ("2", "High", "#f15c75"), ("3", "Medium", "#f79232"),
-                                 ("4", "Low", "#707070"), ("5", "Lowest", "#999999")):
-            m.add_priority(name, id=pid, color=color)
-        # Jira Service Management's ITSM issue types and its "Problem/Incident" link type
-        for tid, name in (("10001", "Incident"), ("10002", "Service Request"), ("10003", "Task"),
-                          ("10004", "Problem")):
-            m.add_issue_type(name, id=tid)
-        m.add_link_type("Problem/Incident", "is caused by", "causes")
-        m.add_project("SD", "IT Service Desk", type_key="service_desk", lead=self.bot, workflow=self.workflow)
-
-    def add_user(self, display_name: str, email: str, **kw: Any) -> str:
-        """A person; returns their key (accountId on Cloud, username on DC). `token=` lets them call."""
-        with self.lock:
-            return self.model.add_user(display_name, email, **kw)
-
-    def add_status(self, name: str, category: str, **kw: Any) -> str:
-        with self.lock:
-            return self.model.add_status(name, category, **kw)
-
-    def add_priority(self, name: str, **kw: Any) -> str:
-        with self.lock:
-            return self.model.add_priority(name, **kw)
-
-    def add_issue_type(self, name: str, **kw: Any) -> str:
-        with self.lock:
-            return self.model.add_issue_type(name, **kw)
-
-    def add_project(self, key: str, name: str, *, type_key: str = "service_desk", **kw: Any) -> str:
-        with self.lock:
-            kw.setdefault("workflow", self.workflow)
-            kw.setdefault("lead", self.bot)
-            return self.model.add_project(key, name, type_key=type_key, **kw)
-
-    def set_workflow(self, project_key: str, workflow: Workflow) -> None:
-        with self.lock:
-            self.model.set_workflow(project_key, workflow)
-
-    def add_transition(self, project_key: str, transition: WorkflowTransition) -> None:
-        with self.lock:
-            self.model.add_transition(project_key, transition)
-
-    def create_custom_field(self, name: str, type_: str, *, searcher: str | None = None,
-                            on_screens: bool = True) -> str:
-        """A field as an admin makes one in the UI, whose last step puts it on screens: by default
-        on every project's edit screen (`on_screens=False`: on none, as `POST /field` leaves it)."""
-        with self.lock:
-            fid = self.model.create_custom_field(name, type_, searcher=searcher).id
-            if on_screens:
-                for project in self.model.projects.values():
-                    self._put_on_screen(project.key, fid)
-            return fid
-
-    def _put_on_screen(self, project_key: str, field_id: str) -> None:
-        project = self.model.project(project_key)
-        for tid in project.issue_type_ids:
-            screen = self.model.screen_for(project.id, tid)
-            if field_id not in screen.fields():
-                screen.tabs[0].fields.append(field_id)
-
-    def add_field_to_screen(self, project_key: str, field_id: str) -> None:
-        """Put a field on the edit screens of a project's issue types (its first tab)."""
-        with self.lock:
-            self._put_on_screen(project_key, field_id)
-
-    def remove_field_from_screen(self, project_key: str, field_id: str) -> None:
-        """An admin takes a field off a project's edit screens: writes to it answer 400 from now on."""
-        with self.lock:
-            project = self.model.project(project_key)
-            for tid in project.issue_type_ids:
-                for tab in self.model.screen_for(project.id, tid).tabs:
-                    if field_id in tab.fields:
-                        tab.fields.remove(field_id)
-
-    def add_options(self, field_id: str, values: list[str], *, context_id: str | None = None,
-                    parent: str | None = None) -> list[str]:
-        """Options on a field's context (its first, by default); returns their ids."""
-        with self.lock:
-            cf = self.model.custom_field(field_id)
-            ctx = context_id or cf.contexts[0].id
-            raw = [{"value": v, **({"optionId": parent} if parent else {})} for v in values]
-            return [o.id for o in self.model.add_options(field_id, ctx, raw)]
-
-    def create_issue(self, project_key: str = "SD", issue_type: str = "Incident", summary: str = "An incident",
-                     *, fields: dict[str, Any] | None = None, reporter: str | None = None,
-                     created: datetime | None = None, status: str | None = None,
-                     assignee: str | None = None) -> str:
-        """An issue as if a person filed it; `fields` take the REST input shapes. Returns the key."""
-        with self.lock:
-            return self.model.create_issue(project_key, issue_type, summary, reporter=reporter or self.bot,
-                                           fields=fields, created=created, status=status,
-                                           assignee=assignee).key
-
-    def edit_issue(self, key: str, fields: dict[str, Any] | None = None, *, update: dict | None = None,
-                   author: str | None = None) -> None:
-        """A person's edit (changelog entry with `author`), e.g. a human lowering the severity."""
-        with self.lock:
-            self.model.edit_issue(self.model.issue(key), fields or {}, update or {}, author or self.bot)
-
-    def move_issue(self, key: str, to_status: str, *, author: str | None = None) -> None:
-        """A person's transition to the status named `to_status` (must be offered by the workflow)."""
-        with self.lock:
-            issue = self.model.issue(key)
-            for t in self.model.transitions_for(issue):
-                if t.to.casefold() == to_status.casefold():
-                    self.model.transition_issue(issue, t.id, author or self.bot)
-                    return
-            raise ValueError(f"{key}: no transition to {to_status!r} from "
-                             f"{self.model.statuses[issue.fields['status']].name!r}")
-
-    def add_comment(self, key: str, text: str, *, author: str | None = None, internal: bool = False) -> None:
-        with self.lock:
-            issue = self.model.issue(key)
-            props = [{"key": SD_INTERNAL, "value": {"internal": True}}] if internal else []
-            self.model.add_comment(issue, author or self.bot, self._text_body(text), internal=internal,
-                                   visibility=None, properties=props)
+    def __init__(self, model: JiraModel):
+        self.model = model
 
     @property
-    def notifications(self) -> list[Notification]:
-        with self.lock:
-            return list(self.model.notifications)
+    def flavour(self) -> str:
+        return self.model.flavour
 
-    def issue(self, key: str) -> Issue:
-        """The stored issue (internal form), for assertions."""
-        with self.lock:
-            return self.model.issue(key)
+    def _link_base(self) -> str:
+        return self.model.base
 
-    # -- routing helpers --------------------------------------------------------------------
-    def _on(self, method: str, pattern: str, fn: Callable[[Request, User], Any]) -> None:
-        def handler(req: Request) -> Any:
-            caller = self._caller(req)
-            assert caller is not None  # the base authenticated the call
-            try:
-                return fn(req, caller)
-            except ApiError as err:
-                raise HttpError(err.status, err.body) from None
-            except JqlError as err:
-                raise HttpError(400, {"errorMessages": [str(err)], "errors": {}}) from None
-            except HttpError:
-                raise
-            except Exception as exc:  # a sandbox bug: answer 500 (not a dropped socket) and keep it
-                self.errors.append(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
-                raise HttpError(500, {"errorMessages": [f"Internal server error: {type(exc).__name__}: {exc}"],
-                                      "errors": {}}) from None
+    # -- request helpers ----------------------------------------------------------------------
+    def _issue(self, req: Request, me: User) -> Issue:
+        """The path's issue, if the caller may browse it (else Jira's 404)."""
+        return self.model.browsable_issue(req.params["issue"], me.key)
 
-        self.route(method, pattern)(handler)
+    def _require(self, me: User, permission: str, status: int, message: str) -> None:
+        """Refuse with Jira's ErrorCollection when the caller lacks a project permission."""
+        if not self.model.can(me.key, permission):
+            raise JiraError(status, [message])
 
     @staticmethod
     def _body(req: Request) -> Any:
         try:
             return req.json()
         except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, ["Unexpected character in the request body: it is not valid JSON."]) from None
+            raise JiraError(400, ["Unexpected character in the request body: it is not valid JSON."]) from None
 
     def _obj(self, req: Request) -> dict[str, Any]:
         body = self._body(req)
         if body is None:
             return {}
         if not isinstance(body, dict):
-            raise ApiError(400, ["Can not deserialize the request body: expected a JSON object."])
+            raise JiraError(400, ["Can not deserialize the request body: expected a JSON object."])
         return body
 
     @staticmethod
@@ -356,19 +94,11 @@ class JiraSandbox(SandboxServer):
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise ApiError(400, [f"The value '{raw}' for '{name}' is not a number."]) from None
+            raise JiraError(400, [f"The value '{raw}' for '{name}' is not a number."]) from None
 
     @staticmethod
     def _tz(user: User) -> ZoneInfo:
         return ZoneInfo(user.time_zone)
-
-    def _text_body(self, text: str) -> Any:
-        """A plain text as this flavour stores a comment body (ADF on Cloud, wiki markup on DC)."""
-        if self.flavour == "datacenter":
-            return text
-        return {"type": "doc", "version": 1, "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": line}]} if line else {"type": "paragraph"}
-            for line in text.split("\n")]}
 
     def _page(self, items: list[Any], req: Request, path: str, default_max: int) -> dict[str, Any]:
         """Jira's PageBean: {self, nextPage?, maxResults, startAt, total, isLast, values}."""
@@ -383,88 +113,51 @@ class JiraSandbox(SandboxServer):
             out["nextPage"] = f"{self._link_base()}{path}?startAt={start + size}&maxResults={size}"
         return out
 
-    # -- routes ----------------------------------------------------------------------------
-    def _register(self) -> None:
-        a = self.model.api
-        i = r"(?P<issue>[^/]+)"
-        on = self._on
-        on("GET", f"{a}/myself", lambda req, me: self.model.render_user(me.key, full=True))
-        on("GET", f"{a}/serverInfo", self._server_info)
-        on("POST", f"{a}/issue", self._create_issue)
-        on("GET", f"{a}/issue/{i}", self._get_issue)
-        on("PUT", f"{a}/issue/{i}", self._edit_issue)
-        on("GET", f"{a}/issue/{i}/editmeta", lambda req, me: self.model.render_editmeta(
-            self.model.issue(req.params["issue"])))
-        on("GET", f"{a}/issue/{i}/transitions", self._get_transitions)
-        on("POST", f"{a}/issue/{i}/transitions", self._do_transition)
-        on("GET", f"{a}/issue/{i}/comment", self._get_comments)
-        on("POST", f"{a}/issue/{i}/comment", self._add_comment)
-        on("GET", f"{a}/issue/{i}/watchers", self._get_watchers)
-        on("POST", f"{a}/issue/{i}/watchers", self._add_watcher)
-        on("DELETE", f"{a}/issue/{i}/watchers", self._remove_watcher)
-        on("POST", f"{a}/issue/{i}/notify", self._notify)
-        on("GET", f"{a}/issue/{i}/properties", self._property_keys)
-        on("GET", f"{a}/issue/{i}/properties/(?P<prop>[^/]+)", self._get_property)
-        on("PUT", f"{a}/issue/{i}/properties/(?P<prop>[^/]+)", self._put_property)
-        on("DELETE", f"{a}/issue/{i}/properties/(?P<prop>[^/]+)", self._delete_property)
-        on("GET", f"{a}/field", lambda req, me: [self.model.render_field(f) for f in
-                                                  [*SYSTEM_FIELDS, *self.model.custom_fields]])
-        on("POST", f"{a}/field", self._create_field)
-        on("GET", f"{a}/status", lambda req, me: [self.model.render_status(s) for s in self.model.statuses])
-        on("GET", f"{a}/statuscategory", lambda req, me: [
-            {"self": f"{self._link_base()}{a}/statuscategory/{c['id']}", **c} for c in CATEGORIES.values()])
-        on("GET", f"{a}/issuetype", lambda req, me: [self.model.render_issue_type(t) for t in self.model.issue_types])
-        on("GET", f"{a}/priority", lambda req, me: [self.model.render_priority_full(p)
-                                                     for p in self.model.priorities.values()])
-        on("GET", f"{a}/project", lambda req, me: [self.model.render_project(p) for p in self.model.projects.values()])
-        # not "search": GET /rest/api/3/project/search is a route of its own on Cloud
-        on("GET", f"{a}/project/(?P<project>(?!search$)[^/]+)", lambda req, me: self.model.render_project(
-            self.model.project(req.params["project"]), full=True))
-        on("GET", f"{a}/project/(?P<project>[^/]+)/statuses", self._project_statuses)
-        on("POST", r"/rest/servicedeskapi/request/(?P<issue>[^/]+)/comment", self._sd_comment)
-        on("POST", f"{a}/issueLink", self._link_issues)
-        on("GET", f"{a}/issueLinkType", lambda req, me: {"issueLinkTypes": [
-            self._render_link_type(t) for t in self.model.link_types.values()]})
-        # screens: the same resources on Cloud v3 and Data Center v2 (Jira DC REST reference,
-        # api/2/screens: tabs, tab fields, addToDefault)
-        sc, tab = r"(?P<screen>\d+)", r"(?P<tab>\d+)"
-        on("GET", f"{a}/screens", self._get_screens)
-        on("GET", f"{a}/screens/{sc}/tabs", self._get_tabs)
-        on("GET", f"{a}/screens/{sc}/tabs/{tab}/fields", self._get_tab_fields)
-        on("POST", f"{a}/screens/{sc}/tabs/{tab}/fields", self._add_tab_field)
-        on("DELETE", f"{a}/screens/{sc}/tabs/{tab}/fields/(?P<field>[^/]+)", self._remove_tab_field)
-        on("POST", f"{a}/screens/addToDefault/(?P<field>[^/]+)", self._add_to_default)
-        if self.flavour == "cloud":
-            for old in ("/rest/api/3/search", "/rest/api/2/search", "/rest/api/latest/search"):
-                for method in ("GET", "POST"):
-                    on(method, old, self._gone)
-            on("GET", f"{a}/search/jql", self._search_jql)
-            on("POST", f"{a}/search/jql", self._search_jql)
-            on("POST", f"{a}/changelog/bulkfetch", self._bulk_changelog)
-            on("GET", f"{a}/issue/{i}/changelog", self._issue_changelog)
-            on("GET", f"{a}/priority/search", lambda req, me: self._page(
-                [self.model.render_priority_full(p) for p in self.model.priorities.values()], req,
-                f"{a}/priority/search", 50))
-            on("GET", f"{a}/project/search", self._project_search)
-            f = r"(?P<field>customfield_\d+)"
-            on("GET", f"{a}/field/{f}/context", self._get_contexts)
-            on("POST", f"{a}/field/{f}/context", self._create_context)
-            on("GET", f"{a}/field/{f}/context/(?P<context>\\d+)/option", self._get_options)
-            on("POST", f"{a}/field/{f}/context/(?P<context>\\d+)/option", self._create_options)
-            on("PUT", f"{a}/field/{f}/context/(?P<context>\\d+)/project", self._context_projects)
-            on("PUT", f"{a}/field/{f}/context/(?P<context>\\d+)/issuetype", self._context_issue_types)
-            # Cloud only: the way from a project to its screens (DC's REST API has no resource
-            # for screen schemes or issue type screen schemes)
-            on("GET", f"{a}/issuetypescreenscheme/project", self._itss_projects)
-            on("GET", f"{a}/issuetypescreenscheme/mapping", self._itss_mapping)
-            on("GET", f"{a}/screenscheme", self._screen_schemes)
-        else:
-            on("GET", f"{a}/search", self._search_dc)
-            on("POST", f"{a}/search", self._search_dc)
-            on("GET", f"{a}/customFields/(?P<number>\\d+)/options", self._dc_field_options)
+    # -- handlers: small reads -------------------------------------------------------------------
+    def myself(self, req: Request, me: User) -> dict:
+        return self.model.render_user(me.key, full=True)
+
+    def editmeta(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
+        # "8. User has Edit issues permission" is one of the conditions for a field to be
+        # listed (v3 spec, GET /rest/api/3/issue/{issueIdOrKey}/editmeta)
+        if not self.model.can(me.key, "EDIT_ISSUES"):
+            return {"fields": {}}
+        return self.model.render_editmeta(issue)
+
+    def fields(self, req: Request, me: User) -> list:
+        return [self.model.render_field(f) for f in [*SYSTEM_FIELDS, *self.model.custom_fields]]
+
+    def statuses(self, req: Request, me: User) -> list:
+        return [self.model.render_status(s) for s in self.model.statuses]
+
+    def status_categories(self, req: Request, me: User) -> list:
+        return [{"self": f"{self._link_base()}{self.model.api}/statuscategory/{c['id']}", **c}
+                for c in CATEGORIES.values()]
+
+    def issue_types(self, req: Request, me: User) -> list:
+        return [self.model.render_issue_type(t) for t in self.model.issue_types]
+
+    def priorities(self, req: Request, me: User) -> list:
+        return [self.model.render_priority_full(p) for p in self.model.priorities.values()]
+
+    def priority_search(self, req: Request, me: User) -> dict:
+        return self._page(self.priorities(req, me), req, f"{self.model.api}/priority/search", 50)
+
+    def projects(self, req: Request, me: User) -> list:
+        # only the projects the caller may browse are listed (v3 spec, GET /rest/api/3/project)
+        if not self.model.can(me.key, "BROWSE_PROJECTS"):
+            return []
+        return [self.model.render_project(p) for p in self.model.projects.values()]
+
+    def project(self, req: Request, me: User) -> dict:
+        return self.model.render_project(self.model.browsable_project(req.params["project"], me.key), full=True)
+
+    def link_types(self, req: Request, me: User) -> dict:
+        return {"issueLinkTypes": [self._render_link_type(t) for t in self.model.link_types.values()]}
 
     # -- handlers: instance -------------------------------------------------------------------
-    def _server_info(self, req: Request, me: User) -> dict:
+    def server_info(self, req: Request, me: User) -> dict:
         now = jira_time(self.model.now(), self._tz(me))
         if self.flavour == "cloud":
             return {"baseUrl": self._link_base(), "displayUrl": self._link_base(), "version": "1001.0.0-SNAPSHOT",
@@ -476,7 +169,7 @@ class JiraSandbox(SandboxServer):
                 "serverTime": now, "scmInfo": "0d8bd7ba3a3c3e0ea5e2b5d4e0f1c9c0a0b1c2d3",
                 "serverTitle": "Jira", "defaultLocale": {"locale": "en_US"}}
 
-    def _gone(self, req: Request, me: User) -> Response:
+    def gone(self, req: Request, me: User) -> Response:
         return Response(410, GONE)
 
     # -- handlers: search ----------------------------------------------------------------------
@@ -499,7 +192,7 @@ class JiraSandbox(SandboxServer):
         keys = [k.strip() for item in ([raw] if isinstance(raw, str) else raw) for k in str(item).split(",")
                 if k.strip()]
         if len(keys) > 5:
-            raise ApiError(400, ["You can request at most 5 issue properties."])
+            raise JiraError(400, ["You can request at most 5 issue properties."])
         return keys
 
     @staticmethod
@@ -508,14 +201,15 @@ class JiraSandbox(SandboxServer):
             rendered["properties"] = {k: issue.properties[k] for k in keys if k in issue.properties}
         return rendered
 
-    def _search_jql(self, req: Request, me: User) -> dict:
+    def search_jql(self, req: Request, me: User) -> dict:
         """Cloud: GET/POST /rest/api/3/search/jql, paged by an opaque `nextPageToken`."""
         body = self._obj(req) if req.method == "POST" else None
         jql = (body or {}).get("jql") if body is not None else req.arg("jql")
         query, hits = self.model.search(jql or "", me)
         if not query.bounded:
-            raise ApiError(400, ["Unbounded JQL queries are not allowed here. Please add a search restriction "
-                                 "to your query."])
+            raise JiraError(400, ["Unbounded JQL queries are not allowed here. Please add a search restriction "
+                                  "to your query."])
+        hits = self._indexed(hits, self._reconcile_param(req, body))
         requested = self._fields_param(req, body)
         tokens = {t.strip() for item in requested for t in item.split(",")}
         field_ids = self.model.field_ids(requested, "id")
@@ -541,6 +235,34 @@ class JiraSandbox(SandboxServer):
             out["isLast"] = True
         return out
 
+    def _reconcile_param(self, req: Request, body: dict | None) -> set[int]:
+        """`reconcileIssues`: "Strong consistency issue ids to be reconciled with search
+        results. Accepts max 50 ids." (v3 spec, GET/POST /rest/api/3/search/jql)."""
+        raw = (body.get("reconcileIssues") or []) if body is not None else \
+            [v for item in req.query.get("reconcileIssues", []) for v in item.split(",") if v.strip()]
+        if not isinstance(raw, list):
+            raise JiraError(400, ["reconcileIssues must be a list of issue ids."])
+        try:
+            ids = {int(v) for v in raw}
+        except (TypeError, ValueError):
+            raise JiraError(400, ["reconcileIssues must be a list of issue ids."]) from None
+        if len(ids) > 50:
+            raise JiraError(400, ["reconcileIssues accepts at most 50 issue ids."])
+        return ids
+
+    def _indexed(self, hits: list[Issue], reconcile: set[int]) -> list[Issue]:
+        """What the eventually consistent index shows: an issue created over REST less than
+        `search_lag` ago is missing unless `reconcileIssues` names it (developer.atlassian.com/
+        cloud/jira/platform/search-and-reconcile: "The API doesn't provide read-after-write
+        consistency by default")."""
+        pending = self.model.searchable_from
+        if not pending:
+            return hits
+        now = self.model.now()
+        for iid in [i for i, due in pending.items() if due <= now]:
+            del pending[iid]
+        return [x for x in hits if x.id not in pending or x.id in reconcile]
+
     @staticmethod
     def _decode_token(token: str, fingerprint: str) -> int:
         try:
@@ -550,9 +272,9 @@ class JiraSandbox(SandboxServer):
                 return int(offset)
         except (binascii.Error, UnicodeDecodeError, ValueError):
             pass
-        raise ApiError(400, ["The provided next page token is invalid or expired."])
+        raise JiraError(400, ["The provided next page token is invalid or expired."])
 
-    def _search_dc(self, req: Request, me: User) -> dict:
+    def search_dc(self, req: Request, me: User) -> dict:
         """Data Center: GET/POST /rest/api/2/search with startAt/maxResults/total."""
         body = self._obj(req) if req.method == "POST" else None
         jql = (body or {}).get("jql") if body is not None else req.arg("jql")
@@ -571,24 +293,24 @@ class JiraSandbox(SandboxServer):
         return out
 
     # -- handlers: changelog -------------------------------------------------------------------
-    def _bulk_changelog(self, req: Request, me: User) -> dict:
+    def bulk_changelog(self, req: Request, me: User) -> dict:
         """POST /rest/api/3/changelog/bulkfetch: oldest first, by date then issue id (v3 spec)."""
         body = self._obj(req)
         refs = body.get("issueIdsOrKeys")
         if not isinstance(refs, list) or not refs or len(refs) > 1000:
-            raise ApiError(400, ["issueIdsOrKeys must hold between 1 and 1000 issue ids or keys."])
+            raise JiraError(400, ["issueIdsOrKeys must hold between 1 and 1000 issue ids or keys."])
         field_ids = body.get("fieldIds")
         if field_ids is not None and (not isinstance(field_ids, list) or len(field_ids) > 10):
-            raise ApiError(400, ["fieldIds can hold at most 10 field ids."])
+            raise JiraError(400, ["fieldIds can hold at most 10 field ids."])
         size = self._int(req, "maxResults", 1000, body=body)
         if not 1 <= size <= 10000:
-            raise ApiError(400, ["maxResults must be between 1 and 10000."])
+            raise JiraError(400, ["maxResults must be between 1 and 10000."])
         wanted = set(field_ids) if field_ids else None
         rows = []
         for ref in dict.fromkeys(str(r) for r in refs):
             try:
-                issue = self.model.issue(ref)
-            except ApiError:
+                issue = self.model.browsable_issue(ref, me.key)
+            except JiraError:
                 continue  # issues the caller cannot see are left out, not an error
             for h in issue.histories:
                 if wanted is None or any(item.field_id in wanted for item in h.items):
@@ -611,20 +333,20 @@ class JiraSandbox(SandboxServer):
             out["nextPageToken"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         return out
 
-    def _issue_changelog(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def issue_changelog(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         tz = self._tz(me)
         values = [self.model.render_history(h, tz) for h in issue.histories]
         return self._page(values, req, f"{self.model.api}/issue/{issue.key}/changelog", 100)
 
     # -- handlers: issues ----------------------------------------------------------------------
-    def _get_issue(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def get_issue(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         field_ids = self.model.field_ids(req.query.get("fields", []), "*all")
         out = self.model.render_issue(issue, field_ids, self._tz(me), expand=self._expand_param(req, None))
         return self._with_properties(out, issue, self._properties_param(req, None))
 
-    def _create_issue(self, req: Request, me: User) -> Response:
+    def create_issue(self, req: Request, me: User) -> Response:
         body = self._obj(req)
         fields = dict(body.get("fields") or {})
         errors: dict[str, str] = {}
@@ -634,9 +356,10 @@ class JiraSandbox(SandboxServer):
         type_ref = type_ref if isinstance(type_ref, dict) else {}
         summary = fields.pop("summary", None)
         project = None
-        try:
-            project = self.model.project(str(project_ref.get("key") or project_ref.get("id") or ""))
-        except ApiError:
+        try:  # a project the caller cannot browse is no valid project to create in
+            project = self.model.browsable_project(str(project_ref.get("key") or project_ref.get("id") or ""),
+                                                   me.key)
+        except JiraError:
             errors["project"] = "Specify a valid project ID or key"
         type_id = None
         if project is not None:
@@ -649,34 +372,45 @@ class JiraSandbox(SandboxServer):
         if not isinstance(summary, str) or not summary.strip():
             errors["summary"] = "You must specify a summary of the issue."
         if errors:
-            raise ApiError(400, [], errors)
+            raise JiraError(400, [], errors)
         reporter_ref = fields.pop("reporter", None)
         reporter = me.key
         if reporter_ref:
             reporter = reporter_ref.get("accountId" if self.flavour == "cloud" else "name") \
                 if isinstance(reporter_ref, dict) else None
             if reporter not in self.model.users:
-                raise ApiError(400, [], {"reporter": "Specify a valid value for reporter"})
+                raise JiraError(400, [], {"reporter": "Specify a valid value for reporter"})
         issue = self.model.create_issue(project.key, type_id, summary, reporter=reporter, fields=fields)
+        if self.model.search_lag:  # not in Cloud's search index yet (sandbox.jira.models)
+            self.model.searchable_from[issue.id] = self.model.now() + self.model.search_lag
         return Response(201, {"id": str(issue.id), "key": issue.key,
                               "self": f"{self._link_base()}{self.model.api}/issue/{issue.id}"})
 
-    def _edit_issue(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def edit_issue(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         body = self._obj(req)
         fields, update = body.get("fields") or {}, body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
-            raise ApiError(400, ["fields and update must be JSON objects."])
+            raise JiraError(400, ["fields and update must be JSON objects."])
         if "status" in fields or "status" in update:
-            raise ApiError(400, [], {"status": "Field 'status' cannot be set. It is not on the appropriate "
-                                               "screen, or unknown."})
+            raise JiraError(400, [], {"status": "Field 'status' cannot be set. It is not on the appropriate "
+                                      "screen, or unknown."})
+        if not self.model.can(me.key, "EDIT_ISSUES"):
+            # without Edit issues no field is editable (editmeta is empty), so each one named
+            # is refused as not on the screen: 400, "the user does not have the necessary
+            # permission to edit one or more fields" (v3 spec, PUT /rest/api/3/issue/{issueIdOrKey})
+            raise JiraError(400, [], {f: f"Field '{f}' cannot be set. It is not on the appropriate screen, "
+                                      "or unknown." for f in [*fields, *update]})
         self.model.edit_issue(issue, fields, update, me.key)
         return Response(204, None)
 
-    def _get_transitions(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def get_transitions(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         out = []
-        for t in self.model.transitions_for(issue):
+        # "if the user does not have the Transition issues project permission the response will
+        # not list any transitions" (v3 spec, GET /rest/api/3/issue/{issueIdOrKey}/transitions)
+        allowed = self.model.can(me.key, "TRANSITION_ISSUES")
+        for t in self.model.transitions_for(issue) if allowed else []:
             status = self.model.status_by_name(t.to)
             entry: dict[str, Any] = {"id": t.id, "name": t.name, "to": self.model.render_status(status.id)}
             if self.flavour == "cloud":
@@ -685,19 +419,22 @@ class JiraSandbox(SandboxServer):
             out.append(entry)
         return {"expand": "transitions", "transitions": out}
 
-    def _do_transition(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def do_transition(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         body = self._obj(req)
         ref = body.get("transition") or {}
         tid = ref.get("id") if isinstance(ref, dict) else None
         if tid is None:
-            raise ApiError(400, ["Missing 'transition' identifier"])
+            raise JiraError(400, ["Missing 'transition' identifier"])
+        # 400 "the user does not have permission to transition the issue" (v3 spec, POST
+        # .../transitions); the wording is the sandbox's
+        self._require(me, "TRANSITION_ISSUES", 400, "You do not have permission to transition this issue.")
         self.model.transition_issue(issue, str(tid), me.key, body.get("fields") or {})
         return Response(204, None)
 
     # -- handlers: comments --------------------------------------------------------------------
-    def _get_comments(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def get_comments(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         comments: list[Comment] = list(issue.comments)
         if (req.arg("orderBy") or "").startswith("-"):
             comments.reverse()
@@ -709,27 +446,30 @@ class JiraSandbox(SandboxServer):
                 "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
                              for c in comments[start:start + size]]}
 
-    def _add_comment(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def add_comment(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
+        # Jira's CommentService refuses a commenter without Add comments with this text, and
+        # the REST layer answers it 403 (the v3 spec requires "Browse projects and Add comments")
+        self._require(me, "ADD_COMMENTS", 403, "You do not have the permission to comment on this issue.")
         body = self._obj(req)
         text = body.get("body")
         if self.flavour == "cloud":
             if not (isinstance(text, dict) and text.get("type") == "doc"):
-                raise ApiError(400, [], {"comment": "Operation value must be an Atlassian Document "
-                                                    "(see the Atlassian Document Format)"})
+                raise JiraError(400, [], {"comment": "Operation value must be an Atlassian Document "
+                                          "(see the Atlassian Document Format)"})
         elif not isinstance(text, str):
-            raise ApiError(400, [], {"comment": "Comment body must be a string."})
+            raise JiraError(400, [], {"comment": "Comment body must be a string."})
         if not text or (isinstance(text, dict) and not text.get("content")) or (isinstance(text, str) and not text.strip()):
-            raise ApiError(400, [], {"comment": "Comment body can not be empty!"})
+            raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         visibility = body.get("visibility")
         if visibility is not None and not (isinstance(visibility, dict) and visibility.get("type") in ("group", "role")
                                            and isinstance(visibility.get("value") or visibility.get("identifier"), str)):
             # v3 spec, Visibility: type is "group" or "role", named by value (or identifier)
-            raise ApiError(400, [], {"commentLevel": "You are currently not a member of the project role or group "
-                                                     "named in the visibility restriction."})
+            raise JiraError(400, [], {"commentLevel": "You are currently not a member of the project role or group "
+                                      "named in the visibility restriction."})
         props = body.get("properties") or []
         if not isinstance(props, list) or not all(isinstance(p, dict) and "key" in p for p in props):
-            raise ApiError(400, ["properties must be a list of {key, value} objects."])
+            raise JiraError(400, ["properties must be a list of {key, value} objects."])
         # An internal (agents-only) JSM comment is marked by the `sd.public.comment` entity
         # property {"internal": true} (Atlassian KB "Add internal comments to Jira Service
         # Management requests via REST API"); it only means something on a service project.
@@ -742,25 +482,23 @@ class JiraSandbox(SandboxServer):
         return Response(201, self.model.render_comment(issue, comment, self._tz(me), with_properties="properties"
                                                        in self._expand_param(req, None)))
 
-    def _sd_comment(self, req: Request, me: User) -> Response:
+    def sd_comment(self, req: Request, me: User) -> Response:
         """JSM: POST /rest/servicedeskapi/request/{key}/comment {body, public}
         (developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/)."""
         try:
-            issue = self.model.issue(req.params["issue"])
-        except ApiError:
+            issue = self._issue(req, me)
+        except JiraError:
             issue = None
         if issue is None or self.model.project(issue.fields["project_key"]).type_key != "service_desk":
-            raise HttpError(404, {"errorMessage": "The request could not be found or you do not have permission "
-                                                  "to see it.", "i18nErrorMessage": {
-                                                      "i18nKey": "sd.request.error.not.found", "parameters": []}})
+            raise ServiceDeskError(404, "The request could not be found or you do not have permission to see it.",
+                                   "sd.request.error.not.found")
         body = self._obj(req)
         text, public = body.get("body"), body.get("public", True)
         if not isinstance(text, str) or not text.strip() or not isinstance(public, bool):
-            raise HttpError(400, {"errorMessage": "The comment body must be a non-empty string and 'public' a "
-                                                  "boolean.", "i18nErrorMessage": {
-                                                      "i18nKey": "sd.request.comment.invalid", "parameters": []}})
+            raise ServiceDeskError(400, "The comment body must be a non-empty string and 'public' a boolean.",
+                                   "sd.request.comment.invalid")
         props = [] if public else [{"key": SD_INTERNAL, "value": {"internal": True}}]
-        c = self.model.add_comment(issue, me.key, self._text_body(text), internal=not public,
+        c = self.model.add_comment(issue, me.key, self.model.text_body(text), internal=not public,
                                    visibility=None, properties=props)
         when = c.created
         author = self.model.render_user(me.key) or {}
@@ -774,33 +512,45 @@ class JiraSandbox(SandboxServer):
             "_links": {"self": f"{self._link_base()}/rest/servicedeskapi/request/{issue.id}/comment/{c.id}"}})
 
     # -- handlers: watchers and notify -----------------------------------------------------------
-    def _get_watchers(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def get_watchers(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         return {"self": f"{self._link_base()}{self.model.api}/issue/{issue.key}/watchers",
                 "isWatching": me.key in issue.watchers, "watchCount": len(issue.watchers),
                 "watchers": [self.model.render_user(w) for w in issue.watchers]}
 
-    def _add_watcher(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def _watch_rules(self, me: User, user: str) -> None:
+        """POST/DELETE .../watchers "requires the Allow users to watch issues option to be ON"
+        and, to add (or remove) anyone but the caller, "Manage watcher list" (v3 spec); both
+        refusals are 403 (the wording is the sandbox's)."""
+        if not self.model.profile(me.key).watching:
+            raise JiraError(403, ["Watching is disabled: the 'Allow users to watch issues' option is OFF."])
+        if user != me.key:
+            self._require(me, "MANAGE_WATCHERS", 403, "You do not have the permission to manage the watcher "
+                                                      "list of this issue.")
+
+    def add_watcher(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         ref = self._body(req)
         user = me.key if ref is None else ref
         if not isinstance(user, str) or user not in self.model.users:
-            raise ApiError(404 if isinstance(user, str) else 400,
-                           [f"The user \"{user}\" does not exist." if isinstance(user, str)
+            raise JiraError(404 if isinstance(user, str) else 400,
+                            [f"The user \"{user}\" does not exist." if isinstance(user, str)
                             else "The request body must be a JSON string naming the user."])
+        self._watch_rules(me, user)
         if user not in issue.watchers:
             issue.watchers.append(user)
             self.model.touch()
         return Response(204, None)
 
-    def _remove_watcher(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def remove_watcher(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         name = "accountId" if self.flavour == "cloud" else "username"
         user = req.arg(name)
         if not user:
-            raise ApiError(400, [f"The {name} query parameter is required."])
+            raise JiraError(400, [f"The {name} query parameter is required."])
         if user not in self.model.users:
-            raise ApiError(404, [f"The user \"{user}\" does not exist."])
+            raise JiraError(404, [f"The user \"{user}\" does not exist."])
+        self._watch_rules(me, user)
         if user in issue.watchers:
             issue.watchers.remove(user)
             self.model.touch()
@@ -810,27 +560,27 @@ class JiraSandbox(SandboxServer):
         return {"id": t.id, "name": t.name, "inward": t.inward, "outward": t.outward,
                 "self": f"{self._link_base()}{self.model.api}/issueLinkType/{t.id}"}
 
-    def _link_issues(self, req: Request, me: User) -> Response:
+    def link_issues(self, req: Request, me: User) -> Response:
         """POST /issueLink (LinkIssueRequestJsonBean): 201 with no body, as Jira answers."""
         body = self._obj(req)
         refs = {k: body.get(k) for k in ("type", "inwardIssue", "outwardIssue")}
         missing = [k for k, v in refs.items() if not isinstance(v, dict)]
         if missing:
-            raise ApiError(400, [f"{', '.join(missing)}: must be given as an object."])
+            raise JiraError(400, [f"{', '.join(missing)}: must be given as an object."])
         type_ = self.model.link_type(refs["type"])
-        inward, outward = (self.model.issue(str(refs[k].get("key") or refs[k].get("id") or ""))
+        inward, outward = (self.model.browsable_issue(str(refs[k].get("key") or refs[k].get("id") or ""), me.key)
                            for k in ("inwardIssue", "outwardIssue"))
         if inward.id == outward.id:
-            raise ApiError(400, ["You cannot link an issue to itself."])
+            raise JiraError(400, ["You cannot link an issue to itself."])
         self.model.link_issues(type_, inward, outward)
         return Response(201, None)
 
-    def _notify(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def notify(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         body = self._obj(req)
         to = body.get("to") or {}
         if not isinstance(to, dict):
-            raise ApiError(400, ["'to' must be an object."])
+            raise JiraError(400, ["'to' must be an object."])
         recipients: list[str] = []
         if to.get("reporter") and issue.fields.get("reporter"):
             recipients.append(issue.fields["reporter"])
@@ -842,55 +592,65 @@ class JiraSandbox(SandboxServer):
         for u in to.get("users") or []:
             ref = u.get(ref_key) if isinstance(u, dict) else None
             if ref not in self.model.users:
-                raise ApiError(400, [f"The user with {ref_key} '{ref}' does not exist."])
+                raise JiraError(400, [f"The user with {ref_key} '{ref}' does not exist."])
             recipients.append(ref)
         if to.get("groups") or to.get("groupIds"):
-            raise ApiError(400, ["The sandbox has no groups: notify users, reporter, assignee or watchers."])
+            raise JiraError(400, ["The sandbox has no groups: notify users, reporter, assignee or watchers."])
+        # 403 "if outgoing emails are disabled" (v3 spec, POST /rest/api/3/issue/{key}/notify)
+        if not self.model.profile(me.key).outgoing_mail:
+            raise JiraError(403, ["Outgoing mail is disabled: the notification cannot be queued."])
+        # Jira never mails the caller their own notification: a request whose only recipient
+        # is the caller is 400 ("the recipient is the same as the calling user", v3 spec), and
+        # one left with nobody is refused with "No recipients were defined for notification."
+        # (quoted in the docs of github.com/jira-node/node-jira-client, IssueClient#sendEmailNotification)
+        recipients = [r for r in dict.fromkeys(recipients) if r != me.key]
+        if not recipients:
+            raise JiraError(400, ["No recipients were defined for notification."])
         self.model.notifications.append(Notification(
             issue.key, me.key, str(body.get("subject") or ""), str(body.get("textBody") or ""),
-            str(body.get("htmlBody") or ""), list(dict.fromkeys(recipients)), body))
+            str(body.get("htmlBody") or ""), recipients, body))
         return Response(204, None)
 
     # -- handlers: entity properties ---------------------------------------------------------------
-    def _property_keys(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def property_keys(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         base = f"{self._link_base()}{self.model.api}/issue/{issue.id}/properties"
         return {"keys": [{"self": f"{base}/{k}", "key": k} for k in issue.properties]}
 
-    def _get_property(self, req: Request, me: User) -> dict:
-        issue = self.model.issue(req.params["issue"])
+    def get_property(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if key not in issue.properties:
-            raise ApiError(404, [f"The property with key '{key}' does not exist."])
+            raise JiraError(404, [f"The property with key '{key}' does not exist."])
         return {"key": key, "value": issue.properties[key]}
 
-    def _put_property(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def put_property(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if len(key) > 255:
-            raise ApiError(400, ["The property key can not be longer than 255 characters."])
+            raise JiraError(400, ["The property key can not be longer than 255 characters."])
         if not req.body:
-            raise ApiError(400, ["The property value must be valid JSON."])
+            raise JiraError(400, ["The property value must be valid JSON."])
         # "The value ... must be a valid, non-empty JSON ... maximum length is 32768 characters"
         # (v3 spec, PUT /rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey})
         if len(req.body) > 32768:
-            raise ApiError(400, ["The property value can not be longer than 32768 characters."])
+            raise JiraError(400, ["The property value can not be longer than 32768 characters."])
         value = self._body(req)
         created = key not in issue.properties
         issue.properties[key] = value
         self.model.touch()
         return Response(201 if created else 200, None)
 
-    def _delete_property(self, req: Request, me: User) -> Response:
-        issue = self.model.issue(req.params["issue"])
+    def delete_property(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
         key = req.params["prop"]
         if issue.properties.pop(key, None) is None:
-            raise ApiError(404, [f"The property with key '{key}' does not exist."])
+            raise JiraError(404, [f"The property with key '{key}' does not exist."])
         self.model.touch()
         return Response(204, None)
 
     # -- handlers: fields, contexts, options ---------------------------------------------------------
-    def _create_field(self, req: Request, me: User) -> Response:
+    def create_field(self, req: Request, me: User) -> Response:
         body = self._obj(req)
         name, type_ = body.get("name"), body.get("type")
         errors = {}
@@ -899,12 +659,12 @@ class JiraSandbox(SandboxServer):
         if not isinstance(type_, str) or not type_:
             errors["type"] = "The custom field type is required."
         if errors:
-            raise ApiError(400, [], errors)
+            raise JiraError(400, [], errors)
         cf = self.model.create_custom_field(name, type_, searcher=body.get("searcherKey"),
                                             description=str(body.get("description") or ""))
         return Response(201, self.model.render_field(cf.id))
 
-    def _get_contexts(self, req: Request, me: User) -> dict:
+    def get_contexts(self, req: Request, me: User) -> dict:
         cf = self.model.custom_field(req.params["field"])
         wanted = set(req.query.get("contextId", []))
         is_global = req.arg("isGlobalContext")
@@ -919,67 +679,75 @@ class JiraSandbox(SandboxServer):
             values.append(entry)
         return self._page(values, req, f"{self.model.api}/field/{cf.id}/context", 50)
 
-    def _create_context(self, req: Request, me: User) -> Response:
+    def create_context(self, req: Request, me: User) -> Response:
         body = self._obj(req)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ApiError(400, [], {"name": "The context name can't be empty."})
+            raise JiraError(400, [], {"name": "The context name can't be empty."})
         ctx = self.model.create_context(req.params["field"], name, str(body.get("description") or ""),
                                         body.get("projectIds") or [], body.get("issueTypeIds") or [])
         return Response(201, {"id": ctx.id, "name": ctx.name, "description": ctx.description,
                               "projectIds": ctx.project_ids, "issueTypeIds": ctx.issue_type_ids})
 
-    def _get_options(self, req: Request, me: User) -> dict:
+    def get_options(self, req: Request, me: User) -> dict:
         cf = self.model.custom_field(req.params["field"])
         ctx = self.model.context(cf, req.params["context"])
         only = (req.arg("onlyOptions") or "false").lower() == "true"
         option_id = req.arg("optionId")
         # "Options are returned first then cascading options" (v3 spec, GET .../option)
         ordered = [o for o in ctx.options if o.parent_id is None] + \
-                  ([] if only else [o for o in ctx.options if o.parent_id is not None])
+            ([] if only else [o for o in ctx.options if o.parent_id is not None])
         if option_id:
             ordered = [o for o in ordered if option_id in (o.id, o.parent_id)]
         values = [{"id": o.id, "value": o.value, **({"optionId": o.parent_id} if o.parent_id else {}),
                    "disabled": o.disabled} for o in ordered]
         return self._page(values, req, f"{self.model.api}/field/{cf.id}/context/{ctx.id}/option", 100)
 
-    def _create_options(self, req: Request, me: User) -> dict:
+    def create_options(self, req: Request, me: User) -> dict:
         body = self._obj(req)
         options = body.get("options")
         if not isinstance(options, list) or not options:
-            raise ApiError(400, ["options must be a non-empty list."])
+            raise JiraError(400, ["options must be a non-empty list."])
         created = self.model.add_options(req.params["field"], req.params["context"], options)
         return {"options": [{"id": o.id, "value": o.value, **({"optionId": o.parent_id} if o.parent_id else {}),
                              "disabled": o.disabled} for o in created]}
 
-    def _context_projects(self, req: Request, me: User) -> Response:
+    def context_projects(self, req: Request, me: User) -> Response:
         ids = self._obj(req).get("projectIds")
         self.model.assign_context_projects(req.params["field"], req.params["context"],
                                            ids if isinstance(ids, list) else [])
         return Response(204, None)
 
-    def _context_issue_types(self, req: Request, me: User) -> Response:
+    def context_issue_types(self, req: Request, me: User) -> Response:
         ids = self._obj(req).get("issueTypeIds")
         self.model.add_context_issue_types(req.params["field"], req.params["context"],
                                            ids if isinstance(ids, list) else [])
         return Response(204, None)
 
-    def _dc_field_options(self, req: Request, me: User) -> dict:
+    def dc_field_options(self, req: Request, me: User) -> dict:
         """Data Center: GET /rest/api/2/customFields/{id}/options ("experimental" in Atlassian's
         Jira DC REST docs, api-group-customfields): page-based (`page` from 1, `maxResults`),
-        filtered by the context of `projectIds`/`issueTypeIds`; the answer is
+        filtered by the context of `projectIds`/`issueTypeIds`, or - with neither given - the
+        global context's options only, unless `useAllContexts=true` asks for every context's
+        (the parameters of "Get custom field options", developer.atlassian.com/server/jira/
+        platform/rest/v10004/api-group-customfields/); the answer is
         {options: [{id, self, value, disabled, childrenIds}], total}, ids as numbers. DC has no
         REST call that creates options: an admin adds them in the UI (the sandbox: `add_options`)."""
         cf = self.model.custom_field(f"customfield_{req.params['number']}")
         project_ids = [p for raw in req.query.get("projectIds", []) for p in raw.split(",") if p]
         type_ids = [t for raw in req.query.get("issueTypeIds", []) for t in raw.split(",") if t]
-        use_all = (req.arg("useAllContexts") or "false").lower() == "true" or not (project_ids or type_ids)
+        use_all = (req.arg("useAllContexts") or "false").lower() == "true"
 
         def in_scope(ids: list[str], wanted: list[str]) -> bool:  # an empty list means "all"
             return not ids or not wanted or any(w in ids for w in wanted)
 
-        contexts = [c for c in cf.contexts if use_all or (in_scope(c.project_ids, project_ids)
-                                                          and in_scope(c.issue_type_ids, type_ids))]
+        if use_all:
+            contexts = list(cf.contexts)
+        elif project_ids or type_ids:
+            contexts = [c for c in cf.contexts if in_scope(c.project_ids, project_ids)
+                        and in_scope(c.issue_type_ids, type_ids)]
+        else:  # the global context: one that applies to every project
+            contexts = [c for c in cf.contexts if not c.project_ids]
         options = [o for c in contexts for o in c.options]
         query = (req.arg("query") or "").casefold()
         if query:
@@ -994,9 +762,34 @@ class JiraSandbox(SandboxServer):
                              "childrenIds": [int(k.id) for k in options if k.parent_id == o.id]} for o in chunk],
                 "total": len(options)}
 
+    # -- handlers: permissions -------------------------------------------------------------------------
+    def my_permissions(self, req: Request, me: User) -> dict:
+        """GET /mypermissions?projectKey|projectId|issueKey|issueId&permissions=A,B: which of the
+        named permissions the caller holds there (v3 spec, `Permissions`). The context must be
+        one the caller may browse (404 otherwise, as for a missing one). Cloud requires
+        `permissions` (400 when empty or naming an unknown key); Data Center lists every
+        permission when it is left out (Jira DC REST reference, api/2/mypermissions). The
+        400 texts are the sandbox's."""
+        keys = [k.strip() for raw in req.query.get("permissions", []) for k in raw.split(",") if k.strip()]
+        if not keys:
+            if self.flavour == "cloud":
+                raise JiraError(400, ["The 'permissions' query parameter is required: name one or more "
+                                      "permission keys."])
+            keys = list(CATALOGUE)
+        unknown = [k for k in keys if k not in CATALOGUE]
+        if unknown:
+            raise JiraError(400, [f"Invalid permission key: {k}" for k in unknown])
+        issue_ref = req.arg("issueId") or req.arg("issueKey")
+        project_ref = req.arg("projectId") or req.arg("projectKey")
+        if issue_ref:
+            self.model.browsable_issue(issue_ref, me.key)
+        elif project_ref:
+            self.model.browsable_project(project_ref, me.key)
+        return {"permissions": {k: render_permission(k, self.model.can(me.key, k)) for k in dict.fromkeys(keys)}}
+
     # -- handlers: projects --------------------------------------------------------------------------
-    def _project_search(self, req: Request, me: User) -> dict:
-        projects = list(self.model.projects.values())
+    def project_search(self, req: Request, me: User) -> dict:
+        projects = list(self.model.projects.values()) if self.model.can(me.key, "BROWSE_PROJECTS") else []
         keys = {k for raw in req.query.get("keys", []) for k in raw.split(",") if k}
         if keys:
             projects = [p for p in projects if p.key in keys]
@@ -1009,8 +802,8 @@ class JiraSandbox(SandboxServer):
             req.query["maxResults"] = ["100"]
         return self._page(values, req, f"{self.model.api}/project/search", 50)
 
-    def _project_statuses(self, req: Request, me: User) -> list:
-        project = self.model.project(req.params["project"])
+    def project_statuses(self, req: Request, me: User) -> list:
+        project = self.model.browsable_project(req.params["project"], me.key)
         names = project.workflow.status_names()
         statuses = [self.model.render_status(self.model.status_by_name(n).id) for n in names]
         return [{"self": f"{self._link_base()}{self.model.api}/issuetype/{tid}", "id": tid,
@@ -1023,7 +816,7 @@ class JiraSandbox(SandboxServer):
         """A repeated id parameter (`id=1&id=2`, as the v3 spec has it; commas taken too)."""
         return {v for raw in req.query.get(name, []) for v in raw.split(",") if v}
 
-    def _get_screens(self, req: Request, me: User) -> Any:
+    def get_screens(self, req: Request, me: User) -> Any:
         screens = sorted(self.model.screens.values(), key=lambda x: x.id)
         wanted, text = self._ids(req, "id"), (req.arg("queryString") or "").casefold()
         screens = [x for x in screens if (not wanted or str(x.id) in wanted) and text in x.name.casefold()]
@@ -1039,42 +832,42 @@ class JiraSandbox(SandboxServer):
             return values
         return self._page(values, req, f"{self.model.api}/screens", 100)
 
-    def _get_tabs(self, req: Request, me: User) -> list:
+    def get_tabs(self, req: Request, me: User) -> list:
         screen = self.model.screen(req.params["screen"])
         return [{"id": t.id, "name": t.name} for t in screen.tabs]
 
-    def _get_tab_fields(self, req: Request, me: User) -> list:
+    def get_tab_fields(self, req: Request, me: User) -> list:
         screen = self.model.screen(req.params["screen"])
         tab = self.model.screen_tab(screen, req.params["tab"])
         return [{"id": f, "name": self.model.field_name(f)} for f in tab.fields]
 
-    def _add_tab_field(self, req: Request, me: User) -> dict:
+    def add_tab_field(self, req: Request, me: User) -> dict:
         """POST .../tabs/{tabId}/fields {"fieldId"}: 200 with the ScreenableField (v3 spec; a live
         Cloud site answers 200, github.com/tenable/integration-jira-cloud/issues/23)."""
         screen = self.model.screen(req.params["screen"])
         tab = self.model.screen_tab(screen, req.params["tab"])
         field_id = self._obj(req).get("fieldId")
         if not isinstance(field_id, str) or not field_id:
-            raise ApiError(400, [], {"fieldId": "The field ID must be given."})
+            raise JiraError(400, [], {"fieldId": "The field ID must be given."})
         self.model.add_field_to_tab(screen, tab, field_id)
         self.model.touch()
         return {"id": field_id, "name": self.model.field_name(field_id)}
 
-    def _remove_tab_field(self, req: Request, me: User) -> Response:
+    def remove_tab_field(self, req: Request, me: User) -> Response:
         screen = self.model.screen(req.params["screen"])
         tab = self.model.screen_tab(screen, req.params["tab"])
         self.model.remove_field_from_tab(screen, tab, req.params["field"])
         self.model.touch()
         return Response(204, None)
 
-    def _add_to_default(self, req: Request, me: User) -> dict:
+    def add_to_default(self, req: Request, me: User) -> dict:
         """POST /screens/addToDefault/{fieldId}: "Adds a field to the default tab of the default
         screen" (v3 spec); not the screens a project has of its own."""
         self.model.add_to_default_screen(req.params["field"])
         self.model.touch()
         return {}
 
-    def _itss_projects(self, req: Request, me: User) -> dict:
+    def itss_projects(self, req: Request, me: User) -> dict:
         """GET /issuetypescreenscheme/project: each scheme with the projects using it; a project
         with no scheme of its own uses the default one (id "1")."""
         wanted = self._ids(req, "projectId")
@@ -1095,14 +888,14 @@ class JiraSandbox(SandboxServer):
             values.append({"issueTypeScreenScheme": entry, "projectIds": users})
         return self._page(values, req, f"{self.model.api}/issuetypescreenscheme/project", 50)
 
-    def _itss_mapping(self, req: Request, me: User) -> dict:
+    def itss_mapping(self, req: Request, me: User) -> dict:
         wanted = self._ids(req, "issueTypeScreenSchemeId")
         values = [{"issueTypeId": tid, "issueTypeScreenSchemeId": itss.id, "screenSchemeId": scheme}
                   for itss in self.model.issue_type_screen_schemes.values() if not wanted or itss.id in wanted
                   for tid, scheme in itss.mapping.items()]
         return self._page(values, req, f"{self.model.api}/issuetypescreenscheme/mapping", 50)
 
-    def _screen_schemes(self, req: Request, me: User) -> dict:
+    def screen_schemes(self, req: Request, me: User) -> dict:
         wanted = self._ids(req, "id")
         values = []
         for scheme in sorted(self.model.screen_schemes.values(), key=lambda x: x.id):
@@ -1113,3 +906,4 @@ class JiraSandbox(SandboxServer):
                 entry["description"] = scheme.description
             values.append(entry)
         return self._page(values, req, f"{self.model.api}/screenscheme", 25)
+

@@ -28,7 +28,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.jira.types import EDITABLE_SYSTEM, SYSTEM_FIELDS, ApiError
+from sandbox.jira.exceptions import JiraError
+from sandbox.jira.types import EDITABLE_SYSTEM, SYSTEM_FIELDS
 
 #: the project type's template name, as Jira prefixes a project's own screens
 _TEMPLATE = {"service_desk": "Jira Service Management", "software": "Scrum", "business": "Task Management"}
@@ -125,27 +126,27 @@ class JiraScreens:
         except (KeyError, ValueError):
             # 404 "if the screen is not found" (v3 spec, GET .../tabs and .../tabs/{tabId}/fields);
             # the text as Cloud words it, github.com/estuary/connectors/pull/2933
-            raise ApiError(404, [f"Screen with id {screen_id} does not exist"]) from None
+            raise JiraError(404, [f"Screen with id {screen_id} does not exist"]) from None
 
     def screen_tab(self, screen: Screen, tab_id: Any) -> ScreenTab:
         for tab in screen.tabs:
             if str(tab.id) == str(tab_id):
                 return tab
-        raise ApiError(404, [f"Tab with id {tab_id} does not exist"])
+        raise JiraError(404, [f"Tab with id {tab_id} does not exist"])
 
     def _known_field(self, field_id: str) -> bool:
         return field_id in SYSTEM_FIELDS or field_id in self.custom_fields
 
     def add_field_to_tab(self, screen: Screen, tab: ScreenTab, field_id: str) -> None:
         if not self._known_field(field_id):
-            raise ApiError(404, [f"The field with id '{field_id}' does not exist."])
+            raise JiraError(404, [f"The field with id '{field_id}' does not exist."])
         if field_id in screen.fields():
-            raise ApiError(400, [f"Field '{field_id}' is already present on the screen."])
+            raise JiraError(400, [f"Field '{field_id}' is already present on the screen."])
         tab.fields.append(field_id)
 
     def remove_field_from_tab(self, screen: Screen, tab: ScreenTab, field_id: str) -> None:
         if field_id not in tab.fields:
-            raise ApiError(404, [f"The field '{field_id}' is not on the tab."])
+            raise JiraError(404, [f"The field '{field_id}' is not on the tab."])
         tab.fields.remove(field_id)
 
     def add_to_default_screen(self, field_id: str) -> None:
@@ -153,5 +154,5 @@ class JiraScreens:
         it not found or the field is already present" (v3 spec)."""
         default = self.screens[1]
         if field_id in default.fields():
-            raise ApiError(404, [f"Field '{field_id}' is already present on the screen."])
+            raise JiraError(404, [f"Field '{field_id}' is already present on the screen."])
         self.add_field_to_tab(default, default.tabs[0], field_id)

@@ -1,19 +1,20 @@
 """The sandbox Jira's vocabulary: constants, the records it stores, Jira's time format.
 
-Shared by `jira_model` (state and writes), `jira_render` (JSON shapes) and `jira`
-(the HTTP routes). Values here are the sandbox's internal form: ids and aware
+Shared by `models` (state and writes), `render` (JSON shapes), `screens`,
+`responses` (HTTP shaping) and `server` (the seed API). Values here are the sandbox's internal form: ids and aware
 datetimes, never rendered JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Flavour = Literal["cloud", "datacenter"]
+#: the REST root per flavour: Cloud serves v3 (ADF bodies), Data Center v2 (wiki markup)
+API_ROOT: dict[str, str] = {"cloud": "/rest/api/3", "datacenter": "/rest/api/2"}
 CF_PREFIX = "com.atlassian.jira.plugin.system.customfieldtypes:"
 
 #: Jira's four status categories (GET /rest/api/3/statuscategory).
@@ -67,24 +68,6 @@ SYSTEM_FIELDS: dict[str, tuple[str, str, str | None]] = {
 NOT_NAVIGABLE = {"comment", "watches"}
 #: fields PUT /issue may set
 EDITABLE_SYSTEM = {"summary", "description", "priority", "assignee", "labels", "issuetype", "reporter"}
-
-
-class ApiError(Exception):
-    """An error answer in Jira's shape: {errorMessages: [...], errors: {field: message}}."""
-
-    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict[str, str] | None = None):
-        self.status = status
-        self.messages = list(messages)
-        self.errors = dict(errors or {})
-        super().__init__(status, self.messages, self.errors)
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return {"errorMessages": self.messages, "errors": self.errors}
-
-
-def issue_not_found() -> ApiError:
-    return ApiError(404, ["Issue does not exist or you do not have permission to see it."])
 
 
 def jira_time(value: datetime, tz: ZoneInfo) -> str:

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.zammad.store import TICKET_COLUMNS, ApiError, Store, fmt_time, parse_time
+from sandbox.zammad.exceptions import ZammadError
+from sandbox.zammad.models import TICKET_COLUMNS, Store, fmt_time, parse_time
 
 Predicate = Callable[[dict], bool]
 
@@ -64,16 +65,16 @@ class Search:
     # -- conditions --------------------------------------------------------------------------
     def _leaf(self, name: str, spec: dict, now: datetime) -> Predicate:
         if not isinstance(spec, dict) or "operator" not in spec:
-            raise ApiError(422, f"Invalid condition for '{name}': need an operator")
+            raise ZammadError(422, f"Invalid condition for '{name}': need an operator")
         op = str(spec["operator"])
         value = spec.get("value")
         obj, _, attr = name.partition(".")
         if obj != "ticket" or not attr:
-            raise ApiError(422, f"Unsupported condition attribute '{name}' (the sandbox knows ticket.* only)")
+            raise ZammadError(422, f"Unsupported condition attribute '{name}' (the sandbox knows ticket.* only)")
         if attr == "tags":
             return self._tags(op, value, name)
         if attr not in TICKET_COLUMNS and attr not in self.store.ticket_columns:
-            raise ApiError(422, f"Unknown attribute '{name}'")
+            raise ZammadError(422, f"Unknown attribute '{name}'")
 
         def get(t: dict) -> Any:
             return t.get(attr)
@@ -108,7 +109,7 @@ class Search:
                 return not (high is not None and (v > high if high_inc else v >= high))
 
             return within
-        raise ApiError(422, f"Invalid operator '{op}' for '{name}'")
+        raise ZammadError(422, f"Invalid operator '{op}' for '{name}'")
 
     def _tags(self, op: str, value: Any, name: str) -> Predicate:
         wanted = {str(v).strip() for v in _as_list(value) if str(v).strip()}
@@ -121,7 +122,7 @@ class Search:
             return lambda t: not wanted <= set(tags.get(t["id"], []))
         if op == "contains one not":
             return lambda t: not wanted & set(tags.get(t["id"], []))
-        raise ApiError(422, f"Invalid operator '{op}' for '{name}'")
+        raise ZammadError(422, f"Invalid operator '{op}' for '{name}'")
 
     @staticmethod
     def time_bounds(op: str, spec: dict, now: datetime,
@@ -133,7 +134,7 @@ class Search:
             try:
                 at = fmt_time(parse_time(spec.get("value")))
             except ValueError:
-                raise ApiError(422, f"Invalid time {spec.get('value')!r} for '{name}'") from None
+                raise ZammadError(422, f"Invalid time {spec.get('value')!r} for '{name}'") from None
             return (None, at, True, True) if op == "before (absolute)" else (at, None, True, True)
         if op == "today":
             start = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -143,9 +144,9 @@ class Search:
         try:
             amount = int(spec.get("value"))
         except (TypeError, ValueError):
-            raise ApiError(422, f"Invalid relative value {spec.get('value')!r} for '{name}'") from None
+            raise ZammadError(422, f"Invalid relative value {spec.get('value')!r} for '{name}'") from None
         if unit is None:
-            raise ApiError(422, f"Invalid range {spec.get('range')!r} for '{name}'")
+            raise ZammadError(422, f"Invalid range {spec.get('range')!r} for '{name}'")
         delta = unit * amount
         past, future, current = fmt_time(now - delta), fmt_time(now + delta), fmt_time(now)
         return {
@@ -162,7 +163,7 @@ class Search:
         if not condition:
             return (lambda t: True), None
         if not isinstance(condition, dict):
-            raise ApiError(422, "condition must be an object")
+            raise ZammadError(422, "condition must be an object")
         if "conditions" in condition:
             return self._tree(condition, now), self._tree_bounds(condition, now)
         preds = [self._leaf(name, spec, now) for name, spec in condition.items()]
@@ -180,7 +181,7 @@ class Search:
             return lambda t: any(p(t) for p in parts) if parts else True
         if op == "NOT":
             return lambda t: not all(p(t) for p in parts)
-        raise ApiError(422, f"Invalid condition operator '{op}'")
+        raise ZammadError(422, f"Invalid condition operator '{op}'")
 
     def _tree_bounds(self, node: dict, now: datetime) -> tuple | None:
         if str(node.get("operator", "AND")).upper() != "AND":
@@ -266,7 +267,7 @@ class Search:
         orders = [str(o).strip().lower() for o in _as_list(order_by) if str(o).strip()] or ["desc"]
         for key in keys:
             if key not in TICKET_COLUMNS and key not in store.ticket_columns:
-                raise ApiError(422, f"Unknown sort_by attribute '{key}'")
+                raise ZammadError(422, f"Unknown sort_by attribute '{key}'")
         if keys == ["updated_at"]:
             # candidates come from the updated_at index, already ascending
             if orders[0] == "desc":

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from sandbox.jira.responses import JiraSandbox
+from sandbox.jira import BotProfile, JiraSandbox
 from sandbox.server import Fault
 from tests.conformance.openapi import (
     response_hook,
@@ -80,6 +80,14 @@ class World:
                                           on_screens=False)
         return fid, self.sb.add_options(fid, ["1"])[0]
 
+    def with_bot(self, profile: BotProfile, call: Callable[[], requests.Response]) -> requests.Response:
+        """One call made while the bot has `profile`; the bot may do everything again after."""
+        self.sb.set_bot_profile(profile)
+        try:
+            return call()
+        finally:
+            self.sb.set_bot_profile(None)
+
     def fresh_field(self) -> str:
         """A new select field; its default context id is left in `last_context`."""
         fid = self.sb.create_custom_field("Contract", CF + "select", searcher=CF + "multiselectsearcher")
@@ -102,6 +110,13 @@ Case = Callable[[World], requests.Response]
 
 CASES: dict[str, tuple[int, Case]] = {
     "myself": (200, lambda w: w.s.get(w.url(f"{API}/myself"))),
+    "my permissions in a project": (200, lambda w: w.with_bot(BotProfile(lacks={"MANAGE_WATCHERS"}), lambda: w.s.get(
+        w.url(f"{API}/mypermissions"), params={"projectKey": "SD",
+                                               "permissions": "EDIT_ISSUES,MANAGE_WATCHERS,TRANSITION_ISSUES"}))),
+    "my permissions, unknown key": (400, lambda w: w.s.get(w.url(f"{API}/mypermissions"),
+                                                           params={"permissions": "FLY"})),
+    "my permissions in a missing project": (404, lambda w: w.s.get(w.url(f"{API}/mypermissions"), params={
+        "projectKey": "NOPE", "permissions": "EDIT_ISSUES"})),
     "serverInfo": (200, lambda w: w.s.get(w.url(f"{API}/serverInfo"))),
     "search/jql GET with fields": (200, lambda w: w.s.get(w.url(f"{API}/search/jql"), params={
         "jql": 'project in (SD) AND issuetype in (Incident) AND updated >= "2026/11/20 09:00" ORDER BY updated ASC',
@@ -123,6 +138,8 @@ CASES: dict[str, tuple[int, Case]] = {
     "create issue": (201, lambda w: w.s.post(w.url(f"{API}/issue"), json={"fields": {
         "project": {"key": "SD"}, "issuetype": {"name": "Incident"}, "summary": "UPS alarm",
         w.severity: {"id": w.sev_options[2]}}})),
+    "create issue, summary too long": (400, lambda w: w.s.post(w.url(f"{API}/issue"), json={"fields": {
+        "project": {"key": "SD"}, "issuetype": {"name": "Incident"}, "summary": "x" * 256}})),
     "edit issue": (204, lambda w: w.s.put(w.url(f"{API}/issue/{w.fresh_issue()}"), json={
         "fields": {w.severity: {"id": w.sev_options[0]}, "priority": {"id": "2"}},
         "update": {"labels": [{"add": "escalate"}]}})),
@@ -140,12 +157,19 @@ CASES: dict[str, tuple[int, Case]] = {
         "body": _adf("Escalated to the project manager"),
         "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]})),
     "add watcher": (204, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/watchers"), json=w.pm)),
+    "add watcher, no permission": (403, lambda w: w.with_bot(BotProfile(lacks={"MANAGE_WATCHERS"}), lambda: w.s.post(
+        w.url(f"{API}/issue/{w.key}/watchers"), json=w.pm))),
     "get watchers": (200, lambda w: w.s.get(w.url(f"{API}/issue/{w.key}/watchers"))),
     "remove watcher": (204, lambda w: w.s.delete(w.url(f"{API}/issue/{w.key}/watchers"),
                                                  params={"accountId": w.pm})),
     "notify": (204, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/notify"), json={
         "subject": "Escalated", "textBody": "Severity 1 unresolved for 4h", "htmlBody": "<p>Severity 1</p>",
         "to": {"reporter": True, "assignee": False, "watchers": True, "users": [{"accountId": w.pm}]}})),
+    "notify, only the caller": (400, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/notify"), json={
+        "subject": "x", "textBody": "x", "to": {"users": [{"accountId": w.sb.bot}]}})),
+    "notify, outgoing mail off": (403, lambda w: w.with_bot(BotProfile(outgoing_mail=False), lambda: w.s.post(
+        w.url(f"{API}/issue/{w.key}/notify"), json={"subject": "x", "textBody": "x",
+                                                     "to": {"users": [{"accountId": w.pm}]}}))),
     "put property (new)": (201, lambda w: w.s.put(w.url(f"{API}/issue/{w.fresh_issue()}/properties/escalator"),
                                                   json={"level": 1, "sent": ["n-1"]})),
     "put property (update)": (200, lambda w: (

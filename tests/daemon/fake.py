@@ -2,12 +2,22 @@
 
 It keeps what a real tracker keeps: the ticket's fields and history, its notes (with
 the escalator's marker text, searched before writing, like the real connectors), the
-people notified, a machine-state property, and an `updated` stamp that every write
+people notified, and an `updated` stamp that every write
 moves (so the daemon's own writes come back in the next incremental read, as on Jira
 and Zammad). Faults are injected per call name: a crash (`SimulatedCrash`, which no
-code catches: the process "dies" there), or the tracker being down (`Unreachable`).
-A person's edit can be slipped in just before a named call (`before`), e.g. between
-the daemon's read and its write.
+code catches: the process "dies" there), the tracker being down (`Unreachable`), or a
+refusal (`FakeTracker.fail`): an HTTP status answered as `connectors.http.HttpClient`
+raises it once its own retries are spent (the error type, the status, the server's
+messages, and for 429 the `Retry-After` seconds as `retry_after`), or a timeout — by
+default one that *lands*: the write is stored, the answer lost. A person's edit can be
+slipped in just before a named call (`before`), e.g. between the daemon's read and its
+write.
+
+Write calls and what each stands for on a real tracker: `add_note` (Jira comment /
+Zammad article), `watch` and `notify` (inside `notify`: Jira adds watchers, then
+POST /notify; Zammad writes the mention), `set_escalation_level`, `set_severity`,
+`set_state` (field or property/preferences writes and transitions), `create_problem`
+and `link` (inside `create_problem`), `create_task`.
 """
 
 from __future__ import annotations
@@ -17,7 +27,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
-from connectors.http import Conflict, NotFound, Unreachable
+from connectors.factory import connector_class
+from connectors.http import (
+    AuthError,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TrackerError,
+    Unreachable,
+)
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
@@ -25,6 +44,48 @@ ESCALATOR = "escalator-bot"
 
 class SimulatedCrash(BaseException):
     """The daemon process dies here (BaseException: nothing in the daemon catches it)."""
+
+
+#: what a real tracker says with each refusal (Jira's body shape: errorMessages), per call where it matters
+_MESSAGES = {
+    ("watch", 403): "You do not have the permission to manage the watcher list.",
+    ("notify", 403): "Outgoing mail is disabled.",
+    ("notify", 400): "The recipient is the calling user.",
+    ("set_state", 400): "Transition is not valid for the issue's current status.",
+    ("set_state", 422): "Missing required value for field 'pending_time'!",
+}
+
+
+@dataclass
+class Fault:
+    """How the tracker answers a call: an HTTP status (after the transport's retries) or "timeout"."""
+
+    answer: int | str
+    times: int | None = None  # None: every time
+    ticket: str | None = None  # only for this ticket id (or task label); None: every ticket
+    retry_after: float | None = None  # 429: the Retry-After header, in seconds
+    lands: bool = True  # a timeout: the write was stored before the answer was lost
+
+    def error(self, tracker: str, name: str) -> TrackerError:
+        path = f"/fake/{name}"
+        if self.answer == "timeout":
+            return Unreachable(f"{tracker}: POST {path}: read timeout at http://fake:80 after 1 attempt",
+                               method="POST", path=path)
+        status = int(self.answer)
+        message = _MESSAGES.get((name, status), f"refused with {status}")
+        kw = dict(status=status, method="POST", path=path, messages=[message])
+        where = f"{tracker}: POST {path}: HTTP {status}"
+        if status == 403:
+            return AuthError(f"{where}: permission denied ({message})", **kw)
+        if status == 404:
+            return NotFound(f"{where} not found: {message}", **kw)
+        if status == 429:
+            exc = RateLimited(f"{where} rate limited after 5 attempts: {message}", **kw)
+            exc.retry_after = self.retry_after  # the header's value, as the daemon reads it when present
+            return exc
+        if status >= 500:
+            return ServerError(f"{where} server error after 5 attempts: {message}", **kw)
+        return Conflict(f"{where}: {message}", **kw)
 
 
 @dataclass
@@ -40,7 +101,6 @@ class Ticket:
     incident: Incident
     notes: list[Note] = field(default_factory=list)
     notified: list[tuple[list[str], str]] = field(default_factory=list)
-    machine: dict = field(default_factory=dict)
     unreadable: str | None = None  # a reason: the ticket reads as Unreadable
 
 
@@ -67,7 +127,7 @@ class FakeTracker:
         self.calls: list[tuple[str, str]] = []
         self.crash_on: dict[str, int] = {}  # call name -> crash at the n-th call from now (1 = next)
         self.down = False
-        self.refuse: dict[str, int] = {}  # call name -> answer Conflict this many times
+        self.faults: dict[str, list[Fault]] = {}  # call name -> how it is answered (see `fail`)
         self.before: dict[str, Callable[[], object]] = {}  # call name -> run once, just before that call
         self.filed: list[Filed] = []  # problems and tasks, in creation order
         self.problem_of: dict[str, str] = {}  # incident id -> problem ref (the incident's own record)
@@ -89,15 +149,22 @@ class FakeTracker:
     def notes_with(self, ticket_id: str, marker: str) -> list[Note]:
         return [n for n in self.tickets[ticket_id].notes if n.marker == marker]
 
-    def count(self, name: str) -> int:
-        return sum(1 for n, _ in self.calls if n == name)
+    def count(self, name: str, ticket_id: str | None = None) -> int:
+        return sum(1 for n, t in self.calls if n == name and (ticket_id is None or t == ticket_id))
+
+    def fail(self, name: str, answer: int | str, *, times: int | None = None, ticket: str | None = None,
+             retry_after: float | None = None, lands: bool = True) -> Fault:
+        """Answer call `name` with `answer` (an HTTP status or "timeout") `times` times (None: always)."""
+        fault = Fault(answer, times, ticket, retry_after, lands)
+        self.faults.setdefault(name, []).append(fault)
+        return fault
 
     def _stamp(self, t: Ticket) -> datetime:
         # every write moves `updated` strictly forward, even with a frozen clock
         now = self.clock.now()
         return max(now, t.incident.updated_at + timedelta(milliseconds=1))
 
-    def _call(self, name: str, ticket_id: str = "") -> None:
+    def _call(self, name: str, ticket_id: str = "") -> Fault | None:
         self.calls.append((name, ticket_id))
         if name in self.before:
             self.before.pop(name)()
@@ -108,9 +175,19 @@ class FakeTracker:
             if self.crash_on[name] == 0:
                 del self.crash_on[name]
                 raise SimulatedCrash(name)
-        if self.refuse.get(name):
-            self.refuse[name] -= 1
-            raise Conflict(f"{self.tracker}: PUT /x: HTTP 400: refused", status=400)
+        fault = next((f for f in self.faults.get(name, ()) if f.ticket in (None, ticket_id) and f.times != 0), None)
+        if fault is None:
+            return None
+        if fault.times is not None:
+            fault.times -= 1
+        if fault.answer == "timeout" and fault.lands:
+            return fault  # the caller stores the write, then `answer` loses the reply
+        raise fault.error(self.tracker, name)
+
+    def answer(self, late: Fault | None, name: str) -> None:
+        """The reply to a write already stored: lost when the fault says so."""
+        if late is not None:
+            raise late.error(self.tracker, name)
 
 
 class FakeConnector:
@@ -119,6 +196,9 @@ class FakeConnector:
     def __init__(self, tracker: FakeTracker):
         self.t = tracker
         self.tracker = tracker.tracker
+        # what the real connector of this tracker says of it
+        self.container_key = connector_class(self.tracker).container_key
+        self.label_term = connector_class(self.tracker).label_term
         self.closed = False
 
     def _read(self, ticket: Ticket) -> ReadResult:
@@ -151,24 +231,26 @@ class FakeConnector:
         t.incident = t.incident.model_copy(update={**changes, "updated_at": self.t._stamp(t)})
 
     def set_severity(self, incident: Incident, severity: int) -> None:
-        self.t._call("set_severity", incident.id)
+        late = self.t._call("set_severity", incident.id)
         cur = self.t.tickets[incident.id].incident
         history = (*cur.severity_history, SeverityChange(at=self.t.clock.now(), by=ESCALATOR, severity=severity))
         self._write(incident, severity=severity, severity_history=history)
+        self.t.answer(late, "set_severity")
 
     def set_escalation_level(self, incident: Incident, level: int) -> None:
-        self.t._call("set_escalation_level", incident.id)
+        late = self.t._call("set_escalation_level", incident.id)
         cur = self.t.tickets[incident.id].incident
         records = (*cur.escalations, EscalationRecord(at=self.t.clock.now(), by=ESCALATOR, level=level))
         self._write(incident, escalation_level=level, escalations=records)
+        self.t.answer(late, "set_escalation_level")
 
     def set_state(self, incident: Incident, state: int) -> bool:
-        self.t._call("set_state", incident.id)
+        late = self.t._call("set_state", incident.id)
         cur = self.t.tickets[incident.id].incident
-        if cur.state == state:
-            return True
-        history = (*cur.state_history, StateChange(at=self.t.clock.now(), by=ESCALATOR, state=state))
-        self._write(incident, state=state, state_history=history)
+        if cur.state != state:
+            history = (*cur.state_history, StateChange(at=self.t.clock.now(), by=ESCALATOR, state=state))
+            self._write(incident, state=state, state_history=history)
+        self.t.answer(late, "set_state")
         return True
 
     def has_marker(self, incident: Incident, marker: str) -> bool:
@@ -178,15 +260,19 @@ class FakeConnector:
     def add_note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
         if self.has_marker(incident, marker):
             return False
-        self.t._call("add_note", incident.id)
+        late = self.t._call("add_note", incident.id)
         ticket = self.t.tickets[incident.id]
         ticket.notes.append(Note(f"{text}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
         self._write(incident)
+        self.t.answer(late, "add_note")
         return True
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
-        self.t._call("notify", incident.id)
+        # Jira: add the people as watchers, then POST /notify; Zammad: the mention (one write)
+        self.t.answer(self.t._call("watch", incident.id), "watch")
+        late = self.t._call("notify", incident.id)
         self.t.tickets[incident.id].notified.append((list(people), subject))
+        self.t.answer(late, "notify")
 
     def find_problem(self, incident: Incident) -> str | None:
         self.t._call("find_problem", incident.id)
@@ -196,12 +282,14 @@ class FakeConnector:
         label = record_label("problem", incident.ref)
         filed = next((f for f in self.t.filed if f.label == label), None)
         if filed is None:
-            self.t._call("create_problem", incident.id)
+            late = self.t._call("create_problem", incident.id)
             filed = Filed(f"PRB-{len(self.t.filed) + 1}", label, title, text, spec)
             self.t.filed.append(filed)
-        self.t._call("link", incident.id)
-        if incident.id not in filed.linked_to:
+            self.t.answer(late, "create_problem")
+        if incident.id not in filed.linked_to:  # a link made by a run that died before the next step stays
+            late = self.t._call("link", incident.id)
             filed.linked_to.append(incident.id)
+            self.t.answer(late, "link")
         self.t._call("record_problem", incident.id)
         self.t.problem_of[incident.id] = filed.ref
         return filed.ref
@@ -211,18 +299,11 @@ class FakeConnector:
         return next((f.ref for f in self.t.filed if f.label == label), None)
 
     def create_task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
-        self.t._call("create_task", label)
+        late = self.t._call("create_task", label)
         filed = Filed(f"TASK-{len(self.t.filed) + 1}", label, title, text, spec, assignee)
         self.t.filed.append(filed)
+        self.t.answer(late, "create_task")
         return filed.ref
-
-    def get_machine_state(self, incident: Incident) -> dict:
-        self.t._call("get_machine_state", incident.id)
-        return dict(self.t.tickets[incident.id].machine)
-
-    def put_machine_state(self, incident: Incident, state: dict) -> None:
-        self.t._call("put_machine_state", incident.id)
-        self.t.tickets[incident.id].machine = dict(state)
 
     def close(self) -> None:
         self.closed = True

@@ -22,7 +22,7 @@ from mapping.incident import EscalationRecord
 from plugin.config import SmtpConfig
 from plugin.journal import Journal
 from tests.daemon.conftest import ROLES, T0, incident
-from tests.daemon.fake import SimulatedCrash
+from tests.daemon.fake import FakeTracker, SimulatedCrash
 
 CST = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
@@ -246,6 +246,18 @@ def test_resolved_with_root_cause_unknown_gets_a_problem_in_the_configured_proje
     assert "根本原因未知" in problem.text
 
 
+def test_on_zammad_the_problem_goes_to_the_configured_group_not_the_jira_project(duties_world):
+    w = duties_world
+    w.tracker = FakeTracker(w.clock, tracker="zammad")
+    w.config = w.config.model_copy(update={"duties": w.config.duties.model_copy(update={
+        "problems": w.config.duties.problems.model_copy(update={"project": "PRB", "group": "Problems"})})})
+    w.tracker.add(incident("1", severity=3, contract="24x7", state=6, root_cause_unknown=True, tracker="zammad"))
+    settle(w)
+    w.daemon().cycle()
+    (problem,) = w.tracker.filed
+    assert problem.spec.container == "Problems"
+
+
 def test_the_weekly_callbacks_become_one_task_for_the_service_desk(duties_world):
     w = duties_world
     w.config = w.config.model_copy(update={"duties": w.config.duties.model_copy(update={
@@ -365,7 +377,7 @@ def test_a_refused_week_is_not_skipped_by_the_next_one(duties_world, caplog):
     w.tracker.add(incident("1", severity=3, contract="default", state=6, reported_at=cst("2026-03-03 10:00")))
     w.tracker.add(incident("2", severity=3, contract="default", state=6, reported_at=cst("2026-03-10 10:00")))
     w.clock.set(cst("2026-03-17 10:00"))
-    w.tracker.refuse["create_task"] = 1  # the tracker refuses week 10's task once
+    w.tracker.fail("create_task", 503, times=1)  # the tracker cannot take week 10's task for now
     daemon = w.daemon(poll_interval=3600)
     daemon.cycle()
     assert w.tracker.filed == [] and events(caplog, "daemon.duty-failed")

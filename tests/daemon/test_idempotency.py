@@ -21,17 +21,18 @@ def markers(world, ticket_id: str) -> list[str]:
     return [n.marker for n in world.tracker.ticket(ticket_id).notes]
 
 
-#: an escalation's calls, in order: has_marker (is the note there?), notify, has_marker (inside
-#: add_note), add_note, read_one (fresh, before the value), set_escalation_level. The crash comes
-#: at the n-th call of that name; the value says whether a notification is sent twice: only a
-#: crash after notify and before the note is on the ticket does that (nothing records the sending)
-CRASHES = [("has_marker", 1, False), ("notify", 1, False), ("notify", 2, False), ("has_marker", 2, True),
-           ("add_note", 1, True), ("add_note", 2, True), ("read_one", 1, False), ("read_one", 2, False),
-           ("set_escalation_level", 1, False), ("set_escalation_level", 2, False)]
+#: an escalation's calls, in order: has_marker (is the note there?), watch + notify (the
+#: notification; recorded in the journal at once), has_marker (inside add_note), add_note, read_one
+#: (fresh, before the value), set_escalation_level. The crash comes at the n-th call of that name.
+#: Nobody is told twice: a crash after the notification and before the note finds the journal's
+#: record of it (see the next test for a lost journal)
+CRASHES = [("has_marker", 1), ("watch", 1), ("notify", 1), ("notify", 2), ("has_marker", 2), ("add_note", 1),
+           ("add_note", 2), ("read_one", 1), ("read_one", 2), ("set_escalation_level", 1),
+           ("set_escalation_level", 2)]
 
 
-@pytest.mark.parametrize(("crash_on", "nth", "told_twice"), CRASHES)
-def test_crash_between_the_writes_of_an_escalation(world, crash_on, nth, told_twice):
+@pytest.mark.parametrize(("crash_on", "nth"), CRASHES)
+def test_crash_between_the_writes_of_an_escalation(world, crash_on, nth):
     world.tracker.add(incident("1", severity=1))  # all three levels due at once
     world.tracker.crash_on[crash_on] = nth
     with pytest.raises(SimulatedCrash):
@@ -43,7 +44,23 @@ def test_crash_between_the_writes_of_an_escalation(world, crash_on, nth, told_tw
     assert markers(world, "1") == LEVELS  # each note once, none lost
     assert t.incident.escalation_level == 3
     people = [p for p, _ in t.notified]
-    # every role was told; a crash between notify and note tells that role twice, nothing else does
+    assert sorted(people) == [["ceo-zhao"], ["dd-wang"], ["pm-li"]]  # every role told, once
+
+
+@pytest.mark.parametrize(("crash_on", "nth", "told_twice"), [("has_marker", 2, True), ("add_note", 1, True),
+                                                             ("read_one", 1, False)])
+def test_a_crash_with_the_journal_lost_too_may_tell_one_role_twice(world, crash_on, nth, told_twice):
+    """The one write that can repeat: a notification whose journal row is lost with the process's
+    journal, when the crash came before its note (nothing on the ticket says it was sent)."""
+    world.tracker.add(incident("1", severity=1))
+    world.tracker.crash_on[crash_on] = nth
+    with pytest.raises(SimulatedCrash):
+        world.daemon().cycle()
+    world.clock.advance(30)
+    world.daemon(journal=Journal(":memory:")).cycle()
+    t = world.tracker.ticket("1")
+    assert markers(world, "1") == LEVELS and t.incident.escalation_level == 3
+    people = [p for p, _ in t.notified]
     assert {tuple(p) for p in people} == {("pm-li",), ("dd-wang",), ("ceo-zhao",)}
     assert len(people) == 3 + told_twice
 
@@ -84,6 +101,28 @@ def test_crash_before_putting_back_an_illegal_change(world, tmp_path):
     assert len(markers(world, "1")) == 1
 
 
+@pytest.mark.parametrize("journal_kept", [True, False])
+def test_crash_between_a_put_back_and_its_note(world, tmp_path, journal_kept):
+    from mapping.loader import load_procedure
+    override = tmp_path / "procedure.yaml"
+    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
+    world.procedure = load_procedure(override)
+    world.config = make_config(watch_from=T0)
+    world.tracker.add(incident("1", severity=4, contract="strict"))
+    world.tracker.update("1", state=7, state_history=(
+        *(StateChange(at=T0, state=s) for s in (1, 2, 3)), StateChange(at=T0 + H, by="eng-a", state=7)))
+    world.at(H + timedelta(seconds=1))
+    world.tracker.crash_on["add_note"] = 1
+    with pytest.raises(SimulatedCrash):
+        world.daemon().cycle()
+    assert world.tracker.ticket("1").incident.state == 3  # put back, not yet said
+    world.daemon(journal=world.journal if journal_kept else Journal(":memory:")).cycle()
+    [note] = world.tracker.ticket("1").notes
+    assert world.tracker.count("set_state") == 1
+    # the journal knows it was the escalator's put-back; without it the note only flags the change
+    assert ("本助手将状态改回" in note.text) is journal_kept
+
+
 def test_a_lost_journal_costs_a_re_read_never_a_duplicate(world, tmp_path):
     path = tmp_path / "journal.sqlite"
     for i in range(1, 4):
@@ -121,7 +160,9 @@ def test_the_journal_keeps_cursor_and_schedule_across_restarts(world, tmp_path):
     # the incremental read found nothing new: the deadline came from the journal's schedule
     assert ("read_one", "1") in world.tracker.calls
     audit = Journal(path).entries(ticket_id="1")
-    assert [(e.marker, e.outcome, e.detail["people"]) for e in audit] == [("escalation-L1", "done", ["pm-li"])]
+    assert [(e.marker, e.kind, e.outcome, e.detail["people"]) for e in audit] == [
+        ("escalation-L1|notify", "escalate:notify", "done", ["pm-li"]),  # recorded as soon as it was sent
+        ("escalation-L1", "escalate", "done", ["pm-li"])]
 
 
 def test_a_second_daemon_on_the_same_tracker_adds_nothing(world):

@@ -95,6 +95,32 @@ def test_journal_keeps_cursor_schedule_and_audit(tmp_path):
     assert (entry.marker, entry.outcome, entry.detail) == ("escalation-L1", "done", {"people": ["pm-li"]})
 
 
+def test_a_pass_writes_its_schedule_in_one_transaction(world, tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    commits, alone, open_ = [], [], [False]
+
+    def trace(sql: str) -> None:  # every statement the journal runs, as SQLite runs it
+        if sql in ("BEGIN", "COMMIT"):
+            open_[0] = sql == "BEGIN"
+            if sql == "COMMIT":
+                commits.append(sql)
+        elif sql.startswith(("INSERT INTO schedule", "DELETE FROM schedule")) and not open_[0]:
+            alone.append(sql)  # a schedule row committed on its own
+
+    journal._db.set_trace_callback(trace)
+    for i in range(50):
+        world.tracker.add(incident(str(i), severity=3))
+    world.daemon(journal=journal).cycle()
+    assert len(journal.schedule("jira")) == 50
+    # the schedule of 50 tickets is one transaction, not 50 commits
+    assert alone == [] and len(commits) == 1
+    assert Journal(tmp_path / "j.sqlite").schedule("jira") == journal.schedule("jira")
+    # several rows in one call: new, moved and dropped together
+    journal.set_due_many("jira", [("0", "OPS-0", None), ("1", "OPS-1", T0), ("new", "OPS-new", T0)])
+    assert len(commits) == 2
+    assert {t for _, t, _ in journal.schedule("jira")} == {str(i) for i in range(1, 50)} | {"new"}
+
+
 def _escalate(**kw) -> Escalate:
     data = dict(level=2, role="division_director", deadline=T0 + timedelta(hours=6), reason="timetable", severity=2,
                 contract="24x7", elapsed=timedelta(hours=6, minutes=5), allowed=timedelta(hours=6))
@@ -108,7 +134,7 @@ def test_escalation_note_names_level_rule_numbers_and_contract(world):
     assert "第2级" in text and "事业部总监（dd-wang）" in text and "§5.2.2" in text
     assert "二级事件" in text and "《7×24 合同》" in text and "6小时" in text and "已超时5分钟" in text
     assert "2026-03-02 15:00（Asia/Shanghai）" in text
-    assert text.endswith(notes.SIGNATURE)
+    assert text.endswith(notes.signature("zh"))
 
 
 def test_restore_note_in_english_says_how_an_exception_is_recorded_on_zammad(world, tmp_path):
@@ -156,7 +182,7 @@ def test_every_write_has_a_stable_event_name(world, caplog):
 
 
 def test_schedule_keeps_the_earliest_deadline_first_and_stays_small():
-    from plugin.daemon import Schedule
+    from plugin.schedule import Schedule
     schedule = Schedule()
     for i in range(100):
         for hours in (5, 3, 4):  # each ticket's deadline moves three times
@@ -165,7 +191,7 @@ def test_schedule_keeps_the_earliest_deadline_first_and_stays_small():
     assert len(schedule) == 99
     assert schedule.next() == T0 + timedelta(hours=4, minutes=1)
     assert [t for _, t in schedule.due(T0 + timedelta(hours=4, minutes=2))] == ["1", "2"]
-    assert len(schedule._heap) <= 2 * len(schedule) + 64
+    assert schedule.heap_size() <= 2 * len(schedule) + 64
 
 
 def test_a_manual_escalation_note_names_who_asked(world):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta
 
 from mapping.incident import DowngradeApproval, SeverityChange, StateChange
 from tests.daemon.conftest import T0, incident, make_config
@@ -45,7 +46,7 @@ def test_escalates_each_level_when_its_deadline_passes(world):
     assert t.incident.escalation_level == 3
     assert [p for p, _ in t.notified] == [["pm-li"], ["dd-wang"], ["ceo-zhao"]]
     assert daemon.schedule.get("1") is None
-    kinds = [(e.marker, e.outcome) for e in world.journal.entries()]
+    kinds = [(e.marker, e.outcome) for e in world.journal.entries() if e.kind == "escalate"]
     assert kinds == [("escalation-L1", "done"), ("escalation-L2", "done"), ("escalation-L3", "done")]
 
 
@@ -246,22 +247,61 @@ def test_contract_and_roles_come_from_the_config(world):
     assert t.notified[0][0] == ["pm-night"]
 
 
-def test_a_refused_write_is_reported_and_the_others_go_on(world, caplog):
+def test_a_refused_write_is_reported_once_and_the_others_go_on(world, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
     world.tracker.add(incident("1", severity=1))
     world.tracker.add(incident("2", severity=1))
-    world.tracker.refuse["set_escalation_level"] = 1
+    world.tracker.fail("set_escalation_level", 400, times=1)  # the first level write: L1 on ticket 1
     daemon = world.daemon(poll_interval=60)
     daemon.cycle()
-    assert len(events(caplog, "daemon.action-failed")) == 1
+    [refused] = events(caplog, "daemon.write-refused")
+    assert refused.fields["ticket"] == "OPS-1" and refused.fields["write"] == "level"
+    assert refused.fields["status"] == 400 and refused.fields["refusal"] == "permanent"
     assert world.tracker.ticket("2").incident.escalation_level == 3
-    # retried within the poll interval; the note is not written twice
-    assert daemon.schedule.get("1") is not None
+    t = world.tracker.ticket("1")
+    # the escalation went on: its people were told, its note written; the higher levels were written
+    assert [n.marker for n in t.notes] == ["escalation-L1", "escalation-L2", "escalation-L3"]
+    assert t.incident.escalation_level == 3
+    [entry] = [e for e in world.journal.entries(ticket_id="1") if e.marker == "escalation-L1"]
+    assert entry.outcome == "done" and entry.detail["level_written"] is False
+    assert entry.detail["failed"]["level"].startswith("level: permanent, HTTP 400")
+    # never asked again: not on the next passes, nor reported again
     world.at(timedelta(minutes=2))
     daemon.cycle()
+    world.at(timedelta(minutes=4))
+    daemon.cycle()
+    assert world.tracker.count("set_escalation_level", "1") == 3
+    assert len(events(caplog, "daemon.write-refused")) == 1
+
+
+def test_a_write_the_tracker_cannot_take_now_waits_for_its_ticket_alone(world, caplog):
+    caplog.set_level(logging.INFO, "escalator.daemon")
+    world.tracker.add(incident("1", severity=1))
+    world.tracker.add(incident("2", severity=1))
+    world.tracker.fail("set_escalation_level", 503, times=2, ticket="1")
+    daemon = world.daemon(poll_interval=3600, rng=random.Random(7))
+    daemon.cycle()
+    assert world.tracker.ticket("2").incident.escalation_level == 3  # the other ticket is not held up
     t = world.tracker.ticket("1")
-    assert t.incident.escalation_level == 3
-    assert sorted(n.marker for n in t.notes) == ["escalation-L1", "escalation-L2", "escalation-L3"]
+    assert [n.marker for n in t.notes] == ["escalation-L1"] and t.incident.escalation_level == 0
+    [deferred] = events(caplog, "daemon.write-deferred")
+    until = datetime.fromisoformat(deferred.fields["until"])
+    assert T0 + timedelta(seconds=1) <= until <= T0 + timedelta(seconds=2)  # 2 s, half of it jittered
+    assert daemon.schedule.get("1") == until  # looked at again then, not at the hour's poll
+    daemon.wake("1")  # a webhook names it: read, but too early to write
+    daemon.cycle()
+    assert ("read_one", "1") in world.tracker.calls
+    assert world.tracker.count("set_escalation_level", "1") == 1
+    world.clock.set(until)
+    daemon.cycle()  # refused again: twice as long
+    second = datetime.fromisoformat(events(caplog, "daemon.write-deferred")[1].fields["until"])
+    assert until + timedelta(seconds=2) <= second <= until + timedelta(seconds=4)
+    world.clock.set(second)
+    daemon.cycle()
+    t = world.tracker.ticket("1")
+    assert [n.marker for n in t.notes] == ["escalation-L1", "escalation-L2", "escalation-L3"]
+    assert t.incident.escalation_level == 3 and len(t.notified) == 3  # nobody told twice
+    assert not events(caplog, "daemon.write-refused")
 
 
 def test_stop_finishes_the_action_in_flight_then_returns(world):
@@ -301,7 +341,9 @@ def test_a_deleted_ticket_is_dropped_from_the_schedule(world, caplog):
     assert [n.marker for n in world.tracker.ticket("2").notes] == ["escalation-L1"]
 
 
-def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
+def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog, monkeypatch):
+    import plugin.daemon
+    from mapping.decide import decide
     world.tracker.add(incident("1", severity=1))
     calls = []
 
@@ -309,10 +351,10 @@ def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog):
         calls.append(incident.id)
         if len(calls) == 1:
             raise RuntimeError("a bug in the rules")
-        from mapping.decide import decide
         return decide(incident, procedure, now, approvers, watch_from=watch_from)
 
-    daemon = world.daemon(decide=broken)
+    monkeypatch.setattr(plugin.daemon, "decide", broken)
+    daemon = world.daemon()
     assert daemon.cycle() == daemon.BACKOFF_START
     assert [r for r in caplog.records if getattr(r, "event", None) == "daemon.pass-failed"]
     daemon.cycle()

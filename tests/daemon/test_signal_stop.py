@@ -26,4 +26,4 @@ def test_the_signal_handler_does_not_wait_for_a_lock_its_own_thread_holds(world)
     thread.start()
     assert returned.wait(HANG), "the handler waited for a lock its own thread holds: a deadlock"
     thread.join(HANG)
-    assert daemon._stop.wait(HANG) and daemon.stopping  # stopped once the lock was let go
+    assert daemon._wake.wait(HANG) and daemon.stopping  # stopped once the lock was let go

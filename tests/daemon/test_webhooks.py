@@ -11,10 +11,16 @@ import threading
 import pytest
 import requests
 
-from plugin.webhooks import WebhookReceiver, sign
+from connectors.factory import webhook_for
+from plugin.webhooks import WebhookReceiver
 from tests.daemon.conftest import incident
 
 SECRET = "s3cret-webhook-key"
+
+
+def sign(secret: str, body: bytes, tracker: str) -> str:
+    """What the tracker sends as `X-Hub-Signature` (its connector's webhook format)."""
+    return webhook_for(tracker).sign(secret, body)
 
 
 @pytest.fixture
@@ -114,3 +120,83 @@ def test_a_bad_content_length_is_rejected_not_read(receiver, caplog, length):
     conn.close()
     assert receiver.got == []
     assert any(getattr(r, "event", "") == "webhooks.rejected" for r in caplog.records)
+
+
+# -- bounds: a peer that connects and stalls ------------------------------------------------------------
+HANG_GUARD = 30.0  # seconds: only a hung receiver gets anywhere near it
+
+
+def _stall(r, announced: int = 1_000_000, sent: bytes = b"{}"):
+    """A connection that announces a body of `announced` bytes and sends only `sent`."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(r.url)
+    sock = socket.create_connection((url.hostname, url.port), timeout=HANG_GUARD)
+    sock.sendall(b"POST /webhooks/jira HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + f"Content-Length: {announced}\r\n\r\n".encode() + sent)
+    return sock
+
+
+def _answer(sock) -> bytes:
+    """All the receiver says before it closes the connection."""
+    out = b""
+    while chunk := sock.recv(4096):
+        out += chunk
+    return out
+
+
+def test_a_body_that_never_comes_is_dropped_within_the_read_timeout(caplog):
+    caplog.set_level(logging.WARNING, "escalator.webhooks")
+    r = WebhookReceiver(SECRET, lambda tracker, ticket: None, read_timeout=0.2)
+    r.start()
+    try:
+        with _stall(r) as sock:
+            answer = _answer(sock)  # returns once the receiver closes; the hang guard if it never does
+    finally:
+        r.stop()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    [record] = [x for x in caplog.records if getattr(x, "event", None) == "webhooks.rejected"]
+    assert record.fields["reason"] == "body not received in time"
+
+
+def test_a_hundred_stalled_connections_do_not_keep_a_webhook_out(receiver):
+    stalled = [_stall(receiver) for _ in range(100)]  # the default read timeout outlasts the test
+    try:
+        resp = requests.post(f"{receiver.url}/webhooks/jira", data=JIRA_BODY, timeout=HANG_GUARD,
+                             headers={"X-Hub-Signature": sign(SECRET, JIRA_BODY, "jira")})
+        assert resp.status_code == 202
+        assert receiver.got == [("jira", "10042")]
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_connections_beyond_the_bound_are_told_busy_and_the_bound_comes_back(caplog):
+    import time
+
+    caplog.set_level(logging.WARNING, "escalator.webhooks")
+    got: list[tuple[str, str]] = []
+    r = WebhookReceiver(SECRET, lambda tracker, ticket: got.append((tracker, ticket)), max_connections=3)
+    r.start()
+    try:
+        stalled = [_stall(r) for _ in range(3)]
+        with _stall(r) as extra:
+            assert _answer(extra).startswith(b"HTTP/1.1 503 ")
+        assert any(getattr(x, "event", None) == "webhooks.rejected" and x.fields["reason"] == "too many connections"
+                   for x in caplog.records)
+        for sock in stalled:
+            sock.close()  # their handlers end and give their slots back
+        give_up = time.monotonic() + HANG_GUARD
+        while True:  # a condition wait: the slots come back as the handler threads notice the close
+            try:
+                resp = requests.post(f"{r.url}/webhooks/jira", data=JIRA_BODY, timeout=HANG_GUARD,
+                                     headers={"X-Hub-Signature": sign(SECRET, JIRA_BODY, "jira")})
+            except requests.ConnectionError:
+                resp = None
+            if resp is not None and resp.status_code == 202:
+                break
+            assert time.monotonic() < give_up, "the bound never came back"
+        assert got == [("jira", "10042")]
+    finally:
+        r.stop()

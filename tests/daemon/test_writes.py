@@ -112,7 +112,7 @@ def test_the_escalation_level_is_never_lowered(world):
     assert [p for p, _ in t.notified] == [["pm-li"]]
     assert t.incident.escalation_level == 3
     assert "set_escalation_level" not in writes(world)
-    [entry] = world.journal.entries(ticket_id="1")
+    [entry] = [e for e in world.journal.entries(ticket_id="1") if e.kind == "escalate"]
     assert entry.detail["level_written"] is False and entry.detail["level_found"] == 3
 
 
@@ -129,7 +129,7 @@ def test_an_illegal_change_moved_on_by_a_person_is_not_put_back(world, tmp_path)
     world.tracker.update("1", state=7, state_history=history)
     world.at(H + timedelta(seconds=1))
     # after the pass read it, the project manager sends it back to 待审核 herself
-    world.tracker.before["add_note"] = lambda: world.tracker.update(
+    world.tracker.before["read_one"] = lambda: world.tracker.update(
         "1", state=6, state_history=(*history, StateChange(at=world.clock.now(), by="pm-li", state=6)))
     daemon.cycle()
     t = world.tracker.ticket("1")

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from connectors.http import RetryPolicy
-from connectors.jira.factory import connector_from_config
+from connectors.jira.factory import make_connector
 from mapping.fieldmap import TrackerMapping
 from mapping.loader import load_procedure
 from plugin.config import Config
-from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLOUD = "https://your-domain.atlassian.net"
@@ -85,12 +85,12 @@ def transport(sleeps: Sleeps) -> dict:
 
 @pytest.fixture
 def cloud(sleeps: Sleeps, procedure):
-    return connector_from_config(make_config("cloud"), procedure, make_mapping("cloud"), **transport(sleeps))
+    return make_connector(make_config("cloud").tracker_settings(), make_mapping("cloud"), **transport(sleeps))
 
 
 @pytest.fixture
 def dc(sleeps: Sleeps, procedure):
-    return connector_from_config(make_config("datacenter"), procedure, make_mapping("datacenter"), **transport(sleeps))
+    return make_connector(make_config("datacenter").tracker_settings(), make_mapping("datacenter"), **transport(sleeps))
 
 
 # -- the sandbox Jira, for end-to-end tests -------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.base import Cursor
 from connectors.jira import connector as jira_connector
-from connectors.jira.factory import connector_from_config, provisioner_from_config
+from connectors.jira.factory import make_connector, make_provisioner
 from mapping.incident import Incident
 from plugin.config import load_config
 from tests.jira.conftest import Sleeps, config_file, transport
@@ -23,9 +23,9 @@ BULK = 3  # a bulk request's size, made small: the real one (1000) would need th
 def conn(sandbox, tmp_path, monkeypatch, procedure):
     monkeypatch.setattr(jira_connector, "BULK_CHANGELOG_MAX", BULK)
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))  # page size 2
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, _ = provisioner.apply(provisioner.plan())
-    return connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    return make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
 
 
 def _spy(conn) -> list[list[str]]:

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from connectors.base import Cursor
-from connectors.jira.factory import connector_from_config, provisioner_from_config
+from connectors.jira.factory import make_connector, make_provisioner
 from plugin.config import load_config
 from tests.conformance.openapi import spec, validate_request
 from tests.jira.conftest import Sleeps, config_file, transport
@@ -34,13 +34,13 @@ def _body(prepared):
 def test_cloud_requests_conform_to_the_v3_spec(sandbox, clock, tmp_path, monkeypatch, procedure) -> None:
     spec()  # parse (or skip) before the sandbox work
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))
-    provisioner = provisioner_from_config(config, procedure, **transport(Sleeps()))
+    provisioner = make_provisioner(config.tracker_settings(), procedure, **transport(Sleeps()))
     sent: list = []
     _capture(provisioner.client.http, sent)
     mapping, _ = provisioner.apply(provisioner.plan())
     provisioner.check(mapping)
 
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     _capture(conn.client.http, sent)
     person = sandbox.add_user("Wang Fang", "wangfang@example.com")
     key = sandbox.create_issue("SD", "Incident", "Core switch down", reporter=person,
@@ -53,13 +53,10 @@ def test_cloud_requests_conform_to_the_v3_spec(sandbox, clock, tmp_path, monkeyp
     conn.read_one(key)
     conn.set_severity(one, 1)
     conn.set_escalation_level(one, 1)
-    conn.set_category(one, "1.2")
     conn.set_state(one, 3)
     conn.add_note(one, "escalated", marker="escalation-L1")
     conn.add_note(one, "to the customer", marker="customer-1", public=True)
     conn.notify(one, [person], "subject", "text")
-    conn.put_machine_state(one, {"done": ["escalation-L1"]})
-    conn.get_machine_state(one)
 
     paths = {(p.method, p.path_url.split("?")[0]) for p in sent}
     assert ("POST", "/rest/api/3/search/jql") in paths and ("POST", "/rest/api/3/changelog/bulkfetch") in paths

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+import requests
 import responses
 
 from connectors.base import Cursor, marker_text
@@ -172,20 +173,18 @@ def test_field_writes_use_option_ids(cloud) -> None:
     responses.add(responses.PUT, f"{API}/issue/OPS-1", status=204)
     cloud.set_severity(_incident(cloud), 1)
     cloud.set_escalation_level(_incident(cloud), 2)
-    cloud.set_category(_incident(cloud), "1.2")
     assert [json.loads(c.request.body) for c in responses.calls] == [
         {"fields": {"customfield_10050": {"id": "10100"}}},
         {"fields": {"customfield_10052": {"id": "10302"}}},
-        {"fields": {"customfield_10051": {"id": "10200", "child": {"id": "10202"}}}},
     ]
 
 
 @responses.activate
 def test_severity_on_priorities(sleeps, procedure) -> None:
-    from connectors.jira.factory import connector_from_config
+    from connectors.jira.factory import make_connector
     from tests.jira.conftest import make_config, make_mapping, transport
     mapping = make_mapping(severity={"source": "priority", "values": {1: "1", 2: "2", 3: "3", 4: "4"}})
-    conn = connector_from_config(make_config(), procedure, mapping, **transport(sleeps))
+    conn = make_connector(make_config().tracker_settings(), mapping, **transport(sleeps))
     responses.add(responses.PUT, f"{API}/issue/OPS-1", status=204)
     conn.set_severity(_incident(conn), 2)
     assert json.loads(responses.calls[0].request.body) == {"fields": {"priority": {"id": "2"}}}
@@ -256,19 +255,6 @@ def test_notify_mails_and_adds_watchers_by_account_id(cloud, caplog) -> None:
 
 
 @responses.activate
-def test_machine_state_round_trip_and_absent_property(cloud) -> None:
-    prop = f"{API}/issue/OPS-1/properties/incident-escalator"
-    responses.add(responses.GET, prop, status=404,
-                  json={"errorMessages": ["The property with key 'incident-escalator' does not exist."]})
-    assert cloud.get_machine_state(_incident(cloud)) == {}
-    responses.add(responses.PUT, prop, status=201)
-    cloud.put_machine_state(_incident(cloud), {"done": ["escalation-L1"]})
-    assert json.loads(responses.calls[-1].request.body) == {"done": ["escalation-L1"]}
-    responses.replace(responses.GET, prop, json={"key": "incident-escalator", "value": {"done": ["escalation-L1"]}})
-    assert cloud.get_machine_state(_incident(cloud)) == {"done": ["escalation-L1"]}
-
-
-@responses.activate
 def test_basic_auth_and_401_is_one_line_without_the_token(cloud) -> None:
     responses.add(responses.GET, f"{API}/myself", status=401,
                   json={"errorMessages": ["You are not authenticated. Authentication required to perform this operation."]})
@@ -331,12 +317,27 @@ def test_read_one_fetches_issue_and_changelog(cloud) -> None:
 
 @responses.activate
 def test_a_page_token_served_twice_stops_the_read(cloud) -> None:
-    from connectors.http import TrackerError
+    from connectors.paging import PagingLoop
     responses.add(responses.GET, f"{API}/myself", json=load("cloud_myself.json"))
     looping = {"isLast": False, "nextPageToken": "SAME", "issues": []}
     for _ in range(3):
         responses.add(responses.POST, f"{API}/search/jql", json=looping)
-    with pytest.raises(TrackerError, match="same nextPageToken"):
+    with pytest.raises(PagingLoop, match="POST /rest/api/3/search/jql: .*page token it had already given"):
+        list(cloud.read_changed(Cursor()))
+
+
+@responses.activate
+def test_a_changelog_token_served_twice_is_the_same_error_not_a_short_history(cloud) -> None:
+    """A looping bulk changelog once ended the read quietly with part of the history; now it is
+    the one paging error every read raises."""
+    from connectors.paging import PagingLoop
+    responses.add(responses.GET, f"{API}/myself", json=load("cloud_myself.json"))
+    responses.add(responses.POST, f"{API}/search/jql", json=load("cloud_search_page1.json"))
+    responses.add(responses.POST, f"{API}/search/jql", json=load("cloud_search_page2.json"))
+    looping = {"issueChangeLogs": [{"issueId": "20001", "changeHistories": []}], "nextPageToken": "SAME"}
+    for _ in range(3):
+        responses.add(responses.POST, f"{API}/changelog/bulkfetch", json=looping)
+    with pytest.raises(PagingLoop, match="POST /rest/api/3/changelog/bulkfetch: "):
         list(cloud.read_changed(Cursor()))
 
 
@@ -360,6 +361,31 @@ def test_a_comment_is_never_posted_twice_on_a_server_error(cloud, sleeps) -> Non
     responses.add(responses.POST, f"{API}/issue/OPS-1/comment", status=503, json={"errorMessages": ["busy"]})
     with pytest.raises(ServerError, match="after 1 attempts"):
         cloud.add_note(_incident(cloud), "x", marker="escalation-L1")
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@pytest.mark.parametrize("fail", [
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), id="read-timeout"),
+    pytest.param(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset by peer")), id="reset"),
+])
+@responses.activate
+def test_a_comment_whose_answer_never_came_is_found_by_its_marker(cloud, sleeps, caplog, fail) -> None:
+    """Jira stored the comment, the answer was lost: the marker is looked for at once."""
+    stored: list[dict] = []
+
+    def post(request):
+        stored.append({"id": str(len(stored) + 1), "body": json.loads(request.body)["body"]})
+        raise fail
+
+    responses.add(responses.GET, f"{API}/project/OPS", json={"key": "OPS", "projectTypeKey": "software"})
+    responses.add_callback(responses.GET, f"{API}/issue/OPS-1/comment", callback=lambda request: (
+        200, {}, json.dumps({"comments": stored, "startAt": 0, "total": len(stored)})))
+    responses.add_callback(responses.POST, f"{API}/issue/OPS-1/comment", callback=post)
+    with caplog.at_level(logging.INFO):
+        assert cloud.add_note(_incident(cloud), "x", marker="escalation-L1") is True
+    assert len(stored) == 1 and sleeps == []
+    assert [r.event for r in caplog.records][-2:] == ["jira.answer-lost", "jira.comment-added"]
+    assert cloud.add_note(_incident(cloud), "x", marker="escalation-L1") is False
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
 

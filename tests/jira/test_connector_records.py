@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 import responses
 
 from connectors.base import RecordSpec
+from connectors.http import Conflict
 from mapping.incident import Incident
 from tests.jira.conftest import CLOUD, DC
 
@@ -73,3 +75,68 @@ def test_a_task_is_assigned_and_found_by_its_label(cloud) -> None:
     (created,) = _bodies(API, "/issue")
     assert created["fields"]["assignee"] == {"accountId": "5b10ac8d82e05b22cc7d4ef8"}
     assert created["fields"]["project"] == {"key": "OPS"} and created["fields"]["issuetype"] == {"name": "Task"}
+
+
+class LaggingIndex:
+    """Jira Cloud whose search index has not caught up with the issues it just created: a
+    search finds one only when `reconcileIssues` names it (read-after-write, v3 spec)."""
+
+    def __init__(self) -> None:
+        self.issues: list[dict] = []  # {"id", "key", "label"}
+        responses.add_callback(responses.POST, f"{API}/issue", callback=self._create)
+        responses.add_callback(responses.POST, f"{API}/search/jql", callback=self._search)
+
+    def _create(self, request):
+        fields = json.loads(request.body)["fields"]
+        issue = {"id": str(20050 + len(self.issues)), "key": f"OPS-{50 + len(self.issues)}",
+                 "label": fields["labels"][0]}
+        self.issues.append(issue)
+        return 201, {}, json.dumps({"id": issue["id"], "key": issue["key"], "self": "x"})
+
+    def _search(self, request):
+        body = json.loads(request.body)
+        label = body["jql"].split('"')[1]
+        visible = {int(i) for i in body.get("reconcileIssues", [])}
+        hits = [{"id": i["id"], "key": i["key"]} for i in self.issues if i["label"] == label and int(i["id"]) in visible]
+        return 200, {}, json.dumps({"issues": hits[:body["maxResults"]], "isLast": True})
+
+
+@responses.activate
+def test_a_problem_filed_a_moment_ago_is_found_though_the_search_index_lags(cloud) -> None:
+    """The link failed right after the problem was filed: the next attempt must find that problem
+    by its label - which Cloud's search shows only when asked to reconcile its id."""
+    index = LaggingIndex()
+    responses.add(responses.GET, f"{API}/issueLinkType", json={"issueLinkTypes": [{"id": "1", "name": "Relates"}]})
+    responses.add(responses.POST, f"{API}/issueLink", status=400, json={"errorMessages": ["No permission to link"]})
+    responses.add(responses.PUT, API + PROPERTY, status=201)
+    with pytest.raises(Conflict):
+        cloud.create_problem(_incident(), "[Problem] OPS-1", "text", RecordSpec())
+    responses.replace(responses.POST, f"{API}/issueLink", status=201)
+    assert cloud.create_problem(_incident(), "[Problem] OPS-1", "text", RecordSpec()) == "OPS-50"
+    assert len(index.issues) == 1  # filed once
+    searches = _bodies(API, "/search/jql")
+    assert "reconcileIssues" not in searches[0] and searches[1]["reconcileIssues"] == [20050]
+
+
+@responses.activate
+def test_the_ids_named_for_reconciling_are_the_latest_fifty(cloud) -> None:
+    index = LaggingIndex()
+    for week in range(1, 53):
+        cloud.create_task(f"incident-escalator-callbacks-default-2026-W{week:02d}", "Call-backs", "list",
+                          RecordSpec(issue_type="Task"), None)
+    assert cloud.find_task("incident-escalator-callbacks-default-2026-W52") == "OPS-101"
+    assert cloud.find_task("incident-escalator-callbacks-default-2026-W01") is None  # beyond the 50 remembered
+    (last, _) = _bodies(API, "/search/jql")
+    assert last["reconcileIssues"] == [20050 + n for n in range(2, 52)]
+    assert len(index.issues) == 52
+
+
+@responses.activate
+def test_a_search_naming_issues_to_reconcile_conforms_to_the_v3_spec(cloud) -> None:
+    from tests.conformance.openapi import validate_request
+    LaggingIndex()
+    cloud.create_task("incident-escalator-callbacks-default-2026-W10", "Call-backs", "list",
+                      RecordSpec(issue_type="Task"), None)
+    assert cloud.find_task("incident-escalator-callbacks-default-2026-W10") == "OPS-50"
+    (search,) = _bodies(API, "/search/jql")
+    validate_request("POST", f"{API}/search/jql", search)  # reconcileIssues: int64 ids, at most 50

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
 from connectors.base import Cursor
 from connectors.http import AuthError
-from connectors.jira.factory import connector_from_config, provisioner_from_config
+from connectors.jira.factory import make_connector, make_provisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.cli.mapping import mapping as mapping_cli
 from plugin.config import load_config
-from sandbox.jira.responses import Workflow, WorkflowTransition
+from sandbox.jira import Workflow, WorkflowTransition
+from sandbox.jira.permissions import BotProfile
 from sandbox.server import Fault
 from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
 
@@ -24,6 +27,11 @@ def _run(*args: str):
     return CliRunner().invoke(mapping_cli, list(args[1:]), catch_exceptions=False)
 
 
+def _cols(output: str) -> str:
+    """A plan's table with every gap between columns two spaces wide (widths follow the longest term)."""
+    return re.sub(r"(?<=\S) {2,}(?=\S)", "  ", output)
+
+
 def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -> None:
     config = config_file(tmp_path, sandbox, monkeypatch)
 
@@ -31,8 +39,8 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     assert bare.exit_code == 0, bare.output
     assert "create  severity" in bare.output and "6 change(s) to make, 0 for the admin" in bare.output
     # the new fields go on SD's own edit screen, found through its screen schemes
-    assert ("update  screen:SD:severity     put the new field 'Incident severity 事件级别' on the edit screen of "
-            "project SD: 'SD: Jira Service Management Edit/View Issue Screen' (") in bare.output
+    assert ("update  screen:SD:severity  put the new field 'Incident severity 事件级别' on the edit screen of "
+            "project SD: 'SD: Jira Service Management Edit/View Issue Screen' (") in _cols(bare.output)
     assert sandbox.calls_to("/field$", "POST") == 0  # plan writes nothing
     assert sandbox.calls_to("/fields$", "POST") == 0
 
@@ -62,8 +70,8 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     again = _run("mapping", "apply", "--config", str(config), "--yes")
     assert again.exit_code == 0, again.output
     assert "0 change(s) to make" in again.output and "0 change(s) made" in again.output
-    assert "ok      screen:SD              severity, category, escalation_level on the edit screen of project SD" \
-        in again.output
+    assert "ok  screen:SD  severity, category, escalation_level on the edit screen of project SD" \
+        in _cols(again.output)
     assert TrackerMapping.load(tmp_path / "mapping.yaml") == mapping
 
     clean = _run("mapping", "check", "--config", str(config))
@@ -111,7 +119,7 @@ def test_wrong_token_is_one_line_without_the_token(sandbox, tmp_path, monkeypatc
 @pytest.fixture
 def mapped(sandbox, tmp_path, monkeypatch, procedure):
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, _ = provisioner.apply(provisioner.plan())
     return config, mapping
 
@@ -119,7 +127,7 @@ def mapped(sandbox, tmp_path, monkeypatch, procedure):
 def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
     config, mapping = mapped
     sleeps = Sleeps()
-    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(sleeps))
     engineer = sandbox.add_user("Wang Fang", "wangfang@example.com")
     sev = mapping.severity
     key = sandbox.create_issue("SD", "Incident", "Core switch down", reporter=engineer,
@@ -160,8 +168,6 @@ def test_read_write_round_trip(sandbox, mapped, clock, procedure) -> None:
     assert len(comments) == 1 and comments[0].internal is True
     conn.notify(one, [engineer], f"{key} escalated", "Please act")
     assert sandbox.notifications[-1].recipients == [engineer] and engineer in sandbox.issue(key).watchers
-    conn.put_machine_state(one, {"done": ["escalation-L1"]})
-    assert conn.get_machine_state(one) == {"done": ["escalation-L1"]}
 
     # the daemon's own writes come back as changes, with history
     again = {r.ref: r for r in conn.read_changed(cursor)}
@@ -173,7 +179,7 @@ def test_daemon_writes_need_the_fields_on_the_edit_screen(sandbox, mapped, proce
     """Real Jira refuses PUT /issue for a field off the edit screen; apply put them there."""
     from connectors.http import TrackerError
     config, mapping = mapped
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     key = sandbox.create_issue("SD", "Incident", "Core switch down",
                                fields={str(mapping.severity.field): {"id": mapping.severity.values[3]}})
     (one,) = list(conn.read_changed(Cursor()))
@@ -199,7 +205,7 @@ def test_daemon_writes_need_the_fields_on_the_edit_screen(sandbox, mapped, proce
 def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clock) -> None:
     config, mapping = mapped
     sleeps = Sleeps()
-    conn = connector_from_config(config, procedure, mapping, **transport(sleeps))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(sleeps))
     sandbox.add_fault(Fault(path="/search/jql", status=429, retry_after=3))
     sandbox.add_fault(Fault(path="/changelog/bulkfetch", status=502))
     key = sandbox.create_issue("SD", "Incident", "x",
@@ -213,7 +219,7 @@ def test_rate_limit_and_server_error_are_retried(sandbox, mapped, procedure, clo
 def test_wrong_token_on_the_connector(sandbox, mapped, procedure, monkeypatch) -> None:
     config, mapping = mapped
     monkeypatch.setenv(ENV, "not-the-token-xyz")
-    conn = connector_from_config(config, procedure, mapping)
+    conn = make_connector(config.tracker_settings(), mapping)
     with pytest.raises(AuthError) as err:
         list(conn.read_changed(Cursor()))
     assert "not-the-token-xyz" not in str(err.value) and "\n" not in str(err.value)
@@ -242,10 +248,10 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
     assert bare.exit_code == 0, bare.output
     # DC's REST API cannot put a field on a project's screen: that is the admin's, one step per field
     assert "3 change(s) to make, 3 for the admin" in bare.output
-    assert ("MANUAL  screen:SD:severity     once created, put 'Incident severity 事件级别' on the edit screen of "
-            "project SD (Project settings → Screens of SD") in bare.output
-    assert ("create  severity               create select field 'Incident severity 事件级别' (searcher "
-            "multiselectsearcher); then add its 4 options by hand: '1 ") in bare.output
+    assert ("MANUAL  screen:SD:severity  once created, put 'Incident severity 事件级别' on the edit screen of "
+            "project SD (Project settings → Screens of SD") in _cols(bare.output)
+    assert ("create  severity  create select field 'Incident severity 事件级别' (searcher "
+            "multiselectsearcher); then add its 4 options by hand: '1 ") in _cols(bare.output)
     assert "each 'n.m' option goes under its parent 'n'" in bare.output  # the category's cascade
     assert sb.calls_to("/field$", "POST") == 0
 
@@ -265,8 +271,8 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
 
     todo = _run("mapping", "plan", "--config", str(config))
     sev = created[FIELD_NAMES["severity"]].id
-    assert f"MANUAL  severity               add to select field 'Incident severity 事件级别' ({sev}) the options: " \
-           f"{names['severity'][1]!r}" in todo.output
+    assert f"MANUAL  severity  add to select field 'Incident severity 事件级别' ({sev}) the options: " \
+           f"{names['severity'][1]!r}" in _cols(todo.output)
     assert "0 change(s) to make, 3 for the admin" in todo.output
 
     # with no issue in SD yet, its edit screen cannot be read on DC: the plan says so
@@ -284,8 +290,8 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
     sb.create_issue("SD", "Incident", "First incident")
     off = _run("mapping", "plan", "--config", str(config))
     assert "0 change(s) to make, 3 for the admin" in off.output
-    assert (f"MANUAL  screen:SD:severity     put field 'Incident severity 事件级别' ({sev}) on the edit screen "
-            "of project SD (not in the editmeta of SD-1)") in off.output
+    assert (f"MANUAL  screen:SD:severity  put field 'Incident severity 事件级别' ({sev}) on the edit screen "
+            "of project SD (not in the editmeta of SD-1)") in _cols(off.output)
     for term in ("severity", "category", "escalation_level"):  # the admin puts them on SD's screen
         sb.add_field_to_screen("SD", created[FIELD_NAMES[term]].id)
     done = _run("mapping", "apply", "--config", str(config), "--yes")
@@ -317,7 +323,7 @@ def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, mon
         escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
         states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
     config = load_config(config_file(tmp_path, sb, monkeypatch))
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     engineer = sb.add_user("Wang Fang", "wangfang@example.com")
     key = sb.create_issue("SD", "Incident", "Disk full", reporter=engineer, fields={sev_field: {"id": sev[1]}})
     clock.tick(3)
@@ -349,15 +355,15 @@ def test_severity_on_existing_priorities(sandbox, tmp_path, monkeypatch, procedu
     chosen = {1: "Highest", 2: "High", 3: "Medium", 4: "Low"}
     path = config_file(tmp_path, sandbox, monkeypatch, severity_source="priority", severity_priorities=chosen)
     plan = _run("mapping", "plan", "--config", str(path))
-    assert "ok      severity               on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in plan.output
+    assert "ok  severity  on priorities 1=Highest, 2=High, 3=Medium, 4=Low" in _cols(plan.output)
     # category and level only (each created, then put on SD's edit screen): no severity field
     assert "4 change(s) to make" in plan.output and "screen:SD:severity" not in plan.output
 
     config = load_config(path)
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     mapping, _ = provisioner.apply(provisioner.plan())
     assert mapping.severity.source == "priority" and mapping.severity.values == {1: "1", 2: "2", 3: "3", 4: "4"}
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     key = sandbox.create_issue("SD", "Incident", "Medium by default")
     (one,) = list(conn.read_changed(Cursor()))
     assert one.severity == 3
@@ -404,15 +410,39 @@ def test_optional_record_fields_are_found_by_name(sandbox, tmp_path, monkeypatch
     occurred = sandbox.create_custom_field("Occurred at 发生时间", "datetime", searcher="datetimerange")
     ci = sandbox.create_custom_field("Affected CI 受影响配置项", "textfield", searcher="textsearcher")
     config = load_config(config_file(tmp_path, sandbox, monkeypatch))
-    provisioner = provisioner_from_config(config, procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure)
     plan = provisioner.plan()
     assert {s.term: s.status for s in plan.steps}["occurred_at"] == "ok"
     mapping, _ = provisioner.apply(plan)
     assert (mapping.occurred_at.field, mapping.affected_ci.field, mapping.contract.field) == (occurred, ci, None)
 
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     sandbox.create_issue("SD", "Incident", "UPS alarm", fields={
         str(mapping.severity.field): {"id": mapping.severity.values[3]},
         occurred: "2026-03-02T00:40:00.000+0000", ci: "UPS-2F-01"})
     (one,) = list(conn.read_changed(Cursor()))
     assert one.facts["affected_ci"] == "UPS-2F-01" and one.facts["occurred_at"].startswith("2026-03-02")
+
+
+def test_check_names_each_missing_permission_with_what_it_breaks(sandbox, tmp_path, monkeypatch) -> None:
+    config = config_file(tmp_path, sandbox, monkeypatch)
+    assert _run("mapping", "apply", "--config", str(config), "--yes").exit_code == 0
+    full = _run("mapping", "check", "--config", str(config))
+    assert full.exit_code == 0 and "The bot holds every permission the escalator uses." in full.output
+
+    sandbox.set_bot_profile(BotProfile(lacks={"MANAGE_WATCHERS", "TRANSITION_ISSUES"}))
+    degraded = _run("mapping", "check", "--config", str(config))
+    assert degraded.exit_code == 0, degraded.output  # the escalator works around both
+    lines = [line.strip() for line in degraded.output.splitlines() if line.strip().startswith("missing:")]
+    assert lines == [
+        "missing: TRANSITION_ISSUES missing in SD: an illegal status change cannot be put back; it is flagged "
+        "in a note instead",
+        "missing: MANAGE_WATCHERS missing in SD: escalations cannot add the role holders as watchers; they are "
+        "named in the note instead"]
+    assert "2 permission(s) missing" in degraded.output
+    assert sandbox.calls_to("/rest/api/3/mypermissions$", "GET") >= 1
+
+    sandbox.set_bot_profile(BotProfile(lacks={"ADD_COMMENTS"}))
+    blocked = _run("mapping", "check", "--config", str(config))
+    assert blocked.exit_code == 1
+    assert "MISSING: ADD_COMMENTS missing in SD: no note can be written" in blocked.output

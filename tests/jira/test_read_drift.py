@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import Cursor
-from connectors.jira.factory import connector_from_config, provisioner_from_config
+from connectors.jira.factory import make_connector, make_provisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.config import load_config
@@ -39,11 +39,11 @@ def world(request, tmp_path, monkeypatch, procedure, clock):
     sb = request.getfixturevalue("sandbox" if request.param == "cloud" else "dc_sandbox")
     config = load_config(config_file(tmp_path, sb, monkeypatch))  # page size 2
     if request.param == "cloud":
-        provisioner = provisioner_from_config(config, procedure)
+        provisioner = make_provisioner(config.tracker_settings(), procedure)
         mapping, _ = provisioner.apply(provisioner.plan())
     else:
         mapping = _dc_mapping(sb)
-    conn = connector_from_config(config, procedure, mapping, **transport(Sleeps()))
+    conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     return sb, conn
 
 

@@ -29,6 +29,7 @@ states: {1: ["1"], 2: ["2"], 3: ["3"], 4: ["4"], 5: ["5"], 6: ["6"], 7: ["7"]}
 @pytest.fixture
 def tracker(tmp_path, monkeypatch):
     """A config + mapping file, and the fake connector the factory now returns."""
+    monkeypatch.setenv("JIRA_TOKEN", "never-sent")  # the settings resolve it; the fake sends nothing
     (tmp_path / "mapping.yaml").write_text(MAPPING)
     (tmp_path / "escalator.yaml").write_text(
         "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"
@@ -43,8 +44,8 @@ def tracker(tmp_path, monkeypatch):
     fake = FakeConnector([*month(), broken, odd, old])
     calls = []
 
-    def make_connector(config, procedure, mapping, **transport):
-        calls.append((config.tracker.kind, mapping.base_url))
+    def make_connector(settings, mapping, **transport):
+        calls.append((settings.kind, mapping.base_url))
         return fake
 
     monkeypatch.setattr(factory, "make_connector", make_connector)
@@ -131,6 +132,7 @@ def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp
     Reported Saturday 11-21 10:00, resolved Monday 10:00: 48 h on the 24x7 calendar (every level
     missed for severity 2), 1 h on the default's office hours (none missed).
     """
+    monkeypatch.setenv("JIRA_TOKEN", "never-sent")
     (tmp_path / "mapping.yaml").write_text(MAPPING)
     (tmp_path / "escalator.yaml").write_text(
         "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"

@@ -130,6 +130,7 @@ def test_starttls_then_login(tmp_path):
     try:
         password_file = tmp_path / "smtp-password"
         password_file.write_text("s3cret\n")
+        password_file.chmod(0o600)  # a secret file others can read is refused (plugin/private.py)
         config = _config(controller.port, security="starttls", username="desk",
                          password=Secret(file="smtp-password"))
         client_ctx = ssl.create_default_context(cafile=str(cert_file))

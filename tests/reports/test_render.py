@@ -59,11 +59,12 @@ def test_table_in_both_languages(report, procedure):
     zh = render_kpi(report, procedure, "table")
     assert "事件总数: 15" in zh
     assert re.search(r"L1 项目经理\s+10\s+14\s+71\.4%", zh)
-    assert re.search(r"合同服务 / 网络 \(1\.2\)\s+5\s+8h 48m", zh)
+    assert re.search(r"合同服务 / 网络 \(1\.2\)\s+5\s+8小时48分钟", zh)
     assert "一线解决率: 8/12 = 66.7%" in zh
     en = render_kpi(report, procedure, "table", "en")
     assert "Total incidents: 15" in en
     assert re.search(r"L3 company management\s+4\s+14\s+28\.6%", en)
+    assert re.search(r"/ network \(1\.2\)\s+5\s+8 h 48 min", en)
     assert "severity set to severity 1" in en
 
 
@@ -79,7 +80,7 @@ def test_monthly_html_is_self_contained_with_four_charts(report, procedure):
     trend = html.split('id="chart-trend">')[1].split("</svg>")[0]
     assert len(re.findall(r"<rect [^>]*><title>", trend)) == 12
     assert "<title>W47: 5</title>" in trend
-    assert "8h 48m" in html and "71.4%" in html
+    assert "8小时48分钟" in html and "71.4%" in html
 
 
 def test_monthly_in_english(report, procedure):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from mapping.fieldmap import TrackerMapping
 from plugin.cli.report import report
-from sandbox.jira.responses import JiraSandbox
+from sandbox.jira import JiraSandbox
 
 STATES = {1: ["Open"], 3: ["In Progress"], 4: ["Waiting for vendor"], 5: ["Waiting for customer"],
           6: ["Resolved"], 7: ["Closed"]}

@@ -41,7 +41,7 @@ def test_record_sheet_holds_every_fact_and_marks_the_missing(procedure):
     assert re.search(r"受影响的配置项\s+\(缺失\)", text)
     assert re.search(r"症状描述及错误代码\s+核心交换机宕机 ERR-42", text)
     # SLA time: Fri 11-20 09:00-11:00, resolved since
-    assert re.search(r"SLA 计时\s+2h", text)
+    assert re.search(r"SLA 计时\s+2小时\n", text)
     # the full timeline, to the second
     assert re.search(r"2026-11-19 20:30:00\s+级别设为 一级事件", text)
     assert re.search(r"2026-11-19 20:40:00\s+转至处理组 server", text)
@@ -50,10 +50,10 @@ def test_record_sheet_holds_every_fact_and_marks_the_missing(procedure):
 
 def test_record_sheet_ladder_follows_the_sla_clock(procedure):
     # K-04 (severity 4): 12 h reached as it was resolved, Mon 11-09 15:00; the clock stopped there
-    assert re.search(r"L1 项目经理\s+12h\s+2026-11-09 15:00\nL2 事业部总监\s+24h\s+-\n",
+    assert re.search(r"L1 项目经理\s+12小时\s+2026-11-09 15:00\nL2 事业部总监\s+24小时\s+-\n",
                      render_record(_k("K-04"), procedure, NOW))
     # K-06 runs on: 6 h from Tue 11-10 09:00 = 09-12 + 13-16 -> 16:00
-    assert re.search(r"L1 项目经理\s+6h\s+2026-11-10 16:00", render_record(_k("K-06"), procedure, NOW))
+    assert re.search(r"L1 项目经理\s+6小时\s+2026-11-10 16:00", render_record(_k("K-06"), procedure, NOW))
 
 
 def test_record_sheet_in_html_and_english(procedure):
@@ -89,14 +89,15 @@ def test_pm_digest(procedure):
     assert message.subject == "未解决事件日报 2026-11-20：2 起"
     # D-1: age Thu 17-18 + Fri 09-12, 13-17 = 8 h; next deadline (severity 3) company management 12 h:
     # 8 h by Fri 17:00, +1 h Fri 17-18, +3 h Mon 09-12 = 12 h at Mon 11-23 12:00
-    assert re.search(r"D-1\s+三级事件\s+处理中\s+8h\s+2026-11-23 12:00\s+2026-11-20 09:30 状态变为 处理中", message.body)
+    assert re.search(r"D-1\s+三级事件\s+处理中\s+8小时\s+2026-11-23 12:00\s+2026-11-20 09:30 状态变为 处理中", message.body)
     # D-2: age 10-12, 13-17 = 6 h; severity 2: director's 6 h reached at 17:00, next is management's 8 h:
     # +1 h Fri 17-18, +1 h Mon 09-10 -> Mon 11-23 10:00
-    assert re.search(r"D-2\s+二级事件\s+待处理\s+6h\s+2026-11-23 10:00", message.body)
-    assert message.body.rstrip().endswith("(incident-escalator)")
+    assert re.search(r"D-2\s+二级事件\s+待处理\s+6小时\s+2026-11-23 10:00", message.body)
+    assert message.body.endswith("\n\n—— 事件升级助手 incident-escalator\n")
     empty = pm_digest([], procedure, at("2026-11-20 17:00"), "en")
     assert (empty.subject, empty.body.splitlines()[0]) == ("Unresolved incidents 2026-11-20: 0",
                                                            "No unresolved incident today.")
+    assert empty.body.endswith("\n\n— incident-escalator\n")
 
 
 def test_review_list_and_customer_update(procedure):

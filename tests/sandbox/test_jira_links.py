@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from sandbox.jira.responses import JiraSandbox
+from sandbox.jira import JiraSandbox
 
 
 @pytest.fixture(params=["cloud", "datacenter"])

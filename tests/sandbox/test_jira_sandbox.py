@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sandbox.jira.responses import JiraSandbox, Workflow, WorkflowTransition
+from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 from sandbox.server import Fault, RateLimiter
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"

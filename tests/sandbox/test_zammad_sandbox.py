@@ -16,7 +16,7 @@ import requests
 
 from connectors.http import HttpClient, RetryPolicy
 from sandbox.server import Fault
-from sandbox.zammad.responses import ZammadSandbox
+from sandbox.zammad import ZammadSandbox
 
 TOKEN = "t0ken-admin"
 AGENT_TOKEN = "t0ken-agent"
@@ -213,7 +213,7 @@ def test_every_attribute_change_writes_history(sandbox, clock, api):
     clock.advance(minutes=1)
     api.put(f"/tickets/{tid}", {"state": "closed"})
     clock.advance(minutes=1)
-    api.put(f"/tickets/{tid}", {"state_id": 1})  # no workflow: closed -> new is allowed
+    api.put(f"/tickets/{tid}", {"state": "open"})  # Zammad has no state workflow: closed -> open
     history = api.get(f"/ticket_history/{tid}")["history"]
     changes = [(h["attribute"], h["value_from"], h["value_to"], h.get("id_from"), h.get("id_to"))
                for h in history if h["type"] == "updated"]
@@ -222,7 +222,10 @@ def test_every_attribute_change_writes_history(sandbox, clock, api):
     assert ("owner", "-", "Ann Agent", 1, agent["id"]) in changes
     assert ("title", "Disk full", "Disk full on db1", None, None) in changes
     assert ("pending_time", "", "2026-11-21 09:00:00 UTC", None, None) in changes
-    assert changes[-2:] == [("state", "pending reminder", "closed", 3, 4), ("state", "closed", "new", 4, 1)]
+    # leaving the pending state cleared pending_time (Ticket#reset_pending_time)
+    assert changes[-3:] == [("state", "pending reminder", "closed", 3, 4),
+                            ("pending_time", "2026-11-21 09:00:00 UTC", "", None, None),
+                            ("state", "closed", "open", 4, 2)]
     assert history[0]["type"] == "created" and history[0]["created_at"] == "2026-11-20T09:00:00.000Z"
     assert history[-1]["created_at"] == "2026-11-20T09:07:00.000Z"
     assert {h["created_by_id"] for h in history if h["type"] == "updated"} == {sandbox.admin_id}

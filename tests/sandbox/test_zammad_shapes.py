@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from sandbox.zammad.responses import ZammadSandbox
+from sandbox.zammad import ZammadSandbox
 from tests.cassettes import CASSETTES, load_cassette, parse_cassette
 
 TOKEN = "shape-token"

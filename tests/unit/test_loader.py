@@ -115,7 +115,7 @@ CASES = {
               project_manager: 4h
               division_director: 3h
               company_management: 8h
-        """, ["acme.yaml:6: escalation.timetable.2.division_director: 3h is earlier than project_manager's 4h "
+        """, ["acme.yaml:6: escalation.timetable.2.division_director: 3 h is earlier than project_manager's 4 h "
               "(ladder offsets must not decrease)"]),
     "category code used twice": ("""
         categories:
@@ -248,7 +248,7 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
           roles: [ceo]
     """)
     assert problems(path) == [
-        "acme.yaml:4: escalation.timetable.2.division_director: 3h is earlier than project_manager's 4h "
+        "acme.yaml:4: escalation.timetable.2.division_director: 3 h is earlier than project_manager's 4 h "
         "(ladder offsets must not decrease)",
         "acme.yaml:5: escalation.timetable.3.project_manager: not a duration: '6x' (write e.g. '4h', '30m', '1d 2h' or 0)",
         "acme.yaml:8: calendars.acme-hours.timezone: unknown time zone 'Mars/Olympus' "

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from connectors.base import Cursor, marker_text
-from connectors.http import AuthError, ServerError
-from connectors.zammad.connector import MACHINE_STATE_KEY, ZammadConnector
+from connectors.http import AuthError, ServerError, TrackerError, Unreachable
+from connectors.paging import PagingLoop
+from connectors.zammad.connector import ZammadConnector
 from mapping.fieldmap import SeverityMap
 from mapping.incident import Incident, Unreadable
 from tests.zammad import (
@@ -121,7 +123,8 @@ def test_a_server_ignoring_pages_is_an_error_not_a_loop(rsps) -> None:
     rsps.get(SEARCH, json=[ticket(5), ticket(6)])
     for tid in (5, 6):
         rsps.get(f"{BASE}/api/v1/ticket_history/{tid}", json=history(tid))
-    with pytest.raises(Exception, match="ignores paging"):
+    with pytest.raises(PagingLoop, match=r"zammad: GET /api/v1/tickets/search: page 2 came back the same as "
+                                         r"page 1: the server ignores paging"):
         list(_connector().read_changed(Cursor()))
 
 
@@ -143,8 +146,7 @@ def test_history_becomes_the_incident(rsps) -> None:
     ]
     rsps.get(f"{BASE}/api/v1/ticket_history/5", json=history(5, entries))
 
-    [inc] = list(_connector(contract_for=lambda org, group: "24x7" if org == "Zammad Foundation" else None)
-                 .read_changed(Cursor()))
+    [inc] = list(_connector().read_changed(Cursor()))
 
     assert isinstance(inc, Incident)
     assert (inc.state, inc.severity, inc.category, inc.escalation_level) == (4, 2, "1.2", 2)
@@ -156,7 +158,8 @@ def test_history_becomes_the_incident(rsps) -> None:
     assert [(r.by, r.at.minute) for r in inc.manual_requests] == [("nicole.braun@zammad.org", 40)]
     assert [(a.by, a.to_severity) for a in inc.approvals] == [("pm1", 2)]
     assert [g.group for g in inc.group_history] == ["Users", "Network"]
-    assert inc.contract == "24x7" and inc.organisation == "Zammad Foundation"
+    # no contract attribute on the ticket: the connector names none (the config's rules are plugin.contracts')
+    assert inc.contract is None and inc.organisation == "Zammad Foundation"
     assert inc.facts["reporter"] == "Nicole Braun"
     assert inc.facts["contact"] == "nicole.braun@zammad.org, +49 30 123"
     assert inc.facts["recorded_by"] == "Agent One"
@@ -312,18 +315,49 @@ def _json(call) -> dict:
 
 
 def test_attribute_writes_are_puts_and_logged(rsps, caplog) -> None:
+    rsps.get(f"{BASE}/api/v1/ticket_states", json=STATES)
     rsps.put(f"{BASE}/api/v1/tickets/5", json=ticket(5))
     connector = _connector()
     with caplog.at_level(logging.INFO, logger="escalator.zammad"):
         connector.set_severity(_incident(), 1)
         connector.set_escalation_level(_incident(), 2)
-        assert connector.set_state(_incident(), 4) is True
+        assert connector.set_state(_incident(), 2) is True  # an open state: no pending_time
         assert connector.set_state(_incident(state=4), 4) is True  # already there: no call
-    bodies = [_json(c) for c in rsps.calls]
-    assert bodies == [{"incident_severity": "1"}, {"incident_escalation_level": "2"}, {"state_id": 11}]
+    bodies = [_json(c) for c in rsps.calls if c.request.method == "PUT"]
+    assert bodies == [{"incident_severity": "1"}, {"incident_escalation_level": "2"}, {"state_id": 10}]
     events = [r.event for r in caplog.records]
     assert events == ["zammad.attribute-set"] * 3
     assert TOKEN not in caplog.text
+
+
+NOW = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("current", "entries", "sent"), [
+    # the reminder people set before the ticket left 挂起, still to come: restored
+    (None, [change("pending_time", "2026-11-20T08:00:00.000Z", value_from="", value_to="2026-11-21 09:00:00 UTC"),
+            change("pending_time", "2026-11-20T09:00:00.000Z", value_from="2026-11-21 09:00:00 UTC", value_to="")],
+     "2026-11-21T09:00:00.000Z"),
+    # the last one is past (it would fire at once): now + tracker.pending_default
+    (None, [change("pending_time", "2026-11-19T08:00:00.000Z", value_from="", value_to="2026-11-19 12:00:00 UTC")],
+     "2026-11-20T16:00:00.000Z"),
+    (None, [], "2026-11-20T16:00:00.000Z"),  # never pending before: the default
+    # a move between pending states: the ticket keeps its own reminder, nothing sent
+    ("2026-11-22T08:00:00.000Z", [], None),
+])
+def test_a_pending_state_goes_with_a_pending_time(rsps, caplog, current, entries, sent) -> None:
+    rsps.get(f"{BASE}/api/v1/ticket_states", json=STATES)
+    rsps.get(f"{BASE}/api/v1/tickets/5", json=ticket(5, pending_time=current))
+    rsps.get(f"{BASE}/api/v1/ticket_history/5", json=history(5, entries))
+    rsps.put(f"{BASE}/api/v1/tickets/5", json=ticket(5))
+    connector = _connector(pending_default=timedelta(hours=6))
+    connector.client.http.now = lambda: NOW
+    with caplog.at_level(logging.INFO, logger="escalator.zammad"):
+        assert connector.set_state(_incident(), 4) is True
+    put = [_json(c) for c in rsps.calls if c.request.method == "PUT"]
+    assert put == [{"state_id": 11, **({"pending_time": sent} if sent else {})}]
+    if sent:
+        assert any(r.event == "zammad.pending-time" and r.pending_time == sent for r in caplog.records)
 
 
 def test_severity_on_priorities_and_a_missing_state(rsps, caplog) -> None:
@@ -418,6 +452,72 @@ def test_an_email_reply_already_sent_is_found_by_its_marker(rsps) -> None:
     assert [c.request.method for c in rsps.calls] == ["GET"]
 
 
+class StoringServer:
+    """Zammad storing each article it is sent, then answering as `fail` says: an exception
+    (the answer never came), a status, or nothing (201)."""
+
+    def __init__(self, rsps, fail=None, *, store: bool = True):
+        self.articles: list[dict] = []
+        self.posts = 0
+        self.fail, self.store = fail, store
+        rsps.add_callback(responses.GET, f"{ARTICLES}/by_ticket/5",
+                          callback=lambda request: (200, {}, json.dumps(self.articles)))
+        rsps.add_callback(responses.POST, ARTICLES, callback=self._post)
+
+    def _post(self, request):
+        self.posts += 1
+        article = json.loads(request.body)
+        if self.store:
+            self.articles.append({"id": len(self.articles) + 1, **article})
+        if isinstance(self.fail, Exception):
+            raise self.fail
+        if isinstance(self.fail, int):
+            return self.fail, {}, json.dumps({"error": "upstream timed out"})
+        return 201, {}, json.dumps({"id": len(self.articles)})
+
+
+AMBIGUOUS = [
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), id="read-timeout"),
+    pytest.param(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset by peer")), id="reset"),
+    pytest.param(502, id="502"),
+]
+
+
+@pytest.mark.parametrize("fail", AMBIGUOUS)
+def test_a_note_whose_answer_never_came_is_found_by_its_marker_not_posted_again(rsps, caplog, fail) -> None:
+    server = StoringServer(rsps, fail)
+    connector = _connector()
+    with caplog.at_level(logging.INFO):
+        assert connector.add_note(_incident(), "Escalated.", marker="escalation-L1") is True
+    assert server.posts == 1 and len(server.articles) == 1
+    events = [r.event for r in caplog.records]
+    assert events[-2:] == ["zammad.answer-lost", "zammad.note-added"]
+    # the next pass: the note is there, nothing is written
+    assert connector.add_note(_incident(), "Escalated.", marker="escalation-L1") is False
+    assert server.posts == 1
+
+
+@pytest.mark.parametrize("fail", AMBIGUOUS)
+def test_a_note_whose_answer_never_came_and_that_is_not_there_is_the_error(rsps, fail) -> None:
+    server = StoringServer(rsps, fail, store=False)
+    with pytest.raises(TrackerError) as err:
+        _connector().add_note(_incident(), "Escalated.", marker="escalation-L1")
+    assert isinstance(err.value, (ServerError, Unreachable))
+    assert server.posts == 1  # never sent twice: the next pass tries again, after looking again
+    assert [c.request.method for c in rsps.calls].count("GET") == 2  # before, and at once after
+
+
+def test_an_email_reply_whose_answer_never_came_is_not_sent_twice(rsps, caplog) -> None:
+    _reply_mocks(rsps, customer=USERS["2"])
+    rsps.remove(responses.GET, f"{ARTICLES}/by_ticket/5")
+    rsps.remove(responses.POST, ARTICLES)
+    server = StoringServer(rsps, requests.exceptions.ReadTimeout("read timed out"))
+    with caplog.at_level(logging.INFO):
+        assert _connector().add_note(_incident(), "Dear customer", marker="customer-update", public=True) is True
+    assert server.posts == 1 and server.articles[0]["type"] == "email"
+    assert [r.event for r in caplog.records][-2:] == ["zammad.answer-lost", "zammad.reply-sent"]
+
+
 def test_notes_escape_html(rsps) -> None:
     rsps.get(f"{BASE}/api/v1/ticket_articles/by_ticket/5", json=[])
     rsps.post(f"{BASE}/api/v1/ticket_articles", json={"id": 2}, status=201)
@@ -439,39 +539,6 @@ def test_notify_mentions_each_person_once_as_that_person(rsps, caplog) -> None:
     assert _json(posts[0]) == {"mentionable_type": "Ticket", "mentionable_id": 5}
     events = [r.event for r in caplog.records]
     assert "zammad.mentioned" in events and "zammad.user-missing" in events
-
-
-def test_tags_links_and_machine_state(rsps, caplog) -> None:
-    rsps.get(f"{BASE}/api/v1/tags", json={"tags": ["vip"]})
-    rsps.post(f"{BASE}/api/v1/tags/add", json=True)
-    rsps.delete(f"{BASE}/api/v1/tags/remove", json=True)
-    rsps.get(f"{BASE}/api/v1/links", json={"links": [{"link_type": "normal", "link_object": "Ticket",
-                                                       "link_object_value": 9}], "assets": {}})
-    rsps.post(f"{BASE}/api/v1/links/add", json={}, status=201)
-    rsps.get(f"{BASE}/api/v1/tickets/5", json=ticket(5, preferences={"channel_id": 3,
-                                                                     MACHINE_STATE_KEY: {"level": 1}}))
-    rsps.put(f"{BASE}/api/v1/tickets/5", json=ticket(5))
-    connector = _connector()
-    with caplog.at_level(logging.INFO):
-        assert connector.add_tag(_incident(), "escalated") is True
-        assert connector.add_tag(_incident(), "vip") is False
-        assert connector.remove_tag(_incident(), "vip") is True
-        assert connector.link(_incident(), _incident(id="9", ref="77009")) is False
-        assert connector.link(_incident(), _incident(id="10", ref="77010"), "parent") is True
-        assert connector.get_machine_state(_incident()) == {"level": 1}
-        connector.put_machine_state(_incident(), {"level": 2})
-    writes = [(c.request.method, urlsplit(c.request.url).path, _json(c)) for c in rsps.calls
-              if c.request.method != "GET"]
-    assert writes == [
-        ("POST", "/api/v1/tags/add", {"object": "Ticket", "o_id": 5, "item": "escalated"}),
-        ("DELETE", "/api/v1/tags/remove", {"object": "Ticket", "o_id": 5, "item": "vip"}),
-        ("POST", "/api/v1/links/add", {"link_type": "parent", "link_object_target": "Ticket",
-                                       "link_object_target_value": 5, "link_object_source": "Ticket",
-                                       "link_object_source_number": "77010"}),
-        ("PUT", "/api/v1/tickets/5", {"preferences": {MACHINE_STATE_KEY: {"level": 2}}}),
-    ]
-    events = [r.event for r in caplog.records]
-    assert events == ["zammad.tag-added", "zammad.tag-removed", "zammad.linked", "zammad.machine-state-set"]
 
 
 def test_a_ticket_deleted_between_search_and_history_is_skipped(rsps, caplog) -> None:

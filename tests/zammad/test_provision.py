@@ -54,7 +54,10 @@ def test_severity_on_priorities_creates_the_missing_ones(rsps) -> None:
     assert (steps["severity:1"].status, steps["severity:2"].status) == ("create", "create")
     assert (steps["severity:3"].status, steps["severity:4"].status) == ("ok", "ok")
     assert steps["state:2"].status == "ok" and steps["state:2"].payload["ids"] == ["10"]
+    # Zammad's "new" cannot be set on an existing ticket (the agent edit screen): an own open 待处理
+    assert steps["state:1"].status == "create" and steps["state:1"].payload["state_type"] == "open"
 
+    rsps.post(f"{BASE}/api/v1/ticket_states", json={"id": 14, "name": "待处理"}, status=201)
     rsps.post(f"{BASE}/api/v1/ticket_priorities", json={"id": 5, "name": "x"}, status=201)
     rsps.post(f"{BASE}/api/v1/object_manager_attributes", json={"id": 1}, status=201)
     rsps.post(f"{BASE}/api/v1/object_manager_attributes_execute_migrations", json={})

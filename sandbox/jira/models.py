@@ -1,11 +1,13 @@
 """The sandbox Jira's state: projects, workflows, fields, issues and their history.
 
-Pure in-memory data with the operations the REST routes (`sandbox/jira/responses.py`)
-and the seed API call. Everything here runs under the server's lock; nothing here
-knows HTTP. Values are stored in a compact internal form (`jira_types`: ids, aware
-datetimes) and turned into Jira's JSON shapes by the `render_*` methods it inherits
-from `jira_render.JiraRendering`, per flavour (Cloud v3 / DC v2) and in the caller's
-time zone.
+The `models` of the moto-shaped package: pure in-memory data with the operations the
+REST operations (`sandbox.jira.responses`) and the seed API (`sandbox.jira.server`)
+call. Everything here runs under the server's lock; nothing here knows HTTP, and a
+refusal is a `sandbox.jira.exceptions.JiraError`. Values are stored in a compact
+internal form (`sandbox.jira.types`: ids, aware datetimes) and turned into Jira's JSON
+shapes by the `render_*` methods it inherits from `render.JiraRendering`, per flavour
+(Cloud v3 / DC v2) and in the caller's time zone; screens come from
+`screens.JiraScreens`, queries from `jql`.
 
 Sources for shapes and texts: the Cloud v3 OpenAPI document in
 `../shared/reference/jira-platform-v3.json`; where it is silent, the comments cite
@@ -16,21 +18,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sandbox.jira.jql import JqlError, Query, order, parse
+from sandbox.jira.exceptions import JiraError, JqlError, issue_not_found
+from sandbox.jira.jql import Query, order, parse
+from sandbox.jira.permissions import BotProfile
 from sandbox.jira.render import JiraRendering
 from sandbox.jira.screens import JiraScreens
 from sandbox.jira.types import (
+    API_ROOT,
     CATEGORIES,
     CF_PREFIX,
     EDITABLE_SYSTEM,
     FIELD_TYPES,
     OPTION_TYPES,
     SYSTEM_FIELDS,
-    ApiError,
     ChangeItem,
     Comment,
     Context,
@@ -50,11 +54,11 @@ from sandbox.jira.types import (
     Workflow,
     WorkflowTransition,
     default_workflow,
-    issue_not_found,
     jira_time,
     parse_jira_time,
     plain_text,
 )
+from sandbox.jira.webhooks import AdminWebhooks
 
 
 class JiraModel(JiraRendering, JiraScreens):
@@ -66,7 +70,7 @@ class JiraModel(JiraRendering, JiraScreens):
         self.flavour = flavour
         self.clock = clock
         self._base = base
-        self.api = "/rest/api/3" if flavour == "cloud" else "/rest/api/2"
+        self.api = API_ROOT[flavour]
         self.users: dict[str, User] = {}
         self.statuses: dict[str, Status] = {}
         self.priorities: dict[str, Priority] = {}
@@ -83,7 +87,15 @@ class JiraModel(JiraRendering, JiraScreens):
                 ("10002", "Duplicate", "is duplicated by", "duplicates"),
                 ("10003", "Relates", "relates to", "relates to"))}
         self.links: list[IssueLink] = []
+        # who may do what (sandbox.jira.permissions): users without a profile hold everything
+        self.profiles: dict[str, BotProfile] = {}
+        # Cloud's /search/jql reads an eventually consistent index: "The majority of
+        # modifications are shown within seconds" (developer.atlassian.com/cloud/jira/platform/
+        # search-and-reconcile). An issue created over REST is searchable from this time on.
+        self.search_lag = timedelta(0)
+        self.searchable_from: dict[int, datetime] = {}
         self._init_screens()
+        self.webhooks = AdminWebhooks(self)  # admin webhooks and their delivery (sandbox.jira.webhooks)
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
         self._ids = {name: itertools.count(start) for name, start in (
@@ -115,7 +127,35 @@ class JiraModel(JiraRendering, JiraScreens):
         self.version += 1
         self._search_cache.clear()
 
+    def text_body(self, text: str) -> Any:
+        """A plain text as this flavour stores a comment body (ADF on Cloud, wiki markup on DC)."""
+        if self.flavour == "datacenter":
+            return text
+        return {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": line}]} if line else {"type": "paragraph"}
+            for line in text.split("\n")]}
+
     # -- seed: reference data -------------------------------------------------------------------
+    def seed_site(self, *, lead: str, workflow: Workflow, statuses: dict[str, str]) -> None:
+        """A Jira Service Management site as the sandbox starts it: the usual statuses
+        (plus `statuses`: name -> category), five priorities, JSM's ITSM issue types and
+        "Problem/Incident" link type, and the service project SD."""
+        for sid, name, cat in (("1", "Open", "new"), ("3", "In Progress", "indeterminate"),
+                               ("10000", "Waiting for customer", "indeterminate"),
+                               ("10001", "Waiting for vendor", "indeterminate"),
+                               ("5", "Resolved", "done"), ("6", "Closed", "done")):
+            self.add_status(name, cat, id=sid)
+        for name, cat in statuses.items():
+            self.add_status(name, cat)
+        for pid, name, color in (("1", "Highest", "#d04437"), ("2", "High", "#f15c75"), ("3", "Medium", "#f79232"),
+                                 ("4", "Low", "#707070"), ("5", "Lowest", "#999999")):
+            self.add_priority(name, id=pid, color=color)
+        for tid, name in (("10001", "Incident"), ("10002", "Service Request"), ("10003", "Task"),
+                          ("10004", "Problem")):
+            self.add_issue_type(name, id=tid)
+        self.add_link_type("Problem/Incident", "is caused by", "causes")
+        self.add_project("SD", "IT Service Desk", type_key="service_desk", lead=lead, workflow=workflow)
+
     def add_user(self, display_name: str, email: str, *, account_id: str | None = None,
                  name: str | None = None, time_zone: str = "UTC", token: str | None = None) -> str:
         n = self._next("user")
@@ -179,12 +219,12 @@ class JiraModel(JiraRendering, JiraScreens):
                             description: str = "") -> CustomField:
         short = type_.removeprefix(CF_PREFIX)
         if short not in FIELD_TYPES or (type_ != short and not type_.startswith(CF_PREFIX)):
-            raise ApiError(400, [], {"type": f"The custom field type '{type_}' is not valid."})
+            raise JiraError(400, [], {"type": f"The custom field type '{type_}' is not valid."})
         if searcher is not None:
             s_short = searcher.removeprefix(CF_PREFIX)
             if s_short not in FIELD_TYPES[short][2]:
-                raise ApiError(400, [], {"searcherKey": f"The searcher '{searcher}' is not valid for the "
-                                         f"custom field type '{CF_PREFIX}{short}'."})
+                raise JiraError(400, [], {"searcherKey": f"The searcher '{searcher}' is not valid for the "
+                                          f"custom field type '{CF_PREFIX}{short}'."})
         n = self._next("field")
         cf = CustomField(f"customfield_{n}", n, name, description, short,
                          searcher if searcher is None else CF_PREFIX + searcher.removeprefix(CF_PREFIX))
@@ -195,6 +235,22 @@ class JiraModel(JiraRendering, JiraScreens):
         self.touch()
         return cf
 
+    def put_on_project_screens(self, project_key: str, field_id: str) -> None:
+        """A field onto the edit screens of a project's issue types (their first tab)."""
+        project = self.project(project_key)
+        for tid in project.issue_type_ids:
+            screen = self.screen_for(project.id, tid)
+            if field_id not in screen.fields():
+                screen.tabs[0].fields.append(field_id)
+
+    def take_off_project_screens(self, project_key: str, field_id: str) -> None:
+        """A field off every tab of a project's edit screens."""
+        project = self.project(project_key)
+        for tid in project.issue_type_ids:
+            for tab in self.screen_for(project.id, tid).tabs:
+                if field_id in tab.fields:
+                    tab.fields.remove(field_id)
+
     def create_context(self, field_id: str, name: str, description: str = "",
                        project_ids: Iterable[str] = (), issue_type_ids: Iterable[str] = ()) -> Context:
         cf = self.custom_field(field_id)
@@ -202,7 +258,7 @@ class JiraModel(JiraRendering, JiraScreens):
         known_projects = {p.id for p in self.projects.values()}
         bad = [p for p in pids if p not in known_projects] + [t for t in tids if t not in self.issue_types]
         if bad:
-            raise ApiError(404, [f"The ID(s) {', '.join(bad)} could not be found."])
+            raise JiraError(404, [f"The ID(s) {', '.join(bad)} could not be found."])
         ctx = Context(str(self._next("context")), name, description, pids, tids)
         cf.contexts.append(ctx)
         self.touch()
@@ -212,24 +268,24 @@ class JiraModel(JiraRendering, JiraScreens):
         cf = self.custom_field(field_id)
         ctx = self.context(cf, context_id)
         if cf.type not in OPTION_TYPES:
-            raise ApiError(400, [f"The custom field {field_id} does not support options."])
+            raise JiraError(400, [f"The custom field {field_id} does not support options."])
         if len(options) > 1000:
-            raise ApiError(400, ["You can create up to 1000 options in one request."])
+            raise JiraError(400, ["You can create up to 1000 options in one request."])
         created: list[Option] = []
         existing = {(o.parent_id, o.value.casefold()) for o in ctx.options}
         for raw in options:
             value = str(raw.get("value") or "").strip()
             parent = raw.get("optionId")
             if not value:
-                raise ApiError(400, [], {"value": "The option value can't be empty."})
+                raise JiraError(400, [], {"value": "The option value can't be empty."})
             if parent is not None:
                 parent = str(parent)
                 if cf.type != "cascadingselect":
-                    raise ApiError(400, ["Cascading options can only be created for a cascading select field."])
+                    raise JiraError(400, ["Cascading options can only be created for a cascading select field."])
                 if not any(o.id == parent and o.parent_id is None for o in ctx.options + created):
-                    raise ApiError(404, [f"The option {parent} was not found in the context."])
+                    raise JiraError(404, [f"The option {parent} was not found in the context."])
             if (parent, value.casefold()) in existing:
-                raise ApiError(400, [f"The option '{value}' already exists in this context."])
+                raise JiraError(400, [f"The option '{value}' already exists in this context."])
             existing.add((parent, value.casefold()))
             created.append(Option(str(self._next("option")), value, parent, bool(raw.get("disabled", False))))
         ctx.options.extend(created)
@@ -244,11 +300,11 @@ class JiraModel(JiraRendering, JiraScreens):
         known = {p.id for p in self.projects.values()}
         pids = [str(p) for p in project_ids]
         if not pids or any(p not in known for p in pids):
-            raise ApiError(404 if pids else 400, [f"The projects {', '.join(p for p in pids if p not in known)} "
-                                                  f"were not found." if pids else "projectIds can't be empty."])
+            raise JiraError(404 if pids else 400, [f"The projects {', '.join(p for p in pids if p not in known)} "
+                                                   f"were not found." if pids else "projectIds can't be empty."])
         taken = [p for c in cf.contexts for p in c.project_ids if p in pids]
         if taken:
-            raise ApiError(400, [f"The projects {', '.join(taken)} are already assigned to a context of this field."])
+            raise JiraError(400, [f"The projects {', '.join(taken)} are already assigned to a context of this field."])
         ctx.project_ids.extend(pids)
         self.touch()
 
@@ -258,24 +314,24 @@ class JiraModel(JiraRendering, JiraScreens):
         ctx = self.context(cf, context_id)
         tids = [str(t) for t in type_ids]
         if not tids or any(t not in self.issue_types for t in tids):
-            raise ApiError(404 if tids else 400, ["The issue types were not found." if tids
-                                                  else "issueTypeIds can't be empty."])
+            raise JiraError(404 if tids else 400, ["The issue types were not found." if tids
+                                                   else "issueTypeIds can't be empty."])
         if any(t in ctx.issue_type_ids for t in tids):
-            raise ApiError(400, ["An issue type is already in the context."])
+            raise JiraError(400, ["An issue type is already in the context."])
         ctx.issue_type_ids.extend(tids)
         self.touch()
 
     def custom_field(self, field_id: str) -> CustomField:
         cf = self.custom_fields.get(field_id)
         if cf is None:
-            raise ApiError(404, ["The custom field was not found."])
+            raise JiraError(404, ["The custom field was not found."])
         return cf
 
     def context(self, cf: CustomField, context_id: str) -> Context:
         for ctx in cf.contexts:
             if ctx.id == str(context_id):
                 return ctx
-        raise ApiError(404, ["The context was not found."])
+        raise JiraError(404, ["The context was not found."])
 
     def option(self, cf: CustomField, option_id: str) -> Option | None:
         for ctx in cf.contexts:
@@ -289,7 +345,7 @@ class JiraModel(JiraRendering, JiraScreens):
         p = self.projects.get(key_or_id) or next(
             (p for p in self.projects.values() if p.id == key_or_id or p.key.upper() == key_or_id.upper()), None)
         if p is None:
-            raise ApiError(404, [f"No project could be found with key '{key_or_id}'."])
+            raise JiraError(404, [f"No project could be found with key '{key_or_id}'."])
         return p
 
     def status_by_name(self, name: str) -> Status | None:
@@ -311,6 +367,29 @@ class JiraModel(JiraRendering, JiraScreens):
 
     def user_by_token(self, token: str) -> User | None:
         return next((u for u in self.users.values() if u.token == token), None)
+
+    # -- permissions ----------------------------------------------------------------------------------
+    def can(self, user_key: str, permission: str) -> bool:
+        profile = self.profiles.get(user_key)
+        return profile is None or permission not in profile.lacks
+
+    def profile(self, user_key: str) -> BotProfile:
+        return self.profiles.get(user_key) or BotProfile()
+
+    def browsable_issue(self, id_or_key: str, user_key: str) -> Issue:
+        """The issue, if `user_key` may browse its project: Jira does not tell a hidden issue
+        from a missing one (404 of GET /rest/api/3/issue/{issueIdOrKey}, v3 spec)."""
+        issue = self.issue(id_or_key)
+        if not self.can(user_key, "BROWSE_PROJECTS"):
+            raise issue_not_found()
+        return issue
+
+    def browsable_project(self, key_or_id: str, user_key: str) -> Project:
+        """A project `user_key` may browse; another is "not found", as GET /project/{key} answers."""
+        project = self.project(key_or_id)
+        if not self.can(user_key, "BROWSE_PROJECTS"):
+            raise JiraError(404, [f"No project could be found with key '{key_or_id}'."])
+        return project
 
     def issue(self, id_or_key: str) -> Issue:
         ref = str(id_or_key)
@@ -397,13 +476,17 @@ class JiraModel(JiraRendering, JiraScreens):
     def search(self, jql: str, caller: User) -> tuple[Query, list[Issue]]:
         """Matching issues in order; the sorted list is cached until the next change."""
         tz = ZoneInfo(caller.time_zone)
-        resolver = _Resolver(self)
+        browse = self.can(caller.key, "BROWSE_PROJECTS")
+        resolver = _Resolver(self, browse=browse)
         query = parse(jql, resolver, now=self.now(), tz=tz)
-        cache_key = (jql, caller.time_zone, self.version, self.now().replace(second=0, microsecond=0))
+        cache_key = (jql, caller.time_zone, browse, self.version, self.now().replace(second=0, microsecond=0))
         hit = self._search_cache.get(cache_key)
         if hit is None:
             where = query.where
-            matched = [i for i in self.issues.values() if where is None or where(i)]
+            # a search lists only the issues of projects the caller may browse (v3 spec,
+            # GET /rest/api/3/search/jql: "Issues are included in the response where the user
+            # has: Browse projects project permission")
+            matched = [i for i in self.issues.values() if browse and (where is None or where(i))]
             hit = order(matched, query, resolver)
             if len(self._search_cache) > 8:
                 self._search_cache.clear()
@@ -417,8 +500,12 @@ class JiraModel(JiraRendering, JiraScreens):
         """Seed or POST /issue. `fields` uses the REST input shapes (see `_input_value`)."""
         project = self.project(project_key)
         type_id = self.issue_type_id(issue_type)
+        try:
+            self._summary(summary)
+        except ValueError as exc:
+            raise JiraError(400, [], {"summary": str(exc)}) from None
         if type_id not in project.issue_type_ids:
-            raise ApiError(400, [], {"issuetype": "Specify a valid issue type"})
+            raise JiraError(400, [], {"issuetype": "Specify a valid issue type"})
         when = (created or self.now()).astimezone(UTC)
         status_obj = self.status_by_name(status or project.workflow.initial)
         if status_obj is None:
@@ -435,12 +522,13 @@ class JiraModel(JiraRendering, JiraScreens):
         changes, errors = self._apply_fields(issue, fields or {}, {}, creating=True)
         if errors:
             project.counter -= 1
-            raise ApiError(400, [], errors)
+            raise JiraError(400, [], errors)
         for fid, (_old, new) in changes.items():
             issue.fields[fid] = new
         self.issues[iid] = issue
         self.keys[issue.key] = iid
         self.touch()
+        self.webhooks.issue_created(issue, reporter)
         return issue
 
     def _default_priority(self) -> str | None:
@@ -452,7 +540,7 @@ class JiraModel(JiraRendering, JiraScreens):
     def edit_issue(self, issue: Issue, fields: dict[str, Any], update: dict[str, list[dict]], author: str) -> None:
         changes, errors = self._apply_fields(issue, fields, update, creating=False)
         if errors:
-            raise ApiError(400, [], errors)
+            raise JiraError(400, [], errors)
         items = []
         for fid, (old, new) in changes.items():
             if old == new:
@@ -467,10 +555,10 @@ class JiraModel(JiraRendering, JiraScreens):
         available = {t.id: t for t in self.transitions_for(issue)}
         t = available.get(str(transition_id))
         if t is None:
-            raise ApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
+            raise JiraError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
         changes, errors = self._apply_fields(issue, fields or {}, {}, creating=False)
         if errors:
-            raise ApiError(400, [], errors)
+            raise JiraError(400, [], errors)
         target = self.status_by_name(t.to)
         assert target is not None
         items = []
@@ -499,6 +587,8 @@ class JiraModel(JiraRendering, JiraScreens):
             issue.histories.append(History(self._next("history"), author, now, items))
         issue.fields["updated"] = now
         self.touch()
+        if items:
+            self.webhooks.issue_changed(issue, author, issue.histories[-1])
 
     def add_comment(self, issue: Issue, author: str, body: Any, *, internal: bool,
                     visibility: dict | None, properties: list[dict]) -> Comment:
@@ -507,6 +597,7 @@ class JiraModel(JiraRendering, JiraScreens):
         issue.comments.append(c)
         issue.fields["updated"] = now  # a comment makes the issue "updated" in Jira
         self.touch()
+        self.webhooks.comment_created(issue, author, c)
         return c
 
     # -- issue links ----------------------------------------------------------------------------------
@@ -521,7 +612,7 @@ class JiraModel(JiraRendering, JiraScreens):
             if (ref.get("id") and str(ref["id"]) == t.id) or (ref.get("name") and ref["name"] == t.name):
                 return t
         what = f"id '{ref['id']}'" if ref.get("id") else f"name '{ref.get('name')}'"
-        raise ApiError(404, [f"No issue link type with {what} found."])
+        raise JiraError(404, [f"No issue link type with {what} found."])
 
     def link_issues(self, type_: IssueLinkType, inward: Issue, outward: Issue) -> IssueLink:
         """Jira keeps one link per (type, pair): linking again changes nothing and still answers
@@ -611,12 +702,22 @@ class JiraModel(JiraRendering, JiraScreens):
             return items
         raise ValueError(f"Field '{fid}' does not support the operation '{verb}'.")
 
+    def _summary(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("You must specify a summary of the issue.")
+        # the Summary field holds at most 255 characters (a varchar(255) column). Cloud words
+        # the refusal "Summary can't exceed 255 characters." (github.com/tenable/
+        # integration-jira-cloud/issues/322, prometheus-community/jiralert/issues/123), Data
+        # Center "Summary must be less than 255 characters." (github.com/ryanhoskin/pd2jira/issues/13)
+        if len(value) > 255:
+            raise ValueError("Summary can't exceed 255 characters." if self.flavour == "cloud"
+                             else "Summary must be less than 255 characters.")
+        return value
+
     def _input_value(self, issue: Issue, fid: str, value: Any) -> Any:
         """REST input shape -> internal value; ValueError with Jira's message."""
         if fid == "summary":
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError("You must specify a summary of the issue.")
-            return value
+            return self._summary(value)
         if fid == "description":
             if value is None:
                 return None
@@ -771,10 +872,19 @@ class JiraModel(JiraRendering, JiraScreens):
 
 
 class _Resolver:
-    """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field)."""
+    """Adapts JiraModel to the JQL resolver protocol (custom_field maps to resolve_custom_field).
 
-    def __init__(self, model: JiraModel):
+    A project the searcher may not browse does not exist for JQL: Jira answers the same
+    "The value 'X' does not exist for the field 'project'." as for an unknown one."""
+
+    def __init__(self, model: JiraModel, *, browse: bool = True):
         self.m = model
+        self.browse = browse
+
+    def project_ids(self, value: str) -> set[str]:
+        if not self.browse:
+            raise self.m._no_value(value, "project")
+        return self.m.project_ids(value)
 
     def __getattr__(self, name: str) -> Any:
         if name == "custom_field":

@@ -1,5 +1,9 @@
 """The sandbox Zammad's state: records, the fresh-install seed, JSON shapes and history.
 
+The `models` of the moto-shaped package: the REST operations
+(`sandbox.zammad.responses`) and the seed API (`sandbox.zammad.server`) work on one
+`Store`; a refusal is a `sandbox.zammad.exceptions.ZammadError`.
+
 Everything here runs under the sandbox server's lock (one request at a time), so the
 store is a set of plain dicts keyed by integer ids. Records are serialised per request
 into the shapes the real server answers with, as recorded in
@@ -23,19 +27,27 @@ import bisect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-Clock = Callable[[], datetime]
+from sandbox.zammad.exceptions import ZammadError
 
-# Roles and the permissions this sandbox checks (db/seeds/roles.rb: Admin has admin.*,
-# Agent ticket.agent, Customer ticket.customer).
+Clock = Callable[[], datetime]
+#: a check run on a ticket write before it is stored: (the ticket as it would be, changed attributes)
+Check = Callable[[dict, list[str]], None]
+
+# The seeded roles and the permissions this sandbox checks (db/seeds/roles.rb: Admin has
+# admin.*, Agent ticket.agent, Customer ticket.customer). A permission grants its children:
+# `admin` grants `admin.user` (User#permissions? checks a key and its parents), not the reverse.
 ROLES = {1: "Admin", 2: "Agent", 3: "Customer"}
 ROLE_PERMISSIONS = {
-    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag"},
+    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag",
+              "admin.webhook", "admin.trigger"},
     "Agent": {"ticket.agent"},
     "Customer": {"ticket.customer"},
 }
+#: the children of `admin` this sandbox checks: what a role keeps when only some are taken away
+ADMIN_PERMISSIONS = frozenset(p for p in ROLE_PERMISSIONS["Admin"] if p != "admin")
 
 # db/seeds/ticket_state_types.rb and ticket_states.rb of a fresh Zammad.
 STATE_TYPES = {1: "new", 2: "open", 3: "pending reminder", 4: "pending action", 5: "closed", 6: "merged",
@@ -144,15 +156,6 @@ def ruby_time(iso: str | None) -> str:
     return parse_time(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class ApiError(ValueError):
-    """A refusal the server answers with `{error, error_human}` (handles_errors.rb#humanize_error)."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
-        super().__init__(message)
-
-
 @dataclass
 class History:
     id: int
@@ -219,6 +222,9 @@ class Store:
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> tags, in order added
     history: dict[int, list[History]] = field(default_factory=dict)  # ticket id -> its entries and related ones
     tokens: dict[str, int] = field(default_factory=dict)  # API token -> user id
+    #: role id -> {id, name, permissions}; the seeded three plus any the sandbox adds
+    roles: dict[int, dict] = field(default_factory=lambda: {
+        rid: {"id": rid, "name": name, "permissions": set(ROLE_PERMISSIONS[name])} for rid, name in ROLES.items()})
     #: custom ticket columns that exist (object manager attributes after the migration)
     ticket_columns: dict[str, str] = field(default_factory=dict)  # name -> data_type
     #: write `notification` history entries as Zammad's notification transaction does
@@ -226,6 +232,9 @@ class Store:
     _seq: dict[str, int] = field(default_factory=dict)
     #: (updated_at, ticket id), sorted: the search index
     _by_updated: list[tuple[str, int]] = field(default_factory=list)
+    #: called with (ticket, "create"|"update", user id) after each request that changed a ticket:
+    #: the trigger run (sandbox.zammad.webhooks)
+    on_transaction: Callable[[dict, str, int], None] | None = None
 
     # -- ids and time ---------------------------------------------------------------------
     def next_id(self, table: str) -> int:
@@ -258,12 +267,26 @@ class Store:
     def permissions(self, user: dict) -> set[str]:
         perms: set[str] = set()
         for rid in user["role_ids"]:
-            perms |= ROLE_PERMISSIONS[ROLES[rid]]
+            perms |= self.roles[rid]["permissions"]
         return perms
 
     def has_permission(self, user: dict, wanted: str) -> bool:
         perms = self.permissions(user)
         return wanted in perms or wanted.split(".")[0] in perms
+
+    def add_role(self, name: str, permissions: set[str]) -> dict:
+        rid = max(self.roles) + 1
+        self.roles[rid] = {"id": rid, "name": name, "permissions": set(permissions)}
+        return self.roles[rid]
+
+    def group_access(self, user: dict, group_id: int, access: str) -> bool:
+        """User#group_access?: `full` grants every access (read, create, change, overview)."""
+        granted = user["group_ids"].get(str(group_id), [])
+        return "full" in granted or access in granted
+
+    def state_type(self, state_id: Any) -> str | None:
+        state = self.states.get(state_id) if isinstance(state_id, int) else None
+        return STATE_TYPES.get(state["state_type_id"]) if state else None
 
     def fullname(self, user: dict) -> str:
         name = f"{user['firstname']} {user['lastname']}".strip()
@@ -357,20 +380,21 @@ class Store:
     def add_user(self, *, login: str | None = None, firstname: str = "", lastname: str = "", email: str = "",
                  roles: list[str] | None = None, organization_id: int | None = None,
                  group_access: dict[int, list[str]] | None = None, by: int = 1) -> dict:
-        role_ids = [rid for rid, name in ROLES.items() if name in (roles or ["Customer"])]
+        role_ids = [rid for rid, role in self.roles.items() if role["name"] in (roles or ["Customer"])]
         if not role_ids:
-            raise ApiError(422, f"unknown roles {roles!r}")
+            raise ZammadError(422, f"unknown roles {roles!r}")
         login = (login or email or f"auto-{uuid.uuid4()}").lower()
         if self.user_by(login) is not None or (email and self.user_by(email) is not None):
-            raise ApiError(422, f"Email address '{email or login}' is already used for another user.")
+            raise ZammadError(422, f"Email address '{email or login}' is already used for another user.")
         if organization_id is not None and organization_id not in self.organizations:
-            raise ApiError(422, f"No value found for 'organization' with id {organization_id}")
+            raise ZammadError(422, f"No value found for 'organization' with id {organization_id}")
         uid = self.next_id("users")
         rec = self._user_record(uid, login=login, firstname=firstname, lastname=lastname, email=email.lower(),
                                 role_ids=role_ids, stamp=self.now(), created_by_id=by,
                                 organization_id=organization_id)
-        rec["preferences"] = agent_preferences() if 2 in role_ids else {"locale": "en-us"}
-        if 2 in role_ids:
+        agent = any("ticket.agent" in self.roles[r]["permissions"] for r in role_ids)
+        rec["preferences"] = agent_preferences() if agent else {"locale": "en-us"}
+        if agent:
             rec["group_ids"] = {str(g): list(a) for g, a in (group_access or {}).items()}
             if group_access is None:  # an agent works in every group unless told otherwise
                 rec["group_ids"] = {str(g): ["full"] for g in self.groups}
@@ -379,7 +403,7 @@ class Store:
 
     def add_organization(self, name: str, *, by: int = 1, note: str = "") -> dict:
         if self.by_name("organizations", name):
-            raise ApiError(422, "Object already exists!")
+            raise ZammadError(422, "Object already exists!")
         oid = self.next_id("organizations")
         stamp = self.now()
         rec = {"id": oid, "name": name, "shared": True, "domain": "", "domain_assignment": False, "active": True,
@@ -390,7 +414,7 @@ class Store:
 
     def add_group(self, name: str, *, note: str = "", signature_id: int | None = None, by: int = 1) -> dict:
         if self.by_name("groups", name):
-            raise ApiError(422, "Object already exists!")
+            raise ZammadError(422, "Object already exists!")
         gid = self.next_id("groups")
         stamp = self.now()
         rec = {"id": gid, "signature_id": signature_id, "email_address_id": None, "name": name, "name_last": name,
@@ -430,7 +454,8 @@ class Store:
                     authorization_ids=[], overview_sorting_ids=[],
                     group_ids={k: list(v) for k, v in user["group_ids"].items()})
         if expand:
-            data.update(roles=[ROLES[r] for r in user["role_ids"]], two_factor_preferences=[], organizations=[],
+            data.update(roles=[self.roles[r]["name"] for r in user["role_ids"]], two_factor_preferences=[],
+                        organizations=[],
                         authorizations=[], overview_sortings=[])
             org = self.organizations.get(user["organization_id"]) if user["organization_id"] else None
             if org:
@@ -548,11 +573,14 @@ class Store:
         the mentioned agents, or the whole group while nobody owns the ticket; never the
         person who made the change.
         """
+        if self.on_transaction is not None:
+            self.on_transaction(ticket, kind, by)
         if not self.notifications:
             return
         group = str(ticket["group_id"])
         agents = [u for u in self.users.values()
-                  if u["active"] and 2 in u["role_ids"] and group in u["group_ids"] and u["id"] != by]
+                  if u["active"] and self.has_permission(u, "ticket.agent") and group in u["group_ids"]
+                  and u["id"] != by]
         if kind == "update" and ticket["owner_id"] not in (None, 1):
             mentioned = {m["user_id"] for m in self.mentions.values() if m["mentionable_id"] == ticket["id"]}
             agents = [u for u in agents if u["id"] == ticket["owner_id"] or u["id"] in mentioned]
@@ -607,12 +635,12 @@ class Store:
                 continue
             if table == "users":
                 if not isinstance(value, str):
-                    raise ApiError(422, f"String is needed as ref value {value!r} for '{name}'")
+                    raise ZammadError(422, f"String is needed as ref value {value!r} for '{name}'")
                 rec = self.user_by(value)
             else:
                 rec = self.by_name(table, value)
             if rec is None:
-                raise ApiError(422, f"No lookup value found for '{name}': {value!r}")
+                raise ZammadError(422, f"No lookup value found for '{name}': {value!r}")
             out[attr] = rec["id"]
         return out
 
@@ -622,9 +650,9 @@ class Store:
                 try:
                     values[attr] = int(values[attr])
                 except (TypeError, ValueError):
-                    raise ApiError(422, f"No value found for '{name}' with id {values[attr]!r}") from None
+                    raise ZammadError(422, f"No value found for '{name}' with id {values[attr]!r}") from None
                 if values[attr] not in getattr(self, table):
-                    raise ApiError(422, f"No value found for '{name}' with id {values[attr]}")
+                    raise ZammadError(422, f"No value found for '{name}' with id {values[attr]}")
 
     def _custom_value(self, name: str, value: Any) -> Any:
         data_type = self.ticket_columns[name]
@@ -634,18 +662,18 @@ class Store:
             try:
                 return fmt_time(parse_time(value))
             except ValueError:
-                raise ApiError(422, f"{name}: invalid date/time {value!r}") from None
+                raise ZammadError(422, f"{name}: invalid date/time {value!r}") from None
         if data_type == "boolean":
             if isinstance(value, bool):
                 return value
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
-            raise ApiError(422, f"{name}: invalid boolean {value!r}")
+            raise ZammadError(422, f"{name}: invalid boolean {value!r}")
         if data_type == "integer":
             try:
                 return int(value)
             except (TypeError, ValueError):
-                raise ApiError(422, f"{name}: invalid integer {value!r}") from None
+                raise ZammadError(422, f"{name}: invalid integer {value!r}") from None
         return str(value)
 
     def clean_ticket_params(self, params: dict) -> dict:
@@ -661,21 +689,23 @@ class Store:
             try:
                 clean["pending_time"] = fmt_time(parse_time(clean["pending_time"]))
             except ValueError:
-                raise ApiError(422, f"pending_time: invalid date/time {clean['pending_time']!r}") from None
+                raise ZammadError(422, f"pending_time: invalid date/time {clean['pending_time']!r}") from None
         for name in self.ticket_columns:
             if name in params:
                 clean[name] = self._custom_value(name, params[name])
         return clean
 
     def create_ticket(self, params: dict, *, article: dict | None = None, by: int,
-                      tags: list[str] | None = None) -> dict:
+                      tags: list[str] | None = None, check: Check | None = None) -> dict:
+        """A new ticket; `check(record, changed)` may refuse it before anything is stored
+        (Core Workflow, for a write from a screen)."""
         values = self.clean_ticket_params(params)
         if not values.get("title"):
-            raise ApiError(422, "Title can't be blank")  # Validation failed: Title can't be blank
+            raise ZammadError(422, "Title can't be blank")  # Validation failed: Title can't be blank
         if not values.get("group_id"):
-            raise ApiError(422, "Group can't be blank")
+            raise ZammadError(422, "Group can't be blank")
         if not values.get("customer_id"):
-            raise ApiError(422, "Customer can't be blank")
+            raise ZammadError(422, "Customer can't be blank")
         tid = self.next_id("tickets")
         stamp = self.now()
         ticket: dict[str, Any] = {c: None for c in TICKET_COLUMNS}
@@ -683,7 +713,10 @@ class Store:
                       preferences={}, created_by_id=by, updated_by_id=by, created_at=stamp, updated_at=stamp,
                       article_ids=[])
         ticket.update({name: None for name in self.ticket_columns})
+        ticket.update(self._attribute_defaults(values))
         ticket.update(values)
+        if check is not None:
+            check(ticket, list(values))
         if ticket["organization_id"] is None:  # Ticket#fill_organization: from the customer
             ticket["organization_id"] = self.users[ticket["customer_id"]]["organization_id"]
         self.tickets[tid] = ticket
@@ -695,13 +728,22 @@ class Store:
             self.create_article(ticket, article, by=by)
         return ticket
 
-    def update_ticket(self, ticket: dict, params: dict, *, by: int) -> bool:
-        """Apply a PUT; True when anything changed."""
+    def update_ticket(self, ticket: dict, params: dict, *, by: int, check: Check | None = None) -> bool:
+        """Apply a PUT; True when anything changed. `check(record, changed)` may refuse the
+        write first: Rails runs the before_update callbacks (Core Workflow among them) even
+        when no attribute changes."""
         values = self.clean_ticket_params(params)
         values.pop("number", None)
         if isinstance(values.get("preferences"), dict):  # param_preferences_merge keeps other keys
             values["preferences"] = {**ticket["preferences"], **values["preferences"]}
         changes = {k: (ticket.get(k), v) for k, v in values.items() if ticket.get(k) != v}
+        if check is not None:
+            check({**ticket, **values}, list(changes))
+        # Ticket#reset_pending_time (before_update): a state change to a state that is not
+        # pending* clears pending_time (app/models/ticket.rb)
+        if "state_id" in changes and not (self.state_type(values["state_id"]) or "").startswith("pending") \
+                and ticket.get("pending_time") is not None:
+            changes["pending_time"] = (ticket["pending_time"], None)
         if not changes:
             return False
         for key, (_, new) in changes.items():
@@ -714,6 +756,28 @@ class Store:
                 continue
             self.log(ticket["id"], **self._change_entry(ticket, key, old, new, by))
         return True
+
+    def _attribute_defaults(self, values: dict) -> dict:
+        """ObjectManager::Attribute::SetDefaults (after_initialize of a new record): an active,
+        editable date/datetime attribute the client did not send gets `diff` days/hours from
+        now (datetime: to the minute, UTC), none when `diff` is nil
+        (app/models/object_manager/attribute/set_defaults.rb). Only attributes with a column
+        (migrated) are set."""
+        out: dict[str, Any] = {}
+        now = self.clock().astimezone(UTC)
+        for attr in self.attributes.values():
+            name, kind = attr["name"], attr["data_type"]
+            if attr["object_lookup_id"] != OBJECT_LOOKUP["Ticket"] or not attr["active"] or not attr["editable"] \
+                    or kind not in ("date", "datetime") or name not in self.ticket_columns or name in values:
+                continue
+            diff = attr["data_option"].get("diff")
+            if diff is None or isinstance(diff, bool):
+                continue
+            if kind == "datetime":
+                out[name] = fmt_time((now + timedelta(hours=diff)).replace(second=0, microsecond=0))
+            else:
+                out[name] = (now + timedelta(days=diff)).date().isoformat()
+        return out
 
     def _change_entry(self, ticket: dict, key: str, old: Any, new: Any, by: int) -> dict:
         """HasHistory#history_update: `_id` attributes record names and ids, others their text."""
@@ -758,13 +822,13 @@ class Store:
         type_name = params.get("type") or ARTICLE_TYPES.get(params.get("type_id"), "note")
         type_id = next((i for i, n in ARTICLE_TYPES.items() if n == type_name), None)
         if type_id is None:
-            raise ApiError(422, f"No lookup value found for 'type': {type_name!r}")
+            raise ZammadError(422, f"No lookup value found for 'type': {type_name!r}")
         is_agent = self.has_permission(user, "ticket.agent")
         sender_name = params.get("sender") or ARTICLE_SENDERS.get(params.get("sender_id")) or \
             ("Agent" if is_agent else "Customer")
         sender_id = next((i for i, n in ARTICLE_SENDERS.items() if n == sender_name), None)
         if sender_id is None:
-            raise ApiError(422, f"No lookup value found for 'sender': {sender_name!r}")
+            raise ZammadError(422, f"No lookup value found for 'sender': {sender_name!r}")
         internal = params.get("internal", False)
         if isinstance(internal, str):
             internal = internal.lower() == "true"
@@ -772,7 +836,7 @@ class Store:
             internal = False
         body = params.get("body")
         if body is None or body == "":
-            raise ApiError(422, "Need at least an 'body' or an attachment")
+            raise ZammadError(422, "Need at least an 'body' or an attachment")
         content_type = params.get("content_type") or "text/plain"
         aid = self.next_id("articles")
         stamp = self.now()
@@ -823,7 +887,7 @@ class Store:
         group = self.groups[ticket["group_id"]]
         address = self.email_addresses.get(group["email_address_id"] or 0)
         if address is None:
-            raise ApiError(500, f"No email address found for group '{group['name']}' ({group['id']})")
+            raise ZammadError(500, f"No email address found for group '{group['name']}' ({group['id']})")
         article["subject"] = article["subject"] or ticket["title"]
         fqdn = "zammad.example.com"
         article["message_id"] = (f"<{parse_time(article['created_at']).strftime('%Y%m%d%H%M%S')}."
@@ -852,6 +916,61 @@ class Store:
                      created_by_id=article["created_by_id"], created_at=article["created_at"],
                      value_from=article["subject"], value_to=recipients, related_o_id=ticket["id"],
                      related_object="Ticket")
+
+    # -- states (ticket_states_controller.rb; app/models/ticket/state.rb) ---------------------------
+    def add_state(self, params: dict, *, by: int) -> dict:
+        name = params.get("name")
+        if not name:
+            raise ZammadError(422, "Name can't be blank")
+        if self.by_name("states", name):
+            raise ZammadError(422, "Name has already been taken")
+        try:
+            type_id = int(params.get("state_type_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            type_id = None
+        if type_id not in STATE_TYPES:
+            raise ZammadError(422, "State type must exist")
+        sid = self.next_id("states")
+        stamp = self.now()
+        ignore = params.get("ignore_escalation")
+        rec = {"id": sid, "state_type_id": type_id, "name": name, "next_state_id": params.get("next_state_id"),
+               "ignore_escalation": bool(ignore) if ignore is not None else False,
+               "default_create": bool(params.get("default_create", False)),
+               "default_follow_up": bool(params.get("default_follow_up", False)), "note": params.get("note"),
+               "active": bool(params.get("active", True)), "updated_by_id": by, "created_by_id": by,
+               "created_at": stamp, "updated_at": stamp}
+        self.states[sid] = rec
+        return rec
+
+    # -- links (app/models/link.rb) --------------------------------------------------------------------
+    def links_of(self, obj: str, oid: int) -> list[dict]:
+        """Link.list: the other end of each link; parent/child seen from the other side flip."""
+        flip = {"parent": "child", "child": "parent", "normal": "normal"}
+        out = []
+        for lk in sorted(self.links.values(), key=lambda x: x["id"]):
+            name = LINK_TYPES[lk["link_type_id"]]
+            if lk["link_object_source_value"] == oid:
+                out.append({"link_type": name, "link_object": obj, "link_object_value": lk["link_object_target_value"]})
+            elif lk["link_object_target_value"] == oid:
+                out.append({"link_type": flip[name], "link_object": obj,
+                            "link_object_value": lk["link_object_source_value"]})
+        return out
+
+    def link_add(self, link_type: str, source: dict, target: dict, *, by: int) -> dict:
+        type_id = next(i for i, n in LINK_TYPES.items() if n == link_type)
+        for lk in self.links.values():
+            if lk["link_type_id"] == type_id and lk["link_object_source_value"] == source["id"] \
+                    and lk["link_object_target_value"] == target["id"]:
+                return dict(lk)
+        lid = self.next_id("links")
+        stamp = self.now()
+        rec = {"id": lid, "link_type_id": type_id, "link_object_source_id": OBJECT_LOOKUP["Ticket"],
+               "link_object_source_value": source["id"], "link_object_target_id": OBJECT_LOOKUP["Ticket"],
+               "link_object_target_value": target["id"], "created_at": stamp, "updated_at": stamp}
+        self.links[lid] = rec
+        for ticket in (source, target):  # Link touches both ends
+            self.touch(ticket, by)
+        return dict(rec)
 
     # -- tags (Tag + Tag::WritesToTicketHistory) ------------------------------------------------------
     def tag_add(self, ticket: dict, item: str, *, by: int) -> None:

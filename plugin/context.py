@@ -1,0 +1,114 @@
+"""What the daemon's parts share: one tracker's services, the stop flag, the log and the events.
+
+The daemon is three parts that never reach into one another: `plugin.daemon.Daemon`
+(the loop and the pass), `plugin.writers.ActionWriter` (the writes of one action) and
+`plugin.duty_runner.DutyRunner` (duties on a clock, problem records). Each is built on
+one `DaemonContext` — the connector, the procedure, the config, the journal, the clock,
+the metrics, whether this is a dry run, when the escalator started to watch — and on
+`plugin.watched.Watched` (what the daemon knows of the tickets). Every tracker write goes
+through `DaemonContext.writes` (`plugin.writes.TrackerWrites`), the one gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.base import Connector
+from mapping.fieldmap import TrackerMapping
+from mapping.incident import Incident
+from mapping.procedure import Procedure
+from plugin.clock import Clock
+from plugin.config import Config
+from plugin.journal import Journal
+from plugin.metrics import Metrics
+from plugin.writes import TrackerWrites
+
+#: one logger for the whole daemon: its events are its output
+log = logging.getLogger("escalator.daemon")
+
+
+@dataclass(frozen=True)
+class DaemonEvent:
+    """One write (or would-be write) the daemon made, for the demo and for tests."""
+
+    tracker: str
+    ref: str
+    kind: str  # escalated | severity-restored | transition-flagged | record-incomplete | unreadable | duty-...
+    summary: str
+    at: datetime
+    dry_run: bool = False
+
+
+@dataclass
+class PassStats:
+    read: int = 0
+    acted: int = 0
+    errors: int = 0
+    events: list[DaemonEvent] = field(default_factory=list)
+
+
+class DaemonContext:
+    """The services of one daemon (one tracker), shared by its parts."""
+
+    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal, clock: Clock,
+                 *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None, dry_run: bool = False,
+                 on_event: Callable[[DaemonEvent], None] | None = None):
+        self.connector = connector
+        self.tracker: str = connector.tracker
+        self.procedure = procedure
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.mapping = mapping
+        self.metrics = metrics or Metrics()
+        self.dry_run = dry_run
+        self.on_event = on_event
+        self.writes = TrackerWrites(connector)
+        #: changes before this are history, not flagged: the config's, else the first pass's (journal);
+        #: set by the daemon's first pass when neither is known yet
+        self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
+        self._stop = threading.Event()
+
+    # -- stopping ---------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Finish the write in flight, start no other."""
+        return self._stop.is_set()
+
+    # -- who --------------------------------------------------------------------------------
+    def people(self, role: str, incident: Incident) -> list[str]:
+        """The people who hold `role` for this incident (the config's role directory)."""
+        return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
+                                        project=incident.project)
+
+    def approvers(self, incident: Incident) -> set[str]:
+        """The people whose recorded exception may lower this incident's severity."""
+        approvers: set[str] = set()
+        for role in self.procedure.downgrade_exception.roles:
+            approvers.update(self.people(role, incident))
+        return approvers
+
+    # -- what happened ----------------------------------------------------------------------
+    def record(self, ticket_id: str, ref: str, marker: str, kind: str, outcome: str, detail: dict) -> None:
+        """An action (or one write of it) in the journal, at the clock's now."""
+        self.journal.record(self.tracker, ticket_id, ref, marker, kind, outcome, self.clock.now(), detail)
+
+    def log(self, severity: int, event: str, **fields: Any) -> None:
+        """One log line with a stable dotted event name, the tracker always among its fields."""
+        fields = {"tracker": self.tracker, **fields}
+        log.log(severity, "%s %s", event, " ".join(f"{k}={v}" for k, v in fields.items()),
+                extra={"event": event, "fields": fields})
+
+    def event(self, ref: str, kind: str, summary: str, stats: PassStats, dry_run: bool = False) -> None:
+        event = DaemonEvent(self.tracker, ref, kind, summary, self.clock.now(), dry_run)
+        stats.events.append(event)
+        if self.on_event:
+            self.on_event(event)

@@ -1,0 +1,350 @@
+"""The writes of one action: an escalation, a severity restore, a flagged state change, a flagged record.
+
+`ActionWriter.act` carries out one `mapping.actions.Action` on one incident, through
+the context's write gate, in the order the crash matrix of `plugin.daemon` relies on,
+and records it in the journal once the tracker accepted it. A dry run writes nothing:
+it logs what it would write (`daemon.would-...`) and says whether the note is already
+on the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
+from mapping.downgrade import check_downgrade
+from mapping.incident import Incident, Unreadable
+from mapping.text import format_duration
+from plugin import notes, refusals
+from plugin.context import DaemonContext, PassStats
+from plugin.outcomes import Outcomes
+from plugin.refusals import Refusal, Refused
+from plugin.watched import Watched
+
+
+class NotNow(Exception):
+    """An action half done that cannot be finished in this pass (logged): look again soon."""
+
+
+class ActionWriter:
+    """Carries out the procedure's actions on one tracker."""
+
+    def __init__(self, ctx: DaemonContext, watched: Watched, outcomes: Outcomes):
+        self.ctx = ctx
+        self.watched = watched
+        self.outcomes = outcomes
+
+    def act(self, action: Action, incident: Incident, stats: PassStats) -> None:
+        """Carry out `action`. Raises `NotNow` when it is half done, `RetryLater` when a write must wait
+        (`plugin.outcomes`); a write given up is reported and the rest of the action goes on."""
+        ctx = self.ctx
+        if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
+                and ctx.journal.done(ctx.tracker, incident.id, action.marker):
+            return  # a note-only action the journal knows is on the ticket: spare the tracker a search
+        if isinstance(action, Escalate):
+            self._escalate(action, incident, stats)
+        elif isinstance(action, RestoreSeverity):
+            self._restore(action, incident, stats)
+        elif isinstance(action, FlagTransition):
+            self._flag_transition(action, incident, stats)
+        elif isinstance(action, FlagIncompleteRecord):
+            self._flag_incomplete(action, incident, stats)
+        else:  # pragma: no cover - the Action union is closed
+            raise TypeError(f"unknown action {action!r}")
+
+    # -- the actions ------------------------------------------------------------------------
+    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats) -> None:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        people = ctx.people(action.role, incident)
+        role = ctx.procedure.role(action.role).name.en
+        if action.reason == "manual":
+            why = "on request"
+        elif action.allowed <= timedelta(0):
+            why = "due immediately"
+        else:
+            why = (f"allowed {format_duration(action.allowed, 'en')}, "
+                   f"deadline missed by {format_duration(action.overdue(now), 'en', elapsed=True)}")
+        summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
+        if ctx.dry_run:
+            self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
+                        role=action.role, people=",".join(people))
+            return
+        # notify -> note -> level (the crash matrix is in plugin.daemon's docstring). A note already
+        # there means an earlier run (or another daemon) notified: do not notify again.
+        noted = ctx.connector.has_marker(incident, action.marker)
+        failed: dict[str, Refusal] = {}
+        wrote = notified = False
+        if not noted:
+            unreached = None
+            if people:
+                text = notes.escalation_note(action, incident, ctx.procedure, now, people)
+                notified, unreached = self._notify(action, incident, people, text)
+                if unreached is not None:
+                    failed["notify"] = unreached  # the escalation goes on without them; its note says so
+            text = notes.escalation_note(action, incident, ctx.procedure, now, people, unreached)
+            wrote, refused = self._note(action, incident, text)
+            if refused is not None:
+                failed["note"] = refused
+        noted_at = ctx.clock.now()
+        fresh = self.fresh(incident)
+        if fresh is None:
+            raise NotNow
+        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
+        raised = False
+        if fresh.escalation_level < action.level:
+            raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
+            if refused is not None:
+                failed["level"] = refused
+        if not wrote and not raised:
+            if failed:
+                return  # nothing of it is on the ticket: the refusals are reported and recorded
+            if fresh.escalation_level < action.level:
+                # note on the ticket, level refused before and the ticket unchanged since: not asked again
+                ctx.log(logging.DEBUG, "daemon.refused-before", ticket=incident.ref, marker=action.marker,
+                        write="level")
+            else:
+                self._already(action, incident)
+            return
+        lag = max((noted_at - action.deadline).total_seconds(), 0.0)
+        ctx.metrics.escalations.labels(ctx.tracker, str(action.level)).inc()
+        if action.reason == "timetable" and wrote:
+            ctx.metrics.lag.labels(ctx.tracker).observe(lag)
+        self._record(action, incident, {"level": action.level, "role": action.role, "people": people,
+                                        "deadline": action.deadline.isoformat(), "lag_seconds": lag,
+                                        "note_written": wrote, "notified": notified,
+                                        "level_written": raised, "level_found": fresh.escalation_level,
+                                        **self._failures(failed)})
+        ctx.log(logging.INFO, "daemon.escalated", ticket=incident.ref, level=action.level, role=action.role,
+                people=",".join(people), reason=action.reason, contract=action.contract,
+                deadline=action.deadline.isoformat(), lag_seconds=round(lag, 3), note_written=wrote,
+                level_written=raised, notified=notified, failed=",".join(failed))
+        if failed:
+            summary += "; not done: " + ", ".join(failed)
+        ctx.event(incident.ref, "escalated", summary, stats)
+
+    def _notify(self, action: Escalate, incident: Incident, people: list[str],
+                text: str) -> tuple[bool, Refusal | None]:
+        """Tell the people, once per escalation: (told, why not). An earlier attempt's outcome stands."""
+        ctx = self.ctx
+        earlier = self.outcomes.step(incident, action.marker, "notify")
+        if earlier is not None:
+            return earlier
+        try:
+            ctx.writes.notify(incident, people, notes.escalation_subject(action, incident, ctx.procedure), text)
+        except Refused as exc:
+            return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
+        # recorded at once: a retry of this escalation (its note refused for now) tells nobody twice
+        self.outcomes.done(incident, action.marker, action.kind, "notify", {"people": people})
+        return True, None
+
+    def _note(self, action: Action, incident: Incident, text: str) -> tuple[bool, Refusal | None]:
+        """Write the action's note: (written, why not). A note refused before, the ticket unchanged, is not
+        asked for again."""
+        if self.outcomes.refused(incident, action.marker, "note") is not None:
+            return False, None
+        try:
+            return self.ctx.writes.note(incident, text, marker=action.marker), None
+        except Refused as exc:
+            return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
+
+    def _value(self, write: str, action: Action, fresh: Incident, send: Callable[[], object]
+               ) -> tuple[bool, Refusal | None]:
+        """Write a value (level, severity): (written, why not); a value refused before on the ticket as
+        it is now is not asked for again."""
+        if self.outcomes.refused(fresh, action.marker, write) is not None:
+            return False, None
+        try:
+            send()
+        except Refused as exc:
+            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
+        return True, None
+
+    def _restore(self, action: RestoreSeverity, incident: Incident, stats: PassStats) -> None:
+        ctx = self.ctx
+        who = action.lowered_by_name or action.lowered_by or "unknown"
+        summary = f"severity {action.current} -> {action.to}: lowered by {who} without an approved exception"
+        if ctx.dry_run:
+            self._would("daemon.would-restore-severity", action, incident, stats, summary,
+                        to=action.to, current=action.current)
+            return
+        # no-downgrade overwrites a person's edit: only the one it judged. Asked again on a fresh
+        # read before the note (a note must not claim a restore that will not happen) and again
+        # right before the write (someone may have edited while the note was written)
+        fresh = self._still_lowered(action, incident)
+        if fresh is None:
+            return
+        earlier = self.outcomes.refused(fresh, action.marker, "severity")
+        if earlier is not None:
+            self._say_not_restored(action, fresh, earlier)  # written once: its marker
+            return
+        # no note, no restore: a person's edit is overwritten only where the ticket says why
+        wrote, refused = self._note(action, fresh, notes.restore_note(action, fresh, ctx.procedure,
+                                                                     fresh.contract or "", ctx.mapping))
+        if refused is not None:
+            return  # reported and recorded; no restore without its note
+        if not wrote and self.outcomes.refused(fresh, action.marker, "note") is not None:
+            return  # the note was refused before and nothing changed since
+        fresh = self._still_lowered(action, incident)
+        if fresh is None:
+            return
+        restored, refused = self._value("severity", action, fresh, lambda: ctx.writes.severity(fresh, action.to))
+        if refused is not None:
+            # the note above says the escalator restores it: a second one says it could not
+            self._say_not_restored(action, fresh, refused)
+            self._record(action, incident, {"to": action.to, "from": action.current, "note_written": wrote,
+                                            **self._failures({"severity": refused})}, outcome="failed")
+            return
+        ctx.metrics.restored.labels(ctx.tracker).inc()
+        self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
+                                        "note_written": wrote})
+        ctx.log(logging.INFO, "daemon.severity-restored", ticket=incident.ref, to=action.to,
+                current=action.current, lowered_by=action.lowered_by)
+        ctx.event(incident.ref, "severity-restored", summary, stats)
+
+    def _say_not_restored(self, action: RestoreSeverity, fresh: Incident, refusal: Refusal) -> None:
+        ctx = self.ctx
+        text = notes.not_restored_note(action, ctx.procedure, fresh.contract or "", refusal)
+        marker = f"{action.marker}-failed"
+        if self.outcomes.refused(fresh, marker, "note") is not None:
+            return
+        try:
+            ctx.writes.note(fresh, text, marker=marker)
+        except Refused as exc:
+            self.outcomes.settle(fresh, marker, action.kind, exc)
+
+    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
+        """The fresh ticket when it still holds `action.current` and the rule still asks for this very
+        restore; otherwise None (logged): a person's later edit — raising it, putting it back,
+        approving the lowering — or an earlier run's restore is left as it is."""
+        fresh = self.fresh(incident)
+        if fresh is None:
+            return None
+        again = check_downgrade(fresh, self.ctx.approvers(fresh))
+        if fresh.severity == action.current and again == action:
+            return fresh
+        self.ctx.log(logging.INFO, "daemon.restore-skipped", ticket=incident.ref, marker=action.marker,
+                     judged=action.current, now=fresh.severity, to=action.to,
+                     reason="already restored" if fresh.severity == action.to else "changed since it was read")
+        return None
+
+    def _flag_transition(self, action: FlagTransition, incident: Incident, stats: PassStats) -> None:
+        ctx = self.ctx
+        p = ctx.procedure
+        summary = (f"state {p.state(action.source).name.zh} -> {p.state(action.target).name.zh} breaks "
+                   f"'{action.rule}' ({action.section})")
+        if ctx.dry_run:
+            self._would("daemon.would-flag-transition", action, incident, stats, summary + (
+                "; put back" if action.revert else ""), source=action.source, target=action.target,
+                revert=action.revert)
+            return
+        if self.outcomes.refused(incident, action.marker, "note") is not None:
+            return  # its note was refused before and nothing changed since
+        if ctx.connector.has_marker(incident, action.marker):
+            self._already(action, incident)  # the note is written last: nothing is left to do
+            return
+        # put back -> note: the note says what happened, so it comes after (a put-back is announced
+        # only once it succeeded; a refused one gets a note saying it could not be put back, and why)
+        reverted, failure = self._put_back(action, incident)
+        text = notes.transition_note(action, incident, p, incident.contract or "", reverted=reverted, failure=failure)
+        wrote, refused = self._note(action, incident, text)
+        failed = {"state": failure} if failure is not None else {}
+        if refused is not None:
+            failed["note"] = refused
+        if not wrote and not reverted:
+            if not failed:
+                self._already(action, incident)
+            return  # else nothing of it is on the ticket: the refusals are reported and recorded
+        ctx.metrics.flagged.labels(ctx.tracker).inc()
+        self._record(action, incident, {"source": action.source, "target": action.target, "rule": action.rule,
+                                        "reverted": reverted, "note_written": wrote, **self._failures(failed)})
+        ctx.log(logging.INFO, "daemon.transition-flagged", ticket=incident.ref, source=action.source,
+                target=action.target, rule=action.rule, reverted=reverted, note_written=wrote)
+        ctx.event(incident.ref, "transition-flagged", summary + ("; put back" if reverted else "")
+                  + ("; could not be put back" if failure is not None else ""), stats)
+
+    def _put_back(self, action: FlagTransition, incident: Incident) -> tuple[bool, Refusal | None]:
+        """Put an illegal change back, once per action: (put back, why not). An earlier attempt's
+        outcome stands (its note was then refused for a while, or the process died before it)."""
+        ctx = self.ctx
+        earlier = self.outcomes.step(incident, action.marker, "state")
+        if earlier is not None:
+            return earlier
+        tried = self.outcomes.backoff.attempts(incident.id, action.marker, "state")
+        if not action.revert and not tried:
+            return False, None
+        fresh = self.fresh(incident)
+        if fresh is not None and tried and fresh.state == action.source:
+            # an earlier attempt got no answer, and it landed (the change is no longer the latest, so
+            # the rule no longer asks for the put-back: it is the escalator's own)
+            self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
+            return True, None
+        # put back only what is still in the illegal state: a later human move is theirs
+        if not action.revert or fresh is None or fresh.state != action.target:
+            return False, None
+        try:
+            moved = ctx.writes.state(fresh, action.source)
+        except Refused as exc:
+            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
+        if not moved:
+            ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
+                    target=action.target)
+            failure = refusals.no_way(ctx.tracker)
+            self.outcomes.given_up(fresh, action.marker, action.kind, failure)
+            return False, failure
+        # recorded at once: the note, if it has to wait, then still says it was put back
+        self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
+        return True, None
+
+    def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
+        ctx = self.ctx
+        summary = "record lacks " + ", ".join(action.missing)
+        if ctx.dry_run:
+            self._would("daemon.would-flag-record", action, incident, stats, summary, missing=",".join(action.missing))
+            return
+        text = notes.incomplete_note(action, incident, ctx.procedure, incident.contract or "")
+        wrote, refused = self._note(action, incident, text)
+        if refused is not None:
+            return  # reported and recorded (`plugin.outcomes`)
+        if not wrote:
+            if self.outcomes.refused(incident, action.marker, "note") is None:
+                self._already(action, incident)
+            return
+        ctx.metrics.incomplete.labels(ctx.tracker).inc()
+        self._record(action, incident, {"missing": list(action.missing)})
+        ctx.log(logging.INFO, "daemon.record-incomplete", ticket=incident.ref, missing=",".join(action.missing))
+        ctx.event(incident.ref, "record-incomplete", summary, stats)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def fresh(self, incident: Incident) -> Incident | None:
+        """The ticket as it is now, read right before a value write (and remembered); None, logged,
+        when it no longer reads as a watched incident: then nothing is written over it."""
+        fresh = self.watched.remember(self.ctx.connector.read_one(incident.id))
+        if isinstance(fresh, Incident):
+            return fresh
+        self.ctx.log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
+                     reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
+        return None
+
+    @staticmethod
+    def _failures(failed: dict[str, Refusal]) -> dict:
+        return {"failed": {write: refusal.summary() for write, refusal in failed.items()}} if failed else {}
+
+    def _record(self, action: Action, incident: Incident, detail: dict, outcome: str = "done") -> None:
+        self.ctx.record(incident.id, incident.ref, action.marker, action.kind, outcome, detail)
+
+    def _already(self, action: Action, incident: Incident) -> None:
+        self._record(action, incident, {}, outcome="already-done")
+        self.ctx.log(logging.DEBUG, "daemon.already-done", ticket=incident.ref, marker=action.marker)
+
+    def _would(self, event: str, action: Action, incident: Incident, stats: PassStats, summary: str,
+               **fields: Any) -> None:
+        already = self.ctx.connector.has_marker(incident, action.marker)
+        self.ctx.log(logging.INFO, event, ticket=incident.ref, marker=action.marker, already_on_ticket=already,
+                     **fields)
+        kind = event.removeprefix("daemon.would-")
+        self.ctx.event(incident.ref, kind, summary, stats, dry_run=True)
+
