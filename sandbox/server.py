@@ -71,6 +71,8 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0  # seconds before answering (a slow answer; with status 0 the real answer follows)
     body: Any = None
+    #: the call is held in flight until the test sets this (a process killed while it waits for an answer)
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -224,6 +226,8 @@ class SandboxServer:
     def _answer(self, req: Request) -> Response:
         fault = self._take_fault(req)
         if fault is not None:
+            if fault.hold is not None:
+                fault.hold.wait()  # outside the lock: the rest of the tracker goes on meanwhile
             if fault.delay:
                 time.sleep(fault.delay)  # a slow answer, for client timeout tests
             if fault.status:

@@ -2,8 +2,10 @@
 
 Secrets come from the config (an environment variable or a file), never from the
 command line. With a PostgreSQL journal (`daemon.journal: postgresql://…`) any number of
-`run`s share it and one leads (`plugin.leader`); `once` acts only when no daemon leads. `--clock` (or $ESCALATOR_CLOCK) runs the daemon on an accelerated clock,
-for the demo and end-to-end tests: `accelerated:<rate>:<start ISO>[@<anchor epoch>]`.
+`run`s share it and one leads (`plugin.leader`); `once` acts only when no daemon leads.
+`--clock` (or $ESCALATOR_CLOCK) runs the daemon on another clock than the
+system's (`plugin.clock`): an accelerated one, `accelerated:<rate>:<start ISO>[@<anchor epoch>]`,
+or one that end-to-end tests step, `stepped:<channel file>`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -133,6 +136,18 @@ def _warn_unannounced(procedure, clock: Clock) -> None:
             extra={"event": "daemon.calendar-unannounced", "fields": {"years": years}})
 
 
+def stop_on_signal(daemon: Daemon) -> Callable[[int, object], None]:
+    """The SIGTERM/SIGINT handler: it asks the daemon to stop from a thread of its own.
+
+    Python runs a signal handler in the main thread between two bytecodes, possibly while that
+    thread holds the lock inside the very `threading.Event` the daemon waits on (in `Event.wait`
+    or `clear`). `daemon.stop()` sets that Event: called from the handler, it would wait forever
+    for a lock its own thread holds. Another thread takes the lock once the main thread lets go."""
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=daemon.stop, name="stop", daemon=True).start()
+    return handler
+
+
 def _show_events() -> None:
     # the daemon's events are its output: show them even without -v
     for name in ("escalator.daemon", "escalator.webhooks", "escalator.statuspage", "escalator.leader"):
@@ -155,7 +170,8 @@ _options = [
     click.option("--allow-incomplete", is_flag=True,
                  help="Run although `mapping apply` left steps to do by hand (their tickets read as unreadable)."),
     click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
-                 help="'system' (default) or 'accelerated:<rate>:<start ISO>[@<anchor>]' for demos and tests."),
+                 help="'system' (default), or for demos and tests 'accelerated:<rate>:<start ISO>[@<anchor>]' "
+                      "or 'stepped:<channel file>'."),
 ]
 
 
@@ -191,7 +207,7 @@ def _run(config_path: Path, *, dry_run: bool, allow_incomplete: bool, clock: Clo
         secret = config.webhooks.secret.resolve("webhooks.secret", config.base_dir)
     with open_daemon(config, dry_run=dry_run, clock=clock, allow_incomplete=allow_incomplete,
                      wait_for_journal=True) as daemon:
-        previous = {signum: signal.signal(signum, lambda *_: daemon.stop())
+        previous = {signum: signal.signal(signum, stop_on_signal(daemon))
                     for signum in (signal.SIGTERM, signal.SIGINT)}
         receiver = page = None
         try:

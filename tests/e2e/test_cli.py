@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from plugin.cli.main import main
-from plugin.clock import AcceleratedClock
+from plugin.clock import SteppedClock
 from sandbox.demo import DEMO_START, JiraSite
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def jira(tmp_path):
-    clock = AcceleratedClock(DEMO_START, 60.0)
+    clock = SteppedClock.create(tmp_path / "clock", DEMO_START)
     site = JiraSite.build(tmp_path / "jira", clock, env="ESCALATOR_CLI_JIRA_TOKEN")
     site.clock = clock
     yield site
@@ -46,6 +46,7 @@ def test_once_dry_run_writes_nothing_then_once_does_it(jira):
 def test_bad_clock_and_bad_config_are_one_line_errors(jira):
     result = CliRunner().invoke(main, ["once", "--config", str(jira.config_path), "--clock", "fast"])
     assert result.exit_code == 2 and "accelerated:<rate>:<start ISO>" in result.output
+    assert "stepped:<channel file>" in result.output
     config = jira.config_path.read_text(encoding="utf-8") + "webhooks: {enabled: true}\n"
     jira.config_path.write_text(config, encoding="utf-8")
     result = CliRunner().invoke(main, ["run", "--config", str(jira.config_path)])
