@@ -46,6 +46,7 @@ from plugin.queue import (
     role_name,
     until,
 )
+from plugin.serving import ServedOnAThread
 
 log = logging.getLogger("escalator.statuspage")
 
@@ -148,25 +149,15 @@ def _template():
     return _ENV.get_template("status.html.j2")
 
 
-class StatusServer:
+class StatusServer(ServedOnAThread):
     """Serves a `StatusPage` and the probes on `host:port` (port 0: any free one)."""
+
+    what = "status page"
 
     def __init__(self, daemon: Daemon, *, host: str = "127.0.0.1", port: int = 0, refresh: int = 30):
         self.page = StatusPage(daemon, refresh=refresh)
         self.daemon = daemon
-        self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("status page not started")
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        super().__init__(host, port)
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
         """(status, content type, body) for a GET of `path`."""
@@ -206,16 +197,9 @@ class StatusServer:
             def log_message(self, format: str, *args: Any) -> None:  # a probe every few seconds: not news
                 return
 
-        self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="statuspage", daemon=True)
-        self._thread.start()
+        httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
+        httpd.daemon_threads = True
+        self._serve(httpd, "statuspage")
         log.info("statuspage.listening", extra={"event": "statuspage.listening",
                                                 "fields": {"url": self.url}})
         return self.port
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
