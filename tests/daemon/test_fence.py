@@ -24,14 +24,16 @@ class ScriptedFence:
         self.epoch = epoch
         self.lapse_after: int | None = None
         self.checks = 0
+        self.on_lapse = lambda: None
 
     def term(self) -> int | None:
         return self.epoch
 
     def check(self) -> None:
         self.checks += 1
-        if self.lapse_after is not None and self.checks > self.lapse_after:
+        if self.lapse_after is not None and self.checks > self.lapse_after and self.epoch is not None:
             self.epoch = None
+            self.on_lapse()
         if self.epoch is None:
             raise Fenced("jira: this daemon does not hold the lease now; it writes nothing more")
 
@@ -95,19 +97,36 @@ def test_a_lead_lost_mid_pass_stops_every_write_there(world, caplog):
     for ticket_id in "123":
         world.tracker.add(incident(ticket_id, severity=1))  # nine escalations due at once
     a_fence = ScriptedFence(epoch=1)
-    a_fence.lapse_after = 4  # the lease lapses after four writes
+    a_fence.lapse_after = 4  # the lease lapses after four tracker writes
+    at_lapse = []
+    a_fence.on_lapse = lambda: at_lapse.append(len(writes(world)))
     a = world.daemon(fence=a_fence)
     world.clock.advance(60)
     a.cycle()
-    assert len(writes(world)) == 4  # not one more after the lapse
+    assert at_lapse and 4 <= at_lapse[0] < 27
+    assert len(writes(world)) == at_lapse[0]  # not one more after the lapse
     assert "daemon.fenced" in caplog.text
-    done_by_a = [e.marker for e in world.journal.entries() if "|" not in e.marker]
-    assert len(done_by_a) <= 1  # only what was carried out whole is recorded
+    done_by_a = [e for e in world.journal.entries() if "|" not in e.marker]
+    assert len(done_by_a) < 9  # the lapse cut the pass short
+    for entry in done_by_a:  # what is recorded was carried out whole: its note is on the ticket
+        assert entry.marker in markers(world, entry.ticket_id)
     a.cycle()
-    assert len(writes(world)) == 4  # and a stands by from then on
+    assert len(writes(world)) == at_lapse[0]  # and a stands by from then on
     b = world.daemon(fence=ScriptedFence(epoch=2))
     world.clock.advance(60)
     b.cycle()
     for ticket_id in "123":
         assert markers(world, ticket_id) == LEVELS  # each note once: b found what a had written
         assert world.tracker.ticket(ticket_id).incident.escalation_level == 3
+
+
+def test_a_standby_is_alive_but_not_ready(world):
+    standby = world.daemon(fence=ScriptedFence())
+    world.clock.advance(60)
+    standby.cycle()
+    assert standby.health.healthy().ok and standby.health.ready() == standby.health.ready().__class__(
+        False, "standing by: scripted leads")
+    assert standby.health.snapshot()["standby"] == "scripted"
+    standby.fence.epoch = 1  # it takes the lead: its first pass makes it ready
+    standby.cycle()
+    assert standby.health.ready().ok and standby.health.snapshot()["standby"] is None

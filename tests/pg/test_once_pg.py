@@ -50,3 +50,17 @@ def test_once_refuses_while_another_daemon_leads(site, pg_url):
                                     "`once` runs only while none does"
     assert site.markers(severe) == []
     assert PgLeaseStore(pg_url, PASSWORD).state("jira").holder == "host-b:42:beef"
+
+
+def test_status_says_which_daemon_leads(site, pg_url):
+    leader = Leadership(PgLeaseStore(pg_url, PASSWORD), "jira", lease=60, holder="host-b:42:beef")
+    leader.step()
+    site.create("severity 2", 2, "24x7")
+    result = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--no-cache"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "daemon: led by host-b:42:beef (epoch 1), lease " in result.output
+    leader.stop()
+    result = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--no-cache", "--json"],
+                                catch_exceptions=False)
+    assert '"leader": "no daemon leads now: the lease of host-b:42:beef (epoch 1) ended ' in result.output
