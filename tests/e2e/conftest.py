@@ -147,14 +147,19 @@ class InProcessStepper:
     participant thread still alive is waiting on the clock, none of them woken by its event,
     the time goes to the earliest instant one of them waits for.
 
-    Guard: after `HANG` real seconds without a step it gives up (`stuck`) and sends the
-    clock far ahead, so that a test fails on its assertions instead of hanging."""
+    With `until`, it steps no further than that instant, and sets `reached` once every
+    participant is idle there. Guard: after `HANG` real seconds without a step it gives up
+    (`stuck`) and sends the clock far ahead, so that a test fails on its assertions instead
+    of hanging."""
 
-    def __init__(self, clock: SteppedClock, participants: Callable[[], Iterable[threading.Thread]]):
+    def __init__(self, clock: SteppedClock, participants: Callable[[], Iterable[threading.Thread]], *,
+                 until: datetime | None = None):
         self.clock = clock
         self.participants = participants
+        self.until = until
         self.steps = 0
         self.stuck = False
+        self.reached = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stepper", daemon=True)
 
@@ -178,7 +183,13 @@ class InProcessStepper:
             if not threads or any(t.native_id not in waiting or waiting[t.native_id][0].is_set() for t in threads):
                 continue  # someone is at work (or about to be): time stands
             wake = min(waiting[t.native_id][1] for t in threads)
-            if wake > self.clock.now():  # else a waiter has not yet seen its instant come
+            now = self.clock.now()
+            if self.until is not None and now >= self.until:
+                self.reached.set()
+                continue
+            if self.until is not None:
+                wake = min(wake, self.until)
+            if wake > now:  # else a waiter has not yet seen its instant come
                 self.clock.set(wake)
                 self.steps += 1
                 last = time.monotonic()

@@ -24,8 +24,8 @@ from tests.e2e.conftest import HOUR, free_port, pause, reported_at, run_until, w
 pytestmark = pytest.mark.e2e
 
 LEVELS = ["escalation-L1", "escalation-L2", "escalation-L3"]
-#: the escalator's notes: a Jira comment, a Zammad article
-NOTE_PATH = r"/comment$|/ticket_articles$"
+#: the escalator's note and values, written in one request: PUT on the Jira issue, on the Zammad ticket
+WRITE_PATH = r"/issue/[^/]+$|/tickets/\d+$"
 #: the client's timeout where the test is about timeouts (the sites' is far longer)
 TIMEOUT = 2.0
 
@@ -64,13 +64,13 @@ def test_escalates_on_time_restores_and_flags(site, clock, start_daemon):
 @pytest.mark.parametrize("site", ["jira", "jira-dc", "zammad"], indirect=True)
 def test_sigkill_mid_pass_then_restart_writes_nothing_twice(site, clock, start_daemon, request):
     tickets = [site.create(f"severity 1 #{i}", 1, "24x7") for i in range(12)]  # 36 escalations at once
-    # the first three notes go through; the fourth is held in flight, and the daemon is killed
-    # while it waits for the answer - which the tracker then gives to nobody: the note is
-    # written, the daemon never heard so, and 32 escalations are left to do
+    # the first three escalations' writes (note and level) go through; the fourth is held in
+    # flight, and the daemon is killed while it waits for the answer - which the tracker then
+    # gives to nobody: that one is written, the daemon never heard so, and 32 are left to do
     held = threading.Event()
     request.addfinalizer(held.set)  # never leave a sandbox thread waiting
-    fourth = Fault(path=NOTE_PATH, method="POST", status=0, hold=held)
-    site.sandbox.add_fault(Fault(path=NOTE_PATH, method="POST", status=0, times=3))
+    fourth = Fault(path=WRITE_PATH, method="PUT", status=0, hold=held)
+    site.sandbox.add_fault(Fault(path=WRITE_PATH, method="PUT", status=0, times=3))
     site.sandbox.add_fault(fourth)
     first = start_daemon()
     wait_for(lambda: all(f is not fourth for f in site.sandbox.faults), "the fourth note in flight")

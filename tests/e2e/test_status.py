@@ -1,8 +1,9 @@
 """`escalator status` on the demo's sandbox trackers lists exactly the deadlines the daemon then meets.
 
 Incidents of every severity under both contracts are seeded at the demo's start (a
-Monday 09:00 in Shanghai, the clock held still), `status --json` is asked what comes
-next, then the daemon runs on the accelerated clock through the next working hours.
+Monday 09:00 in Shanghai, on a stepped clock), `status --json` is asked what comes next,
+then the daemon runs through the next working hours, the clock stepped from one instant
+it wakes at to the next (`InProcessStepper`).
 Every escalation it carried out up to each ticket's listed next deadline is one that
 status listed — same level, role and deadline — and every listed one that fell due
 in that time was carried out. A second `status` reads only what changed: one search.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -20,9 +20,10 @@ from click.testing import CliRunner
 
 from plugin.cli.daemon import open_daemon
 from plugin.cli.main import main
-from plugin.clock import AcceleratedClock
+from plugin.clock import SteppedClock
 from plugin.journal import Journal
 from sandbox.demo import DEMO_START, JiraSite, ZammadSite
+from tests.e2e.conftest import HANG, InProcessStepper
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ RATE = 7200.0
 @pytest.fixture(params=["jira", "zammad"])
 def site(request, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    clock = AcceleratedClock(DEMO_START, 1.0)  # nearly still while seeding, as in the demo
+    clock = SteppedClock.create(tmp_path / "clock", DEMO_START, RATE)
     build = JiraSite.build if request.param == "jira" else ZammadSite.build
     site = build(tmp_path / request.param, clock, env=f"ESCALATOR_STATUS_{request.param.upper()}_TOKEN")
     site.clock = clock
@@ -52,18 +53,15 @@ def status(site, *args: str) -> dict:
 
 
 def run_daemon(site, until: datetime) -> None:
+    """The daemon in a thread of this process, the clock stepped to `until`, then stopped."""
     with open_daemon(site.config, dry_run=False, clock=site.clock) as daemon:
-        thread = threading.Thread(target=daemon.run, daemon=True)
-        thread.start()
-        end = time.monotonic() + 30
-        while daemon.passes == 0 and time.monotonic() < end:
-            time.sleep(0.02)
-        site.clock.retime(RATE)
-        daemon.wake()  # it sleeps on the still clock's terms: let it count again on the fast one
-        while site.clock.now() < until and thread.is_alive():
-            time.sleep(0.05)
+        thread = threading.Thread(target=daemon.run, name="daemon", daemon=True)
+        with InProcessStepper(site.clock, lambda: [thread], until=until) as stepper:
+            thread.start()
+            assert stepper.reached.wait(HANG) and not stepper.stuck
         daemon.stop()
-        thread.join(timeout=10)
+        thread.join(HANG)
+        assert not thread.is_alive()
 
 
 def test_status_lists_exactly_the_deadlines_the_daemon_then_meets(site):
@@ -106,6 +104,7 @@ def test_a_second_status_reads_only_what_changed(site):
     assert len(server.calls) - before <= 2  # the search, and Jira's time zone of the account
 
     ticket = site.seeded[0]
+    site.clock.advance(timedelta(minutes=1))  # a minute later (never at the instant of the last read)
     site.archive(ticket)  # closed: it leaves the queue
     third = status(site)
     assert third["read"]["tickets"] == 1

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from plugin.journal import Journal
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import HOUR, pause, run_until
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,9 @@ def test_a_trend_rule_files_one_problem_for_a_pattern_and_none_for_a_near_miss(s
     def trend_markers(s) -> list[str]:
         return [m for m in site.markers(s) if m.startswith("incident-escalator-trend-")]
 
-    wait_for(lambda: all(trend_markers(s) for s in seeded), 20, "the trend problem's note on each incident")
-    wait_for(lambda: "daemon.trend-problem" in daemon.output(), 10, "the daemon's record of it")
+    run_until(clock, daemon, lambda: all(trend_markers(s) for s in seeded), "the trend problem's note on each incident",
+              by=clock.now() + 24 * HOUR)
+    assert "daemon.trend-problem" in daemon.output()  # the daemon's record of it
     assert daemon.stop() == 0
     labels = {m for s in seeded for m in trend_markers(s)}
     assert len(labels) == 1 and next(iter(labels)).startswith("incident-escalator-trend-same-category-24x7-")
@@ -35,6 +36,7 @@ def test_a_trend_rule_files_one_problem_for_a_pattern_and_none_for_a_near_miss(s
     filed = [e for e in journal.entries() if e.kind == "trend-problem"]
     journal.close()
     assert [e.marker for e in filed] == [label]
+    pause(clock)  # a minute later, when Jira Cloud's search shows the new issue (sandbox.jira's search lag)
     assert site.reader().find_task(label) == filed[0].ref  # on the tracker, under its label
     assert sorted(filed[0].detail["incidents"]) == sorted(s.ref for s in seeded)
     assert all(len(trend_markers(s)) == 1 for s in seeded)
