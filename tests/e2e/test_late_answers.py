@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.factory import make_connector
+from mapping.procedure import Procedure
 from plugin.clock import ManualClock
 from plugin.daemon import Daemon
 from plugin.journal import Journal
@@ -47,15 +48,17 @@ def _faults(kind: str, per_mode: int) -> list[Fault]:
 
 
 @contextmanager
-def in_process_daemon(site: Site, clock: ManualClock, sleeps: list[float] | None = None) -> Iterator[Daemon]:
-    """The daemon `escalator run` would start on the site's config, in this process, on `clock`;
-    the transport's back-off pauses are recorded in `sleeps` instead of slept."""
+def in_process_daemon(site: Site, clock: ManualClock, sleeps: list[float] | None = None,
+                      procedure: Procedure | None = None) -> Iterator[Daemon]:
+    """The daemon `escalator run` would start on the site's config, in this process, on `clock`
+    (with `procedure`, else the site's); the transport's back-off pauses are recorded in `sleeps`
+    instead of slept."""
     config = site.config
     connector = make_connector(config.tracker_settings(), site.mapping, rng=random.Random(7),
                                sleep=(sleeps if sleeps is not None else []).append)
     journal = Journal(":memory:")
     try:
-        yield Daemon(connector, site.procedure, config, journal, clock, mapping=site.mapping, metrics=Metrics(),
+        yield Daemon(connector, procedure or site.procedure, config, journal, clock, mapping=site.mapping, metrics=Metrics(),
                      rng=random.Random(7))
     finally:
         journal.close()
