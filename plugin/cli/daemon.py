@@ -25,6 +25,7 @@ from plugin.daemon import Daemon
 from plugin.journal import Journal
 from plugin.lockfile import JournalLock
 from plugin.metrics import Metrics
+from plugin.preflight import log_missing_permissions
 from plugin.webhooks import WebhookReceiver
 
 
@@ -42,6 +43,8 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
     One daemon per journal: the journal's lock (`plugin.lockfile`) is taken first and held
     until the daemon is closed; a second process raises `AlreadyRunning` before it reads or
     writes anything. A dry run writes nothing, not even the journal, so it takes no lock.
+    Then, once, the permission preflight `mapping check` runs (`plugin.preflight`): each
+    permission the token lacks is logged as `daemon.permission-missing`, and the daemon starts anyway.
     """
     with ExitStack() as stack:
         # a dry run writes nothing, not even the journal: it starts from an empty one in memory
@@ -63,6 +66,7 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock) -> Iterator[Daem
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"daemon.journal: cannot open {where}: {exc}") from None
         stack.callback(journal.close)
+        log_missing_permissions(config, procedure, mapping, on_call=metrics.on_call(config.tracker.kind))
         yield Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
                      dry_run=dry_run)
 
