@@ -11,6 +11,7 @@ action, or a second daemon, never produces a duplicate note.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,39 @@ MARKER_PREFIX = "incident-escalator:"
 
 def marker_text(marker: str) -> str:
     return f"[{MARKER_PREFIX}{marker}]"
+
+
+_MARKERS = re.compile(r"\[" + re.escape(MARKER_PREFIX) + r"([^\]\s\\]+)\\?\]")  # a wiki body escapes the brackets
+
+
+def markers_in(text: str | None) -> set[str]:
+    """The markers of the escalator's notes found in a note body (plain text, HTML or wiki)."""
+    return set(_MARKERS.findall(text or ""))
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """One ticket as it is now, with the markers of the escalator's notes on it: what an action
+    is decided and written from (`Connector.read_fresh`)."""
+
+    item: ReadResult
+    markers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One atomic write (`Connector.write`): a note carrying `marker`, and the values that land with
+    it — both or neither. `state` puts the ticket back into a procedure state."""
+
+    text: str
+    marker: str
+    level: int | None = None
+    severity: int | None = None
+    state: int | None = None
+
+    def values(self) -> dict[str, int]:
+        return {k: v for k, v in (("level", self.level), ("severity", self.severity), ("state", self.state))
+                if v is not None}
 
 
 #: How far below the overlap window a ticket is still remembered: a JQL date is floored to
@@ -136,6 +170,16 @@ class Connector(Protocol):
 
     def read_one(self, ticket_id: str) -> ReadResult:
         """One ticket, by internal id or key, with its history."""
+
+    def read_fresh(self, ticket_id: str) -> Fresh:
+        """One ticket with its history and the markers of its notes, in as few calls as the tracker
+        allows (Jira: one; Zammad: two): what an action is carried out from."""
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its values in ONE write, atomically: both land or neither. The caller has
+        looked for the marker in a `read_fresh` made right before. False (nothing written) when
+        the tracker offers no way to `change.state`. A write whose answer was lost is looked for
+        by its marker before the error is raised (`connectors.writes.write_once`)."""
 
     def set_severity(self, incident: Incident, severity: int) -> None: ...
 

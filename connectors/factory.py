@@ -9,6 +9,7 @@ from importlib import import_module
 from types import ModuleType
 
 from connectors.base import Connector, Provisioner
+from connectors.provisioning import WebhookSettings
 from connectors.settings import KINDS, TrackerSettings
 from connectors.webhook import Webhook
 from mapping.fieldmap import TrackerMapping
@@ -26,8 +27,10 @@ def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transpo
     return _package(settings.kind, "factory").make_connector(settings, mapping, **transport)
 
 
-def make_provisioner(settings: TrackerSettings, procedure: Procedure, **transport) -> Provisioner:
-    return _package(settings.kind, "factory").make_provisioner(settings, procedure, **transport)
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport) -> Provisioner:
+    """`webhook`: the tracker's side of the webhooks to plan, apply and check too (None: not managed)."""
+    return _package(settings.kind, "factory").make_provisioner(settings, procedure, webhook=webhook, **transport)
 
 
 def connector_class(kind: str) -> type[Connector]:

@@ -49,6 +49,9 @@ class TrackerError(UserError):
         self.path = path
         self.messages = list(messages)
         self.field_errors = dict(field_errors or {})
+        #: for a note written with values in one request (`connectors.base.Connector.write`): the value
+        #: ("level", "severity", "state") the tracker's answer names as refused; None: the request whole
+        self.part: str | None = None
         super().__init__(message)
 
 

@@ -7,11 +7,37 @@ trackers) from the same config keys.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.settings import TrackerSettings
+from mapping.fieldmap import WebhookRecord
 from mapping.procedure import Procedure
+
+#: the name of the webhook (and, on Zammad, of its trigger) that `mapping apply` registers
+WEBHOOK_NAME = "incident-escalator"
+
+
+def secret_fingerprint(secret: str) -> str:
+    """An HMAC of a fixed text keyed with the secret: shows that a secret changed, never what it is."""
+    return hmac.new(secret.encode("utf-8"), b"incident-escalator webhook secret", hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass
+class WebhookSettings:
+    """The tracker side of the webhooks (`webhooks.public_url` in the escalator's config): where the
+    tracker posts, the shared secret it signs with, and what the mapping file recorded at the last apply."""
+
+    endpoint: str
+    secret: str = field(repr=False)
+    secret_source: str = "webhooks.secret"  # where a person finds the secret (never the secret itself)
+    recorded: WebhookRecord | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return secret_fingerprint(self.secret)
 
 
 @dataclass
@@ -23,12 +49,13 @@ class ProvisionSettings:
     severity_source: str = "field"
     severity_priorities: dict[int, str] = field(default_factory=dict)
     state_aliases: dict[int, list[str]] = field(default_factory=dict)
+    webhook: WebhookSettings | None = None  # None: webhooks.public_url not set, the tracker side is not managed
 
     @classmethod
-    def of(cls, settings: TrackerSettings) -> ProvisionSettings:
+    def of(cls, settings: TrackerSettings, webhook: WebhookSettings | None = None) -> ProvisionSettings:
         return cls(projects=list(settings.projects), issue_types=list(settings.issue_types),
                    severity_source=settings.severity_source, severity_priorities=dict(settings.severity_priorities),
-                   state_aliases={k: list(v) for k, v in settings.state_aliases.items()})
+                   state_aliases={k: list(v) for k, v in settings.state_aliases.items()}, webhook=webhook)
 
 
 def option_names(procedure: Procedure) -> dict[str, dict[Any, str]]:

@@ -55,6 +55,22 @@ class Labels(_Strict):
                                    description="an authorised exception to the no-downgrade rule")
 
 
+class WebhookRecord(_Strict):
+    """The webhook `mapping apply` registered on the tracker, as it left it (`mapping check` compares).
+
+    `updated` is Jira's `lastUpdated` stamp: Jira never shows a webhook's secret back, so an edit
+    made after apply is the only sign that the secret may have been taken off or changed.
+    `secret_fingerprint` is an HMAC of a fixed text keyed with the secret apply set (never the
+    secret itself): it tells when the config's secret changed after apply.
+    """
+
+    url: str = Field(description="the endpoint the tracker posts to")
+    id: str = Field(description="Jira webhook id / Zammad webhook id")
+    trigger: str | None = Field(default=None, description="Zammad: the id of the trigger that fires it")
+    updated: str | None = Field(default=None, description="Jira: the webhook's lastUpdated after apply")
+    secret_fingerprint: str | None = None
+
+
 class TrackerMapping(_Strict):
     """The mapping file."""
 
@@ -74,6 +90,7 @@ class TrackerMapping(_Strict):
                                     description="a field naming the contract; else organisation/project rules")
     states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
     labels: Labels = Labels()
+    webhook: WebhookRecord | None = Field(default=None, description="set by apply when webhooks.public_url is")
 
     def gaps(self) -> list[str]:
         """What the daemon needs and this mapping lacks, one line each (empty: usable)."""
@@ -126,6 +143,17 @@ class TrackerMapping(_Strict):
             raise MappingFileError("\n".join(f"{path}: {gap} (finish `escalator mapping apply` first)"
                                              for gap in gaps))
         return mapping
+
+
+def recorded_webhook(path: Path) -> WebhookRecord | None:
+    """The webhook a mapping file records, read leniently (None: no file, no record, or not readable);
+    `mapping apply` compares it with the tracker without needing the rest of the file to be usable."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return WebhookRecord.model_validate(data["webhook"]) if isinstance(data, dict) and data.get("webhook") \
+            else None
+    except (OSError, yaml.YAMLError, ValidationError, TypeError):
+        return None
 
 
 class MappingFileError(UserError, ValueError):

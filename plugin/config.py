@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from connectors.provisioning import WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
+from mapping.fieldmap import recorded_webhook
 from plugin.private import ExposedSecret, check_secret_file
 
 
@@ -166,9 +168,43 @@ class DaemonConfig(_Strict):
 
 
 class WebhookConfig(_Strict):
+    """The receiver (`plugin.webhooks`) and, with `public_url`, the tracker side `mapping apply` sets up."""
+
     enabled: bool = False
     listen: str = "127.0.0.1:8089"
     secret: Secret | None = None
+    public_url: str | None = Field(
+        default=None, description="where the tracker reaches the receiver (e.g. https://escalator.example.com, "
+                                  "a TLS reverse proxy in front of `listen`); `mapping apply` registers "
+                                  "<public_url>/webhooks/<tracker> with the tracker")
+
+    @field_validator("public_url")
+    @classmethod
+    def _reachable_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (write e.g. https://escalator.example.com)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: no query or fragment; the escalator appends /webhooks/<tracker>")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _public_url_needs(self) -> WebhookConfig:
+        problems = []
+        if self.public_url and not self.enabled:
+            problems.append("public_url is set but webhooks are not enabled (enabled: true): "
+                            "the tracker would call a receiver that does not run")
+        if self.public_url and self.secret is None:
+            problems.append("public_url is set but there is no secret: the tracker must sign what it sends")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def endpoint(self, tracker: str) -> str | None:
+        """The URL the tracker posts to, or None when the tracker side is not managed."""
+        return f"{self.public_url}/webhooks/{tracker}" if self.public_url else None
 
 
 class SmtpConfig(_Strict):
@@ -264,6 +300,21 @@ class Config(_Strict):
             page_size=t.page_size if "page_size" in t.model_fields_set else None,
             severity_source=t.severity_source, severity_priorities=dict(t.severity_priorities),
             state_aliases={k: tuple(v) for k, v in t.states.items()}, pending_default_hours=t.pending_default)
+
+    def webhook_settings(self) -> WebhookSettings | None:
+        """The tracker side of the webhooks, for `mapping plan|apply|check` (None without
+        `webhooks.public_url`); resolves the secret (ConfigError when it cannot)."""
+        hooks = self.webhooks
+        endpoint = hooks.endpoint(self.tracker.kind)
+        if endpoint is None or hooks.secret is None:  # a public_url without a secret is refused on load
+            return None
+        secret = hooks.secret.resolve(f"{self.source}: webhooks.secret" if self.source else "webhooks.secret",
+                                      self.base_dir)
+        source = (f"the value of the environment variable {hooks.secret.env}" if hooks.secret.env
+                  else f"the content of the file {self.path(hooks.secret.file)}" if hooks.secret.file
+                  else "webhooks.secret")
+        return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
+                               recorded=recorded_webhook(self.path(self.mapping_file)))
 
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:

@@ -73,6 +73,23 @@ class DaemonContext:
         #: set by the daemon's first pass when neither is known yet
         self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
         self._stop = threading.Event()
+        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket (`take_markers`)
+        self._markers: dict[str, frozenset[str]] = {}
+
+    # -- fresh reads ------------------------------------------------------------------------
+    def keep_markers(self, ticket_id: str, markers: frozenset[str]) -> None:
+        """The pass read this due ticket with `read_fresh` to decide on it: the markers of its notes."""
+        self._markers[ticket_id] = markers
+
+    def take_markers(self, ticket_id: str) -> frozenset[str] | None:
+        """The markers of the pass's read of this ticket, once (the first action's writes make them
+        stale); None when the pass did not read it this way. They stand only for the marker check
+        before a notification — never for the read before a value write, which is always made
+        anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between is theirs."""
+        return self._markers.pop(ticket_id, None)
+
+    def forget_markers(self) -> None:
+        self._markers.clear()
 
     # -- stopping ---------------------------------------------------------------------------
     def request_stop(self) -> None:

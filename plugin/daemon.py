@@ -2,8 +2,9 @@
 
 One `Daemon` serves one tracker (one connector). A *pass* reads:
 
-1. the tickets whose known next deadline has come, each re-read with `read_one` so
-   no action rests on a stale snapshot;
+1. the tickets whose known next deadline has come, each re-read with `read_fresh` so
+   no decision rests on a stale snapshot (its notes' markers serve the marker check
+   of its first action);
 2. the tickets a webhook named, re-read the same way;
 3. on the poll interval, everything changed since the cursor (`read_changed`);
 
@@ -18,40 +19,58 @@ Between passes it sleeps until the earliest of the next known deadline, the poll
 interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
-- every action writes one note carrying `action.marker`; the connector's `add_note`
-  writes nothing when the marker is already there. The other writes of an action are
-  values (level N, severity S, state X), each written from a fresh read;
-- an escalation writes notify -> note -> level. Notify comes first because on Zammad it
-  subscribes the people (a mention), and Zammad tells subscribers only of updates made
-  after they subscribed: the note must come after, or they are never told of it. The
-  marker is looked for before notifying, so a run that finds the note does not notify,
-  and the notification's outcome is in the journal as soon as it is known
-  (`plugin.outcomes`), so a run that finds it there does not notify either.
-  Crash matrix of one escalation (the next run re-reads the ticket; the decision comes
-  back while the level is below the action's):
-    * before notify: nothing was written; all three writes are made;
-    * between notify and note: the journal says the people were told: note and level
-      are written, nobody is told twice. Only a crash between the notification and its
-      journal row, or the journal lost with the process, sends it AGAIN — the one write
-      that can repeat (nothing on the ticket tells that it was sent);
-    * between note and level: the note is found, nobody is notified again, the level
-      is set;
-    * after the level: the decision does not come back; nothing is written.
-  No note is ever written twice and no escalation is lost;
-- a restore writes note -> severity: the note says the escalator restores it, and if
-  the tracker then refuses the severity a second note says it could not (below); a
-  crash between them leaves the note, found by the next run, which writes the value;
-- a put-back writes state -> note: the note claims the put-back only once the tracker
-  took it (its outcome is in the journal at once). A crash between them: the next run
-  finds the journal's row and its note says the state was put back; with the journal
-  lost too, the note only flags the change ("left as is" is then the one inexact word);
-- a value is written only from a fresh read (`read_one`) made right before it, never
-  from the pass's snapshot, which may be minutes old: a person's edit in between is
-  theirs. The escalation level is only ever raised (written when the fresh level is
-  below the action's); a severity is restored only when the fresh ticket still holds
-  the lowered value and the no-downgrade rule, asked again on it, still wants the same
-  restore — no-downgrade is the one rule that overwrites a person's edit, and its note
-  says so; an illegal state change is put back only while the ticket is still in it;
+- every action writes one note carrying `action.marker`, looked for in a read of the
+  ticket with its notes (`read_fresh`: one call on Jira, issue + comments + changelog;
+  two on Zammad, ticket + history with its articles). The values of an action (level N,
+  severity S) land in the SAME request as its note, both or neither: Jira
+  `PUT /rest/api/3/issue/{key}` with `update.comment[].add` and `fields`
+  (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put),
+  Zammad `PUT /api/v1/tickets/{id}` with `article` and the attributes
+  (app/controllers/tickets_controller.rb#update, one transaction). A note is therefore
+  never on the ticket without its value, and a marker found means its value landed (or
+  a person changed it since: theirs);
+- an escalation is read -> notify -> read -> note + level (one write). Notify comes
+  first because on Zammad it subscribes the people (a mention), and Zammad tells
+  subscribers only of updates made after they subscribed. The marker is looked for
+  before notifying (in the pass's read of a due ticket, else in a read made then), so a
+  run that finds the note does not notify, and the notification's outcome is in the
+  journal as soon as it is known (`plugin.outcomes`), so a run that finds it there does
+  not notify either. The second read is the one the write is made from: the level is
+  written only when the fresh level is below the action's, and the marker is looked for
+  again. Crash matrix of one escalation (the next run re-reads the ticket; the decision
+  comes back while the level is below the action's):
+    * before notify (after the first read): nothing was written; all is done;
+    * between notify and the second read, or between it and the write: the journal says
+      the people were told: note and level are written in one write, nobody is told
+      twice. Only a crash between the notification and its journal row, or the journal
+      lost with the process, sends it AGAIN — the one write that can repeat (nothing on
+      the ticket tells that it was sent);
+    * during the write, its answer lost: the marker is looked for before it is sent
+      again (`connectors.writes.write_once`): it landed whole or not at all;
+    * after the write: the decision does not come back; nothing is written.
+  A note written alone by an earlier version (the level after it) is found by its
+  marker, and the level is then written alone from the same read. No note is ever
+  written twice and no escalation is lost;
+- a restore is read -> note + severity (one write): a crash before the write leaves the
+  ticket as it was (the next run decides again on a new read), after it leaves both. If
+  the tracker refuses the severity (its answer names the field), the note claiming the
+  restore is not written either: one note says it could not be restored and why;
+- a put-back is read -> state + note (one write: Jira's transition with `update.comment`,
+  https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post;
+  Zammad's ticket update with `state_id` and `article`): the note claims the put-back
+  and lands only with it. A crash before the write leaves neither (the next run puts it
+  back and says so), after it both; the marker found means nothing is left to do. A
+  refused put-back (the answer names the transition or the state) is reported and a
+  note alone says it could not be put back, and why; a put-back written alone by an
+  earlier version is found in the journal and its note says so;
+- a value is written only from a read made right before it (`read_fresh`), never from
+  the pass's snapshot, which may be minutes old: a person's edit in between is theirs.
+  The escalation level is only ever raised (written when the fresh level is below the
+  action's); a severity is restored only when the fresh ticket still holds the lowered
+  value and the no-downgrade rule, asked again on it, still wants the same restore —
+  no-downgrade is the one rule that overwrites a person's edit, and its note says so; an
+  illegal state change is put back only while the ticket is still in it. Calls per
+  escalation on Jira: the read, the notification, the read before the write, the write;
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
   re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
@@ -289,6 +308,7 @@ class Daemon:
         try:
             self._pass(now, poll, stats)
         finally:
+            self.ctx.forget_markers()  # what the next pass acts on, it reads again
             self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
         self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
         return stats
@@ -330,9 +350,12 @@ class Daemon:
             self.duties.run(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
-        """A fresh read of one ticket; None when it is gone or the tracker refuses it (logged)."""
+        """A fresh read of one ticket (with the markers of its notes, for the marker check of its first
+        action, see `DaemonContext.take_markers`); None when it is gone or the tracker refuses it (logged)."""
         try:
-            return self.ctx.connector.read_one(ticket_id)
+            read = self.ctx.connector.read_fresh(ticket_id)
+            self.ctx.keep_markers(read.item.id, read.markers)
+            return read.item
         except NotFound:
             self.ctx.log(logging.WARNING, "daemon.ticket-gone", ticket=ticket_id)
             self._set_due(ticket_id, ticket_id, None)

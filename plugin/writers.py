@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from connectors.base import Change
 from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
@@ -44,8 +45,9 @@ class ActionWriter:
         if isinstance(action, FlagIncompleteRecord | FlagTransition) and not getattr(action, "revert", False) \
                 and ctx.journal.done(ctx.tracker, incident.id, action.marker):
             return  # a note-only action the journal knows is on the ticket: spare the tracker a search
+        kept = ctx.take_markers(incident.id)  # the pass's read: for the first action on the ticket only
         if isinstance(action, Escalate):
-            self._escalate(action, incident, stats)
+            self._escalate(action, incident, stats, kept)
         elif isinstance(action, RestoreSeverity):
             self._restore(action, incident, stats)
         elif isinstance(action, FlagTransition):
@@ -56,7 +58,8 @@ class ActionWriter:
             raise TypeError(f"unknown action {action!r}")
 
     # -- the actions ------------------------------------------------------------------------
-    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats) -> None:
+    def _escalate(self, action: Escalate, incident: Incident, stats: PassStats,
+                  kept: frozenset[str] | None) -> None:
         ctx = self.ctx
         now = ctx.clock.now()
         people = ctx.people(action.role, incident)
@@ -73,32 +76,49 @@ class ActionWriter:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
-        # notify -> note -> level (the crash matrix is in plugin.daemon's docstring). A note already
-        # there means an earlier run (or another daemon) notified: do not notify again.
-        noted = ctx.connector.has_marker(incident, action.marker)
+        # read -> notify -> read -> note + level in ONE write (the crash matrix is in plugin.daemon's
+        # docstring). A note already there means an earlier run notified, and its level landed with
+        # it: do not notify again. The marker check before notifying may use the read the pass made of
+        # a due ticket to decide on it; the read the write is made from is always made right before it
+        markers = kept
+        fresh = incident
+        if markers is None:
+            read = self.fresh_read(incident)
+            if read is None:
+                raise NotNow
+            fresh, markers = read
+        current = kept is None  # nothing sent since the read `fresh` and `markers` come from
         failed: dict[str, Refusal] = {}
-        wrote = notified = False
-        if not noted:
-            unreached = None
-            if people:
-                text = notes.escalation_note(action, incident, ctx.procedure, now, people)
-                notified, unreached = self._notify(action, incident, people, text)
-                if unreached is not None:
-                    failed["notify"] = unreached  # the escalation goes on without them; its note says so
-            text = notes.escalation_note(action, incident, ctx.procedure, now, people, unreached)
-            wrote, refused = self._note(action, incident, text)
+        wrote = notified = raised = False
+        unreached = None
+        if action.marker not in markers and people:
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people)
+            notified, unreached = self._notify(action, fresh, people, text)
+            if unreached is not None:
+                failed["notify"] = unreached  # the escalation goes on without them; its note says so
+            current = False
+        if not current:
+            read = self.fresh_read(incident)
+            if read is None:
+                raise NotNow
+            fresh, markers = read
+        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
+        level = action.level if fresh.escalation_level < action.level else None
+        if action.marker not in markers:
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached)
+            wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
+                                                        alone=lambda _: text)
+            raised = wrote and level is not None and value_refused is None
             if refused is not None:
                 failed["note"] = refused
-        noted_at = ctx.clock.now()
-        fresh = self.fresh(incident)
-        if fresh is None:
-            raise NotNow
-        # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
-        raised = False
-        if fresh.escalation_level < action.level:
+            if value_refused is not None:
+                failed["level"] = value_refused
+        elif level is not None:
+            # a note without its level: written alone by an escalator before one write carried both
             raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
             if refused is not None:
                 failed["level"] = refused
+        noted_at = ctx.clock.now()
         if not wrote and not raised:
             if failed:
                 return  # nothing of it is on the ticket: the refusals are reported and recorded
@@ -151,6 +171,30 @@ class ActionWriter:
         except Refused as exc:
             return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
 
+    def _write(self, action: Action, fresh: Incident, change: Change, alone: Callable[[Refusal], str] | None = None
+               ) -> tuple[bool, Refusal | None, Refusal | None]:
+        """The note and its values in one write: (written, why the note was not, why the values were
+        not). A value given up (refused for good, or busy beyond its attempts) is reported and the
+        note goes alone in the words `alone` gives it for that refusal (None: no note, the caller
+        says it): a field off the screen must not keep the note (and the people) from the ticket."""
+        if self.outcomes.refused(fresh, action.marker, "note") is not None:
+            return False, None, None  # refused before, the ticket unchanged since: not asked again
+        values = change.values()
+        # a value given up before on the ticket as it is now is not asked again: the note goes alone
+        value_refusal = next((r for w in values if (r := self.outcomes.refused(fresh, action.marker, w))), None)
+        if value_refusal is None:
+            try:
+                return self.ctx.writes.write(fresh, change), None, None
+            except Refused as exc:
+                refusal = self.outcomes.settle(fresh, action.marker, action.kind, exc)  # RetryLater: wait
+                if refusal.write not in values:
+                    return False, refusal, None
+                value_refusal = refusal
+        if alone is None:
+            return False, None, value_refusal
+        wrote, refused = self._note(action, fresh, alone(value_refusal))
+        return wrote, refused, value_refusal
+
     def _value(self, write: str, action: Action, fresh: Incident, send: Callable[[], object]
                ) -> tuple[bool, Refusal | None]:
         """Write a value (level, severity): (written, why not); a value refused before on the ticket as
@@ -181,23 +225,18 @@ class ActionWriter:
         if earlier is not None:
             self._say_not_restored(action, fresh, earlier)  # written once: its marker
             return
-        # no note, no restore: a person's edit is overwritten only where the ticket says why
-        wrote, refused = self._note(action, fresh, notes.restore_note(action, fresh, ctx.procedure,
-                                                                     fresh.contract or "", ctx.mapping))
-        if refused is not None:
-            return  # reported and recorded; no restore without its note
-        if not wrote and self.outcomes.refused(fresh, action.marker, "note") is not None:
-            return  # the note was refused before and nothing changed since
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
-            return
-        restored, refused = self._value("severity", action, fresh, lambda: ctx.writes.severity(fresh, action.to))
-        if refused is not None:
-            # the note above says the escalator restores it: a second one says it could not
-            self._say_not_restored(action, fresh, refused)
+        # no note, no restore: the note and the severity land in one write, or neither (a person's edit
+        # is overwritten only where the ticket says why). The fresh read above is the one before it
+        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
+        wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, severity=action.to))
+        if value_refused is not None:
+            # the severity refused, so the note claiming it was not written: a note says it could not be
+            self._say_not_restored(action, fresh, value_refused)
             self._record(action, incident, {"to": action.to, "from": action.current, "note_written": wrote,
-                                            **self._failures({"severity": refused})}, outcome="failed")
+                                            **self._failures({"severity": value_refused})}, outcome="failed")
             return
+        if not wrote:
+            return  # refused (reported and recorded), or refused before and nothing changed since
         ctx.metrics.restored.labels(ctx.tracker).inc()
         self._record(action, incident, {"to": action.to, "from": action.current, "lowered_by": action.lowered_by,
                                         "note_written": wrote})
@@ -220,9 +259,10 @@ class ActionWriter:
         """The fresh ticket when it still holds `action.current` and the rule still asks for this very
         restore; otherwise None (logged): a person's later edit — raising it, putting it back,
         approving the lowering — or an earlier run's restore is left as it is."""
-        fresh = self.fresh(incident)
-        if fresh is None:
+        read = self.fresh_read(incident)
+        if read is None:
             return None
+        fresh, _ = read
         again = check_downgrade(fresh, self.ctx.approvers(fresh))
         if fresh.severity == action.current and again == action:
             return fresh
@@ -243,14 +283,39 @@ class ActionWriter:
             return
         if self.outcomes.refused(incident, action.marker, "note") is not None:
             return  # its note was refused before and nothing changed since
-        if ctx.connector.has_marker(incident, action.marker):
-            self._already(action, incident)  # the note is written last: nothing is left to do
+        read = self.fresh_read(incident)  # the state, and the markers: the note is the put-back's proof
+        if read is None:
             return
-        # put back -> note: the note says what happened, so it comes after (a put-back is announced
-        # only once it succeeded; a refused one gets a note saying it could not be put back, and why)
-        reverted, failure = self._put_back(action, incident)
-        text = notes.transition_note(action, incident, p, incident.contract or "", reverted=reverted, failure=failure)
-        wrote, refused = self._note(action, incident, text)
+        fresh, markers = read
+        if action.marker in markers:
+            self._already(action, incident)  # the note carries its put-back: nothing is left to do
+            return
+        # put back + note in ONE write (a transition with its comment, a Zammad update with its
+        # article): the note says "put back" and lands only with the state; refused, the state is
+        # reported and a note alone says it could not be put back, and why. Only what is still in
+        # the illegal state is put back: a later human move is theirs
+        earlier = self.outcomes.step(fresh, action.marker, "state")  # a put-back written alone before
+        reverted, failure, refused, wrote = False, None, None, False
+        attempted = earlier is None and action.revert and fresh.state == action.target
+        if earlier is not None:
+            reverted, failure = earlier
+        elif attempted:
+            def alone(why: Refusal) -> str:
+                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True)
+            wrote, refused, failure = self._write(action, fresh, Change(text, action.marker, state=action.source),
+                                                  alone=alone)
+            reverted = wrote and failure is None
+            if not wrote and refused is None and failure is None:
+                # the tracker answered, but offers no way from here to the state: flagged only
+                ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
+                        target=action.target)
+                failure = refusals.no_way(ctx.tracker)
+                self.outcomes.given_up(fresh, action.marker, action.kind, failure)
+                wrote, refused = self._note(action, fresh, alone(failure))
+        if not attempted:  # flagged only, or a put-back written alone by an earlier version
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure)
+            wrote, refused = self._note(action, fresh, text)
         failed = {"state": failure} if failure is not None else {}
         if refused is not None:
             failed["note"] = refused
@@ -265,39 +330,6 @@ class ActionWriter:
                 target=action.target, rule=action.rule, reverted=reverted, note_written=wrote)
         ctx.event(incident.ref, "transition-flagged", summary + ("; put back" if reverted else "")
                   + ("; could not be put back" if failure is not None else ""), stats)
-
-    def _put_back(self, action: FlagTransition, incident: Incident) -> tuple[bool, Refusal | None]:
-        """Put an illegal change back, once per action: (put back, why not). An earlier attempt's
-        outcome stands (its note was then refused for a while, or the process died before it)."""
-        ctx = self.ctx
-        earlier = self.outcomes.step(incident, action.marker, "state")
-        if earlier is not None:
-            return earlier
-        tried = self.outcomes.backoff.attempts(incident.id, action.marker, "state")
-        if not action.revert and not tried:
-            return False, None
-        fresh = self.fresh(incident)
-        if fresh is not None and tried and fresh.state == action.source:
-            # an earlier attempt got no answer, and it landed (the change is no longer the latest, so
-            # the rule no longer asks for the put-back: it is the escalator's own)
-            self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
-            return True, None
-        # put back only what is still in the illegal state: a later human move is theirs
-        if not action.revert or fresh is None or fresh.state != action.target:
-            return False, None
-        try:
-            moved = ctx.writes.state(fresh, action.source)
-        except Refused as exc:
-            return False, self.outcomes.settle(fresh, action.marker, action.kind, exc)
-        if not moved:
-            ctx.log(logging.ERROR, "daemon.revert-impossible", ticket=incident.ref, source=action.source,
-                    target=action.target)
-            failure = refusals.no_way(ctx.tracker)
-            self.outcomes.given_up(fresh, action.marker, action.kind, failure)
-            return False, failure
-        # recorded at once: the note, if it has to wait, then still says it was put back
-        self.outcomes.done(fresh, action.marker, action.kind, "state", {"state": action.source})
-        return True, None
 
     def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
         ctx = self.ctx
@@ -319,15 +351,22 @@ class ActionWriter:
         ctx.event(incident.ref, "record-incomplete", summary, stats)
 
     # -- helpers ----------------------------------------------------------------------------
-    def fresh(self, incident: Incident) -> Incident | None:
-        """The ticket as it is now, read right before a value write (and remembered); None, logged,
-        when it no longer reads as a watched incident: then nothing is written over it."""
-        fresh = self.watched.remember(self.ctx.connector.read_one(incident.id))
+    def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
+        """The ticket as it is now and the markers of its notes, read right before a write (one call on
+        Jira, two on Zammad; remembered); None, logged, when it no longer reads as a watched incident:
+        then nothing is written over it."""
+        read = self.ctx.connector.read_fresh(incident.id)
+        fresh = self.watched.remember(read.item)
         if isinstance(fresh, Incident):
-            return fresh
+            return fresh, read.markers
         self.ctx.log(logging.WARNING, "daemon.write-skipped", ticket=incident.ref,
                      reason=fresh.reason if isinstance(fresh, Unreadable) else "no longer in a watched project")
         return None
+
+    def fresh(self, incident: Incident) -> Incident | None:
+        """`fresh_read` without the markers."""
+        read = self.fresh_read(incident)
+        return read[0] if read is not None else None
 
     @staticmethod
     def _failures(failed: dict[str, Refusal]) -> dict:

@@ -2,7 +2,7 @@
 
 Escalations, restores, put-backs, flags, duty deliveries, problem records and
 call-back tasks all write through a `TrackerWrites`, never through the connector
-directly: one place that names each write (`note`, `notify`, `level`, `severity`,
+directly: one place that names each write (`note` (alone or with its values: `write`), `notify`, `level`, `severity`,
 `state`, `problem`, `task`) and where a rule that concerns every write lives: a
 tracker's refusal is classified here (`plugin.refusals.classify`) and raised as
 `Refused`, so the writers decide what to do with a "no" by its kind, not by the
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from connectors.base import Connector, RecordSpec
+from connectors.base import Change, Connector, RecordSpec
 from connectors.http import TrackerError
 from mapping.incident import Incident
 from plugin.refusals import Refused, classify
@@ -41,6 +41,19 @@ class TrackerWrites:
     def note(self, incident: Incident, text: str, *, marker: str, public: bool = False) -> bool:
         """The note, unless one with `marker` is on the ticket (then False)."""
         return self._send("note", self.connector.add_note, incident, text, marker=marker, public=public)
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its values in one atomic write (`Connector.write`). Refused, it is classified
+        as the value the tracker's answer names (`TrackerError.part`: a level field off the screen),
+        else as the note: the note is what a refusal of the whole request keeps off the ticket."""
+        try:
+            return self.connector.write(incident, change)
+        except TrackerError as exc:
+            part = exc.part if exc.part in change.values() else "note"
+            refusal = classify(part, self.connector.tracker, exc)
+            if refusal is None:
+                raise
+            raise Refused(refusal, exc) from exc
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         self._send("notify", self.connector.notify, incident, people, subject, text)

@@ -15,7 +15,6 @@ benchmark use: a sandbox, a config file, a mapping file, and a scripted "team".
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -29,11 +28,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-import requests
 import yaml
 
 from connectors.base import Connector
-from connectors.factory import make_connector, make_provisioner, webhook_for
+from connectors.factory import make_connector, make_provisioner
 from mapping.fieldmap import OptionalField, TrackerMapping
 from mapping.incident import Incident
 from mapping.loader import load_procedure
@@ -54,6 +52,7 @@ DEMO_SPAN = timedelta(hours=30)
 
 TOKEN = "sandbox-token"
 WEBHOOK_SECRET = "demo-webhook-secret"
+WEBHOOK_ENV = "ESCALATOR_DEMO_WEBHOOK_SECRET"
 MARKER = re.compile(r"incident-escalator:([\w.-]+)")
 STATE_NAMES = {1: "待处理", 2: "已派单", 3: "处理中", 4: "挂起", 5: "暂停", 6: "待审核", 7: "已归档"}
 #: the demo's people: (key, display name, role)
@@ -133,7 +132,7 @@ def _write_config(folder: Path, tracker: dict, people: dict[str, str], *, poll_i
 def _apply(config_path: Path, procedure: Procedure) -> tuple[TrackerMapping, list[str]]:
     """`escalator mapping apply --yes`, through the real provisioner."""
     config = load_config(config_path)
-    provisioner = make_provisioner(config.tracker_settings(), procedure)
+    provisioner = make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
     mapping, changes = provisioner.apply(provisioner.plan())
     return mapping, changes
 
@@ -370,18 +369,9 @@ class _Printer:
             click.echo(f"  {at.astimezone(DEMO_START.tzinfo).strftime('%a %H:%M')}  {text}")
 
 
-def _webhook(site: Site, s: Seeded, receiver_url: str) -> None:
-    """What the tracker sends after a person's edit: a signed webhook naming the ticket."""
-    payload = ({"webhookEvent": "jira:issue_updated", "issue": {"id": s.ticket_id, "key": s.ref}}
-               if site.kind == "jira" else {"ticket": {"id": int(s.ticket_id), "number": s.ref}})
-    body = json.dumps(payload).encode("utf-8")
-    requests.post(f"{receiver_url}/webhooks/{site.kind}", data=body, timeout=5,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature": webhook_for(site.kind).sign(WEBHOOK_SECRET, body)})
-
-
-def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None],
-          receivers: dict[str, str]) -> None:
-    """What people do on the trackers meanwhile, at fixed clock times; each edit sends a webhook."""
+def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Callable[[str], None]) -> None:
+    """What people do on the trackers meanwhile, at fixed clock times; the trackers' webhooks, which
+    `mapping apply` registered, tell the daemons at once."""
     jira, zammad = sites["jira"], sites["zammad"]
     by_key = {(s.kind, t.severity, t.contract): t for s in sites.values() for t in s.seeded}
     script = [
@@ -404,7 +394,6 @@ def _team(sites: dict[str, Site], clock: Clock, stop: threading.Event, say: Call
         ticket = by_key[key]
         say(clock.now(), f"{site.kind:<6} {ticket.ref:<8} {'(team)':<19} {what}")
         act(ticket)
-        _webhook(site, ticket, receivers[site.kind])
 
 
 def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path | None = None) -> int:
@@ -423,13 +412,23 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
         stop = threading.Event()
         daemons = []
         receivers: dict[str, WebhookReceiver] = {}
+        awake: dict[str, Any] = {}  # tracker -> its daemon, once it runs (its first poll reads the rest)
         try:
-            # webhooks bring the team's edits at once; the poll is only the safety net
-            sites["jira"] = JiraSite.build(root / "jira", clock, poll_interval=5.0)
-            sites["zammad"] = ZammadSite.build(root / "zammad", clock, poll_interval=5.0)
+            # webhooks bring the team's edits at once; the poll is only the safety net. The
+            # receivers listen first: `mapping apply` registers them with the trackers
+            os.environ[WEBHOOK_ENV] = WEBHOOK_SECRET
+            for kind in ("jira", "zammad"):
+                receivers[kind] = WebhookReceiver(
+                    WEBHOOK_SECRET, lambda tracker, ticket: awake[tracker].wake(ticket) if tracker in awake else None,
+                    trackers=(kind,))
+                receivers[kind].start()
+            hooks = {kind: {"webhooks": {"enabled": True, "listen": f"127.0.0.1:{r.port}", "public_url": r.url,
+                                         "secret": {"env": WEBHOOK_ENV}}} for kind, r in receivers.items()}
+            sites["jira"] = JiraSite.build(root / "jira", clock, poll_interval=5.0, extra=hooks["jira"])
+            sites["zammad"] = ZammadSite.build(root / "zammad", clock, poll_interval=5.0, extra=hooks["zammad"])
             for site in sites.values():
                 click.echo(f"  {site.kind}: {site.sandbox.base_url} — `mapping apply` made "
-                           f"{len(site.changes)} change(s)")
+                           f"{len(site.changes)} change(s), its webhook calling {receivers[site.kind].url} among them")
             for site in sites.values():
                 for contract in ("default", "24x7"):
                     for severity in (1, 2, 3, 4):
@@ -443,13 +442,9 @@ def run_demo(*, rate: float = DEMO_RATE, span: timedelta = DEMO_SPAN, keep: Path
                 daemon = context.__enter__()
                 daemon.on_event = printer
                 daemons.append((daemon, context))
-                receiver = WebhookReceiver(WEBHOOK_SECRET, lambda _t, ticket, d=daemon: d.wake(ticket),
-                                           trackers=(site.kind,))
-                receiver.start()
-                receivers[site.kind] = receiver
+                awake[site.kind] = daemon
                 threads.append(threading.Thread(target=daemon.run, name=f"daemon-{site.kind}", daemon=True))
-            urls = {kind: r.url for kind, r in receivers.items()}
-            threads.append(threading.Thread(target=_team, args=(sites, clock, stop, printer.say, urls),
+            threads.append(threading.Thread(target=_team, args=(sites, clock, stop, printer.say),
                                             name="team", daemon=True))
             for thread in threads[:-1]:
                 thread.start()

@@ -9,7 +9,8 @@ The tracker-specific parts live in `sandbox/jira/` and `sandbox/zammad/`, each l
 as moto lays out a service: `server.py` (the subclass of `SandboxServer`: auth hooks,
 rate-limit answers, seed API), `models.py` (state), `responses.py` (the REST
 operations), `urls.py` (the routing table), `exceptions.py` (refusals in the
-tracker's own error shape, raised as `HttpError`s).
+tracker's own error shape, raised as `HttpError`s). The calls a tracker makes itself —
+webhooks — go out through `sandbox.deliveries`.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def test_an_unreachable_tracker_is_one_line_pointing_at_tracker_url(tmp_path: Pa
         def plan(self):
             raise Unreachable("zammad: GET /api/v1/users/me: connection refused at http://127.0.0.1:9 after 5 attempts")
 
-    monkeypatch.setattr(cli_mapping, "make_provisioner", lambda config, procedure: Down())
+    monkeypatch.setattr(cli_mapping, "make_provisioner", lambda config, procedure, **kw: Down())
     monkeypatch.setenv("ZT_FOR_TEST", "t0ken-value")
     path = write(tmp_path, "tracker: {kind: zammad, url: 'http://127.0.0.1:9', token: {env: ZT_FOR_TEST}}\n")
     result = CliRunner().invoke(main, ["mapping", "plan", "--config", str(path)])
@@ -122,3 +122,44 @@ def test_settings_without_a_resolvable_token_are_a_config_error(tmp_path: Path,
     path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: NOPE}}\n")
     with pytest.raises(ConfigError, match="environment variable NOPE is not set"):
         load_config(path).tracker_settings()
+
+
+ZAMMAD = "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: T}}\n"
+
+
+def test_the_public_url_is_where_the_tracker_posts(tmp_path: Path) -> None:
+    path = write(tmp_path, ZAMMAD + "webhooks: {enabled: true, public_url: 'https://esc.example.com/hooks/',"
+                                    " secret: {env: HOOK}}\n")
+    config = load_config(path)
+    assert config.webhooks.endpoint("zammad") == "https://esc.example.com/hooks/webhooks/zammad"
+    assert load_config(write(tmp_path, ZAMMAD)).webhooks.endpoint("zammad") is None
+
+
+@pytest.mark.parametrize(("hooks", "expected"), [
+    ("{public_url: 'https://esc.example.com', secret: {env: HOOK}}", "webhooks: public_url is set but webhooks are "
+                                                                    "not enabled"),
+    ("{enabled: true, public_url: 'https://esc.example.com'}", "webhooks: public_url is set but there is no secret"),
+    ("{enabled: true, public_url: 'esc.example.com', secret: {env: HOOK}}", "webhooks.public_url: 'esc.example.com' "
+                                                                            "is not an http(s) URL"),
+    ("{enabled: true, public_url: 'https://esc.example.com/?k=1', secret: {env: HOOK}}", "no query or fragment"),
+])
+def test_a_public_url_that_cannot_work_is_one_line(tmp_path: Path, hooks: str, expected: str) -> None:
+    path = write(tmp_path, ZAMMAD + f"webhooks: {hooks}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [line] = str(err.value).splitlines()
+    assert line.startswith(f"{path}: ") and expected in line, line
+
+
+def test_mapping_plan_without_the_webhook_secret_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli.main import main
+    monkeypatch.setenv("T", "a-token-1234")
+    monkeypatch.delenv("HOOK_SECRET_UNSET", raising=False)
+    path = write(tmp_path, ZAMMAD + "webhooks: {enabled: true, public_url: 'https://esc.example.com',"
+                                    " secret: {env: HOOK_SECRET_UNSET}}\n")
+    result = CliRunner().invoke(main, ["mapping", "plan", "--config", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: {path}: webhooks.secret: environment variable HOOK_SECRET_UNSET "
+                                     "is not set")

@@ -78,6 +78,32 @@ class _JiraClient(ABC):
         # notifyUsers stays at Jira's default (true): people see what the escalator did
         self.http.put(self._path(self.ISSUE, key=key), json={"fields": fields})
 
+    def edit_with_comment(self, key: str, fields: dict, comment: dict) -> None:
+        """The comment and the fields in one request, atomically: PUT /issue/{key} takes
+        `update.comment[].add` together with `fields` (IssueUpdateDetails,
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put;
+        Data Center's v2 edit takes the same body). Not retried: it adds a comment."""
+        body: dict[str, Any] = {"update": {"comment": [{"add": comment}]}}
+        if fields:
+            body["fields"] = fields
+        self.http.put(self._path(self.ISSUE, key=key), json=body, idempotent=False)
+
+    def transition_with_comment(self, key: str, transition_id: str, comment: dict) -> None:
+        """A transition and its comment in one request: POST /issue/{key}/transitions takes
+        `update.comment[].add` too (IssueUpdateDetails,
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post).
+        Not retried: once taken, the transition may not exist from the new status."""
+        self.http.post(self._path(self.TRANSITIONS, key=key), json={
+            "transition": {"id": transition_id}, "update": {"comment": [{"add": comment}]}}, idempotent=False)
+
+    @staticmethod
+    def comment_bean(body: Any, *, internal: bool) -> dict:
+        """A comment as `POST /comment` and `update.comment[].add` take it (see `add_comment`)."""
+        payload: dict[str, Any] = {"body": body}
+        if internal:
+            payload["properties"] = [{"key": "sd.public.comment", "value": {"internal": True}}]
+        return payload
+
     def create_issue(self, fields: dict) -> dict:
         """POST /issue: {"id", "key", "self"}. Not retried: a retry could file the issue twice."""
         return self.http.post(self._path(self.CREATE_ISSUE), json={"fields": fields}, idempotent=False) or {}

@@ -22,7 +22,16 @@ from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
+from connectors.base import (
+    Change,
+    Cursor,
+    Fresh,
+    ReadResult,
+    RecordSpec,
+    marker_text,
+    markers_in,
+    record_label,
+)
 from connectors.http import TrackerError
 from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
 from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
@@ -178,6 +187,32 @@ class JiraConnector:
         self._remember_project(issue)
         return self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
 
+    def read_fresh(self, ticket_id: str) -> Fresh:
+        """The issue, its comments and its changelog in ONE call: GET /issue/{key} with the
+        `comment` field and `expand=changelog` (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get).
+        Only when Jira cut either short (Cloud returns the 100 newest histories; the comment
+        field says `total`) is the rest asked for: the bulk changelog (Cloud), the issue's whole
+        changelog (DC), the comment pages."""
+        fields = [*needed_fields(self.mapping), "comment"]
+        issue = self.client.get_issue(ticket_id, fields, expand="changelog" if self.cloud else "changelog,names")
+        key, issue_id = str(issue["key"]), str(issue["id"])
+        log_ = issue.get("changelog") or {}
+        histories = log_.get("histories") or []
+        if int(log_.get("total") or len(histories)) > len(histories):
+            histories = self._cloud_histories([issue_id]).get(issue_id, []) if self.cloud else \
+                (self.client.get_issue(key, ["updated"], expand="changelog").get("changelog") or {}).get(
+                    "histories") or histories
+        block = (issue.get("fields") or {}).get("comment") or {}
+        comments = block.get("comments") or []
+        if int(block.get("total") or len(comments)) > len(comments):
+            comments = list(self.client.comments(key))
+        found: set[str] = set()
+        for comment in comments:
+            found |= markers_in(body_text(comment.get("body")))
+        self._remember_project(issue)
+        item = self.translator.translate(issue, histories, issue.get("names") or {})
+        return Fresh(item, frozenset(found))
+
     def _pages(self, jql: str) -> Iterator[tuple[list[dict], bool, dict[str, str]]]:
         """(issues, changelog inline?, field names) per search page, until the last."""
         inline = not self.cloud
@@ -222,21 +257,25 @@ class JiraConnector:
         try:
             self.client.edit_issue(incident.ref, fields)
         except TrackerError as err:
-            # Jira refuses a field that is not on the issue's edit screen with 400 and
-            # errors {"<id>": "Field '<id>' cannot be set. It is not on the appropriate screen,
-            # or unknown."}: say which procedure field and what fixes it, on one line
-            off = [f for f in fields if "appropriate screen" in err.field_errors.get(f, "")]
-            if err.status != 400 or not off:
-                raise
-            log.warning("jira.field-not-on-screen", extra={"event": "jira.field-not-on-screen",
-                                                           "key": incident.ref, "term": term, "fields": off})
-            raise TrackerError(
-                f"jira: {incident.ref}: cannot set the {term} field {', '.join(off)}: it is not on the edit screen "
-                "of the issue's project (or unknown) - run `escalator mapping check`, then `escalator mapping "
-                "apply` or add it to the screen by hand", status=err.status, method=err.method, path=err.path,
-                messages=err.messages, field_errors=err.field_errors) from None
+            self._field_error(incident, err, fields, term)
         log.info("jira.field-set", extra={"event": "jira.field-set", "key": incident.ref, "term": term,
                                           "value": value, "fields": sorted(fields)})
+
+    def _field_error(self, incident: Incident, err: TrackerError, fields: dict, term: str) -> None:
+        """Raise `err`, reworded on one line when Jira refused a field that is not on the screen."""
+        # Jira refuses a field that is not on the issue's edit screen with 400 and
+        # errors {"<id>": "Field '<id>' cannot be set. It is not on the appropriate screen,
+        # or unknown."}: say which procedure field and what fixes it, on one line
+        off = [f for f in fields if "appropriate screen" in err.field_errors.get(f, "")]
+        if err.status != 400 or not off:
+            raise err
+        log.warning("jira.field-not-on-screen", extra={"event": "jira.field-not-on-screen",
+                                                       "key": incident.ref, "term": term, "fields": off})
+        raise TrackerError(
+            f"jira: {incident.ref}: cannot set the {term} field {', '.join(off)}: it is not on the edit screen "
+            "of the issue's project (or unknown) - run `escalator mapping check`, then `escalator mapping "
+            "apply` or add it to the screen by hand", status=err.status, method=err.method, path=err.path,
+            messages=err.messages, field_errors=err.field_errors) from None
 
     def set_severity(self, incident: Incident, severity: int) -> None:
         sev = self.mapping.severity
@@ -265,6 +304,61 @@ class JiraConnector:
         log.warning("jira.transition-missing", extra={"event": "jira.transition-missing", "key": incident.ref,
                                                       "state": state, "statuses": sorted(wanted)})
         return False
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its values in one request: a put-back is the transition with the comment,
+        anything else PUT /issue with the comment and the fields (`JiraClient.edit_with_comment`).
+        Jira applies such a request whole or refuses it whole (a field off the screen: 400, nothing
+        stored)."""
+        internal = self._is_service_desk(incident.project)
+        body = adf_note(change.text, change.marker) if self.cloud else wiki_note(change.text, change.marker)
+        comment = self.client.comment_bean(body, internal=internal)
+        fields: dict = {}
+        part_of: dict[str, str] = {}  # field id -> the value it carries, to name a refused one
+        if change.severity is not None:
+            sev = self.mapping.severity
+            key = "priority" if sev.source == "priority" else str(sev.field)
+            fields[key], part_of[key] = {"id": sev.values[change.severity]}, "severity"
+        if change.level is not None:
+            lvl = self.mapping.escalation_level
+            fields[lvl.field], part_of[lvl.field] = {"id": lvl.values[change.level]}, "level"
+        landed = lambda: change.marker in self.read_fresh(incident.id).markers  # noqa: E731
+        if change.state is not None and incident.state != change.state:
+            wanted = set(self.mapping.states.get(change.state, []))
+            transition = next((t for t in self.client.get_transitions(incident.ref)
+                               if str((t.get("to") or {}).get("id")) in wanted), None)
+            if transition is None:
+                log.warning("jira.transition-missing", extra={"event": "jira.transition-missing",
+                                                              "key": incident.ref, "state": change.state,
+                                                              "statuses": sorted(wanted)})
+                return False
+            try:
+                write_once(lambda: self.client.transition_with_comment(incident.ref, str(transition["id"]), comment),
+                           landed, tracker="jira", key=incident.ref, marker=change.marker)
+            except TrackerError as err:
+                # a transition refused as invalid (a validator, a field its screen requires) names the
+                # fields or says so in errorMessages; only errors keyed "comment" are the note's
+                # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-transitions-post)
+                if err.status in (400, 409, 422) and "comment" not in err.field_errors:
+                    err.part = "state"
+                raise
+        else:
+            try:
+                write_once(lambda: self.client.edit_with_comment(incident.ref, fields, comment), landed,
+                           tracker="jira", key=incident.ref, marker=change.marker)
+            except TrackerError as err:
+                # a 400 names the fields it refused in `errors` (keyed by field id); the comment's own
+                # refusals are keyed "comment" or come as errorMessages: the request as a whole
+                # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put)
+                named = {part_of[f] for f in err.field_errors if f in part_of}
+                try:
+                    self._field_error(incident, err, fields, "+".join(change.values()) or "note")
+                except TrackerError as reworded:
+                    reworded.part = named.pop() if len(named) == 1 and "comment" not in err.field_errors else None
+                    raise
+        log.info("jira.written", extra={"event": "jira.written", "key": incident.ref, "marker": change.marker,
+                                        "internal": internal, **change.values()})
+        return True
 
     def has_marker(self, incident: Incident, marker: str) -> bool:
         needle = marker_text(marker)

@@ -16,7 +16,7 @@ from connectors.http import HttpClient
 from connectors.jira.client import JiraClient, JiraCloudClient, JiraDataCenterClient
 from connectors.jira.connector import JiraConnector
 from connectors.jira.provision import JiraProvisioner
-from connectors.provisioning import ProvisionSettings
+from connectors.provisioning import ProvisionSettings, WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.fieldmap import TrackerMapping
 from mapping.procedure import Procedure
@@ -42,6 +42,7 @@ def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transpo
     return JiraConnector(make_client(settings, **transport), mapping, page_size=settings.page_size or DEFAULT_PAGE)
 
 
-def make_provisioner(settings: TrackerSettings, procedure: Procedure, **transport: Any) -> JiraProvisioner:
-    return JiraProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings),
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport: Any) -> JiraProvisioner:
+    return JiraProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings, webhook),
                            base_url=settings.url)

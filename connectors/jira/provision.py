@@ -51,6 +51,7 @@ from typing import Any
 
 from connectors.http import TrackerError
 from connectors.jira.client import JiraClient, JiraCloudClient
+from connectors.jira.webhook_setup import JiraWebhookSetup, make_setup
 from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from mapping.fieldmap import (
@@ -124,6 +125,11 @@ class JiraProvisioner(Provisioner):
     def cloud(self) -> bool:
         return isinstance(self.client, JiraCloudClient)
 
+    @property
+    def hooks(self) -> JiraWebhookSetup | None:
+        """The admin webhook (connectors.jira.webhook_setup); None when webhooks.public_url is not set."""
+        return make_setup(self.client, self.settings.webhook, self.settings.projects, cloud=self.cloud)
+
     # -- reading the site ---------------------------------------------------------------------
     def _read(self) -> _Site:
         projects = self.client.projects(self.settings.projects) if self.settings.projects else []
@@ -166,6 +172,8 @@ class JiraProvisioner(Provisioner):
         steps += self._screen_steps(site, {s.term: s.payload for s in steps})
         steps += self._optional_steps(site)
         steps += self._state_steps(site)
+        if self.hooks is not None:
+            steps += self.hooks.plan_steps()
         return Plan(tracker="jira", base_url=self.base_url, steps=steps)
 
     # -- screens --------------------------------------------------------------------------------
@@ -426,6 +434,8 @@ class JiraProvisioner(Provisioner):
         for step in plan.changes:
             if step.term.startswith("screen:"):
                 changes += self._apply_screen(step, created)
+            elif step.term == "webhook" and self.hooks is not None:
+                changes.append(self.hooks.apply(step))
             else:
                 changes += self._apply_select(step, project_ids, issue_type_ids, created)
             if progress:
@@ -521,6 +531,8 @@ class JiraProvisioner(Provisioner):
                                       values=by_term["escalation_level"].get("values", {})),
             **{term: OptionalField(field=by_term[term].get("field")) for term in OPTIONAL_FIELDS},
             states={s.code: list(by_term[f"state:{s.code}"].get("status_ids", [])) for s in self.procedure.states},
+            webhook=self.hooks.record(next((s for s in plan.steps if s.term == "webhook"), None))
+            if self.hooks is not None else None,
         )
 
     # -- check ----------------------------------------------------------------------------------
@@ -574,6 +586,8 @@ class JiraProvisioner(Provisioner):
             types = {str(t["id"]) for t in self.client.issue_types()}
             drift += [f"issue type id {t} no longer exists" for t in mapping.issue_types if t not in types]
         drift += self._check_screens(mapping, fields)
+        if self.hooks is not None:
+            drift += self.hooks.check(mapping.webhook)
         return drift
 
     def _check_screens(self, mapping: TrackerMapping, fields: dict[str, dict]) -> list[str]:

@@ -123,8 +123,9 @@ class ZammadClient:
     def get_ticket(self, ticket_id: str) -> dict:
         return self.http.get(self.TICKET.format(id=ticket_id), params={"expand": "true"})
 
-    def update_ticket(self, ticket_id: str, fields: dict[str, Any]) -> dict:
-        return self.http.put(self.TICKET.format(id=ticket_id), json=fields)
+    def update_ticket(self, ticket_id: str, fields: dict[str, Any], *, idempotent: bool = True) -> dict:
+        """PUT /tickets/:id; `idempotent=False` when it carries an `article` (sent twice, it adds two)."""
+        return self.http.put(self.TICKET.format(id=ticket_id), json=fields, idempotent=idempotent)
 
     def history(self, ticket_id: str) -> dict:
         """{"history": [...oldest first...], "assets": {"User": {...}, "TicketArticle": {...}}}."""

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Cursor, ReadResult, RecordSpec, record_label
+from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, markers_in, record_label
 from connectors.http import NotFound, TrackerError
 from connectors.writes import write_once
 from connectors.zammad import notes
@@ -123,7 +123,21 @@ class ZammadConnector:
             ticket = found[0]
         return self._read(ticket)
 
-    def _read(self, ticket: dict) -> ReadResult:
+    def read_fresh(self, ticket_id: str) -> Fresh:
+        """The ticket (GET /tickets/:id), then its history, whose assets carry its articles (two
+        calls): the markers are looked for in those articles."""
+        try:
+            ticket = self.client.get_ticket(ticket_id)
+        except NotFound:
+            return Fresh(self.read_one(ticket_id), frozenset())  # a number: rarely; read_one says
+        articles: list[dict] = []
+        item = self._read(ticket, articles)
+        found: set[str] = set()
+        for article in articles:
+            found |= markers_in(article.get("body"))
+        return Fresh(item, frozenset(found))
+
+    def _read(self, ticket: dict, articles_out: list[dict] | None = None) -> ReadResult:
         self._load("states")
         state_id = ticket.get("state_id")
         if state_id is not None and int(state_id) not in self.lookups.states and int(state_id) not in self._refreshed:
@@ -140,6 +154,8 @@ class ZammadConnector:
                     if str(a.get("ticket_id")) == str(ticket["id"])]
         if not articles and int(ticket.get("article_count") or 0) > 0:
             articles = self.client.articles(str(ticket["id"]))
+        if articles_out is not None:
+            articles_out.extend(articles)
         result = self.translator.translate(ticket, history, self.lookups, self._user, articles)
         if isinstance(result, Unreadable):
             log.warning("zammad.unreadable", extra={"event": "zammad.unreadable", "ticket": result.ref,
@@ -234,6 +250,50 @@ class ZammadConnector:
             if when is not None:
                 fields["pending_time"] = when
         self._put(incident, fields, "state", state)
+        return True
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its attributes in ONE request: PUT /api/v1/tickets/:id takes an `article`
+        together with the attributes, and Zammad stores both in one transaction or neither
+        (app/controllers/tickets_controller.rb#update: `ticket.with_lock` around `ticket.update!`
+        and `article_create`)."""
+        fields: dict[str, Any] = {}
+        part_of: dict[str, str] = {}  # attribute -> the value it carries, to name a refused one
+        if change.severity is not None:
+            sev = self.mapping.severity
+            option = sev.values[change.severity]
+            fields.update({"priority_id": int(option)} if sev.source == "priority" else {sev.field: option})
+            part_of["priority_id" if sev.source == "priority" else str(sev.field)] = "severity"
+        if change.level is not None:
+            lvl = self.mapping.escalation_level
+            fields[lvl.field] = lvl.values[change.level]
+            part_of[str(lvl.field)] = "level"
+        if change.state is not None and incident.state != change.state:
+            part_of["state_id"] = "state"
+            ids = self.mapping.states.get(change.state) or []
+            if not ids:
+                log.warning("zammad.state-missing", extra={"event": "zammad.state-missing", "ticket": incident.ref,
+                                                           "state": change.state})
+                return False
+            fields["state_id"] = int(ids[0])
+            self._load("states")
+            if (self.lookups.states.get(int(ids[0])) or {}).get("state_type") in PENDING_TYPES:
+                when = self._pending_time(incident)  # a pending state needs its reminder (see there)
+                if when is not None:
+                    fields["pending_time"] = when
+        subject = change.text.strip().splitlines()[0][:120] if change.text.strip() else change.marker
+        article = notes.article_payload(incident.id, subject, change.text, change.marker, public=False)
+        article.pop("ticket_id")
+        try:
+            write_once(lambda: self.client.update_ticket(incident.id, {**fields, "article": article},
+                                                         idempotent=False),
+                       lambda: change.marker in self.read_fresh(incident.id).markers, tracker="zammad",
+                       ticket=incident.ref, marker=change.marker)
+        except TrackerError as err:
+            err.part = _refused_part(err, part_of)
+            raise
+        log.info("zammad.written", extra={"event": "zammad.written", "ticket": incident.ref, "marker": change.marker,
+                                          "attributes": sorted(fields), **change.values()})
         return True
 
     def _pending_time(self, incident: Incident) -> str | None:
@@ -399,6 +459,19 @@ class ZammadConnector:
 
     def close(self) -> None:
         self.client.http.close()
+
+
+def _refused_part(err: TrackerError, part_of: dict[str, str]) -> str | None:
+    """The value a 422 on a ticket update with its article names: Zammad's validation messages name
+    the attribute ("Missing required value for field 'pending_time'!" for a pending state without its
+    time, app/models/ticket.rb; an attribute's own name for its value); None: the request whole."""
+    if err.status != 422:
+        return None
+    text = " ".join([str(err), *err.messages])
+    if "state_id" in part_of and ("pending_time" in text or "state" in text.lower()):
+        return "state"
+    named = {part for name, part in part_of.items() if name in text}
+    return named.pop() if len(named) == 1 else None
 
 
 def _iso(when: datetime) -> str:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.http import HttpClient
-from connectors.provisioning import ProvisionSettings
+from connectors.provisioning import ProvisionSettings, WebhookSettings
 from connectors.settings import TrackerSettings
 from connectors.zammad.client import AUTH_HINT, MAX_SEARCH_PAGE, ZammadClient, auth_headers
 from connectors.zammad.connector import ZammadConnector
@@ -39,6 +39,7 @@ def make_connector(settings: TrackerSettings, mapping: TrackerMapping, **transpo
                            pending_default=timedelta(hours=settings.pending_default_hours))
 
 
-def make_provisioner(settings: TrackerSettings, procedure: Procedure, **transport: Any) -> ZammadProvisioner:
-    return ZammadProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings),
+def make_provisioner(settings: TrackerSettings, procedure: Procedure, *, webhook: WebhookSettings | None = None,
+                     **transport: Any) -> ZammadProvisioner:
+    return ZammadProvisioner(make_client(settings, **transport), procedure, ProvisionSettings.of(settings, webhook),
                              base_url=settings.url)

@@ -45,6 +45,7 @@ from typing import Any
 from connectors.preflight import Missing
 from connectors.provisioning import Provisioner
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.webhook_setup import HOOK, TRIGGER, ZammadWebhookSetup, make_setup
 from mapping.fieldmap import (
     CategoryMap,
     LevelMap,
@@ -131,6 +132,15 @@ class ZammadProvisioner(Provisioner):
     tracker = "zammad"
     client: ZammadClient
 
+    def hooks(self, groups: list[dict] | None = None) -> ZammadWebhookSetup | None:
+        """The webhook and its trigger (connectors.zammad.webhook_setup); None without webhooks.public_url."""
+        if self.settings.webhook is None:
+            return None
+        if groups is None:
+            groups = self.client.groups() if self.settings.projects else []
+        watched = {g["name"]: g["id"] for g in groups if g.get("name") in self.settings.projects}
+        return make_setup(self.client, self.settings.webhook, watched)
+
     # -- reading ------------------------------------------------------------------------------------
     def _read(self) -> _System:
         attributes = {a["name"]: a for a in self.client.attributes() if a.get("object") in (None, "Ticket")}
@@ -176,6 +186,9 @@ class ZammadProvisioner(Provisioner):
         if self.settings.severity_source == "priority":
             steps += self._priority_steps(system)
         steps += self._state_steps(system)
+        hooks = self.hooks(system.groups)
+        if hooks is not None:
+            steps += hooks.plan_steps()
         return Plan(tracker="zammad", base_url=self.base_url, steps=steps)
 
     def _group_steps(self, system: _System) -> list[PlanStep]:
@@ -299,8 +312,9 @@ class ZammadProvisioner(Provisioner):
     # -- apply ------------------------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
         lines: list[str] = []
+        hooks, made = self.hooks(), {}  # made: the id of a webhook created now, for its trigger
         for step in plan.changes:
-            line = self._do(step)
+            line = hooks.apply(step, made) if step.term in (HOOK, TRIGGER) and hooks is not None else self._do(step)
             lines.append(line)
             log.info("zammad.provisioned", extra={"event": "zammad.provisioned", "term": step.term, "change": line})
             if progress:
@@ -356,6 +370,7 @@ class ZammadProvisioner(Provisioner):
                                       values={n: str(n) for n in self.names["escalation_level"]}),
             report_time=OptionalField(field=ATTRIBUTES["report_time"]),
             states=states,
+            webhook=hooks.record(plan.steps) if (hooks := self.hooks()) is not None else None,
         )
 
     # -- preflight ------------------------------------------------------------------------------------
@@ -433,6 +448,9 @@ class ZammadProvisioner(Provisioner):
         if mapping.projects:
             groups = {g.get("name") for g in self.client.groups()}
             drift += [f"projects: group {p!r} is gone" for p in mapping.projects if p not in groups]
+        hooks = self.hooks(system.groups)
+        if hooks is not None:
+            drift += hooks.check(mapping.webhook)
         return drift
 
 

@@ -22,7 +22,7 @@ def _setup(config_path: Path, tracker: str | None):
     if tracker and tracker != config.tracker.kind:
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
     procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    return config, procedure, make_provisioner(config.tracker_settings(), procedure)
+    return config, procedure, make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
 
 
 def show_plan(plan: Plan) -> None:

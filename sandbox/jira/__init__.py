@@ -7,7 +7,9 @@
 - `responses.py`: the REST operations (`JiraResponses`), Jira's payloads in and out;
 - `urls.py`: the routing table, path pattern -> operation, per flavour;
 - `exceptions.py`: refusals in Jira's `{"errorMessages": [...], "errors": {...}}` shape;
-- `permissions.py`: the bot's `BotProfile` and Jira's permission catalogue.
+- `permissions.py`: the bot's `BotProfile` and Jira's permission catalogue;
+- `webhooks.py`: admin webhooks (`/rest/webhooks/1.0/webhook`) and their delivery, on the
+  thread of a `sandbox.deliveries.Courier`.
 
 Callers import from here: `from sandbox.jira import JiraSandbox, Workflow`.
 """

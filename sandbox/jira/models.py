@@ -58,6 +58,7 @@ from sandbox.jira.types import (
     parse_jira_time,
     plain_text,
 )
+from sandbox.jira.webhooks import AdminWebhooks
 
 
 class JiraModel(JiraRendering, JiraScreens):
@@ -94,6 +95,7 @@ class JiraModel(JiraRendering, JiraScreens):
         self.search_lag = timedelta(0)
         self.searchable_from: dict[int, datetime] = {}
         self._init_screens()
+        self.webhooks = AdminWebhooks(self)  # admin webhooks and their delivery (sandbox.jira.webhooks)
         self.version = 0  # bumped by every change; keys the search cache
         self._search_cache: dict[tuple, list[Issue]] = {}
         self._ids = {name: itertools.count(start) for name, start in (
@@ -526,6 +528,7 @@ class JiraModel(JiraRendering, JiraScreens):
         self.issues[iid] = issue
         self.keys[issue.key] = iid
         self.touch()
+        self.webhooks.issue_created(issue, reporter)
         return issue
 
     def _default_priority(self) -> str | None:
@@ -584,6 +587,8 @@ class JiraModel(JiraRendering, JiraScreens):
             issue.histories.append(History(self._next("history"), author, now, items))
         issue.fields["updated"] = now
         self.touch()
+        if items:
+            self.webhooks.issue_changed(issue, author, issue.histories[-1])
 
     def add_comment(self, issue: Issue, author: str, body: Any, *, internal: bool,
                     visibility: dict | None, properties: list[dict]) -> Comment:
@@ -592,6 +597,7 @@ class JiraModel(JiraRendering, JiraScreens):
         issue.comments.append(c)
         issue.fields["updated"] = now  # a comment makes the issue "updated" in Jira
         self.touch()
+        self.webhooks.comment_created(issue, author, c)
         return c
 
     # -- issue links ----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ into are part of the profile too, because a client sees them the same way, as a 
 POST /issue/{key}/watchers requires it ON) and outgoing mail (System > Outgoing mail; the
 v3 spec of POST /issue/{key}/notify answers 403 "if outgoing emails are disabled").
 
-Where each lacking permission is refused, and how, is in `sandbox.jira.responses`;
+Where each lacking permission is refused, and how, is in `sandbox.jira.responses` (and, for
+"Administer Jira", `sandbox.jira.webhooks`);
 `GET /mypermissions` reports the profile truthfully.
 """
 
@@ -43,8 +44,10 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
     "TRANSITION_ISSUES": ("46", "Transition Issues", "PROJECT", "Ability to transition issues."),
 }
 
-#: the permissions a profile may take away: the ones the sandbox refuses on
-ENFORCED = frozenset({"BROWSE_PROJECTS", "EDIT_ISSUES", "ADD_COMMENTS", "TRANSITION_ISSUES", "MANAGE_WATCHERS"})
+#: the permissions a profile may take away: the ones the sandbox refuses on (ADMINISTER: the admin
+#: webhooks resource, sandbox.jira.webhooks)
+ENFORCED = frozenset({"BROWSE_PROJECTS", "EDIT_ISSUES", "ADD_COMMENTS", "TRANSITION_ISSUES", "MANAGE_WATCHERS",
+                      "ADMINISTER"})
 
 
 @dataclass(frozen=True)

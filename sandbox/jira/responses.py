@@ -401,7 +401,12 @@ class JiraResponses:
             # permission to edit one or more fields" (v3 spec, PUT /rest/api/3/issue/{issueIdOrKey})
             raise JiraError(400, [], {f: f"Field '{f}' cannot be set. It is not on the appropriate screen, "
                                       "or unknown." for f in [*fields, *update]})
+        update = dict(update)
+        # Jira applies an edit whole or refuses it whole: the comment is checked with the fields,
+        # and stored only once they were
+        comments = self._comment_ops(issue, update)
         self.model.edit_issue(issue, fields, update, me.key)
+        self._add_comments(issue, me, comments)
         return Response(204, None)
 
     def get_transitions(self, req: Request, me: User) -> dict:
@@ -429,29 +434,20 @@ class JiraResponses:
         # 400 "the user does not have permission to transition the issue" (v3 spec, POST
         # .../transitions); the wording is the sandbox's
         self._require(me, "TRANSITION_ISSUES", 400, "You do not have permission to transition this issue.")
+        update = body.get("update") or {}
+        if not isinstance(update, dict):
+            raise JiraError(400, ["update must be a JSON object."])
+        comments = self._comment_ops(issue, dict(update))  # whole or nothing, as an edit
         self.model.transition_issue(issue, str(tid), me.key, body.get("fields") or {})
+        self._add_comments(issue, me, comments)
         return Response(204, None)
 
     # -- handlers: comments --------------------------------------------------------------------
-    def get_comments(self, req: Request, me: User) -> dict:
-        issue = self._issue(req, me)
-        comments: list[Comment] = list(issue.comments)
-        if (req.arg("orderBy") or "").startswith("-"):
-            comments.reverse()
-        start = max(self._int(req, "startAt", 0), 0)
-        # Cloud pages comments 100 at a time (v3 spec); Data Center gives all of them by default
-        size = max(self._int(req, "maxResults", 100 if self.flavour == "cloud" else len(comments)), 0)
-        tz, props = self._tz(me), "properties" in self._expand_param(req, None)
-        return {"startAt": start, "maxResults": size, "total": len(comments),
-                "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
-                             for c in comments[start:start + size]]}
-
-    def add_comment(self, req: Request, me: User) -> Response:
-        issue = self._issue(req, me)
-        # Jira's CommentService refuses a commenter without Add comments with this text, and
-        # the REST layer answers it 403 (the v3 spec requires "Browse projects and Add comments")
-        self._require(me, "ADD_COMMENTS", 403, "You do not have the permission to comment on this issue.")
-        body = self._obj(req)
+    def _comment_bean(self, issue: Issue, body: dict) -> tuple[Any, bool, dict | None, list[dict]]:
+        """A comment as POST /comment and `update.comment[].add` take it, checked: (body, internal,
+        visibility, properties). Raises the error Jira answers; nothing is stored here."""
+        if not isinstance(body, dict):
+            raise JiraError(400, [], {"comment": "Operation value must be a comment object."})
         text = body.get("body")
         if self.flavour == "cloud":
             if not (isinstance(text, dict) and text.get("type") == "doc"):
@@ -476,7 +472,42 @@ class JiraResponses:
         flagged = any(p["key"] == SD_INTERNAL and isinstance(p.get("value"), dict)
                       and p["value"].get("internal") is True for p in props)
         project = self.model.project(issue.fields["project_key"])
-        internal = flagged and project.type_key == "service_desk"
+        return text, flagged and project.type_key == "service_desk", visibility, props
+
+    def _comment_ops(self, issue: Issue, update: dict) -> list[tuple[Any, bool, dict | None, list[dict]]]:
+        """`update.comment`: the comments to add with an edit or a transition (IssueUpdateDetails,
+        https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put;
+        the comment field takes only `add`), each checked before anything is stored."""
+        ops = update.pop("comment", None)
+        if ops is None:
+            return []
+        if not isinstance(ops, list) or not all(isinstance(op, dict) and list(op) == ["add"] for op in ops):
+            raise JiraError(400, [], {"comment": "Field 'comment' only supports the 'add' operation."})
+        return [self._comment_bean(issue, op["add"]) for op in ops]
+
+    def _add_comments(self, issue: Issue, me: User, comments: list[tuple[Any, bool, dict | None, list[dict]]]) -> None:
+        for text, internal, visibility, props in comments:
+            self.model.add_comment(issue, me.key, text, internal=internal, visibility=visibility, properties=props)
+
+    def get_comments(self, req: Request, me: User) -> dict:
+        issue = self._issue(req, me)
+        comments: list[Comment] = list(issue.comments)
+        if (req.arg("orderBy") or "").startswith("-"):
+            comments.reverse()
+        start = max(self._int(req, "startAt", 0), 0)
+        # Cloud pages comments 100 at a time (v3 spec); Data Center gives all of them by default
+        size = max(self._int(req, "maxResults", 100 if self.flavour == "cloud" else len(comments)), 0)
+        tz, props = self._tz(me), "properties" in self._expand_param(req, None)
+        return {"startAt": start, "maxResults": size, "total": len(comments),
+                "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
+                             for c in comments[start:start + size]]}
+
+    def add_comment(self, req: Request, me: User) -> Response:
+        issue = self._issue(req, me)
+        # Jira's CommentService refuses a commenter without Add comments with this text, and
+        # the REST layer answers it 403 (the v3 spec requires "Browse projects and Add comments")
+        self._require(me, "ADD_COMMENTS", 403, "You do not have the permission to comment on this issue.")
+        text, internal, visibility, props = self._comment_bean(issue, self._obj(req))
         comment = self.model.add_comment(issue, me.key, text, internal=internal,
                                          visibility=visibility, properties=props)
         return Response(201, self.model.render_comment(issue, comment, self._tz(me), with_properties="properties"

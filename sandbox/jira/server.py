@@ -19,7 +19,8 @@ and stamps every created/updated/changelog time; `notifications` records what
 `POST /issue/{key}/notify` was asked to send. A custom field can only be set through a
 project's edit screen (`sandbox.jira.screens`): the seed API's `create_custom_field`
 puts it on every project's screen, as the UI's last step does, while `POST /field` puts
-it on none.
+it on none. Admin webhooks (`sandbox.jira.webhooks`) are called on a thread of their own:
+`deliveries` holds every attempt.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.deliveries import Courier
 from sandbox.jira.exceptions import JiraError, internal_error, no_route, unauthorized
 from sandbox.jira.models import JiraModel
 from sandbox.jira.permissions import BotProfile
@@ -108,6 +110,10 @@ class JiraSandbox(SandboxServer):
             self.model.seed_site(lead=self.bot, workflow=self.workflow, statuses=statuses or {})
         for method, pattern, handler in url_paths(flavour):
             self.route(method, pattern)(self._bind(handler))
+
+    def stop(self) -> None:
+        self.model.webhooks.courier.stop()  # no delivery outlives the sandbox
+        super().stop()
 
     # -- identity ------------------------------------------------------------------------
     def _link_base(self) -> str:
@@ -314,6 +320,11 @@ class JiraSandbox(SandboxServer):
             props = [{"key": SD_INTERNAL, "value": {"internal": True}}] if internal else []
             self.model.add_comment(issue, author or self.bot, self.model.text_body(text), internal=internal,
                                    visibility=None, properties=props)
+
+    @property
+    def deliveries(self) -> Courier:
+        """The webhook calls this Jira makes (`attempts`, `wait_for`), on a thread of their own."""
+        return self.model.webhooks.courier
 
     @property
     def notifications(self) -> list[Notification]:

@@ -10,7 +10,8 @@ CHANGE-2046), `/changelog/bulkfetch`, `/issue/{key}/changelog`, custom field con
 options, `/priority/search`, `/project/search` and the way from a project to its screens
 (DC's REST API has no resource for screen schemes or issue type screen schemes). Data
 Center only: `/search` with `startAt` and `/customFields/{id}/options` (DC has no REST
-call that creates options).
+call that creates options). Both: the admin webhooks resource, `/rest/webhooks/1.0/webhook`
+(`sandbox.jira.webhooks`).
 
 Each row is (method, path pattern, handler); a pattern is a regex anchored on the whole
 path whose named groups reach the handler as `request.params`.
@@ -23,6 +24,7 @@ from typing import Any
 
 from sandbox.jira.responses import JiraResponses as R
 from sandbox.jira.types import API_ROOT, User
+from sandbox.jira.webhooks import ROUTES as WEBHOOK_ROUTES
 from sandbox.server import Request
 
 Handler = Callable[[R, Request, User], Any]
@@ -77,6 +79,8 @@ def url_paths(flavour: str) -> list[Route]:
         ("POST", f"{a}/screens/{SCREEN}/tabs/{TAB}/fields", R.add_tab_field),
         ("DELETE", f"{a}/screens/{SCREEN}/tabs/{TAB}/fields/(?P<field>[^/]+)", R.remove_tab_field),
         ("POST", f"{a}/screens/addToDefault/(?P<field>[^/]+)", R.add_to_default),
+        # admin webhooks: the same resource on Cloud and Data Center, outside the API root
+        *WEBHOOK_ROUTES,
     ]
     if flavour == "cloud":
         return both + [

@@ -9,7 +9,9 @@
 - `urls.py`: the routing table, path pattern -> operation and permission;
 - `exceptions.py`: refusals in Zammad's `{"error": ..., "error_human": ...}` shape;
 - `core_workflow.py`: the checks of a ticket write from a screen (422s);
-- `bot.py`: the `BotProfile` that limits the token's user.
+- `bot.py`: the `BotProfile` that limits the token's user;
+- `webhooks.py`: webhooks, the triggers that fire them, and their delivery on the thread of a
+  `sandbox.deliveries.Courier`.
 
 Callers import from here: `from sandbox.zammad import ZammadSandbox`.
 """

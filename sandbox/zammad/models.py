@@ -41,7 +41,8 @@ Check = Callable[[dict, list[str]], None]
 # `admin` grants `admin.user` (User#permissions? checks a key and its parents), not the reverse.
 ROLES = {1: "Admin", 2: "Agent", 3: "Customer"}
 ROLE_PERMISSIONS = {
-    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag"},
+    "Admin": {"admin", "admin.user", "admin.object", "admin.group", "admin.organization", "admin.tag",
+              "admin.webhook", "admin.trigger"},
     "Agent": {"ticket.agent"},
     "Customer": {"ticket.customer"},
 }
@@ -231,6 +232,9 @@ class Store:
     _seq: dict[str, int] = field(default_factory=dict)
     #: (updated_at, ticket id), sorted: the search index
     _by_updated: list[tuple[str, int]] = field(default_factory=list)
+    #: called with (ticket, "create"|"update", user id) after each request that changed a ticket:
+    #: the trigger run (sandbox.zammad.webhooks)
+    on_transaction: Callable[[dict, str, int], None] | None = None
 
     # -- ids and time ---------------------------------------------------------------------
     def next_id(self, table: str) -> int:
@@ -569,6 +573,8 @@ class Store:
         the mentioned agents, or the whole group while nobody owns the ticket; never the
         person who made the change.
         """
+        if self.on_transaction is not None:
+            self.on_transaction(ticket, kind, by)
         if not self.notifications:
             return
         group = str(ticket["group_id"])
@@ -810,8 +816,9 @@ class Store:
         del self.tickets[tid]
 
     # -- articles ------------------------------------------------------------------------------------
-    def create_article(self, ticket: dict, params: dict, *, by: int) -> dict:
-        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request."""
+    def check_article(self, params: dict, *, by: int) -> tuple[str, int, str, int, bool, Any]:
+        """An article's params checked as article_create checks them (type, sender, body), before
+        anything is stored: (type name, type id, sender name, sender id, internal, body)."""
         user = self.users[by]
         type_name = params.get("type") or ARTICLE_TYPES.get(params.get("type_id"), "note")
         type_id = next((i for i, n in ARTICLE_TYPES.items() if n == type_name), None)
@@ -831,6 +838,12 @@ class Store:
         body = params.get("body")
         if body is None or body == "":
             raise ZammadError(422, "Need at least an 'body' or an attachment")
+        return type_name, type_id, sender_name, sender_id, bool(internal), body
+
+    def create_article(self, ticket: dict, params: dict, *, by: int) -> dict:
+        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request."""
+        user = self.users[by]
+        type_name, type_id, sender_name, sender_id, internal, body = self.check_article(params, by=by)
         content_type = params.get("content_type") or "text/plain"
         aid = self.next_id("articles")
         stamp = self.now()

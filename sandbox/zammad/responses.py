@@ -57,6 +57,7 @@ from sandbox.zammad.models import (
 )
 from sandbox.zammad.objects import ObjectManager
 from sandbox.zammad.search import Search
+from sandbox.zammad.webhooks import Webhooks
 
 API = "/api/v1"
 
@@ -113,6 +114,8 @@ class ZammadResponses:
         self.migrated = migrated
         self.finder = Search(store)
         self.objects = ObjectManager(store)
+        self.webhooks = Webhooks(store)  # webhooks, triggers, their run and delivery
+        store.on_transaction = self.webhooks.transaction
 
     # -- one request ---------------------------------------------------------------------------------
     def context(self, req: Request, permission: str | tuple[str, ...] | None) -> Ctx:
@@ -472,13 +475,17 @@ class ZammadResponses:
 
     def ticket_update(self, ctx: Ctx) -> Any:
         ticket = self._ticket(ctx, ctx.params["id"], "change")
-        with_article = isinstance(ctx.params.get("article"), dict) and bool(ctx.params["article"])
-        if with_article and not self._may(ctx.user, ticket, "create"):  # Ticket::ArticlePolicy#create?
+        article = ctx.params.get("article") if isinstance(ctx.params.get("article"), dict) else None
+        if article and not self._may(ctx.user, ticket, "create"):  # Ticket::ArticlePolicy#create?
             raise ZammadError(403, "Not authorized")
+        if article:
+            # one transaction: `ticket.with_lock` around `ticket.update!` and `article_create`
+            # (app/controllers/tickets_controller.rb#update): a refused article stores nothing
+            self.store.check_article(article, by=ctx.user["id"])
         changed = self.store.update_ticket(ticket, self._ticket_params(ctx), by=ctx.user["id"],
                                            check=self._workflow(ctx, "edit"))
-        if with_article:
-            self.store.create_article(ticket, ctx.params["article"], by=ctx.user["id"])
+        if article:
+            self.store.create_article(ticket, article, by=ctx.user["id"])
             changed = True
         if changed:
             self.store.notify(ticket, "update", by=ctx.user["id"])

@@ -13,7 +13,9 @@ The package is laid out as moto lays out a service: the state is `models.Store` 
 seed API (Python, for tests and the demo; answers are JSON-shaped copies; a refused
 value raises `ZammadError`, a ValueError).
 
-429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds.
+429 is Rack::Attack's: text body "Retry later\n" and `Retry-After` in seconds. Webhooks and
+the triggers that fire them are `sandbox.zammad.webhooks`; `deliveries` holds every call
+they made, on a thread of their own.
 
 Refusals beyond the per-request rules: `bot=BotProfile(...)` (sandbox.zammad.bot) takes
 permissions or group access from the token's user; `restart=RestartWindow(...)` answers
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.deliveries import Courier
 from sandbox.server import RateLimiter, Request, Response, SandboxServer
 from sandbox.zammad import bot as bots
 from sandbox.zammad.bot import BotProfile
@@ -100,6 +103,15 @@ class ZammadSandbox(SandboxServer):
             return out if isinstance(out, Response) else Response(200, out)
 
         return handler
+
+    def stop(self) -> None:
+        self.responses.webhooks.courier.stop()  # no delivery outlives the sandbox
+        super().stop()
+
+    @property
+    def deliveries(self) -> Courier:
+        """The webhook calls this Zammad's triggers make (`attempts`, `wait_for`), on a thread of their own."""
+        return self.responses.webhooks.courier
 
     # -- server hooks ----------------------------------------------------------------------------
     def _migrated(self, db_changes: int) -> None:

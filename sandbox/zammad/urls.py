@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.zammad.responses import API, Ctx
 from sandbox.zammad.responses import ZammadResponses as R
+from sandbox.zammad.webhooks import ROUTES as WEBHOOK_ROUTES
 
 Permission = str | tuple[str, ...] | None
 Route = tuple[str, str, Callable[[R, Ctx], Any], Permission]
@@ -80,6 +81,8 @@ URL_PATHS: list[Route] = [
     ("DELETE", r"/object_manager_attributes/(?P<id>\d+)", R.attribute_delete, "admin.object"),
     ("POST", "/object_manager_attributes_execute_migrations", R.execute_migrations, "admin.object"),
     ("POST", "/object_manager_attributes_discard_changes", R.discard_changes, "admin.object"),
+    # webhooks and triggers (webhooks_controller.rb, triggers_controller.rb; sandbox.zammad.webhooks)
+    *WEBHOOK_ROUTES,
 ]
 
 

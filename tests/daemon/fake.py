@@ -10,10 +10,13 @@ refusal (`FakeTracker.fail`): an HTTP status answered as `connectors.http.HttpCl
 raises it once its own retries are spent (the error type, the status, the server's
 messages, and for 429 the `Retry-After` seconds as `retry_after`), or a timeout — by
 default one that *lands*: the write is stored, the answer lost. A person's edit can be
-slipped in just before a named call (`before`), e.g. between the daemon's read and its
+slipped in just before a named call (`before`). `read_fresh` is the one read an action is
+carried out from (the ticket with its notes' markers), e.g. between the daemon's read and its
 write.
 
-Write calls and what each stands for on a real tracker: `add_note` (Jira comment /
+Write calls and what each stands for on a real tracker: `write` (the note with its level,
+severity or put-back in one request: Jira PUT /issue or the transition with
+`update.comment`, Zammad PUT /tickets/:id with `article`), `add_note` (Jira comment /
 Zammad article), `watch` and `notify` (inside `notify`: Jira adds watchers, then
 POST /notify; Zammad writes the mention), `set_escalation_level`, `set_severity`,
 `set_state` (field or property/preferences writes and transitions), `create_problem`
@@ -26,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Cursor, ReadResult, RecordSpec, marker_text, record_label
+from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, marker_text, record_label
 from connectors.factory import connector_class
 from connectors.http import (
     AuthError,
@@ -37,9 +40,12 @@ from connectors.http import (
     TrackerError,
     Unreachable,
 )
+from connectors.writes import write_once
 from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
+#: a part of a combined write -> the value it carries (the note has none: its refusal is the request's)
+_PART = {"set_escalation_level": "level", "set_severity": "severity", "set_state": "state"}
 
 
 class SimulatedCrash(BaseException):
@@ -225,6 +231,53 @@ class FakeConnector:
         if ticket_id not in self.t.tickets:
             raise NotFound(f"{self.tracker}: GET /ticket/{ticket_id}: HTTP 404 not found", status=404)
         return self._read(self.t.tickets[ticket_id])
+
+    def read_fresh(self, ticket_id: str) -> Fresh:
+        # one call, as on Jira (issue + comments + changelog); Zammad's two are one here too
+        self.t._call("read_fresh", ticket_id)
+        if ticket_id not in self.t.tickets:
+            raise NotFound(f"{self.tracker}: GET /ticket/{ticket_id}: HTTP 404 not found", status=404)
+        ticket = self.t.tickets[ticket_id]
+        return Fresh(self._read(ticket), frozenset(n.marker for n in ticket.notes))
+
+    def write(self, incident: Incident, change: Change) -> bool:
+        """The note and its values at once (both or neither, as the trackers' one request); a lost
+        answer is looked for by the marker, as the connectors do (`connectors.writes.write_once`)."""
+        # a fault injected on a part (the note, the level, the severity) refuses the whole request,
+        # as the tracker refuses it whole; counted as a call of that part too
+        parts = ["add_note"] + [name for name, value in (("set_escalation_level", change.level),
+                                                         ("set_severity", change.severity),
+                                                         ("set_state", change.state)) if value is not None]
+
+        def send() -> None:
+            late = self.t._call("write", incident.id)
+            for part in parts:
+                try:
+                    late = self.t._call(part, incident.id) or late
+                except TrackerError as exc:
+                    # the tracker's answer names the value it refused (Jira: errors keyed by its field)
+                    exc.part = _PART.get(part)
+                    raise
+            ticket = self.t.tickets[incident.id]
+            cur = ticket.incident
+            now = self.t.clock.now()
+            changes: dict = {}
+            if change.level is not None:
+                changes.update(escalation_level=change.level, escalations=(
+                    *cur.escalations, EscalationRecord(at=now, by=ESCALATOR, level=change.level)))
+            if change.severity is not None:
+                changes.update(severity=change.severity, severity_history=(
+                    *cur.severity_history, SeverityChange(at=now, by=ESCALATOR, severity=change.severity)))
+            if change.state is not None and change.state != cur.state:
+                changes.update(state=change.state, state_history=(
+                    *cur.state_history, StateChange(at=now, by=ESCALATOR, state=change.state)))
+            ticket.notes.append(Note(f"{change.text}\n{marker_text(change.marker)}", change.marker, now))
+            self._write(incident, **changes)
+            self.t.answer(late, "write")
+
+        write_once(send, lambda: change.marker in self.read_fresh(incident.id).markers, tracker=self.tracker,
+                   ticket=incident.ref, marker=change.marker)
+        return True
 
     def _write(self, incident: Incident, **changes) -> None:
         t = self.t.tickets[incident.id]

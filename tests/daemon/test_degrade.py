@@ -97,7 +97,7 @@ def test_a_refused_put_back_is_never_announced_and_its_note_says_why(world, tmp_
     assert len(world.tracker.ticket("1").notes) == 1
 
 
-def test_a_put_back_whose_note_must_wait_is_still_announced_as_done(world, tmp_path):
+def test_a_put_back_whose_note_must_wait_lands_with_it_and_is_announced_as_done(world, tmp_path):
     _english(world, tmp_path, enforce_transitions="true")
     world.config = make_config(watch_from=T0)
     world.tracker.add(incident("1", severity=3, contract="intl"))
@@ -108,10 +108,13 @@ def test_a_put_back_whose_note_must_wait_is_still_announced_as_done(world, tmp_p
     daemon = world.daemon()
     daemon.cycle()
     t = world.tracker.ticket("1")
-    assert t.incident.state == 3 and t.notes == []  # put back; its note waits for the tracker
+    # the put-back and its note are one write: refused whole, both wait for the tracker
+    assert t.incident.state == 7 and t.notes == []
     world.at(H + timedelta(minutes=5))
     daemon.cycle()
-    [note] = world.tracker.ticket("1").notes
+    t = world.tracker.ticket("1")
+    [note] = t.notes
+    assert t.incident.state == 3 and world.tracker.count("write") == 2
     assert "The escalator puts the state back to" in note.text
     assert world.tracker.count("set_state") == 1
 
@@ -127,16 +130,18 @@ def test_a_refused_restore_gets_a_second_note_saying_it_was_not_done(world, tmp_
     daemon.cycle()
     t = world.tracker.ticket("1")
     assert t.incident.severity == 4
-    restore, failed = t.notes
-    assert "本助手将其恢复为" in restore.text
-    assert failed.marker == f"{restore.marker}-failed"
+    # the restore's note and its severity are one write, refused whole: no note claims the restore,
+    # one says it could not be done
+    [failed] = t.notes
+    assert failed.marker.startswith("severity-restore-") and failed.marker.endswith("-failed")
+    assert "本助手将其恢复为" not in failed.text
     assert failed.text.startswith("【分级未能恢复】未能将事件分级恢复为") and "Jira 拒绝（HTTP 400）" in failed.text
     for minutes in (2, 10):
         world.at(H + timedelta(minutes=minutes))
         world.tracker.update("1", title="a person edits the title")  # read again, and again
         daemon.cycle()
-    # a person's edit re-arms the restore once per change; never a third note
-    assert len(world.tracker.ticket("1").notes) == 2
+    # a person's edit re-arms the restore once per change; never a second note
+    assert len(world.tracker.ticket("1").notes) == 1
     assert world.tracker.count("set_severity") <= 3
 
 

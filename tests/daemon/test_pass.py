@@ -283,14 +283,15 @@ def test_a_write_the_tracker_cannot_take_now_waits_for_its_ticket_alone(world, c
     daemon.cycle()
     assert world.tracker.ticket("2").incident.escalation_level == 3  # the other ticket is not held up
     t = world.tracker.ticket("1")
-    assert [n.marker for n in t.notes] == ["escalation-L1"] and t.incident.escalation_level == 0
+    # the note and the level are one write: refused whole, neither is on the ticket
+    assert t.notes == [] and t.incident.escalation_level == 0 and len(t.notified) == 1
     [deferred] = events(caplog, "daemon.write-deferred")
     until = datetime.fromisoformat(deferred.fields["until"])
     assert T0 + timedelta(seconds=1) <= until <= T0 + timedelta(seconds=2)  # 2 s, half of it jittered
     assert daemon.schedule.get("1") == until  # looked at again then, not at the hour's poll
     daemon.wake("1")  # a webhook names it: read, but too early to write
     daemon.cycle()
-    assert ("read_one", "1") in world.tracker.calls
+    assert ("read_fresh", "1") in world.tracker.calls
     assert world.tracker.count("set_escalation_level", "1") == 1
     world.clock.set(until)
     daemon.cycle()  # refused again: twice as long

@@ -101,7 +101,7 @@ def test_an_accepted_webhook_makes_the_daemon_read_that_ticket_at_once(world):
     assert daemon.seconds_to_sleep(world.clock.now()) == 0.0
     world.tracker.calls.clear()
     daemon.cycle()
-    assert world.tracker.calls[0] == ("read_one", "2")
+    assert world.tracker.calls[0] == ("read_fresh", "2")
     assert world.tracker.count("search") == 0  # not a full poll: just that ticket
 
 

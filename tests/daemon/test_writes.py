@@ -53,7 +53,7 @@ def test_a_severity_raised_after_the_read_is_not_restored_over(world, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
     daemon = _lowered_after_the_start(world)
     # the pass has read the lowered ticket; the project manager raises it to 1 before the restore
-    world.tracker.before["read_one"] = lambda: _pm_raises_to_1(world)
+    world.tracker.before["read_fresh"] = lambda: _pm_raises_to_1(world)
     daemon.cycle()
     t = world.tracker.ticket("1")
     assert t.incident.severity == 1
@@ -68,23 +68,41 @@ def test_a_severity_raised_after_the_read_is_not_restored_over(world, caplog):
     assert [n.marker for n in t.notes] == ["escalation-L1", "escalation-L2", "escalation-L3"]
 
 
-def test_a_severity_raised_while_the_note_is_written_is_not_overwritten(world, caplog):
+def test_a_restore_is_read_right_before_its_one_write_and_the_note_never_lands_alone(world, caplog):
+    # the note and the severity are one request: no window between them where a person's edit could
+    # go unseen; the read the write is made from is the call right before it
     caplog.set_level(logging.INFO, "escalator.daemon")
     daemon = _lowered_after_the_start(world)
-    world.tracker.before["add_note"] = lambda: _pm_raises_to_1(world)
+    world.tracker.calls.clear()
     daemon.cycle()
-    assert world.tracker.ticket("1").incident.severity == 1
-    assert "set_severity" not in writes(world)
-    # read once before the note, once right before the value write
-    assert world.tracker.count("read_one") == 2
-    [skipped] = events(caplog, "daemon.restore-skipped")
-    assert skipped.fields["reason"] == "changed since it was read"
+    calls = [name for name, _ in world.tracker.calls]
+    at = calls.index("write")
+    assert calls[at - 1] == "read_fresh"
+    assert calls.count("write") == 1 and writes(world) == ["add_note", "set_severity"]
+    t = world.tracker.ticket("1")
+    assert t.incident.severity == 2 and len(t.notes) == 1
+
+
+def test_a_severity_raised_while_the_notification_goes_out_is_not_overwritten(world, caplog):
+    # an action with a call before its write (an escalation notifies first) reads again before writing
+    caplog.set_level(logging.INFO, "escalator.daemon")
+    world.tracker.add(incident("1", severity=2))
+    daemon = world.daemon()
+    daemon.cycle()
+    world.at(4 * H + timedelta(seconds=3))
+    world.tracker.before["notify"] = lambda: world.tracker.update("1", escalation_level=2)
+    daemon.cycle()
+    calls = [name for name, _ in world.tracker.calls]
+    assert calls[calls.index("write") - 1] == "read_fresh"
+    t = world.tracker.ticket("1")
+    assert t.incident.escalation_level == 2 and "set_escalation_level" not in writes(world)
+    assert [n.marker for n in t.notes] == ["escalation-L1"]
 
 
 def test_a_lowering_approved_after_the_read_stays(world):
     daemon = _lowered_after_the_start(world)
     # same severity as judged, but the project manager recorded the exception meanwhile
-    world.tracker.before["read_one"] = lambda: world.tracker.update(
+    world.tracker.before["read_fresh"] = lambda: world.tracker.update(
         "1", approvals=(DowngradeApproval(at=world.clock.now(), by="pm-li", to_severity=4),))
     daemon.cycle()
     t = world.tracker.ticket("1")
@@ -129,7 +147,7 @@ def test_an_illegal_change_moved_on_by_a_person_is_not_put_back(world, tmp_path)
     world.tracker.update("1", state=7, state_history=history)
     world.at(H + timedelta(seconds=1))
     # after the pass read it, the project manager sends it back to 待审核 herself
-    world.tracker.before["read_one"] = lambda: world.tracker.update(
+    world.tracker.before["read_fresh"] = lambda: world.tracker.update(
         "1", state=6, state_history=(*history, StateChange(at=world.clock.now(), by="pm-li", state=6)))
     daemon.cycle()
     t = world.tracker.ticket("1")

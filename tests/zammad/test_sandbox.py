@@ -295,6 +295,44 @@ def test_rate_limits_and_server_errors_over_loopback(config_path: Path, sandbox:
     assert sleeps[0] == 3.0 and len(sleeps) == 3  # Retry-After honoured, then two jittered back-offs
 
 
+def test_read_fresh_and_one_write_with_its_article(config_path: Path, sandbox: ZammadSandbox) -> None:
+    """Two reads (the ticket, its history with the articles) and ONE PUT /tickets/:id carrying the
+    article with the attributes: stored whole, or refused whole with nothing stored."""
+    from connectors.base import Change
+    from connectors.http import TrackerError
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Core switch down", customer="cust@example.com",
+                           incident_severity="3", incident_escalation_level="0")
+    sandbox.update_ticket(t["id"], by="admin@example.com", state="open")
+    connector = _connector(config_path, mapping)
+
+    connector.read_fresh(str(t["id"]))  # the first read also loads the states, once per connector
+    before = len(sandbox.calls)
+    fresh = connector.read_fresh(str(t["id"]))
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [
+        ("GET", f"/api/v1/tickets/{t['id']}"), ("GET", f"/api/v1/ticket_history/{t['id']}")]
+    assert isinstance(fresh.item, Incident) and fresh.markers == frozenset()
+
+    before = len(sandbox.calls)
+    assert connector.write(fresh.item, Change("Reported to the project manager.", "escalation-L1", level=1)) is True
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [("PUT", f"/api/v1/tickets/{t['id']}")]
+    assert sandbox.ticket(t["id"])["incident_escalation_level"] == "1"
+    fresh = connector.read_fresh(str(t["id"]))
+    assert fresh.markers == frozenset({"escalation-L1"}) and fresh.item.escalation_level == 1
+    articles = len(_get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}"))
+
+    # a state Zammad no longer has: it refuses the request, the article with it
+    with sandbox.lock:
+        del sandbox.store.states[int(mapping.states[5][0])]
+    with pytest.raises(TrackerError) as err:
+        connector.write(fresh.item, Change("Put back, level 2.", "escalation-L2", level=2, state=5))
+    assert err.value.status == 422 and "state" in str(err.value) and err.value.part == "state"
+    stored = sandbox.ticket(t["id"])
+    assert stored["incident_escalation_level"] == "1" and str(stored["state_id"]) != mapping.states[5][0]
+    assert len(_get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}")) == articles
+    assert connector.read_fresh(str(t["id"])).markers == frozenset({"escalation-L1"})
+
+
 # -- writes Core Workflow accepts (the agent edit screen; sandbox/zammad/core_workflow.py) -----------
 def test_put_back_into_a_pending_state_restores_the_reminder_people_set(config_path: Path,
                                                                          sandbox: ZammadSandbox) -> None:
