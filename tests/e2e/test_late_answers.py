@@ -33,18 +33,20 @@ pytestmark = pytest.mark.e2e
 TICKETS = 8
 #: the client's read timeout: short, so a late answer costs little; the sandbox waits for it to fire
 TIMEOUT = 0.3
-#: (path pattern of the note, of the notification) on each tracker
-ROUTES = {"jira": (r"/issue/[^/]+/comment$", r"/issue/[^/]+/notify$"),
-          "zammad": (r"/ticket_articles$", r"/mentions$")}
+#: ((method, path pattern) of the note, of the notification) on each tracker. An escalation's note
+#: goes with its level in one write: Jira PUT /issue/{key} with `update.comment`, Zammad PUT
+#: /tickets/{id} with an `article`.
+ROUTES = {"jira": (("PUT", r"/issue/[^/]+$"), ("POST", r"/issue/[^/]+/notify$")),
+          "zammad": (("PUT", r"/tickets/\d+$"), ("POST", r"/mentions$"))}
 
 
 def _faults(kind: str, per_mode: int) -> list[Fault]:
     """The next `per_mode` notes answered late, then `per_mode` dropped; notifications the other way round."""
-    note, notify = ROUTES[kind]
-    return [Fault(note, method="POST", times=per_mode, after_write=LATE),
-            Fault(note, method="POST", times=per_mode, after_write=DROP),
-            Fault(notify, method="POST", times=per_mode, after_write=DROP),
-            Fault(notify, method="POST", times=per_mode, after_write=LATE)]
+    (note_method, note), (notify_method, notify) = ROUTES[kind]
+    return [Fault(note, method=note_method, times=per_mode, after_write=LATE),
+            Fault(note, method=note_method, times=per_mode, after_write=DROP),
+            Fault(notify, method=notify_method, times=per_mode, after_write=DROP),
+            Fault(notify, method=notify_method, times=per_mode, after_write=LATE)]
 
 
 @contextmanager
@@ -83,7 +85,7 @@ def test_late_and_dropped_answers_never_double_a_note_or_a_notification(kind, tm
     site = builder.build(tmp_path / kind, clock, tracker_options={"timeout": TIMEOUT})
     try:
         seeded = [site.create(f"core switch {n} down", 1, "24x7") for n in range(TICKETS)]
-        note_path, _ = ROUTES[kind]
+        (note_method, note_path), _ = ROUTES[kind]
         per_mode = TICKETS * 3 // 2  # 12 late and 12 dropped: every note and notification of the first pass
         for fault in _faults(kind, per_mode):
             site.sandbox.add_fault(fault)
@@ -94,7 +96,8 @@ def test_late_and_dropped_answers_never_double_a_note_or_a_notification(kind, tm
         # every fault was spent: 24 notes (never re-sent by the transport: one note each) and 24
         # notification calls answered late or not at all (on Zammad a mention is re-sent, so fewer mentions)
         assert site.sandbox.faults == []
-        assert sum(1 for c in site.sandbox.calls if c.status == 0 and re.search(note_path, c.path)) == per_mode
+        assert sum(1 for c in site.sandbox.calls
+                   if c.status == 0 and c.method == note_method and re.search(note_path, c.path)) == per_mode
         for s in seeded:
             markers = Counter(site.markers(s))
             assert markers == Counter(["escalation-L1", "escalation-L2", "escalation-L3"]), (s.ref, markers)
