@@ -206,6 +206,10 @@ class Connector(Protocol):
         by its label/tag and finished instead of created again.
         """
 
+    def link_record(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        """Link the incident to the ticket the escalator filed under `label` (a trend's problem); a link
+        already there is left as it is. Returns the ticket's ref; TrackerError when there is none."""
+
     def find_task(self, label: str) -> str | None:
         """The ref of the ticket the escalator created under `label` (see `record_label`), or None."""
 

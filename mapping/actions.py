@@ -87,4 +87,39 @@ class FlagIncompleteRecord(_Action):
         return "record-incomplete"
 
 
-Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord
+class WarnBeforeBreach(_Action):
+    """A deadline comes soon (§5.2.1 "预计未能…修复"): tell the people working the incident, once."""
+
+    kind: Literal["warn-before-breach"] = "warn-before-breach"
+    level: int
+    role: str  # the role the deadline escalates to
+    deadline: datetime
+    warn_at: datetime
+    severity: int
+    contract: str
+    allowed: timedelta  # the timetable's offset
+    left: timedelta  # SLA time left before the deadline, at `warn_at`
+    notify: tuple[str, ...]  # 'assignee', 'target' and/or role keys, as the contract says
+
+    @property
+    def marker(self) -> str:
+        return f"warning-L{self.level}"
+
+
+class RepeatEscalation(_Action):
+    """An escalation not acknowledged yet: notify its role again (repeat `repeat` of `of`)."""
+
+    kind: Literal["repeat-escalation"] = "repeat-escalation"
+    level: int
+    role: str
+    escalated_at: datetime
+    repeat: int  # 1, 2, ...
+    of: int  # the contract's max_repeats
+    due: datetime
+
+    @property
+    def marker(self) -> str:
+        return f"escalation-L{self.level}-repeat-{self.repeat}"
+
+
+Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord | WarnBeforeBreach | RepeatEscalation

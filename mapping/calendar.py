@@ -4,6 +4,12 @@ A `BusinessCalendar` wraps one `mapping.procedure.Calendar`: a time zone, workin
 per weekday, public holidays and make-up working days (China's 调休) — the latter two
 from the `holidays` package plus the calendar's explicit lists — or 24x7.
 
+A year's official arrangement given in the calendar (`arrangements`) takes precedence
+over the package for that year. The package knows China's arrangements only for the
+years whose State Council notice it carries; later years it estimates from rules, with
+no make-up working day at all. `unannounced_years` names the years a calendar reaches
+into with neither (`escalator procedure check` and the daemon at start warn of them).
+
 Speed matters (the daemon asks for every open incident on every cycle; see
 `bench/bench_deadlines.py`), so the calendar keeps a lazily grown index: the working
 ranges of a span of days as epoch seconds, with the working seconds accumulated before
@@ -76,6 +82,9 @@ class BusinessCalendar:
             self._makeup = next((r for _, r in sorted(self._hours.items()) if r), ())
         self._holidays = frozenset(config.holidays)
         self._working_days = frozenset(config.working_days)
+        self._arranged_years = frozenset(config.arrangements)
+        self._arranged_off = frozenset(d for a in config.arrangements.values() for d in a.days_off)
+        self._arranged_work = frozenset(d for a in config.arrangements.values() for d in a.working_days)
         self._country = (holidays_package.country_holidays(config.country, subdiv=config.subdivision)
                          if config.country else None)
         self._day_cache: dict[int, tuple[tuple[float, float], ...]] = {}
@@ -101,17 +110,24 @@ class BusinessCalendar:
 
     # -- days --------------------------------------------------------------------------
     def is_working_day(self, d: date) -> bool:
-        """Explicit working days, then explicit holidays, then the country's calendar.
+        """Explicit working days, then explicit holidays, then the year's arrangement, then the
+        country's calendar.
 
-        With a country, a public holiday or a day off in lieu (调休 "Day off (substituted
-        ...)") is free and a make-up working day (a Saturday or Sunday the package lists as
-        working) works, with `makeup_hours` if its weekday has none. Every other day works
-        when its weekday has hours: the calendar's hours define the ordinary week.
+        A year with an arrangement in the calendar is read from it alone: its days off are
+        free, its make-up working days work, the package is not asked. Otherwise, with a
+        country, a public holiday or a day off in lieu (调休 "Day off (substituted ...)") is
+        free and a make-up working day (a Saturday or Sunday the package lists as working)
+        works. A make-up day works `makeup_hours` if its weekday has none. Every other day
+        works when its weekday has hours: the calendar's hours define the ordinary week.
         """
         if self.always or d in self._working_days:  # 24x7 works every day
             return True
-        if d in self._holidays:
+        if d in self._holidays or d in self._arranged_off:
             return False
+        if d in self._arranged_work:
+            return True
+        if d.year in self._arranged_years:
+            return bool(self._hours[d.weekday()])
         if self._country is not None:
             if d in self._country:
                 return False
@@ -238,7 +254,9 @@ class BusinessCalendar:
         if amount < timedelta(0):
             raise ValueError(f"cannot add a negative amount of working time: {amount}")
         if self.always or not amount:
-            return (start + amount).astimezone(UTC)
+            # in UTC: aware datetimes of one zone add as wall-clock times, which would move a
+            # deadline by an hour across a DST change (the daemon counts elapsed seconds)
+            return start.astimezone(UTC) + amount
         target = self.work_at(start.timestamp()) + amount.total_seconds()
         return datetime.fromtimestamp(self.instant_at(target), UTC)
 
@@ -247,8 +265,47 @@ class BusinessCalendar:
         if end <= start:
             return timedelta(0)
         if self.always:
-            return end - start
+            return end.astimezone(UTC) - start.astimezone(UTC)  # not wall-clock (see `add`)
         return timedelta(seconds=self.work_at(end.timestamp()) - self.work_at(start.timestamp()))
+
+
+# -- years without an official arrangement -----------------------------------------------
+
+#: Countries whose days off are announced year by year rather than fixed by rule: China's
+#: State Council publishes each year's 放假安排 (days off, days off in lieu and make-up
+#: working days, 调休) in the autumn before, e.g. the 2026 notice of November 2025
+#: (https://www.gov.cn/gongbao/2025/issue_12406/202511/content_7048922.html). For years
+#: after the last notice the `holidays` package estimates from rules (labelled 推定,
+#: estimated) and lists no make-up working day. Elsewhere the rules are the arrangement.
+ANNOUNCED_YEARLY = frozenset({"CN"})
+
+#: How far ahead of today a calendar is said to reach: far enough that the next year's
+#: notice (published October-November) is asked for before its first deadline falls.
+ARRANGEMENT_LOOKAHEAD = timedelta(days=90)
+
+
+def official_years(config: Calendar) -> frozenset[int] | None:
+    """The years whose official arrangement the calendar knows (its own `arrangements` and the
+    `holidays` package's announced ones), or None when every year is known: a 24x7 calendar,
+    one without a country, or a country whose holidays follow fixed rules."""
+    if config.always or config.country is None or config.country.upper() not in ANNOUNCED_YEARLY:
+        return None
+    package = holidays_package.country_holidays(config.country, subdiv=config.subdivision)
+    # StaticHolidays (holidays >= 0.60): the years of the notices the package carries, each with
+    # its substituted days off and make-up days; https://holidays.readthedocs.io
+    announced = set(getattr(package, "special_public_holidays", {}) or {})
+    return frozenset(announced | set(config.arrangements))
+
+
+def unannounced_years(config: Calendar, today: date, lookahead: timedelta = ARRANGEMENT_LOOKAHEAD) -> list[int]:
+    """The years from `today` to `today + lookahead` whose official arrangement the calendar lacks
+    (neither its `arrangements` nor the package has one): deadlines there may fall on a day off
+    the package only estimates, or skip a make-up working day it does not know."""
+    known = official_years(config)
+    if known is None:
+        return []
+    last = today + lookahead
+    return [year for year in range(today.year, last.year + 1) if year not in known]
 
 
 _CACHE_SIZE = 256

@@ -7,10 +7,14 @@
    severity as it will be after the restore: a lowering that is undone never delays
    an escalation,
 3. `FlagTransition` — illegal state changes (`mapping.transitions`),
-4. `FlagIncompleteRecord` — missing §4.1.4 facts (`mapping.record`).
+4. `FlagIncompleteRecord` — missing §4.1.4 facts (`mapping.record`),
+5. `WarnBeforeBreach` — deadlines that come soon (`mapping.warnings`), for the levels not
+   escalated in this decision,
+6. `RepeatEscalation` — escalations not acknowledged yet, where the contract asks for
+   acknowledgement (`mapping.acknowledge`; `holders` names who may acknowledge which level).
 
 `next_deadline` is when the daemon must look again even if nothing changes on the
-ticket.
+ticket: the next deadline, warning or repeat.
 
 `watch_from` is when the escalator started to watch: a lowering or a state change
 before it is history the escalator was not there to see, and is left alone rather
@@ -26,13 +30,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from mapping.acknowledge import Holders, repeats_due
 from mapping.actions import Action, FlagIncompleteRecord
+from mapping.calendar import BusinessCalendar
 from mapping.downgrade import check_downgrade
 from mapping.escalation import contract_named, evaluate
 from mapping.incident import Incident
 from mapping.procedure import Procedure
 from mapping.record import missing_facts
 from mapping.transitions import illegal_changes
+from mapping.warnings import warnings_due
 
 
 class Decision(BaseModel):
@@ -45,8 +52,9 @@ class Decision(BaseModel):
 
 
 def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: set[str],
-           watch_from: datetime | None = None) -> Decision:
-    """All actions due for `incident` at `now`; `approvers` hold a downgrade-exception role."""
+           watch_from: datetime | None = None, holders: Holders | None = None) -> Decision:
+    """All actions due for `incident` at `now`; `approvers` hold a downgrade-exception role,
+    `holders` the role of each escalation level (None: anyone may acknowledge)."""
     actions: list[Action] = []
     restore = check_downgrade(incident, approvers)
     if restore is not None and watch_from is not None and restore.lowered_at < watch_from:
@@ -64,4 +72,14 @@ def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: s
     missing = missing_facts(incident, procedure) if open_ else []
     if missing:
         actions.append(FlagIncompleteRecord(missing=tuple(missing)))
-    return Decision(actions=actions, next_deadline=outcome.next_deadline)
+    escalating = {a.level for a in outcome.due}
+    warned = warnings_due(effective, procedure, now)
+    actions.extend(w for w in warned.due if w.level not in escalating)
+    repeated = repeats_due(incident, procedure, now, holders)
+    actions.extend(repeated.due)
+    times = [t for t in (outcome.next_deadline, warned.next_warning, repeated.next_repeat) if t is not None]
+    if contract.acknowledge is not None and outcome.due:
+        # an escalation made now is reminded of `repeat_every` later: look again then, not at the next read
+        times.append(BusinessCalendar.from_config(procedure.calendar_of(contract)).add(
+            now, contract.acknowledge.repeat_every))
+    return Decision(actions=actions, next_deadline=min(times, default=None))

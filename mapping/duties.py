@@ -226,11 +226,17 @@ def next_due_time(procedure: Procedure, contract_name: str | None, now: datetime
                   horizon_days: int = 31) -> datetime | None:
     """The earliest time after `now` at which a duty of the contract falls due (the daemon's
     wake-up, like a deadline); None when no working day lies within `horizon_days`."""
+    return min(next_times(procedure, contract_name, now, horizon_days=horizon_days).values(), default=None)
+
+
+def next_times(procedure: Procedure, contract_name: str | None, now: datetime, *,
+               horizon_days: int = 31) -> dict[str, datetime]:
+    """Per duty of the contract, the next time after `now` it falls due (none beyond `horizon_days`)."""
     contract = contract_name or procedure.default_contract
     cal = calendar_for(procedure, contract)
     tz = _zone(procedure, contract)
     today = now.astimezone(tz).date()
-    found: list[datetime] = []
+    found: dict[str, datetime] = {}
     for name, duty in DUTIES.items():
         if name == "customer_update" and procedure.contract(contract).customer_updates == "off":
             continue
@@ -244,9 +250,9 @@ def next_due_time(procedure: Procedure, contract_name: str | None, now: datetime
             else:
                 at = scheduled_time(duty, cal, today + timedelta(days=ahead))
             if at is not None and at > now:
-                found.append(at)
+                found[name] = at
                 break
-    return min(found, default=None)
+    return found
 
 
 # -- selections --------------------------------------------------------------------

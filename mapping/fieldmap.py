@@ -53,6 +53,8 @@ class Labels(_Strict):
     escalate: str = Field(default="escalate", description="a manual escalation request (§5.2.1)")
     approve_downgrade: str = Field(default="severity-downgrade-approved",
                                    description="an authorised exception to the no-downgrade rule")
+    acknowledge: str = Field(default="escalation-acknowledged",
+                             description="a role holder acknowledges the escalations so far (mapping.acknowledge)")
 
 
 class WebhookRecord(_Strict):
@@ -86,10 +88,17 @@ class TrackerMapping(_Strict):
     occurred_at: OptionalField = OptionalField()
     affected_ci: OptionalField = OptionalField()
     root_cause_unknown: OptionalField = OptionalField()
+    support_group: OptionalField = Field(
+        default=OptionalField(),
+        description="Jira: a field holding the support group (§1.3, §4.2.2) — a select, a team or "
+                    "`components`; its history gives the first-line KPI. Zammad: its own group, always")
     contract: OptionalField = Field(default=OptionalField(),
                                     description="a field naming the contract; else organisation/project rules")
     states: dict[int, list[str]] = Field(description="procedure state 1-7 -> tracker status/state ids")
     labels: Labels = Labels()
+    manual: list[str] = Field(
+        default_factory=list, description="what `mapping apply` left to the admin (its MANUAL steps); "
+                                          "`run` and `once` refuse while any is left, unless --allow-incomplete")
     webhook: WebhookRecord | None = Field(default=None, description="set by apply when webhooks.public_url is")
 
     def gaps(self) -> list[str]:
@@ -109,6 +118,12 @@ class TrackerMapping(_Strict):
         if not any(self.states.values()):
             gaps.append("states: no procedure state is mapped to a status")
         return gaps
+
+    @property
+    def records_groups(self) -> bool:
+        """Does the tracker record each incident's support group? Zammad always does (the ticket's
+        group); Jira only in a mapped support-group field."""
+        return self.tracker == "zammad" or bool(self.support_group.field)
 
     def state_of(self, status_id: str) -> int | None:
         for state, ids in self.states.items():

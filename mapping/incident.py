@@ -62,6 +62,14 @@ class DowngradeApproval(Change):
     to_severity: int = Field(ge=1, le=4)
 
 
+class Acknowledged(Change):
+    """Someone acknowledged the escalations made so far (added the acknowledgement label/tag).
+
+    Whether that person holds the role escalated to is decided by the rule
+    (`mapping.acknowledge`), with the role directory the daemon passes in.
+    """
+
+
 class Incident(_Frozen):
     """One incident as the procedure sees it."""
 
@@ -85,6 +93,8 @@ class Incident(_Frozen):
     escalations: tuple[EscalationRecord, ...] = ()
     manual_requests: tuple[ManualEscalationRequest, ...] = ()
     approvals: tuple[DowngradeApproval, ...] = ()
+    acknowledgements: tuple[Acknowledged, ...] = Field(
+        default=(), description="additions of the acknowledgement label/tag, oldest first")
     group_history: tuple[GroupChange, ...] = Field(
         default=(), description="support groups over time, the first at the report time (first-line KPI)")
     root_cause_unknown: bool = Field(default=False, description="the mapped root-cause-unknown field is set")
@@ -96,7 +106,7 @@ class Incident(_Frozen):
     @model_validator(mode="after")
     def _sorted(self) -> Incident:
         for name in ("state_history", "severity_history", "escalations", "manual_requests", "approvals",
-                     "group_history"):
+                     "group_history", "acknowledgements"):
             items = getattr(self, name)
             if any(b.at < a.at for a, b in zip(items, items[1:], strict=False)):
                 object.__setattr__(self, name, tuple(sorted(items, key=lambda c: c.at)))

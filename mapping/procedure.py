@@ -125,6 +125,9 @@ class Escalation(Strict):
 
     ladder: tuple[str, ...] = Field(min_length=2, description="roles, lowest first; the first is the one who escalates")
     timetable: Timetable
+    immediate_within: Duration = Field(
+        default=timedelta(minutes=15),
+        description="a report due 'immediately' (立即) counts as on time when recorded within this (KPI §7.1.1.3)")
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -148,6 +151,18 @@ def _check_ranges(where: str, ranges: tuple[str, ...]) -> None:
         previous_end = end
 
 
+class YearArrangement(Strict):
+    """One year's official arrangement of days off and make-up working days (China's 放假安排).
+
+    Given for a year, it replaces the `holidays` package for every day of that year: a day
+    listed in `days_off` is free, one in `working_days` works (调休, with `makeup_hours`
+    when its weekday has none), every other day follows the ordinary week.
+    """
+
+    days_off: tuple[date, ...] = Field(default=(), description="public holidays and days off in lieu")
+    working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休)")
+
+
 class Calendar(Strict):
     """A working calendar, or 24x7 when `always` is true."""
 
@@ -161,6 +176,9 @@ class Calendar(Strict):
     makeup_hours: tuple[str, ...] | None = Field(
         default=None, description="hours of a make-up working day on a weekday without hours; "
                                   "default: the first weekday's that has hours")
+    arrangements: dict[int, YearArrangement] = Field(
+        default_factory=dict, description="year -> its official arrangement, which takes precedence over the "
+                                          "`holidays` package for that year")
 
     @field_validator("timezone")
     @classmethod
@@ -187,10 +205,35 @@ class Calendar(Strict):
             _check_ranges("makeup_hours", value)
         return value
 
+    @field_validator("arrangements")
+    @classmethod
+    def _arrangement_dates(cls, value: dict[int, YearArrangement]) -> dict[int, YearArrangement]:
+        problems = []
+        for year, arrangement in value.items():
+            if not 1900 <= year <= 2200:
+                problems.append(f"{year}: not a year")
+                continue
+            for d in arrangement.days_off:
+                if d.year != year:
+                    problems.append(f"{year}.days_off: {d} is not in {year} (put it under {d.year})")
+            for d in arrangement.working_days:
+                # a New Year's Day arrangement may put its make-up days in the December before
+                # (2002's: Saturday and Sunday 2001-12-29/30, State Council notice of 2001-12)
+                if not (d.year == year or (d.year == year - 1 and d.month == 12)):
+                    problems.append(f"{year}.working_days: {d} is not in {year} or the December before "
+                                    f"(put it under {d.year})")
+            for d in sorted(set(arrangement.days_off) & set(arrangement.working_days)):
+                problems.append(f"{year}: {d} is listed both as a day off and as a working day")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return value
+
     @model_validator(mode="after")
     def _has_hours(self) -> Calendar:
         if not self.always and not any(self.hours.values()):
             raise ValueError("a calendar needs working `hours`, or `always: true` for 24x7")
+        if self.always and self.arrangements:
+            raise ValueError("`arrangements` mean nothing on a 24x7 calendar (`always: true` works every day)")
         return self
 
     @model_validator(mode="after")
@@ -207,6 +250,55 @@ class Calendar(Strict):
         return self
 
 
+class WarningRule(Strict):
+    """When to warn before a deadline: once `share` of the allowed time has passed, or `lead`
+    before the deadline (SLA time, the contract's calendar). Exactly one of the two."""
+
+    share: float | None = Field(default=None, gt=0, lt=1, description="e.g. 0.75: a quarter of the time is left")
+    lead: Duration | None = Field(default=None, description="e.g. '1h': one hour of SLA time before the deadline")
+
+    @model_validator(mode="after")
+    def _one(self) -> WarningRule:
+        if (self.share is None) == (self.lead is None):
+            raise ValueError("give either `share` (e.g. 0.75) or `lead` (e.g. 1h), not both or neither")
+        if self.lead is not None and self.lead <= timedelta(0):
+            raise ValueError("`lead` must be more than 0")
+        return self
+
+
+class Warnings(Strict):
+    """Warnings before a breach (§5.2.1 "预计未能…修复"): a note and a notification before each
+    deadline, to the people working the incident."""
+
+    enabled: bool = True
+    default: WarningRule = WarningRule(share=0.75)
+    severities: dict[int, WarningRule | Literal["off"]] = Field(
+        default_factory=dict, description="severity -> its own rule, or 'off'")
+    notify: tuple[str, ...] = Field(
+        default=("assignee", "target"),
+        description="'assignee', 'target' (the role the deadline escalates to) and/or role keys")
+
+    def rule_for(self, severity: int) -> WarningRule | None:
+        if not self.enabled:
+            return None
+        rule = self.severities.get(severity, self.default)
+        return None if rule == "off" else rule  # type: ignore[return-value]
+
+
+class Acknowledgement(Strict):
+    """Escalations to be acknowledged (opt-in): repeated until a holder of the role escalated to
+    acknowledges, every `repeat_every` (SLA time), at most `max_repeats` times."""
+
+    repeat_every: Duration = Field(description="e.g. '30m'")
+    max_repeats: int = Field(default=3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Acknowledgement:
+        if self.repeat_every <= timedelta(0):
+            raise ValueError("`repeat_every` must be more than 0")
+        return self
+
+
 class Contract(Strict):
     """A customer contract: its own timetable, calendar, clock rules and language (§5.2.2)."""
 
@@ -217,6 +309,9 @@ class Contract(Strict):
     clock: dict[str, ClockMode] = Field(default_factory=dict, description="state key -> clock mode override")
     enforce_transitions: bool = Field(default=False, description="put an illegal state change back")
     customer_updates: Literal["on", "off", "severe"] = "on"
+    warnings: Warnings = Field(default_factory=Warnings, description="warnings before each deadline")
+    acknowledge: Acknowledgement | None = Field(
+        default=None, description="repeat an escalation's notification until acknowledged; None = off")
 
 
 class DowngradeException(Strict):

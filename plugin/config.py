@@ -22,7 +22,9 @@ from connectors.provisioning import WebhookSettings
 from connectors.settings import TrackerSettings
 from mapping.errors import UserError
 from mapping.fieldmap import recorded_webhook
+from mapping.trends import TrendRule
 from plugin.private import ExposedSecret, check_secret_file
+from plugin.yamlpos import key_lines, where
 
 
 class ConfigError(UserError, ValueError):
@@ -151,13 +153,56 @@ class RoleDirectory(_Strict):
 
 
 class DaemonConfig(_Strict):
-    journal: Path = Path("escalator.sqlite")
+    journal: Path | str = Field(
+        default=Path("escalator.sqlite"),
+        description="the embedded journal's file (SQLite, one daemon), or a PostgreSQL URL "
+                    "postgresql://user@host:5432/database shared by several daemons, one leading")
+    journal_password: Secret | None = Field(default=None, description="PostgreSQL journal: its password's source")
+    lease: float | None = Field(
+        default=None, ge=1.0, le=3600.0,
+        description="PostgreSQL journal: seconds a leader's lease lasts; a standby takes over within "
+                    "1.25 times that after the leader stopped (default 15)")
     poll_interval: float = Field(default=60.0, gt=0, description="seconds between reads at most")
     metrics_port: int | None = Field(default=None, description="Prometheus text endpoint on 127.0.0.1")
     metrics_host: str = "127.0.0.1"
     watch_from: datetime | None = Field(
         default=None, description="lowerings and state changes before this are history, never flagged; "
                                   "default: the daemon's first pass, as recorded in the journal")
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+            return Path(value) if isinstance(value, str) else value
+        # the URL is never echoed: it may hold a password
+        try:
+            parts = urlsplit(value)
+            password = parts.password
+        except ValueError:
+            raise ValueError("not a PostgreSQL URL (write postgresql://user@host:5432/database)") from None
+        if password is not None or re.search(r"(^|&)password=", parts.query):
+            raise ValueError("the URL holds a password: give it with daemon.journal_password "
+                             "({env: VARIABLE} or {file: PATH}), never in the file")
+        from psycopg.conninfo import conninfo_to_dict
+        try:
+            conninfo_to_dict(value)
+        except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError: libpq's own words
+            raise ValueError(f"not a PostgreSQL URL libpq can read: {str(exc).strip()}") from None
+        return value
+
+    @property
+    def journal_url(self) -> str | None:
+        """The PostgreSQL URL of a shared journal; None for the embedded one."""
+        return self.journal if isinstance(self.journal, str) else None
+
+    @model_validator(mode="after")
+    def _postgres_only(self) -> DaemonConfig:
+        if self.journal_url is None:
+            given = [k for k in ("journal_password", "lease") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for a PostgreSQL journal "
+                                 "(daemon.journal: postgresql://…); an SQLite journal has one daemon")
+        return self
 
     @field_validator("watch_from")
     @classmethod
@@ -207,6 +252,25 @@ class WebhookConfig(_Strict):
         return f"{self.public_url}/webhooks/{tracker}" if self.public_url else None
 
 
+class StatusPageConfig(_Strict):
+    """The daemon's status page, `/healthz`, `/readyz` and `/metrics` (`plugin.statuspage`), opt-in."""
+
+    enabled: bool = False
+    listen: str = Field(default="127.0.0.1:8090", description="host:port; loopback unless you mean otherwise")
+    max_pass_age: float | None = Field(
+        default=None, gt=0, description="seconds: /healthz is unhealthy when the last pass is older; "
+                                        "default three poll intervals, at least 60")
+    refresh: int = Field(default=30, ge=5, description="seconds between two reloads of the page")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8090)")
+        return value
+
+
 class SmtpConfig(_Strict):
     """E-mail delivery of the duty digests (`plugin.mailer`); the password is a Secret."""
 
@@ -238,6 +302,17 @@ class ProblemsConfig(_Strict):
     link_type: str | None = Field(
         default=None, description="Jira link type; None = 'Problem/Incident' where it exists, else 'Relates'")
     group: str | None = Field(default=None, description="Zammad group of the problem ticket; None = the incident's")
+    trends: list[TrendRule] = Field(
+        default_factory=list, description="patterns that call for one problem each (§6.1.3); see mapping.trends")
+
+    @field_validator("trends")
+    @classmethod
+    def _unique_names(cls, rules: list[TrendRule]) -> list[TrendRule]:
+        names = [r.name for r in rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"trend rule name(s) {', '.join(twice)} used twice: each names its problems")
+        return rules
 
 
 class CallbacksTaskConfig(_Strict):
@@ -261,12 +336,17 @@ class DutiesConfig(_Strict):
 
 class Config(_Strict):
     tracker: TrackerConfig
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="one language for everything: the notes on the tickets (every contract's), "
+                                  "the reports, the CLI's tables, the status page; none: each contract's own "
+                                  "(the procedure's contracts.<name>.language), reports and tables in Chinese")
     mapping_file: Path = Path("mapping.yaml")
     procedure: Path | None = Field(default=None, description="the admin's procedure overrides (YAML)")
     contracts: ContractRules = ContractRules()
     roles: RoleDirectory = RoleDirectory()
     daemon: DaemonConfig = DaemonConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
     smtp: SmtpConfig | None = None
     reports: ReportsConfig = ReportsConfig()
     duties: DutiesConfig = DutiesConfig()
@@ -316,6 +396,14 @@ class Config(_Strict):
         return WebhookSettings(endpoint=endpoint, secret=secret, secret_source=source,
                                recorded=recorded_webhook(self.path(self.mapping_file)))
 
+    def journal_password(self) -> str | None:
+        """The PostgreSQL journal's password, None when the config gives none (libpq's own
+        ways then apply: a ~/.pgpass file, a client certificate, peer authentication)."""
+        if self.daemon.journal_password is None:
+            return None
+        where = f"{self.source}: daemon.journal_password" if self.source else "daemon.journal_password"
+        return self.daemon.journal_password.resolve(where, self.base_dir)
+
     def contract_for(self, organisation: str | None, project: str | None) -> str | None:
         if organisation and organisation in self.contracts.by_organisation:
             return self.contracts.by_organisation[organisation]
@@ -325,27 +413,31 @@ class Config(_Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate a config file; ConfigError listing every problem."""
+    """Read and validate a config file; ConfigError listing every problem, each as `file:line: key: ...`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_error_line(path, e) for e in exc.errors())) from None
+        lines = key_lines(text)
+        raise ConfigError("\n".join(_error_line(path, e, lines) for e in exc.errors())) from None
     config.base_dir = path.resolve().parent
     config.source = path
     return config
 
 
-def _error_line(path: Path, error: dict) -> str:
+def _error_line(path: Path, error: dict, lines: dict) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key"
-    return f"{path}: {loc or '(top)'}: {msg}"
+    return f"{where(path, lines, error['loc'])}: {loc or '(top)'}: {msg}"

@@ -47,6 +47,7 @@ class DaemonEvent:
 @dataclass
 class PassStats:
     read: int = 0
+    due: int = 0  # actions the procedure asked for
     acted: int = 0
     errors: int = 0
     events: list[DaemonEvent] = field(default_factory=list)
@@ -105,6 +106,11 @@ class DaemonContext:
         """The people who hold `role` for this incident (the config's role directory)."""
         return self.config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
                                         project=incident.project)
+
+    def holders(self, incident: Incident) -> dict[int, set[str]]:
+        """Per escalation level, the people who hold its role for this incident: who may acknowledge it."""
+        return {level: set(self.people(role, incident))
+                for level, role in enumerate(self.procedure.escalation.targets, start=1)}
 
     def approvers(self, incident: Incident) -> set[str]:
         """The people whose recorded exception may lower this incident's severity."""

@@ -89,10 +89,15 @@ who could not be told and why; a notification left unanswered is never sent agai
 refused is not announced, its note says it could not be put back and why; a refused
 severity restore gets a second note saying so.
 
-One daemon per journal: `escalator run`/`once` hold an exclusive lock beside the journal
-(`plugin.lockfile`), so a second process on the same config exits at once — two daemons
-would race between the marker check and the note. Known limit: a second daemon on
-another host, with its own journal, is not stopped by that lock; run one per tracker.
+One daemon writes to a tracker at a time — two would race between the marker check and
+the note. With the embedded journal, `escalator run`/`once` hold an exclusive lock beside
+it (`plugin.lockfile`), so a second process on the same config exits at once. With a
+PostgreSQL journal any number run, on any hosts, and one leads (`plugin.leader`): the
+daemon consults its `fence` before every pass (`term`: a standby reads and writes
+nothing; a new leader starts from what the journal holds, `_begin_term`), and the fence
+is checked before every tracker write (the connector the writes go through is
+`fence.guard`ed); a pass that finds the lead lost (`Fenced`) stops where it is, like a
+crash: the markers make the next leader's re-read safe.
 
 History is left alone: a lowering or a state change made before `watch_from` — the
 config's `daemon.watch_from`, else the time of the first pass, recorded once in the
@@ -100,9 +105,12 @@ journal and never moved — is not flagged (`mapping.decide`), so installing the
 escalator on a site with years of tickets writes no note on every old one.
 
 A tracker that cannot be reached (a read fails: connection, timeout, 5xx or 429 after
-the transport's own retries) is logged once, retried with back-off, and its recovery
-is logged once; deadlines that passed meanwhile are carried out first, in the order
-above. A 401 (the token itself refused) ends the daemon.
+the transport's own retries), or that refuses the token itself (401: revoked), is
+retried with back-off, never a reason to exit — under a service manager an exit would
+only be a restart loop; `plugin.health` logs the outage, restates its length at a
+bounded rate and logs the recovery, with a heartbeat line per pass, and answers
+`/healthz` and `/readyz`. Deadlines that passed meanwhile are carried out first, in
+the order above.
 
 The parts: this module is the loop and the pass; the writes of each action are
 `plugin.writers`; duties and problem records `plugin.duty_runner`; what they share
@@ -121,7 +129,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, Cursor
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
-from mapping.actions import Action, Escalate, RestoreSeverity
+from mapping.actions import Action, Escalate, RepeatEscalation, RestoreSeverity, WarnBeforeBreach
 from mapping.decide import Decision, decide
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
@@ -130,7 +138,9 @@ from plugin.clock import Clock
 from plugin.config import Config
 from plugin.context import DaemonContext, DaemonEvent, PassStats, log
 from plugin.duty_runner import DutyRunner
-from plugin.journal import Journal
+from plugin.health import Health
+from plugin.journal import JournalStore
+from plugin.leader import Fence, Fenced, Sole
 from plugin.metrics import Metrics
 from plugin.outcomes import Outcomes, RetryLater
 from plugin.refusals import Backoff, Refused
@@ -155,12 +165,17 @@ class Daemon:
     BACKOFF_START = 1.0
     BACKOFF_MAX = 60.0
 
-    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: Journal,
+    def __init__(self, connector: Connector, procedure: Procedure, config: Config, journal: JournalStore,
                  clock: Clock, *, mapping: TrackerMapping | None = None, metrics: Metrics | None = None,
                  dry_run: bool = False, on_event: Callable[[DaemonEvent], None] | None = None,
-                 poll_interval: float | None = None, rng: random.Random | None = None):
-        self.ctx = ctx = DaemonContext(connector, procedure, config, journal, clock, mapping=mapping,
-                                       metrics=metrics, dry_run=dry_run, on_event=on_event)
+                 poll_interval: float | None = None, rng: random.Random | None = None,
+                 fence: Fence | None = None):
+        # leadership (plugin.leader): consulted before each pass (`_leading`), and checked before
+        # every tracker write: the connector every part writes through is guarded by it
+        self.fence: Fence = fence or Sole()
+        self._term = self.fence.term()  # the epoch the state below was read under
+        self.ctx = ctx = DaemonContext(self.fence.guard(connector), procedure, config, journal, clock,
+                                       mapping=mapping, metrics=metrics, dry_run=dry_run, on_event=on_event)
         self.tracker = ctx.tracker
         self.journal = journal
         self.clock = clock
@@ -183,8 +198,9 @@ class Daemon:
         self._requested: dict[str, None] = {}  # ticket ids named by webhooks, in arrival order
         self._requested_lock = threading.Lock()
         self._next_poll: datetime | None = None  # None: poll at once
-        self._down = False
         self._backoff = 0.0
+        status = config.status_page
+        self.health = Health(self.tracker, clock, max_pass_age=status.max_pass_age or max(3 * self.poll_interval, 60.0))
         self.passes = 0  # successful passes, for the demo and tests
         self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
 
@@ -210,6 +226,11 @@ class Daemon:
     @property
     def stopping(self) -> bool:
         return self.ctx.stopping
+
+    def open_incidents(self) -> list[Incident]:
+        """The open incidents as last read (the status page asks from its own thread)."""
+        snapshots = dict(self.watched.snapshots)  # copies made under the GIL: the loop may be changing them
+        return [snapshots[i] for i in list(self.watched.open) if i in snapshots]
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -240,35 +261,83 @@ class Daemon:
     def cycle(self) -> float:
         """One pass with failure handling; returns how long to sleep, in clock seconds."""
         self._wake.clear()
+        try:
+            if not self._leading():
+                return self.fence.poll_seconds * self.clock.rate
+        except Fenced as exc:  # the journal cannot be read back: not yet
+            self.ctx.log(logging.WARNING, "daemon.fenced", error=str(exc))
+            return self._back_off()
         now = self.clock.now()
         poll = self._next_poll is None or now >= self._next_poll
         if self.duties is not None and not poll:
             poll = self.duties.time_has_come(now)  # a duty lists what the tracker says now: read first
+        refused_before = self.metrics.refused_total(self.tracker)
         try:
-            self.run_pass(poll=poll)
-        except TRACKER_DOWN as exc:
-            if not self._down:
-                self._down = True
-                self.ctx.log(logging.WARNING, "daemon.tracker-unreachable", error=str(exc))
+            stats = self.run_pass(poll=poll)
+        except Fenced as exc:
+            # the lead is lost or lapsing, or the journal cannot be reached: stop here, as a crash
+            # would; the next cycle stands by, or goes on when the journal is back under the lease
+            self.ctx.log(logging.WARNING, "daemon.fenced", error=str(exc))
             return self._back_off()
-        except AuthError:
-            raise  # a revoked token or a lost permission: no pass can succeed; say so and stop
+        except TRACKER_DOWN as exc:
+            self.health.failed("unreachable", str(exc))
+            return self._back_off()
+        except AuthError as exc:
+            # a revoked token (or a read the account may no longer make): no pass succeeds until a person
+            # acts, but an exit would only be a restart loop under a service manager; say so, retry
+            self.health.failed("refused", str(exc))
+            return self._back_off()
         except Exception as exc:  # noqa: BLE001 - a bug in one pass must not end the daemon
             log.exception("daemon.pass-failed %s", exc, extra={"event": "daemon.pass-failed",
-                                                              "fields": {"tracker": self.tracker}})
+                                                              "fields": {"tracker": self.tracker, "error": str(exc)}})
             return self._back_off()
         self._backoff = 0.0
         self.passes += 1
         if self.passes == 1:
             self.ctx.log(logging.INFO, "daemon.ready", watched=len(self.watched.open), deadlines=len(self.schedule),
                          watch_from=self.watch_from.isoformat() if self.watch_from else None)
-        if self._down:
-            self._down = False
-            self.ctx.log(logging.WARNING, "daemon.tracker-recovered")
+        unreadable = sum(1 for e in stats.events if e.kind == "unreadable")
+        refused = stats.errors + int(self.metrics.refused_total(self.tracker) - refused_before)  # given up
+        self.health.passed(read=stats.read, due=stats.due, done=len(stats.events) - unreadable, refused=refused,
+                           unreadable=unreadable, next_deadline=self.schedule.next(), watched=len(self.watched.open))
         now = self.clock.now()
         if poll and not self.stopping:
             self._next_poll = now + timedelta(seconds=self.poll_interval * self.clock.rate)
         return self.seconds_to_sleep(now)
+
+    def _leading(self) -> bool:
+        """The leadership hook: may this daemon act now? A standby reads and writes nothing
+        (webhook wake-ups are dropped: the leader's own poll reads those tickets)."""
+        term = self.fence.term()
+        if term is None:
+            with self._requested_lock:
+                self._requested.clear()
+            self.health.standing_by(self.fence.leader_text())
+            return False
+        if term != self._term:
+            self._begin_term()
+            self._term = term
+        return True
+
+    def _begin_term(self) -> None:
+        """This daemon has just taken the lead: another leader may have moved on since it read
+        the journal, so what it keeps is read again, as at a start."""
+        journal = self.ctx.journal
+        self.cursor = journal.cursor(self.tracker)
+        due = journal.schedule(self.tracker)
+        watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
+        self.schedule = Schedule()
+        for at, ticket_id, ref in due:
+            self.schedule.set(ticket_id, ref, at)
+        # the same objects the writer and the duties hold, emptied: their snapshots are the old term's
+        self.watched.snapshots.clear()
+        self.watched.complete = False
+        self.watched.open = set(self.schedule.refs)
+        self.ctx.watch_from = watch_from
+        self._watching = False
+        self._unsaved.clear()
+        self._next_poll = None
+        self.passes = 0  # its first pass as leader logs `daemon.ready`
 
     def _back_off(self) -> float:
         self._backoff = min(self.BACKOFF_MAX, self._backoff * 2 if self._backoff else self.BACKOFF_START)
@@ -348,6 +417,7 @@ class Daemon:
         #    a duty's time forces a read, see `cycle`)
         if poll and self.duties is not None and not self.stopping:
             self.duties.run(now, stats)
+            self.duties.trends(now, stats)
 
     def _read_one(self, ticket_id: str) -> Incident | Unreadable | None:
         """A fresh read of one ticket (with the markers of its notes, for the marker check of its first
@@ -378,7 +448,7 @@ class Daemon:
             return resolved, None
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
-                              watch_from=self.watch_from)
+                              watch_from=self.watch_from, holders=self.ctx.holders(resolved))
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
@@ -399,6 +469,7 @@ class Daemon:
                 self._set_due(resolved.id, resolved.ref, None)
                 continue
             planned.append((resolved, decision))
+            stats.due += len(decision.actions)
         look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
         waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
         queue: list[tuple[tuple, int, int]] = []
@@ -451,8 +522,8 @@ class Daemon:
         return True
 
     def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
-        """An action that failed otherwise than by a settled refusal: the tracker down ends the pass,
-        a revoked token ends the daemon; anything else is reported and looked at again soon."""
+        """An action that failed otherwise than by a settled refusal: the tracker down or a revoked token
+        ends the pass (`cycle` backs off); anything else is reported and looked at again soon."""
         if isinstance(exc, TRACKER_DOWN) or (isinstance(exc, AuthError) and exc.status == 401):
             raise exc
         if not isinstance(exc, TrackerError | Refused):
@@ -482,8 +553,10 @@ def urgency(action: Action, incident: Incident) -> tuple[int, int, datetime]:
     """The order of work under pressure (§4.2.3, the more urgent first): by severity, then deadline,
     per escalation — not ticket by ticket. A restore goes first within its severity (the ticket's
     escalations are counted on the restored severity); flags, which have no deadline, last."""
-    if isinstance(action, Escalate):
+    if isinstance(action, Escalate | WarnBeforeBreach):
         return action.severity, 1, action.deadline
+    if isinstance(action, RepeatEscalation):
+        return incident.severity or 5, 1, action.due
     if isinstance(action, RestoreSeverity):
         return action.to, 0, action.lowered_at
     return incident.severity or 5, 2, _FAR

@@ -36,6 +36,7 @@ no digest or public update for yesterday.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident, Unreadable
 from mapping.text import Texts
+from mapping.trends import TrendDue, detect_trends
 from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
 from plugin.notes import signature
@@ -78,6 +80,28 @@ _TEXT = Texts("plugin.duty_runner", {
     "major": ("重大事件（一级）", "major incident (severity 1)"),
     "root_cause_unknown": ("已解决但根本原因未知", "resolved with its root cause unknown"),
     "callbacks_task": ("客户回访 {week}（{contract}）：{n} 起", "Call-backs {week} ({contract}): {n}"),
+    # §6.1.3: a pattern found by a trend rule (mapping.trends)
+    "trend_title": ("【问题·趋势】{what}：{period} 共 {n} 起事件（{contract}）",
+                    "[Problem · trend] {what}: {n} incidents in {period} ({contract})"),
+    "trend_count": ("规则“{rule}”：同一{by}在一个{window}内达到 {count} 起", "rule '{rule}': {count} or more of one "
+                    "{by} within one {window}"),
+    "trend_rise": ("规则“{rule}”：本周 {n} 起，较上周 {previous} 起增长达 {rise}（至少 {count} 起）",
+                   "rule '{rule}': {n} this week against {previous} the week before, a rise of {rise} or more "
+                   "(at least {count})"),
+    "trend_body": ("依据§6.1.3，事件类型或数量的趋势分析发现问题，建立问题记录。\n{rule}。\n事件：\n{incidents}\n"
+                   "请在问题管理流程中分析其共同原因。",
+                   "Rule §6.1.3: trend analysis of the type or number of incidents shows a possible problem, so a "
+                   "problem record is filed.\n{rule}.\nIncidents:\n{incidents}\nAnalyse their common cause in "
+                   "problem management."),
+    "trend_note": ("本事件属于趋势问题 {problem}（§6.1.3）：{what}，{period} 共 {n} 起。",
+                   "This incident is part of the trend problem {problem} (§6.1.3): {what}, {n} in {period}."),
+    "by_category": ("分类", "category"),
+    "by_configuration_item": ("配置项", "configuration item"),
+    "by_all": ("合同", "contract"),
+    "window_day": ("天", "day"),
+    "window_week": ("周", "week"),
+    "window_month": ("月", "month"),
+    "all_incidents": ("全部事件", "all incidents"),
 })
 
 
@@ -361,6 +385,88 @@ class DutyRunner:
         d.log(logging.INFO, "daemon.callbacks-task-created", ticket=ref, period=due.period_key,
               incidents=len(resolved), assignee=desk[0] if desk else "")
         d.event(ref, "callbacks-task", title, stats)
+
+    # -- trend problems (§6.1.3) --------------------------------------------------------------
+    def trends(self, now: datetime, stats: PassStats) -> None:
+        """File one linked problem per pattern the trend rules see, once (`mapping.trends`)."""
+        rules = self.settings.problems.trends
+        if not (self.settings.problems.enabled and rules) or self.d.stopping:
+            return
+        self.ensure_snapshots()
+        for due in detect_trends(list(self.watched.snapshots.values()), self.d.procedure, rules, now):
+            if self.d.stopping:
+                return
+            try:
+                self._trend_problem(due, stats)
+            except (TrackerError, RetryLater) as exc:
+                if isinstance(exc, _DOWN):
+                    raise
+                # not now: not recorded done, so the next poll files or links the rest
+                self.d.log(logging.ERROR, "daemon.trend-problem-failed", key=due.key, error=str(exc))
+
+    def _trend_problem(self, due: TrendDue, stats: PassStats) -> None:
+        d, p = self.d, self.d.procedure
+        # the key holds the CI's own text: the label takes a digest of it (labels refuse spaces and length)
+        label = record_label("trend", f"{due.rule.name}-{due.contract}-{due.period}-"
+                                      f"{hashlib.sha1(due.key.encode()).hexdigest()[:10]}")
+        if d.journal.done(d.tracker, DUTY_TICKET, label):
+            return  # filed and linked before
+        contract = p.contract(due.contract)
+        lang = contract.language
+        what = self._trend_what(due, lang)
+        refs = [i.ref for i in due.incidents]
+        if d.dry_run:
+            d.log(logging.INFO, "daemon.would-create-trend-problem", key=due.key, label=label, tickets=",".join(refs))
+            d.event(refs[0], "trend-problem", due.key, stats, dry_run=True)
+            return
+        if any(self.outcomes.refused_on(DUTY_TICKET, label, write, due.key) for write in ("task", "link", "note")):
+            return  # given up before on this very pattern: reported once, not asked again
+        settings = self.settings.problems
+        spec = RecordSpec(container=getattr(settings, d.connector.container_key) or due.incidents[0].project,
+                          issue_type=settings.issue_type, link_type=settings.link_type)
+        contract_name = contract.name.in_(lang) if contract.name else due.contract
+        try:
+            ref = d.connector.find_task(label)
+            created = ref is None
+            if ref is None:
+                title = _t("trend_title", lang).format(what=what, period=due.period, n=len(due.incidents),
+                                                       contract=contract_name)
+                listed = "\n".join(f"- {i.ref} {i.title}" for i in due.incidents)
+                body = _t("trend_body", lang).format(rule=self._trend_rule(due, lang), incidents=listed) \
+                    + f"\n{signature(lang)}"
+                ref = d.writes.task(label, title, body, spec, None)
+            note = _t("trend_note", lang).format(problem=ref, what=what, period=due.period, n=len(due.incidents)) \
+                + f"\n{signature(lang)}"
+            for incident in due.incidents:
+                if d.stopping:
+                    return  # the rest is linked on the next pass: the journal has not recorded it done
+                d.writes.link(incident, label, spec)
+                d.writes.note(incident, note, marker=label)
+        except Refused as exc:
+            self.outcomes.settle_on(DUTY_TICKET, label, due.key, label, "trend-problem", exc)
+            return
+        d.journal.record(d.tracker, DUTY_TICKET, ref, label, "trend-problem", "done" if created else "already-done",
+                         d.clock.now(), {"key": due.key, "incidents": refs})
+        d.log(logging.INFO, "daemon.trend-problem-created" if created else "daemon.trend-problem-linked",
+              ticket=ref, key=due.key, tickets=",".join(refs))
+        d.event(ref, "trend-problem", f"{due.key}: {len(refs)} incidents", stats)
+
+    def _trend_what(self, due: TrendDue, lang: str) -> str:
+        if due.value is None:
+            return _t("all_incidents", lang)
+        if due.rule.by == "category":
+            node = self.d.procedure.category(due.value)
+            name = node.name.in_(lang) if node else due.value  # type: ignore[arg-type]
+            return f"{_t('by_category', lang)} {name} ({due.value})"
+        return f"{_t('by_configuration_item', lang)} {due.value}"
+
+    def _trend_rule(self, due: TrendDue, lang: str) -> str:
+        rule = due.rule
+        if rule.kind == "rise":
+            return _t("trend_rise", lang).format(rule=rule.name, n=len(due.incidents), previous=due.previous,
+                                                 rise=f"{rule.rise:.0%}", count=rule.count)
+        return _t("trend_count", lang).format(rule=rule.name, by=_t(f"by_{rule.by}", lang),
+                                              window=_t(f"window_{rule.window}", lang), count=rule.count)
 
     # -- problem records ---------------------------------------------------------------------
     def problem(self, incident: Incident, stats: PassStats) -> None:

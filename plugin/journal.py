@@ -1,6 +1,14 @@
-"""The daemon's local SQLite journal: the read cursor, the schedule of known deadlines,
-when the escalator started to watch, and every action carried out — with each write
-the tracker refused, and how each notification and put-back ended — for audit.
+"""The daemon's journal: the read cursor, the schedule of known deadlines, when the
+escalator started to watch, the duties done, and every action carried out — with each
+write the tracker refused, and how each notification and put-back ended — for audit.
+
+Two stores keep it, behind one interface (`JournalStore`): this module's `Journal`, an
+embedded SQLite file — the default, for one daemon on one host (`plugin.lockfile` keeps a
+second process off it) — and `plugin.journal_pg.PgJournal`, a PostgreSQL database that
+several daemons on several hosts share, one of them leading (`plugin.leader`). The daemon
+sees no difference: the same tables, the same calls, the same guarantees. A write to a
+shared journal carries the writer's fencing epoch and is refused (`plugin.leader.Fenced`)
+once another daemon has taken the lead; the embedded one has no epochs to check.
 
 The journal is a convenience, not the source of truth: the tracker is (markers in the
 notes, the escalation level field, the stored machine state). Losing the journal costs
@@ -24,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from connectors.base import Cursor
 from plugin.private import private_file
@@ -76,10 +85,50 @@ class JournalEntry:
     outcome: str  # "done" | "already-done" | "failed" | "refused" | "unconfirmed" (see plugin.outcomes)
     at: datetime
     detail: dict
+    epoch: int | None = None  # the writer's fencing epoch (a shared journal); None in an embedded one
+
+
+class JournalStore(Protocol):
+    """What the daemon asks of a journal, whichever store keeps it."""
+
+    def close(self) -> None: ...
+
+    def cursor(self, tracker: str) -> Cursor: ...
+
+    def save_cursor(self, tracker: str, cursor: Cursor) -> None: ...
+
+    def watch_from(self, tracker: str) -> datetime | None:
+        """The time of the daemon's first pass on this tracker, or None before it."""
+
+    def start_watching(self, tracker: str, at: datetime) -> datetime:
+        """Record `at` as the first pass's time unless one is recorded (it never moves); return the recorded one."""
+
+    def schedule(self, tracker: str) -> list[tuple[datetime, str, str]]:
+        """(due, ticket id, ref) of every known next deadline, earliest first."""
+
+    def set_due(self, tracker: str, ticket_id: str, ref: str, due: datetime | None) -> None: ...
+
+    def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
+        """(ticket id, ref, due or None) for many tickets, in one transaction."""
+
+    def duties_done(self, tracker: str) -> dict[str, str]:
+        """duty key -> the last period key done."""
+
+    def duty_done(self, tracker: str, duty_key: str, period: str, at: datetime) -> None:
+        """Record a period done; the recorded period only moves forward."""
+
+    def record(self, tracker: str, ticket_id: str, ref: str, marker: str, kind: str, outcome: str,
+               at: datetime, detail: dict | None = None) -> None: ...
+
+    def done(self, tracker: str, ticket_id: str, marker: str) -> bool:
+        """Was this action carried out (or found done) on this ticket? A shortcut, never the proof."""
+
+    def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]: ...
 
 
 class Journal:
-    """One SQLite file (":memory:" for a dry run or a test). Safe to share between threads."""
+    """The embedded journal: one SQLite file (":memory:" for a dry run or a test). Safe to share
+    between threads."""
 
     def __init__(self, path: Path | str):
         self.path = str(path)

@@ -12,7 +12,9 @@ would let a third process lock a fresh file while the second still holds the old
 Known limit: this is a lock on one host's file system. A second daemon on another host,
 with a journal of its own, is not stopped by it; the markers on the tracker still keep
 a restart or a crash from doubling a note, but that check-then-write race remains
-between two hosts. Run one escalator per tracker.
+between two hosts. Run one escalator per tracker on an SQLite journal; for more than one,
+on any hosts, put the journal on PostgreSQL, where one leads and the others stand by
+(`plugin.leader`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ it has read in a watched project whose state does not stop the SLA clock (not ye
 resolved), plus, after a restart and before they are read again, those the journal
 holds a deadline for. It is not the number with a deadline ahead: most open incidents
 have none left (every level reported), and they are watched all the same.
+Leadership (`plugin.leader`): `escalator_leader` is 1 on the daemon that leads its tracker
+(the only one that writes) and 0 on a standby; `escalator_leader_epoch` is the fencing
+epoch of the lease it holds or last saw another daemon hold; `escalator_leader_takeovers`
+counts the times it took the lead. A daemon on the embedded journal always leads.
 `prepare` creates each per-tracker series at start, so counters read 0 rather than
 being absent until the first error, unreadable ticket or escalation.
 """
@@ -63,6 +67,12 @@ class Metrics:
                                  registry=r)
         self.api_errors = Counter("escalator_api_errors", "Tracker API calls that failed", ["tracker"],
                                   registry=r)
+        self.leader = Gauge("escalator_leader", "1 while this daemon leads its tracker (it alone writes), "
+                            "0 while it stands by", ["tracker"], registry=r)
+        self.leader_epoch = Gauge("escalator_leader_epoch", "Fencing epoch of the tracker's lease, as this daemon "
+                                  "last held or saw it", ["tracker"], registry=r)
+        self.takeovers = Counter("escalator_leader_takeovers", "Times this daemon took the lead", ["tracker"],
+                                 registry=r)
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -75,6 +85,11 @@ class Metrics:
             self.escalations.labels(tracker, str(level))
         for write in WRITES:
             self.writes_refused.labels(tracker, write)
+
+    def refused_total(self, tracker: str) -> float:
+        """The writes given up on this tracker so far (every kind of write): a pass's share is a difference."""
+        return sum(sample.value for metric in self.writes_refused.collect() for sample in metric.samples
+                   if sample.name.endswith("_total") and sample.labels.get("tracker") == tracker)
 
     def on_call(self, tracker: str) -> Callable[[str, str, int | None], None]:
         """The hook for `HttpClient(on_call=...)`."""

@@ -14,8 +14,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from connectors.factory import connector_class
-from mapping.actions import Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
-from mapping.fieldmap import TrackerMapping
+from mapping.actions import (
+    Escalate,
+    FlagIncompleteRecord,
+    FlagTransition,
+    RepeatEscalation,
+    RestoreSeverity,
+    WarnBeforeBreach,
+)
+from mapping.fieldmap import Labels, TrackerMapping
 from mapping.incident import Incident
 from mapping.procedure import Contract, Language, Procedure
 from mapping.text import Texts, format_duration
@@ -77,6 +84,29 @@ _WORDS = Texts("plugin.notes", {
                    "[Incomplete record] Rule §4.1.4: the incident record lacks: {missing}. Please complete it."),
     "escalation_subject": ("事件升级（第{level}级，{role}）：{ref} {title}",
                            "Escalation (level {level}, {role}): {ref} {title}"),
+    # §5.2.1: before a deadline (mapping.warnings)
+    "warning_head": ("【即将超时】{ref} 须在 {deadline}（{zone}）前解决，否则将升级至第{level}级：上报{role}。",
+                     "[Deadline ahead] {ref} must be resolved by {deadline} ({zone}), or it is escalated to "
+                     "level {level}: reported to the {role}."),
+    "warning_rule": ("依据§5.2.1，事件预计未能按时修复时即应升级。{severity}按《{contract}》时间表{limit}；"
+                     "剩余 {left}（工作时间）。已通知：{who}。",
+                     "Rule §5.2.1: escalation starts when an incident will not be repaired in time. Under the "
+                     "{contract} timetable a {severity} incident is reported to the {role} {limit}; {left} of SLA "
+                     "time is left. Told: {who}."),
+    "warning_subject": ("即将超时（{deadline} 上报{role}）：{ref} {title}",
+                        "Deadline ahead ({role} at {deadline}): {ref} {title}"),
+    # an escalation not acknowledged yet (mapping.acknowledge)
+    "ack_how": ("请{role}添加{kind}“{label}”确认已收到；确认前每{every}重复通知一次，最多{max}次。",
+                "The {role} acknowledges by adding the {kind} '{label}'; until then this is repeated every "
+                "{every}, at most {max} times."),
+    "repeat_head": ("【升级未确认】{ref} 于 {at}（{zone}）升级至第{level}级（{role}），尚无人确认。第{n}次提醒，共{max}次。",
+                    "[Escalation not acknowledged] {ref} was escalated to level {level} ({role}) at {at} ({zone}) "
+                    "and nobody has acknowledged it. Reminder {n} of {max}."),
+    "repeat_how": ("请添加{kind}“{label}”确认已收到（如已有该{kind}，请先移除再添加）。",
+                   "Acknowledge by adding the {kind} '{label}' (if it is there already, remove it and add it "
+                   "again)."),
+    "repeat_subject": ("升级未确认（第{level}级，{role}，第{n}次提醒）：{ref} {title}",
+                       "Escalation not acknowledged (level {level}, {role}, reminder {n}): {ref} {title}"),
 })
 
 
@@ -112,8 +142,10 @@ def _contract_name(key: str, contract: Contract, lang: Language) -> str:
 
 
 def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, now: datetime,
-                    people: list[str], unreached: Refusal | None = None) -> str:
-    """The escalation's note; `unreached`: why its people could not be told (then the note says so)."""
+                    people: list[str], unreached: Refusal | None = None,
+                    mapping: TrackerMapping | None = None) -> str:
+    """The escalation's note; `unreached`: why its people could not be told (then the note says so). Where
+    the contract asks for acknowledgement, it says how (the label of `mapping`)."""
     contract = procedure.contract(action.contract)
     lang = contract.language
     w = _words(lang)
@@ -138,10 +170,67 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
                 overdue=format_duration(max(action.overdue(now), timedelta(0)), lang, elapsed=True),
                 elapsed=format_duration(action.elapsed, lang, elapsed=True))
     lines = [head, why]
+    if contract.acknowledge is not None:
+        kind, label = _ack_label(incident, mapping)
+        lines.append(w("ack_how", role=role, kind=kind[lang], label=label,
+                       every=format_duration(contract.acknowledge.repeat_every, lang),
+                       max=contract.acknowledge.max_repeats))
     if unreached is not None:
         key = "unconfirmed" if unreached.kind == UNANSWERED else "not_told"
         lines.append(w(key, role=role, people=w("and").join(people), why=refusal_reason(unreached, lang)))
     return signed(lines, lang)
+
+
+def _ack_label(incident: Incident, mapping: TrackerMapping | None = None) -> tuple[str, str]:
+    """(the tracker's word for a label/tag, in Chinese and English, and the acknowledgement label)."""
+    label = mapping.labels.acknowledge if mapping else Labels().acknowledge
+    return connector_class(incident.tracker).label_term, label
+
+
+def warning_note(action: WarnBeforeBreach, incident: Incident, procedure: Procedure, people: list[str]) -> str:
+    """The warning before a deadline (§5.2.1): which deadline comes when, what happens then, who was told."""
+    contract = procedure.contract(action.contract)
+    lang = contract.language
+    w = _words(lang)
+    zone = procedure.calendar_of(contract).timezone
+    role = procedure.role(action.role).name.in_(lang)
+    return signed([
+        w("warning_head", ref=incident.ref, deadline=_when(action.deadline, zone), zone=zone, level=action.level,
+          role=role),
+        w("warning_rule", severity=procedure.severity(action.severity).name.in_(lang),
+          contract=_contract_name(action.contract, contract, lang), role=role,
+          limit=w("limit", role=role, allowed=format_duration(action.allowed, lang)),
+          left=format_duration(action.left, lang, elapsed=True),
+          who=w("and").join(people) if people else w("nobody")),
+    ], lang)
+
+
+def warning_subject(action: WarnBeforeBreach, incident: Incident, procedure: Procedure) -> str:
+    contract = procedure.contract(action.contract)
+    lang = contract.language
+    return _words(lang)("warning_subject", deadline=_when(action.deadline, procedure.calendar_of(contract).timezone),
+                        role=procedure.role(action.role).name.in_(lang), ref=incident.ref, title=incident.title)
+
+
+def repeat_note(action: RepeatEscalation, incident: Incident, procedure: Procedure, contract_key: str,
+                mapping: TrackerMapping | None = None) -> str:
+    """A reminder of an escalation nobody acknowledged yet, and how to acknowledge it."""
+    contract = procedure.contract(contract_key)
+    lang = contract.language
+    w = _words(lang)
+    zone = procedure.calendar_of(contract).timezone
+    kind, label = _ack_label(incident, mapping)
+    return signed([
+        w("repeat_head", ref=incident.ref, at=_when(action.escalated_at, zone), zone=zone, level=action.level,
+          role=procedure.role(action.role).name.in_(lang), n=action.repeat, max=action.of),
+        w("repeat_how", kind=kind[lang], label=label),
+    ], lang)
+
+
+def repeat_subject(action: RepeatEscalation, incident: Incident, procedure: Procedure, contract_key: str) -> str:
+    lang = procedure.contract(contract_key).language
+    return _words(lang)("repeat_subject", level=action.level, role=procedure.role(action.role).name.in_(lang),
+                        n=action.repeat, ref=incident.ref, title=incident.title)
 
 
 def restore_note(action: RestoreSeverity, incident: Incident, procedure: Procedure, contract_key: str,

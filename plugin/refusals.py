@@ -18,8 +18,8 @@ final answer. `classify` sorts it:
   notification cannot be checked, so it is never sent again: the note says it could
   not be confirmed.
 
-401 is not a refusal of one write: the token itself is refused, no pass can succeed, and
-the daemon stops (`Daemon.cycle`). How a refusal reads on a ticket, in the note's
+401 is not a refusal of one write: the token itself is refused, no pass can succeed: the
+pass ends, and the daemon backs off and tries again, saying so (`Daemon.cycle`, `plugin.health`). How a refusal reads on a ticket, in the note's
 language, is `plugin.notes.refusal_reason`.
 """
 
@@ -47,7 +47,7 @@ DEFAULT_ATTEMPTS = 8
 class Refusal:
     """Why one write was not done: stored in the journal, said in a note."""
 
-    write: str  # note | notify | level | severity | state | problem | task
+    write: str  # note | notify | level | severity | state | problem | task | link
     kind: str  # permanent | retryable | unanswered | no-way
     status: int | None  # the HTTP status; None when no answer came
     detail: str  # the tracker's own words, or the transport's cause (never a credential)

@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from connectors.factory import webhook_for
+from plugin.serving import ServedOnAThread
 
 log = logging.getLogger("escalator.webhooks")
 
@@ -84,8 +85,10 @@ class _BoundedServer(ThreadingHTTPServer):
             self._slots.release()
 
 
-class WebhookReceiver:
+class WebhookReceiver(ServedOnAThread):
     """Listens on `host:port`; calls `on_ticket(tracker, ticket_id)` for each accepted event."""
+
+    what = "webhook receiver"
 
     def __init__(self, secret: str, on_ticket: Callable[[str, str], None], *, host: str = "127.0.0.1",
                  port: int = 0, trackers: tuple[str, ...] = ("jira", "zammad"),
@@ -99,21 +102,9 @@ class WebhookReceiver:
         self._secret = secret
         self.on_ticket = on_ticket
         self.trackers = trackers
-        self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
         self.accepted = 0
         self.rejected = 0
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("webhook receiver not started")
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
 
     def start(self) -> int:
         receiver = self
@@ -141,19 +132,11 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # our own events instead
                 return
 
-        self._httpd = _BoundedServer((self._host, self._port), _Handler, self.max_connections,
-                                     lambda peer: self._count_reject("too many connections", "", peer))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="webhooks", daemon=True)
-        self._thread.start()
+        self._serve(_BoundedServer((self._host, self._port), _Handler, self.max_connections,
+                                   lambda peer: self._count_reject("too many connections", "", peer)), "webhooks")
         log.info("webhooks.listening", extra={"event": "webhooks.listening",
                                               "fields": {"host": self._host, "port": self.port}})
         return self.port
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def _reject(self, status: int, reason: str, path: str, peer: str) -> tuple[int, dict]:
         self._count_reject(reason, path, peer)

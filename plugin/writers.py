@@ -15,7 +15,15 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.base import Change
-from mapping.actions import Action, Escalate, FlagIncompleteRecord, FlagTransition, RestoreSeverity
+from mapping.actions import (
+    Action,
+    Escalate,
+    FlagIncompleteRecord,
+    FlagTransition,
+    RepeatEscalation,
+    RestoreSeverity,
+    WarnBeforeBreach,
+)
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
 from mapping.text import format_duration
@@ -54,6 +62,10 @@ class ActionWriter:
             self._flag_transition(action, incident, stats)
         elif isinstance(action, FlagIncompleteRecord):
             self._flag_incomplete(action, incident, stats)
+        elif isinstance(action, WarnBeforeBreach):
+            self._warn(action, incident, stats)
+        elif isinstance(action, RepeatEscalation):
+            self._repeat(action, incident, stats)
         else:  # pragma: no cover - the Action union is closed
             raise TypeError(f"unknown action {action!r}")
 
@@ -92,7 +104,7 @@ class ActionWriter:
         wrote = notified = raised = False
         unreached = None
         if action.marker not in markers and people:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, mapping=ctx.mapping)
             notified, unreached = self._notify(action, fresh, people, text)
             if unreached is not None:
                 failed["notify"] = unreached  # the escalation goes on without them; its note says so
@@ -105,7 +117,7 @@ class ActionWriter:
         # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
         level = action.level if fresh.escalation_level < action.level else None
         if action.marker not in markers:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached, mapping=ctx.mapping)
             wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
                                                         alone=lambda _: text)
             raised = wrote and level is not None and value_refused is None
@@ -146,15 +158,81 @@ class ActionWriter:
             summary += "; not done: " + ", ".join(failed)
         ctx.event(incident.ref, "escalated", summary, stats)
 
-    def _notify(self, action: Escalate, incident: Incident, people: list[str],
-                text: str) -> tuple[bool, Refusal | None]:
-        """Tell the people, once per escalation: (told, why not). An earlier attempt's outcome stands."""
+    def _warn(self, action: WarnBeforeBreach, incident: Incident, stats: PassStats) -> None:
+        """A deadline comes soon (§5.2.1): tell the people working the incident, then note it, once."""
+        ctx = self.ctx
+        if ctx.clock.now() >= action.deadline:
+            return  # the deadline passed while the pass ran: it escalates instead, a warning would mislead
+        people = self._warned(action, incident)
+        text = notes.warning_note(action, incident, ctx.procedure, people)
+        subject = notes.warning_subject(action, incident, ctx.procedure)
+        summary = f"level {action.level} ({action.role}) due {action.deadline.isoformat()}, contract {action.contract}"
+        self._tell(action, incident, stats, people, subject, text, summary, "warned", level=action.level,
+                   deadline=action.deadline.isoformat())
+
+    def _warned(self, action: WarnBeforeBreach, incident: Incident) -> list[str]:
+        """Who a warning goes to, as the contract says: the assignee, the role escalated to, other roles."""
+        people: list[str] = []
+        for who in action.notify:
+            if who == "assignee":
+                people += [incident.assignee] if incident.assignee else []
+            else:
+                people += self.ctx.people(action.role if who == "target" else who, incident)
+        return list(dict.fromkeys(people))
+
+    def _repeat(self, action: RepeatEscalation, incident: Incident, stats: PassStats) -> None:
+        """An escalation nobody acknowledged: tell its role again, and note it, once per repeat."""
+        ctx = self.ctx
+        contract = incident.contract or ""
+        people = ctx.people(action.role, incident)
+        text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping)
+        subject = notes.repeat_subject(action, incident, ctx.procedure, contract)
+        summary = f"level {action.level} ({action.role}): reminder {action.repeat} of {action.of}"
+        self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated",
+                   level=action.level, repeat=action.repeat)
+
+    def _tell(self, action: WarnBeforeBreach | RepeatEscalation, incident: Incident, stats: PassStats,
+              people: list[str], subject: str, text: str, summary: str, kind: str, **fields: Any) -> None:
+        """Notify, then write the note (its marker keeps it single): the order and the guarantees of an
+        escalation's first two writes (plugin.daemon's crash matrix), without a value to set."""
+        ctx = self.ctx
+        if ctx.dry_run:
+            self._would(f"daemon.would-{'warn' if kind == 'warned' else 'repeat-escalation'}", action, incident,
+                        stats, summary, people=",".join(people), **fields)
+            return
+        if ctx.connector.has_marker(incident, action.marker):
+            self._already(action, incident)
+            return
+        failed: dict[str, Refusal] = {}
+        notified = False
+        if people:
+            notified, unreached = self._notify(action, incident, people, text, subject)
+            if unreached is not None:
+                failed["notify"] = unreached
+        wrote, refused = self._note(action, incident, text)
+        if refused is not None:
+            failed["note"] = refused
+        if not wrote:
+            if not failed:
+                self._already(action, incident)
+            return
+        self._record(action, incident, {"people": people, "notified": notified, **fields, **self._failures(failed)})
+        ctx.log(logging.INFO, f"daemon.{kind}", ticket=incident.ref, people=",".join(people), notified=notified,
+                marker=action.marker, failed=",".join(failed), **fields)
+        ctx.event(incident.ref, kind, summary + ("; not done: " + ", ".join(failed) if failed else ""), stats)
+
+    def _notify(self, action: Escalate | WarnBeforeBreach | RepeatEscalation, incident: Incident, people: list[str],
+                text: str, subject: str | None = None) -> tuple[bool, Refusal | None]:
+        """Tell the people, once per action: (told, why not). An earlier attempt's outcome stands."""
         ctx = self.ctx
         earlier = self.outcomes.step(incident, action.marker, "notify")
         if earlier is not None:
             return earlier
+        if subject is None:
+            assert isinstance(action, Escalate)
+            subject = notes.escalation_subject(action, incident, ctx.procedure)
         try:
-            ctx.writes.notify(incident, people, notes.escalation_subject(action, incident, ctx.procedure), text)
+            ctx.writes.notify(incident, people, subject, text)
         except Refused as exc:
             return False, self.outcomes.settle(incident, action.marker, action.kind, exc)
         # recorded at once: a retry of this escalation (its note refused for now) tells nobody twice

@@ -73,3 +73,6 @@ class TrackerWrites:
 
     def task(self, label: str, title: str, text: str, spec: RecordSpec, assignee: str | None) -> str:
         return self._send("task", self.connector.create_task, label, title, text, spec, assignee)
+
+    def link(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        return self._send("link", self.connector.link_record, incident, label, spec)

@@ -88,6 +88,8 @@ class Fault:
     delay: float = 0.0  # seconds before answering (a slow answer; with status 0 the real answer follows)
     body: Any = None
     after_write: str | None = None  # LATE or DROP
+    #: the call is held in flight until the test sets this (a process killed while it waits for an answer)
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -248,6 +250,8 @@ class SandboxServer:
 
     def _answer(self, req: Request, fault: Fault | None = None) -> Response:
         if fault is not None:
+            if fault.hold is not None:
+                fault.hold.wait()  # outside the lock: the rest of the tracker goes on meanwhile
             if fault.delay:
                 time.sleep(fault.delay)  # a slow answer, for client timeout tests
             if fault.status:

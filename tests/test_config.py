@@ -36,7 +36,7 @@ def test_jira_needs_projects_and_cloud_needs_email(tmp_path: Path) -> None:
 def test_unknown_keys_are_named(tmp_path: Path) -> None:
     path = write(tmp_path, "tracker: {kind: zammad, url: 'https://z.example.com', token: {env: T}}\n"
                            "deamon: {poll_interval: 5}\n")
-    with pytest.raises(ConfigError, match=r"escalator.yaml: deamon: unknown key"):
+    with pytest.raises(ConfigError, match=r"escalator.yaml:2: deamon: unknown key"):
         load_config(path)
 
 
@@ -148,7 +148,7 @@ def test_a_public_url_that_cannot_work_is_one_line(tmp_path: Path, hooks: str, e
     with pytest.raises(ConfigError) as err:
         load_config(path)
     [line] = str(err.value).splitlines()
-    assert line.startswith(f"{path}: ") and expected in line, line
+    assert line.startswith(f"{path}:2: ") and expected in line, line  # the file, the line of `webhooks:`
 
 
 def test_mapping_plan_without_the_webhook_secret_is_one_line(tmp_path: Path, monkeypatch) -> None:

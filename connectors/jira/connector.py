@@ -410,13 +410,23 @@ class JiraConnector:
             key = self._create(label, title, text, spec.container or incident.project, spec.issue_type, None)
             log.info("jira.problem-created", extra={"event": "jira.problem-created", "key": incident.ref,
                                                     "problem": key, "label": label})
-        link_type = self._link_type(spec.link_type)
-        # "<problem> causes <incident>" with Problem/Incident; symmetric with Relates
-        self.client.link_issues(link_type, incident.ref, key)
-        log.info("jira.linked", extra={"event": "jira.linked", "key": incident.ref, "other": key,
-                                       "link_type": link_type})
+        self._link(incident, key, spec)
         self.client.put_property(incident.ref, {"key": key}, PROBLEM_PROPERTY)
         return key
+
+    def link_record(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        key = self.find_task(label)
+        if key is None:
+            raise TrackerError(f"jira: no issue labelled {label!r} to link {incident.ref} to")
+        self._link(incident, key, spec)
+        return key
+
+    def _link(self, incident: Incident, ref: str, spec: RecordSpec) -> None:
+        link_type = self._link_type(spec.link_type)
+        # "<problem> causes <incident>" with Problem/Incident; symmetric with Relates
+        self.client.link_issues(link_type, incident.ref, ref)
+        log.info("jira.linked", extra={"event": "jira.linked", "key": incident.ref, "other": ref,
+                                       "link_type": link_type})
 
     def find_task(self, label: str) -> str | None:
         jql = f"labels = {jql_quote(label)} ORDER BY created ASC"

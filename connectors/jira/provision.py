@@ -85,6 +85,10 @@ OPTIONAL_FIELDS: dict[str, tuple[str, str | None, str]] = {
     "affected_ci": ("Affected CI 受影响配置项", None, "not recorded (§4.1.4 will report it missing)"),
     "contract": ("Contract 合同", None, "the config's contract rules by organisation / project"),
     "root_cause_unknown": ("Root cause unknown 根因未知", None, "not recorded"),
+    # §1.3, §4.2.2: the support group a category routes to; a select, a team field, any field by
+    # this name (or `components`, written into the mapping file by hand). Its history is the
+    # first-line KPI's (§7.1.1.5), which without it says it cannot be computed
+    "support_group": ("Support group 支持组", None, "not recorded: the first-line share cannot be computed"),
 }
 CONTEXT_NAME = "Incident escalator"
 #: Data Center: POST /rest/api/2/field creates a field, but no REST resource creates options
@@ -563,7 +567,7 @@ class JiraProvisioner(Provisioner):
         drift += self._check_select("category", mapping.category.field, mapping.category.values, fields)
         drift += self._check_select("escalation_level", mapping.escalation_level.field,
                                     mapping.escalation_level.values, fields)
-        for term in ("report_time", "occurred_at", "affected_ci", "root_cause_unknown", "contract"):
+        for term in ("report_time", "occurred_at", "affected_ci", "root_cause_unknown", "contract", "support_group"):
             fid = getattr(mapping, term).field
             if fid and fid not in fields:
                 drift.append(f"{term}: field {fid} no longer exists")

@@ -23,8 +23,10 @@ from typing import Any
 from connectors.jira.adf import body_text
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import (
+    Acknowledged,
     DowngradeApproval,
     EscalationRecord,
+    GroupChange,
     Incident,
     ManualEscalationRequest,
     SeverityChange,
@@ -62,7 +64,7 @@ def needed_fields(mapping: TrackerMapping) -> list[str]:
     names.append("priority" if mapping.severity.source == "priority" else str(mapping.severity.field))
     names += [mapping.category.field, mapping.escalation_level.field]
     for optional in (mapping.report_time, mapping.occurred_at, mapping.affected_ci, mapping.contract,
-                     mapping.root_cause_unknown):
+                     mapping.root_cause_unknown, mapping.support_group):
         if optional.field:
             names.append(optional.field)
     return list(dict.fromkeys(n for n in names if n))
@@ -71,7 +73,10 @@ def needed_fields(mapping: TrackerMapping) -> list[str]:
 def history_field_ids(mapping: TrackerMapping) -> list[str]:
     """The fields whose changes make the procedure's histories (for changelog filters)."""
     severity = "priority" if mapping.severity.source == "priority" else str(mapping.severity.field)
-    return list(dict.fromkeys(["status", severity, mapping.escalation_level.field, "labels"]))
+    fields = ["status", severity, mapping.escalation_level.field, "labels"]
+    if mapping.support_group.field:
+        fields.append(mapping.support_group.field)
+    return list(dict.fromkeys(fields))
 
 
 @dataclass
@@ -210,9 +215,21 @@ class Translator:
         elif first_sev_from:
             severity_history.append(SeverityChange(at=reported, severity=self.severity_of(first_sev_from, key)))
 
+        # the support group (§4.2.2) in the mapped field: its value's text, and its changes' display
+        # strings (`fromString`/`toString`), the first change's `from` being the initial group
+        group_field = m.support_group.field
+        group = _text(fields.get(group_field)) if group_field else None
+        group_items = [(h, i) for h in entries for i in h.get("items") or [] if group_field and which.is_(i, group_field)]
+        group_history: list[GroupChange] = []
+        if group_field:
+            first_group = (group_items[0][1].get("fromString") or None) if group_items else group
+            if first_group:
+                group_history.append(GroupChange(at=reported, group=first_group))
+
         escalations: list[EscalationRecord] = []
         manual: list[ManualEscalationRequest] = []
         approvals: list[DowngradeApproval] = []
+        acknowledged: list[Acknowledged] = []
         current_severity = severity_history[0].severity if severity_history else None
         for entry in entries:
             at = parse_time(entry.get("created")) or created
@@ -232,8 +249,12 @@ class Translator:
                         escalations.append(EscalationRecord(at=at, level=new_level, **who))
                 elif which.is_(item, "labels"):
                     added_labels |= _labels(item.get("toString")) - _labels(item.get("fromString"))
+                elif group_field and which.is_(item, group_field):
+                    group_history.append(GroupChange(at=at, group=item.get("toString") or None, **who))
             if m.labels.escalate in added_labels:
                 manual.append(ManualEscalationRequest(at=at, **who))
+            if m.labels.acknowledge in added_labels:
+                acknowledged.append(Acknowledged(at=at, **who))
             if m.labels.approve_downgrade in added_labels and current_severity is not None:
                 approvals.append(DowngradeApproval(at=at, to_severity=current_severity, **who))
 
@@ -261,8 +282,10 @@ class Translator:
             tracker=TRACKER, id=str(issue["id"]), ref=key, title=str(fields.get("summary") or ""),
             project=project.get("key"), contract=contract, reported_at=reported, updated_at=updated,
             severity=severity, category=category, state=state,
-            assignee=self.user_id(fields.get("assignee")), escalation_level=level,
+            assignee=self.user_id(fields.get("assignee")), group=group, group_history=tuple(group_history),
+            escalation_level=level,
             state_history=tuple(state_history), severity_history=tuple(severity_history),
             escalations=tuple(escalations), manual_requests=tuple(manual), approvals=tuple(approvals),
+            acknowledgements=tuple(acknowledged),
             root_cause_unknown=root_cause_unknown, facts=facts,
         )

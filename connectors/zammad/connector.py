@@ -413,14 +413,25 @@ class ZammadConnector:
                                  customer_id=ticket.get("customer_id"), owner=None, kind="problem")
             log.info("zammad.problem-created", extra={"event": "zammad.problem-created", "ticket": incident.ref,
                                                       "problem": found["number"], "tag": label})
+        self._link(incident, found)
+        self.client.update_ticket(incident.id, {"preferences": {PROBLEM_KEY: {
+            "number": str(found["number"]), "id": int(found["id"])}}})
+        return str(found["number"])
+
+    def link_record(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        found = self._tagged(label)
+        if found is None:
+            raise TrackerError(f"zammad: no ticket tagged {label!r} to link {incident.ref} to")
+        self._link(incident, found)
+        return str(found["number"])
+
+    def _link(self, incident: Incident, found: dict) -> None:
+        """A `normal` link between the incident and `found`, unless one is there (GET /links first)."""
         if not any(str(link.get("link_object_value")) == str(found["id"]) and link.get("link_object") == "Ticket"
                    for link in self.client.links(incident.id)):
             self.client.add_link(incident.id, str(found["number"]), "normal")
             log.info("zammad.linked", extra={"event": "zammad.linked", "ticket": incident.ref,
                                              "other": found["number"], "link_type": "normal"})
-        self.client.update_ticket(incident.id, {"preferences": {PROBLEM_KEY: {
-            "number": str(found["number"]), "id": int(found["id"])}}})
-        return str(found["number"])
 
     def find_task(self, label: str) -> str | None:
         found = self._tagged(label)

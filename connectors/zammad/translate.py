@@ -24,6 +24,7 @@ from connectors.base import MARKER_PREFIX
 from connectors.zammad.notes import plain_text
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import (
+    Acknowledged,
     DowngradeApproval,
     EscalationRecord,
     GroupChange,
@@ -127,6 +128,7 @@ class Translator:
 
         approvals: list[DowngradeApproval] = []
         requests: list[ManualEscalationRequest] = []
+        acknowledged: list[Acknowledged] = []
         for entry in tags:
             at = parse_time(entry.get("created_at"))
             if at is None:
@@ -134,6 +136,8 @@ class Translator:
             by, by_name = self._who(entry.get("created_by_id"), user)
             if entry.get("value_to") == m.labels.escalate:
                 requests.append(ManualEscalationRequest(at=at, by=by, by_name=by_name))
+            elif entry.get("value_to") == m.labels.acknowledge:
+                acknowledged.append(Acknowledged(at=at, by=by, by_name=by_name))
             elif entry.get("value_to") == m.labels.approve_downgrade:
                 # the severity in effect right after the approval was recorded
                 after = [c.severity for c in severity_history if c.at <= at]
@@ -153,7 +157,7 @@ class Translator:
             reported_at=reported, updated_at=updated, severity=severity, category=category, state=state,
             assignee=assignee, group=group, escalation_level=level, state_history=tuple(state_history),
             severity_history=tuple(severity_history), escalations=tuple(escalations),
-            manual_requests=tuple(requests), approvals=tuple(approvals),
+            manual_requests=tuple(requests), approvals=tuple(approvals), acknowledgements=tuple(acknowledged),
             group_history=tuple(self._group_history(updates, ticket, lookups, start, creator, user)),
             root_cause_unknown=self._flag(ticket, m.root_cause_unknown.field), facts=facts,
         )

@@ -57,7 +57,10 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="ESCALATOR_LOG_FORMAT",
+              help="Log lines as `time LEVEL event key=value ...` or as one JSON object each (UTC times).")
 @click.version_option(package_name="incident-escalator")
-def main(verbose: int) -> None:
+def main(verbose: int, log_format: str) -> None:
     """Enforce the incident-management procedure (事件管理程序) on Jira or Zammad."""
-    logfmt.configure(max(logging.WARNING - 10 * verbose, logging.DEBUG))
+    logfmt.configure(max(logging.WARNING - 10 * verbose, logging.DEBUG), log_format)

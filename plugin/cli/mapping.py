@@ -9,9 +9,9 @@ import click
 
 from connectors.factory import make_provisioner
 from mapping.fieldmap import Plan, PlanStep, TrackerMapping
-from mapping.loader import load_procedure
 from mapping.text import text_table
 from plugin.config import ConfigError, load_config
+from plugin.preflight import config_problems, load_setup
 
 #: what each step needs, as the plan shows it (a step for the admin shouts)
 _MARK = {"ok": "ok", "create": "create", "update": "update", "manual": "MANUAL"}
@@ -21,8 +21,10 @@ def _setup(config_path: Path, tracker: str | None):
     config = load_config(config_path)
     if tracker and tracker != config.tracker.kind:
         raise ConfigError(f"{config_path}: tracker.kind is {config.tracker.kind!r}, not {tracker!r} (--tracker)")
-    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    return config, procedure, make_provisioner(config.tracker_settings(), procedure, webhook=config.webhook_settings())
+    # the config against the procedure (roles, contracts); the mapping is what this command makes
+    setup = load_setup(config, need_mapping=False)
+    return config, setup.procedure, make_provisioner(config.tracker_settings(), setup.procedure,
+                                                     webhook=config.webhook_settings())
 
 
 def show_plan(plan: Plan) -> None:
@@ -83,6 +85,8 @@ def apply(config_path: Path, tracker: str | None, yes: bool, dry_run: bool) -> N
     for line in changes:
         click.echo(f"  changed: {line}")
     target = config.path(config.mapping_file)
+    # what is left to the admin goes into the file: `run` and `once` refuse it until done
+    result.manual = [f"{step.term}: {step.detail}" for step in the_plan.manual]
     gaps = result.gaps()
     if gaps:
         # a mapping the daemon cannot use is not written: it would only turn every
@@ -101,9 +105,14 @@ def apply(config_path: Path, tracker: str | None, yes: bool, dry_run: bool) -> N
 @_with_common
 def check(config_path: Path, tracker: str | None) -> None:
     """Compare the mapping file with the live tracker; exit 1 on drift."""
-    config, _, provisioner = _setup(config_path, tracker)
+    config, procedure, provisioner = _setup(config_path, tracker)
     current = TrackerMapping.load(config.path(config.mapping_file))
-    drift = provisioner.check(current)
+    # the config and the mapping file must agree (projects, tracker), and every project the
+    # config names must exist on the tracker, mapped or not
+    drift = config_problems(config, procedure, current)
+    projects = current.projects + [p for p in config.tracker.projects if p not in current.projects]
+    drift += provisioner.check(current.model_copy(update={"projects": projects}))
+    drift += [f"still to do by hand: {step}" for step in current.manual]
     for line in drift:
         click.echo(f"  drift: {line}")
     # what the bot may do: a blocking gap fails the check, the others are said and worked around

@@ -20,6 +20,8 @@ from mapping.loader import ProcedureError, load_procedure
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
 from mapping.text import LANGUAGES, Texts, format_duration, text_table
+from plugin.calendars import unannounced_lines
+from plugin.clock import parse_clock
 from plugin.config import load_config
 
 _TEXT = Texts("plugin.cli.procedure", {
@@ -56,6 +58,7 @@ _TEXT = Texts("plugin.cli.procedure", {
     "timezone": ("时区", "time zone"),
     "hours": ("工作时间", "working hours"),
     "holidays": ("节假日", "public holidays"),
+    "arranged": ("放假安排", "arrangement"),
     "always": ("7×24", "24x7"),
     "key": ("键", "key"),
     "none": ("无", "none"),
@@ -128,7 +131,9 @@ def render(procedure: Procedure, lang: Language) -> list[str]:
         else:
             hours = _week(cal.hours)
         holidays = ", ".join(filter(None, [cal.country and "-".join(filter(None, [cal.country, cal.subdivision])),
-                                           *(d.isoformat() for d in cal.holidays)])) or t("none")
+                                           *(d.isoformat() for d in cal.holidays),
+                                           *(f"{t('arranged')} {year}" for year in sorted(cal.arrangements))])) \
+            or t("none")
         rows.append([name, cal.timezone, hours, holidays])
     out += _table([t("calendar"), t("timezone"), t("hours"), t("holidays")], rows) + [""]
 
@@ -189,8 +194,18 @@ def show(lang: Language, config_path: Path | None) -> None:
 
 @procedure.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-def check(file: Path) -> None:
-    """Validate a procedure override YAML (merged over the default profile); exit 1 on problems."""
+@click.option("--clock", "clock_spec", envvar="ESCALATOR_CLOCK", default=None, metavar="SPEC", hidden=True,
+              help="'system' (default) or 'accelerated:<rate>:<start ISO>': the date the calendars are read from.")
+def check(file: Path, clock_spec: str | None) -> None:
+    """Validate a procedure override YAML (merged over the default profile); exit 1 on problems.
+
+    A calendar that reaches (within 90 days) into a year without an official arrangement
+    of days off is warned about, with the year and what to add; that alone is no failure.
+    """
+    try:
+        now = parse_clock(clock_spec).now()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clock") from None
     target = procedure_path(file)
     try:
         proc = load_procedure(target)
@@ -204,3 +219,5 @@ def check(file: Path) -> None:
                f"({', '.join(sorted(proc.contracts))}), {len(proc.calendars)} calendar(s) "
                f"({', '.join(sorted(proc.calendars))}), {len(categories)} categories "
                f"({len(proc.categories)} top-level).")
+    for line in unannounced_lines(proc, now):
+        click.echo(f"warning: {line}", err=True)

@@ -1,4 +1,4 @@
-"""`escalator report kpi|monthly|callbacks|record`: reports from the tracker's own data.
+"""`escalator report kpi|monthly|callbacks|record|workorder`: reports from the tracker's own data.
 
 Each command reads the incidents through the configured connector (search plus
 history: right even for incidents the daemon never saw), with a progress bar on
@@ -23,22 +23,32 @@ from mapping.duties import parse_iso_week, week_bounds
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 from mapping.kpi import compute_kpis, month_bounds
-from mapping.loader import load_procedure
 from mapping.procedure import Procedure
 from mapping.text import LANGUAGES
-from plugin.config import Config, load_config
+from mapping.trends import detect_trends
+from plugin.config import Config
 from plugin.contracts import with_contract
+from plugin.preflight import load_setup
 from plugin.reports.callbacks import callback_list, render_callbacks
 from plugin.reports.kpi_formats import FORMATS, render_kpi
 from plugin.reports.monthly import monthly_kpis, render_monthly
 from plugin.reports.record import render_record
+from plugin.reports.workorder import render_workorder
 
 
-def _setup(config_path: Path) -> tuple[Config, Procedure, object]:
-    config = load_config(config_path)
-    procedure = load_procedure(config.path(config.procedure) if config.procedure else None)
-    mapping = TrackerMapping.load(config.path(config.mapping_file))
-    return config, procedure, factory.make_connector(config.tracker_settings(), mapping)
+def _setup(config_path: Path) -> tuple[Config, Procedure, TrackerMapping, object]:
+    setup = load_setup(config_path)  # checked whole: a report on a wrong config would mislead
+    return (setup.config, setup.procedure, setup.mapping,
+            factory.make_connector(setup.config.tracker_settings(), setup.mapping))
+
+
+def _holders(config: Config, procedure: Procedure) -> Callable[[Incident], dict[int, set[str]]]:
+    """Who holds each escalation level's role for an incident (who may acknowledge it), as the daemon sees it."""
+    def holders(incident: Incident) -> dict[int, set[str]]:
+        return {level: set(config.roles.people(role, contract=incident.contract, organisation=incident.organisation,
+                                               project=incident.project))
+                for level, role in enumerate(procedure.escalation.targets, start=1)}
+    return holders
 
 
 def _zone(procedure: Procedure) -> ZoneInfo:
@@ -75,10 +85,10 @@ def read_incidents(connector, procedure: Procedure, config: Config, since: datet
     return incidents
 
 
-def _with_connector(config_path: Path, work: Callable[[Config, Procedure, object], None]) -> None:
-    config, procedure, connector = _setup(config_path)
+def _with_connector(config_path: Path, work: Callable[[Config, Procedure, TrackerMapping, object], None]) -> None:
+    config, procedure, mapping, connector = _setup(config_path)
     try:
-        work(config, procedure, connector)
+        work(config, procedure, mapping, connector)
     finally:
         connector.close()
 
@@ -118,8 +128,12 @@ def _emit(text: str, out: Path | None) -> None:
 
 _config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                               required=True, help="The escalator's config file.")
-_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True,
-                            help="Language of the report.")
+_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+                            help="Language of the report [default: the config's `language`, else zh].")
+
+
+def _lang(lang: str | None, config: Config) -> str:
+    return lang or config.language or "zh"
 _as_of_option = click.option("--as-of", "as_of", default=None, metavar="DATETIME",
                              help="Compute as of this moment instead of now (reproducible reports).")
 _out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -128,7 +142,8 @@ _out_option = click.option("--out", type=click.Path(path_type=Path, dir_okay=Fal
 
 @click.group()
 def report() -> None:
-    """Reports from the tracker's data: KPIs, the monthly service report, call-backs, record sheets."""
+    """Reports from the tracker's data: KPIs, the monthly service report, call-backs, record sheets,
+    work orders."""
 
 
 @report.command()
@@ -140,11 +155,11 @@ def report() -> None:
 @_lang_option
 @_as_of_option
 @_out_option
-def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, lang: str, as_of: str | None,
+def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, lang: str | None, as_of: str | None,
         out: Path | None) -> None:
     """The KPIs (§7.1.1) of the incidents reported in [--from, --to)."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         tz = _zone(procedure)
         start, end = _parse_moment(from_, tz, "--from"), _parse_moment(to, tz, "--to")
         if end <= start:
@@ -153,8 +168,9 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
         now = _now(as_of, tz)
         incidents = read_incidents(connector, procedure, config, since=start)
         result = compute_kpis(incidents, procedure, start, end, now, contract=contract,
-                              first_line_groups=config.reports.first_line_groups, tz=tz)
-        _emit(render_kpi(result, procedure, fmt, lang), out)
+                              first_line_groups=config.reports.first_line_groups, tz=tz,
+                              groups_recorded=mapping.records_groups, holders=_holders(config, procedure))
+        _emit(render_kpi(result, procedure, fmt, _lang(lang, config)), out)
 
     _with_connector(config_path, work)
 
@@ -167,11 +183,11 @@ def kpi(from_: str, to: str, contract: str | None, fmt: str, config_path: Path, 
 @_as_of_option
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The HTML file to write [default: service-report-YYYY-MM.html].")
-def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_of: str | None,
+def monthly(month: str, contract: str | None, config_path: Path, lang: str | None, as_of: str | None,
             out: Path | None) -> None:
     """The monthly service report 《服务月报》 as one self-contained HTML file with charts."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         try:
             start, _ = month_bounds(month, _zone(procedure))
         except ValueError as exc:
@@ -180,8 +196,15 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
         now = _now(as_of, _zone(procedure))
         incidents = read_incidents(connector, procedure, config, since=start)
         result = monthly_kpis(incidents, procedure, month, now, contract=contract,
-                              first_line_groups=config.reports.first_line_groups)
-        _emit(render_monthly(result, procedure, month, lang), out or Path(f"service-report-{month}.html"))
+                              first_line_groups=config.reports.first_line_groups,
+                              groups_recorded=mapping.records_groups, holders=_holders(config, procedure))
+        rules = config.duties.problems.trends
+        trends = None
+        if rules:
+            end = month_bounds(month, _zone(procedure))[1]
+            trends = [d for d in detect_trends(incidents, procedure, rules, now, between=(start, end))
+                      if contract is None or d.contract == contract]
+        _emit(render_monthly(result, procedure, month, _lang(lang, config), trends), out or Path(f"service-report-{month}.html"))
 
     _with_connector(config_path, work)
 
@@ -192,16 +215,17 @@ def monthly(month: str, contract: str | None, config_path: Path, lang: str, as_o
 @_config_option
 @_lang_option
 @_out_option
-def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | None) -> None:
+def callbacks(week: str, fmt: str, config_path: Path, lang: str | None, out: Path | None) -> None:
     """The call-back list (§4.6.3): every incident resolved in the week, with its customer contact."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
         try:
             start, _ = week_bounds(parse_iso_week(week), _zone(procedure))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--week") from None
         incidents = read_incidents(connector, procedure, config, since=start)
-        _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, lang), out)
+        _emit(render_callbacks(callback_list(incidents, procedure, week), procedure, week, fmt, _lang(lang, config)),
+              out)
 
     _with_connector(config_path, work)
 
@@ -213,16 +237,40 @@ def callbacks(week: str, fmt: str, config_path: Path, lang: str, out: Path | Non
 @_lang_option
 @_as_of_option
 @_out_option
-def record(ticket: str, fmt: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
+def record(ticket: str, fmt: str, config_path: Path, lang: str | None, as_of: str | None, out: Path | None) -> None:
     """The incident record sheet 《事件记录表》 of TICKET: the §4.1.4 facts and the full timeline."""
 
-    def work(config: Config, procedure: Procedure, connector) -> None:
-        result = connector.read_one(ticket)
-        if isinstance(result, Unreadable):
-            raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
-        result = with_contract(result, config, procedure)
-        if result.contract not in procedure.contracts:
-            raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
-        _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, lang), out)
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
+        result = _read_incident(connector, ticket, config, procedure)
+        _emit(render_record(result, procedure, _now(as_of, _zone(procedure)), fmt, _lang(lang, config)), out)
+
+    _with_connector(config_path, work)
+
+
+def _read_incident(connector, ticket: str, config: Config, procedure: Procedure) -> Incident:
+    """One ticket as an incident under its contract; a one-line error when it cannot be."""
+    result = connector.read_one(ticket)
+    if isinstance(result, Unreadable):
+        raise click.ClickException(f"{result.ref}: cannot be read as an incident: {result.reason}")
+    result = with_contract(result, config, procedure)
+    if result.contract not in procedure.contracts:
+        raise click.ClickException(f"{result.ref}: unknown contract {result.contract!r}")
+    return result
+
+
+@report.command()
+@click.argument("ticket")
+@_config_option
+@_lang_option
+@_as_of_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The HTML file to write [default: workorder-TICKET.html].")
+def workorder(ticket: str, config_path: Path, lang: str, as_of: str | None, out: Path | None) -> None:
+    """The customer service work order 《客户服务工作单》 of TICKET, print-ready HTML (A4) for the customer to sign."""
+
+    def work(config: Config, procedure: Procedure, mapping: TrackerMapping, connector) -> None:
+        result = _read_incident(connector, ticket, config, procedure)
+        _emit(render_workorder(result, procedure, _now(as_of, _zone(procedure)), _lang(lang, config)),
+              out or Path(f"workorder-{result.ref}.html"))
 
     _with_connector(config_path, work)

@@ -81,6 +81,8 @@ class Fault:
         message = _MESSAGES.get((name, status), f"refused with {status}")
         kw = dict(status=status, method="POST", path=path, messages=[message])
         where = f"{tracker}: POST {path}: HTTP {status}"
+        if status == 401:
+            return AuthError(f"{where}: the token was refused ({message})", **kw)
         if status == 403:
             return AuthError(f"{where}: permission denied ({message})", **kw)
         if status == 404:
@@ -345,6 +347,16 @@ class FakeConnector:
             self.t.answer(late, "link")
         self.t._call("record_problem", incident.id)
         self.t.problem_of[incident.id] = filed.ref
+        return filed.ref
+
+    def link_record(self, incident: Incident, label: str, spec: RecordSpec) -> str:
+        filed = next((f for f in self.t.filed if f.label == label), None)
+        if filed is None:
+            raise Conflict(f"{self.tracker}: nothing filed under {label!r}", status=404)
+        if incident.id not in filed.linked_to:
+            late = self.t._call("link", incident.id)
+            filed.linked_to.append(incident.id)
+            self.t.answer(late, "link")
         return filed.ref
 
     def find_task(self, label: str) -> str | None:

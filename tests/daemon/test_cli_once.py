@@ -21,7 +21,7 @@ def test_once_counts_an_unreadable_ticket_apart_from_the_actions(world, tmp_path
     world.tracker.add(incident("3", severity=4))  # nothing due
 
     @contextmanager
-    def fake_open(config, *, dry_run, clock):
+    def fake_open(config, *, dry_run, clock, allow_incomplete=False):
         yield world.daemon(dry_run=dry_run)
 
     monkeypatch.setattr(cli_daemon, "open_daemon", fake_open)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from mapping.incident import SeverityChange, StateChange
 from mapping.loader import load_procedure
 from plugin import notes
-from tests.daemon.conftest import T0, incident, make_config
+from tests.daemon.conftest import T0, incident, make_config, without_warnings
 
 H = timedelta(hours=1)
 
@@ -21,7 +21,7 @@ def _english(world, tmp_path, **contract):
     override = tmp_path / "procedure.yaml"
     extra = "".join(f", {k}: {v}" for k, v in contract.items())
     override.write_text(f"contracts:\n  intl: {{calendar: 24x7, language: en{extra}}}\n", encoding="utf-8")
-    world.procedure = load_procedure(override)
+    world.procedure = without_warnings(load_procedure(override))
 
 
 def test_an_escalation_whose_watchers_are_refused_still_writes_its_note_and_level(world, tmp_path, caplog):

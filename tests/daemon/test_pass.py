@@ -203,7 +203,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, caplo
     assert world.journal.cursor("jira").since is None
     names = {r.event for r in caplog.records if getattr(r, "event", "").startswith("daemon.would-")}
     assert names == {"daemon.would-escalate", "daemon.would-restore-severity", "daemon.would-flag-transition",
-                     "daemon.would-flag-record"}
+                     "daemon.would-flag-record", "daemon.would-warn"}  # level 2 (6 h) is warned of from 4.5 h
     # the next cycle does not say it all again, and does not spin: it sleeps until the next deadline
     said = len(caplog.records)
     assert daemon.cycle() > 0
@@ -348,11 +348,11 @@ def test_a_failing_pass_is_logged_and_the_daemon_goes_on(world, caplog, monkeypa
     world.tracker.add(incident("1", severity=1))
     calls = []
 
-    def broken(incident, procedure, now, approvers, watch_from=None):
+    def broken(incident, procedure, now, approvers, watch_from=None, holders=None):
         calls.append(incident.id)
         if len(calls) == 1:
             raise RuntimeError("a bug in the rules")
-        return decide(incident, procedure, now, approvers, watch_from=watch_from)
+        return decide(incident, procedure, now, approvers, watch_from=watch_from, holders=holders)
 
     monkeypatch.setattr(plugin.daemon, "decide", broken)
     daemon = world.daemon()

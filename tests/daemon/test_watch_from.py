@@ -91,7 +91,7 @@ def test_watch_from_without_a_time_zone_is_a_one_line_error(tmp_path):
                     "daemon: {watch_from: '2026-03-01T09:00:00'}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert str(caught.value) == (f"{path}: daemon.watch_from: 2026-03-01T09:00:00 has no time zone: "
+    assert str(caught.value) == (f"{path}:2: daemon.watch_from: 2026-03-01T09:00:00 has no time zone: "
                                  "write an offset, e.g. 2026-03-01T09:00:00+08:00")
     path.write_text("tracker: {kind: zammad, url: http://z, token: {env: T}}\n"
                     "daemon: {watch_from: 2026-03-01T09:00:00+08:00}\n", encoding="utf-8")

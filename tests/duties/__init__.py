@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mapping.incident import (
+    Acknowledged,
     EscalationRecord,
     GroupChange,
     Incident,
@@ -135,4 +136,16 @@ def month() -> list:
         incident("K-17", "2026-11-21 10:00", [("2026-11-21 10:10", 2), ("2026-11-21 10:20", 3),
                                               ("2026-11-21 17:00", 6)],
                  severity=2, category="1.6", contract="24x7", groups=[("2026-11-21 10:00", on)]),
+        # major, handed from the service desk to the network group, reopened by the project manager:
+        # Wed 11-25 10-12 + 13-14 = 3 h to the first resolution, reopened Thu 11-26 09:00,
+        # resolved again 11:00 (+2 h): 5 h in all. Level 1 reported at 10:05 (within the 15 min
+        # of "immediately") and acknowledged by the project manager at 10:20, level 2 at 10:40
+        # (late, never acknowledged), level 3 never
+        incident("K-18", "2026-11-25 10:00", [("2026-11-25 10:05", 2), ("2026-11-25 10:10", 3),
+                                              ("2026-11-25 14:00", 6), ("2026-11-26 09:00", 3),
+                                              ("2026-11-26 11:00", 6), ("2026-11-27 09:00", 7)],
+                 severity=1, category="1.2", groups=[("2026-11-25 10:00", sd), ("2026-11-25 10:30", "network")],
+                 escalations=(EscalationRecord(at=at("2026-11-25 10:05"), level=1, by="escalator"),
+                              EscalationRecord(at=at("2026-11-25 10:40"), level=2, by="pm-li")),
+                 acknowledgements=(Acknowledged(at=at("2026-11-25 10:20"), by="pm-li"),)),
     ]

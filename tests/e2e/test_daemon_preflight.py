@@ -1,4 +1,4 @@
-"""The daemon asks, at start, what its token may not do (`plugin.preflight`), logs each gap once
+"""The daemon asks, at start, what its token may not do (`plugin.permission_check`), logs each gap once
 as `daemon.permission-missing`, and runs anyway."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The tracker calls the daemon: after `mapping apply --yes`, a person's change reaches it by webhook.
 
-The daemon runs as a process with a poll interval of an hour and a clock of one minute a
-second, so no poll and no deadline comes while the test runs: a lowered severity that is
+The daemon runs as a process on the stepped clock, which stands still after its first
+pass, so no poll and no deadline comes while the test runs: a lowered severity that is
 restored was brought to the daemon by the sandbox's own webhook delivery, signed with the
 secret apply registered. Not timed: the reaction time is `bench/bench_reaction.py`'s.
 """
@@ -16,21 +16,13 @@ import yaml
 from click.testing import CliRunner
 
 from plugin.cli.main import main
-from plugin.clock import AcceleratedClock
-from sandbox.demo import DEMO_START
-from tests.e2e.conftest import free_port, wait_for
+from tests.e2e.conftest import HANG, free_port, pause, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def clock() -> AcceleratedClock:
-    """One clock minute a real second: the first deadline of a new incident is real minutes away."""
-    return AcceleratedClock(DEMO_START, 60.0)
-
-
 @pytest.mark.parametrize("site", ["jira", "jira-dc", "zammad"], indirect=True)
-def test_a_lowered_severity_is_restored_by_webhook_alone(site, start_daemon):
+def test_a_lowered_severity_is_restored_by_webhook_alone(site, clock, start_daemon):
     os.environ["ESCALATOR_E2E_HOOK_SECRET"] = "e2e-delivered-secret"
     port = free_port()
     config = yaml.safe_load(site.config_path.read_text(encoding="utf-8"))
@@ -45,8 +37,9 @@ def test_a_lowered_severity_is_restored_by_webhook_alone(site, start_daemon):
     daemon.wait_ready()
     # filed after the daemon's only poll: the tracker's deliveries are all that tell it
     ticket = site.create("24x7 severity 2", 2, "24x7")
+    pause(clock, daemon)  # a minute later (the daemon's next poll is 240 clock hours away)
     site.lower_severity(ticket, 4)
-    wait_for(lambda: site.read(ticket.ticket_id).severity == 2, 15, "the severity restored after the delivery")
+    wait_for(lambda: site.read(ticket.ticket_id).severity == 2, "the severity restored after the delivery")
     assert [m for m in site.markers(ticket) if m.startswith("severity-restore-")]
     answered = [a.status for a in site.sandbox.deliveries.attempts]
     assert answered and set(answered) == {202}  # every call signed as the receiver expects
@@ -56,8 +49,10 @@ def test_a_lowered_severity_is_restored_by_webhook_alone(site, start_daemon):
     # makes the daemon re-read its ticket)
     unsign(site)
     unseen = site.create("24x7 severity 2, filed after", 2, "24x7")
+    pause(clock, daemon)
     site.lower_severity(unseen, 4)
-    assert site.sandbox.deliveries.wait_for(lambda a: any(x.status == 401 and lowered(site, unseen, x) for x in a))
+    assert site.sandbox.deliveries.wait_for(lambda a: any(x.status == 401 and lowered(site, unseen, x) for x in a),
+                                            timeout=HANG)
     assert site.read(unseen.ticket_id).severity == 4  # not restored: the daemon was never told
     assert site.markers(unseen) == []
     assert daemon.stop() == 0

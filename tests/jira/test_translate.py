@@ -111,3 +111,28 @@ def test_wiki_note_escapes_formatting_characters() -> None:
 def test_root_cause_unknown_from_its_mapped_field(value, unknown) -> None:
     mapping = make_mapping(root_cause_unknown={"field": "customfield_10070"})
     assert _translate(_issue(customfield_10070=value), mapping=mapping).root_cause_unknown is unknown
+
+
+def test_acknowledgements_and_support_groups_from_the_changelog() -> None:
+    mapping = make_mapping()
+    mapping.support_group.field = "customfield_10060"
+    pm = {"accountId": "acc-pm", "displayName": "Li PM"}
+    history = [
+        {"id": "1", "created": "2026-03-02T01:20:00.000+0000", "author": pm,
+         "items": [{"fieldId": "labels", "field": "labels", "fromString": "vip", "toString": "escalation-acknowledged vip"}]},
+        {"id": "2", "created": "2026-03-02T01:30:00.000+0000", "author": pm,
+         "items": [{"fieldId": "customfield_10060", "field": "Support group 支持组", "from": "1", "fromString": "Desk",
+                    "to": "2", "toString": "Network"}]},
+        # removed and added again: a second acknowledgement (of a later escalation)
+        {"id": "3", "created": "2026-03-02T02:00:00.000+0000", "author": pm,
+         "items": [{"fieldId": "labels", "field": "labels", "fromString": "vip", "toString": "escalation-acknowledged vip"}]},
+    ]
+    one = _translate(_issue(customfield_10060={"id": "2", "value": "Network"}), history, mapping)
+    assert isinstance(one, Incident)
+    assert [(a.by, a.by_name, a.at.minute) for a in one.acknowledgements] == [("acc-pm", "Li PM", 20),
+                                                                             ("acc-pm", "Li PM", 0)]
+    assert one.group == "Network"
+    assert [(g.group, g.at.minute) for g in one.group_history] == [("Desk", 0), ("Network", 30)]
+    # without the field mapped, no group is read at all
+    bare = _translate(_issue(customfield_10060={"id": "2", "value": "Network"}), history)
+    assert bare.group is None and bare.group_history == ()

@@ -19,6 +19,7 @@ MAPPING = """\
 tracker: jira
 base_url: https://jira.example.com
 flavour: datacenter
+projects: [OPS]
 severity: {field: customfield_10100, values: {1: "1", 2: "2", 3: "3", 4: "4"}}
 category: {field: customfield_10101, values: {"1.2": "12"}}
 escalation_level: {field: customfield_10102, values: {0: "0", 1: "1", 2: "2", 3: "3"}}
@@ -64,8 +65,9 @@ def test_kpi_json_from_the_tracker(tracker):
                   "--as-of", "2026-12-10T12:00")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["total"] == 15  # K-98 (unknown contract) and K-99 (unreadable) left out
-    assert data["first_line"] == {"resolved_by_first_line": 8, "resolved": 12, "share": 8 / 12}  # config's groups
+    assert data["total"] == 16  # K-98 (unknown contract) and K-99 (unreadable) left out
+    # config's groups; Jira without a support-group field records none: not computable
+    assert data["first_line"]["computable"] is False and data["first_line"]["share"] is None
     assert "warning: skipped K-99: severity option 10777 maps to nothing" in result.stderr
     assert "warning: skipped K-98: unknown contract 'gone'" in result.stderr
     assert "K-97" not in result.stderr
@@ -133,7 +135,7 @@ def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp
     missed for severity 2), 1 h on the default's office hours (none missed).
     """
     monkeypatch.setenv("JIRA_TOKEN", "never-sent")
-    (tmp_path / "mapping.yaml").write_text(MAPPING)
+    (tmp_path / "mapping.yaml").write_text(MAPPING.replace("projects: [OPS]", "projects: [NOC]"))
     (tmp_path / "escalator.yaml").write_text(
         "tracker: {kind: jira, url: 'https://jira.example.com', flavour: datacenter, token: {env: JIRA_TOKEN},\n"
         "          projects: [NOC]}\n"
@@ -147,9 +149,22 @@ def test_reports_resolve_the_contract_by_the_config_rules_as_the_daemon_does(tmp
     figures = [json.loads(_run(tmp_path, *args, "--contract", "24x7").stdout) for _ in range(2)]
     assert figures[0] == figures[1]  # exactly as if the ticket named the contract
     assert figures[0]["total"] == 1 and [row["missed"] for row in figures[0]["missed_timetable"]] == [1, 1, 1]
-    assert figures[0]["mean_time_to_resolve"][0]["total_hours"] == 48.0
+    assert figures[0]["mean_time_spent"][0]["total_hours"] == 48.0
 
     monkeypatch.setattr(factory, "make_connector", lambda *a, **kw: FakeConnector([by_rule]))
     assert json.loads(_run(tmp_path, *args, "--contract", "default").stdout)["total"] == 0
     sheet = _run(tmp_path, "record", "NOC-2", "--lang", "en", "--as-of", "2026-12-10T12:00").stdout
     assert re.search(r"Contract\s+24x7", sheet), sheet
+
+
+def test_workorder_writes_one_html_file(tracker, monkeypatch):
+    tmp_path, _ = tracker
+    monkeypatch.chdir(tmp_path)
+    result = _run(tmp_path, "workorder", "K-11", "--as-of", "2026-12-10T12:00", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "workorder-K-11.html").read_text(encoding="utf-8")  # the default name
+    assert "<title>Customer service work order · K-11</title>" in html
+    assert "wrote workorder-K-11.html" in result.stderr
+    unreadable = _run(tmp_path, "workorder", "K-99")
+    assert unreadable.exit_code == 1
+    assert "K-99: cannot be read as an incident" in unreadable.stderr

@@ -69,3 +69,36 @@ def test_monthly_report_renders_its_charts(tmp_path):
     # lies below the first 2000 pixels of the page)
     assert count(without, ORANGE) == 0
     assert count(without, GREEN) == 0
+
+
+BLUE = (0x00, 0x72, 0xB2)  # the rule under the work order's title
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_work_order_prints_on_one_a4_page(tmp_path, lang):
+    from plugin.reports.workorder import render_workorder
+    from tests.reports.test_workorder import k18
+
+    html = render_workorder(k18(), load_procedure(), NOW, lang)
+    png = screenshot(html, tmp_path, f"workorder-{lang}")
+    from PIL import Image
+
+    with Image.open(png) as image:
+        grey = image.convert("L")
+        dark = [x for x in range(0, grey.width, 2) for y in range(0, grey.height, 4) if grey.getpixel((x, y)) < 100]
+    assert len(dark) > 2000  # text, table rules and the signature boxes were drawn
+    # the form is 180 mm wide: all of it lies within an A4 sheet's 210 mm (794 px at 96 dpi)
+    assert max(dark) - min(dark) <= 794
+    assert count(png, BLUE) > 1500  # the rule under the title: 180 mm x 3 px
+    # printed to PDF, the form (a reopen, two escalations, ten steps) takes one A4 page
+    page = tmp_path / f"workorder-{lang}.html"
+    pdf = tmp_path / f"workorder-{lang}.pdf"
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+               page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1
+    assert re.search(rb"/MediaBox\s*\[\s*0\s+0\s+59[45]\.?\d*\s+84[12]\.?\d*\s*\]", data)  # A4: 595 x 842 pt

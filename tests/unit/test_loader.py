@@ -101,7 +101,7 @@ CASES = {
             calendar: 24x7
             colour: blue
         """, ["acme.yaml:4: contracts.acme.colour: unknown key 'colour' (known: name, calendar, language, "
-              "timetable, clock, enforce_transitions, customer_updates)"]),
+              "timetable, clock, enforce_transitions, customer_updates, warnings, acknowledge)"]),
     "severity without a timetable row": ("""
         escalation:
           timetable:

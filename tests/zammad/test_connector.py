@@ -143,6 +143,7 @@ def test_history_becomes_the_incident(rsps) -> None:
         change("tag", "2026-11-20T08:50:00.000Z", by=4, value_to="severity-downgrade-approved", type_="added"),
         change("state", "2026-11-20T08:55:00.000Z", id_from=2, id_to=11, value_from="open", value_to="挂起"),
         change("group", "2026-11-20T08:56:00.000Z", id_from=1, id_to=2, value_from="Users", value_to="Network"),
+        change("tag", "2026-11-20T08:58:00.000Z", by=4, value_to="escalation-acknowledged", type_="added"),
     ]
     rsps.get(f"{BASE}/api/v1/ticket_history/5", json=history(5, entries))
 
@@ -158,6 +159,7 @@ def test_history_becomes_the_incident(rsps) -> None:
     assert [(r.by, r.at.minute) for r in inc.manual_requests] == [("nicole.braun@zammad.org", 40)]
     assert [(a.by, a.to_severity) for a in inc.approvals] == [("pm1", 2)]
     assert [g.group for g in inc.group_history] == ["Users", "Network"]
+    assert [(a.by, a.at.minute) for a in inc.acknowledgements] == [("pm1", 58)]
     # no contract attribute on the ticket: the connector names none (the config's rules are plugin.contracts')
     assert inc.contract is None and inc.organisation == "Zammad Foundation"
     assert inc.facts["reporter"] == "Nicole Braun"
