@@ -57,7 +57,7 @@ def test_a_lowered_severity_is_restored_by_webhook_alone(site, clock, start_daem
     assert site.markers(unseen) == []
     assert daemon.stop() == 0
     output = daemon.output()
-    assert "webhooks.accepted" in output and "webhooks.rejected unsigned" in output
+    assert "webhooks.accepted" in output and "webhooks.rejected reason=unsigned" in output
     assert "e2e-delivered-secret" not in output
 
 
