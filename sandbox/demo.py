@@ -179,11 +179,12 @@ class JiraSite(Site):
     @classmethod
     def build(cls, folder: Path, clock: Clock, *, flavour: str = "cloud", rate_limit: float | None = None,
               poll_interval: float = 60.0, extra: dict | None = None, env: str = "ESCALATOR_DEMO_JIRA_TOKEN",
-              tracker_options: dict | None = None, port: int = 0) -> JiraSite:
+              tracker_options: dict | None = None, port: int = 0, bot: Any = None) -> JiraSite:
+        """`bot`: a `sandbox.jira.permissions.BotProfile` restricting what the escalator's token may do."""
         from sandbox.jira import JiraSandbox
         folder.mkdir(parents=True, exist_ok=True)
         sandbox = JiraSandbox(flavour, token=TOKEN, clock=clock.now, rate_limit=rate_limit,
-                              time_zone="Asia/Shanghai", port=port)
+                              time_zone="Asia/Shanghai", port=port, bot=bot)
         categories = {1: "new", 2: "indeterminate", 3: "indeterminate", 4: "indeterminate", 5: "indeterminate",
                       6: "done", 7: "done"}
         for code, name in STATE_NAMES.items():

@@ -2,7 +2,8 @@
 
 A sandbox is a stateful emulation of a tracker's REST endpoints on a real socket
 (127.0.0.1, a free port). This module gives them routing, authentication, fault
-injection (status codes, `Retry-After`, slow answers), a real-time rate limiter that
+injection (status codes, `Retry-After`, slow answers, writes stored but answered late or
+never), a real-time rate limiter that
 answers 429 like the tracker does, and a log of every call for tests and benchmarks.
 The tracker-specific parts live in `sandbox/jira/` and `sandbox/zammad/`, each laid out
 as moto lays out a service: `server.py` (the subclass of `SandboxServer`: auth hooks,
@@ -17,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -60,9 +63,22 @@ class HttpError(Exception):
         super().__init__(status)
 
 
+#: `Fault.after_write` modes: the write is stored, then its answer comes after the client gave up
+#: (LATE), or never: the connection is closed without a word (DROP). What a real tracker does when
+#: the request lands but the answer is lost (a proxy's timeout, a reset connection).
+LATE, DROP = "late", "drop"
+
+
 @dataclass
 class Fault:
-    """Answer the next `times` calls matching method and path with this instead."""
+    """Answer the next `times` calls matching method and path with this instead.
+
+    With `after_write` set, the call is served as usual (the write is stored) and `status`
+    is ignored: LATE holds the answer until the client has closed its end (its read timeout
+    fired; at most `delay` seconds, 30 when unset), then sends it into the closed socket;
+    DROP closes the connection without an answer. Waiting on the client rather than on a
+    clock keeps the fault deterministic: the answer is late whatever the machine's speed.
+    """
 
     path: str  # regex searched in the path
     status: int = 503
@@ -71,6 +87,7 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0  # seconds before answering (a slow answer; with status 0 the real answer follows)
     body: Any = None
+    after_write: str | None = None  # LATE or DROP
     #: the call is held in flight until the test sets this (a process killed while it waits for an answer)
     hold: threading.Event | None = None
 
@@ -218,13 +235,20 @@ class SandboxServer:
         body = h.rfile.read(length) if length else b""
         req = Request(h.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
                       {k.lower(): v for k, v in h.headers.items()}, body)
-        resp = self._answer(req)
+        fault = self._take_fault(req)
+        after = fault.after_write if fault is not None else None
+        resp = self._answer(req, None if after else fault)
         with self.lock:
-            self.calls.append(CallRecord(req.method, req.path, parts.query, resp.status))
+            self.calls.append(CallRecord(req.method, req.path, parts.query, 0 if after == DROP else resp.status))
+        if after == DROP:
+            _drop(h)
+            return
+        if after == LATE:
+            _await_hang_up(h.connection, fault.delay or 30.0)
+            h.close_connection = True
         self._send(h, resp)
 
-    def _answer(self, req: Request) -> Response:
-        fault = self._take_fault(req)
+    def _answer(self, req: Request, fault: Fault | None = None) -> Response:
         if fault is not None:
             if fault.hold is not None:
                 fault.hold.wait()  # outside the lock: the rest of the tracker goes on meanwhile
@@ -299,6 +323,25 @@ class SandboxServer:
         except (BrokenPipeError, ConnectionResetError):
             # the client gave up (e.g. its timeout fired during a slow answer)
             pass
+
+
+def _await_hang_up(conn: socket.socket, limit: float) -> None:
+    """Wait until the client closes its end of the connection (EOF), at most `limit` seconds."""
+    try:
+        readable, _, _ = select.select([conn], [], [], limit)
+        if readable:
+            conn.recv(1, socket.MSG_PEEK)  # b"" on EOF; a reset raises: either way the client is gone
+    except OSError:
+        pass
+
+
+def _drop(h: BaseHTTPRequestHandler) -> None:
+    """Close the connection without an answer (the client sees it reset or closed)."""
+    h.close_connection = True
+    try:
+        h.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _fmt(seconds: float) -> str:

@@ -31,6 +31,7 @@ from plugin.journal import Journal, JournalStore
 from plugin.leader import DEFAULT_LEASE, JournalUnreachable, Leadership, Sole
 from plugin.lockfile import AlreadyRunning, JournalLock
 from plugin.metrics import Metrics
+from plugin.permission_check import log_missing_permissions
 from plugin.preflight import load_setup
 from plugin.webhooks import WebhookReceiver
 
@@ -111,6 +112,8 @@ def open_daemon(config: Config, *, dry_run: bool, clock: Clock, allow_incomplete
         connector = make_connector(config.tracker_settings(), mapping,
                                    on_call=fence.after_call(metrics.on_call(kind)), sleep=fence.after_sleep(time.sleep))
         stack.callback(connector.close)
+        # once at start, what `mapping check` asks: each permission the token lacks is an event; it runs on
+        log_missing_permissions(config, procedure, mapping, on_call=metrics.on_call(kind))
         daemon = Daemon(connector, procedure, config, journal, clock, mapping=mapping, metrics=metrics,
                         dry_run=dry_run, fence=fence)
         if leadership is not None:

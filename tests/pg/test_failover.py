@@ -55,6 +55,6 @@ def test_failover_writes_nothing_twice_misses_nothing_and_keeps_every_edit(site,
     assert len(outcome.stood_down) == PLAN.freezes, outcome.problems
     assert outcome.problems == [], "\n".join(outcome.problems)
     assert len(outcome.takeovers) == PLAN.kills + PLAN.freezes
-    # every escalation of every incident is on the tracker once: 3 notes each, and one restore
-    # for each incident lowered without approval
-    assert outcome.notes == 3 * PLAN.incidents + sum(1 for n in range(PLAN.incidents) if n % 6 == 3)
+    # every escalation of every incident is on the tracker (3 each, and a restore for each incident
+    # lowered without approval), each once (no duplicates, above), besides the other notes
+    assert outcome.notes >= 3 * PLAN.incidents + sum(1 for n in range(PLAN.incidents) if n % 6 == 3)

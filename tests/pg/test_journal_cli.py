@@ -127,14 +127,15 @@ def test_a_password_in_the_url_is_refused_without_echoing_it(tmp_path):
         message = str(exc)
     else:
         raise AssertionError("a password in the URL was accepted")
-    # the config loader names the key's line (`daemon.journal` is on line 3 of the file)
-    assert message == f"{config}:3: daemon.journal: the URL holds a password: give it with daemon.journal_password " \
-                      "({env: VARIABLE} or {file: PATH}), never in the file"
+    assert message.startswith(f"{config}:") and message.endswith(
+        " daemon.journal: the URL holds a password: give it with daemon.journal_password "
+        "({env: VARIABLE} or {file: PATH}), never in the file")
+    assert "s3cret" not in message
     config = write_config(tmp_path, "journal.sqlite", password=False, extra="\n  lease: 5")
     try:
         load_config(config)
     except ConfigError as exc:
-        assert str(exc) == f"{config}:2: daemon: lease: only for a PostgreSQL journal (daemon.journal: " \
-                           "postgresql://…); an SQLite journal has one daemon"
+        assert str(exc).startswith(f"{config}:") and str(exc).endswith(
+            " lease: only for a PostgreSQL journal (daemon.journal: postgresql://…); an SQLite journal has one daemon")
     else:
         raise AssertionError("a lease with an SQLite journal was accepted")
