@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 LEVELS = ["escalation-L1", "escalation-L2", "escalation-L3"]
 #: the escalator's notes: a Jira comment, a Zammad article
-NOTE_PATH = r"/comment$|/ticket_articles$"
+#: an escalation's note goes in one write with its level: Jira PUT /issue/{key}, Zammad PUT /tickets/{id}
+NOTE_PATH = r"/issue/[^/]+$|/tickets/\d+$"
 #: the client's timeout where the test is about timeouts (the sites' is far longer)
 TIMEOUT = 2.0
 
@@ -69,8 +70,8 @@ def test_sigkill_mid_pass_then_restart_writes_nothing_twice(site, clock, start_d
     # written, the daemon never heard so, and 32 escalations are left to do
     held = threading.Event()
     request.addfinalizer(held.set)  # never leave a sandbox thread waiting
-    fourth = Fault(path=NOTE_PATH, method="POST", status=0, hold=held)
-    site.sandbox.add_fault(Fault(path=NOTE_PATH, method="POST", status=0, times=3))
+    fourth = Fault(path=NOTE_PATH, method="PUT", status=0, hold=held)
+    site.sandbox.add_fault(Fault(path=NOTE_PATH, method="PUT", status=0, times=3))
     site.sandbox.add_fault(fourth)
     first = start_daemon()
     wait_for(lambda: all(f is not fourth for f in site.sandbox.faults), "the fourth note in flight")
