@@ -43,8 +43,9 @@ ROUTES = {"/webhooks/jira": "jira", "/webhooks/zammad": "zammad"}
 MAX_BODY = 1 << 20  # a webhook larger than 1 MiB is not one we need
 READ_TIMEOUT = 10.0  # seconds for a whole request to arrive
 MAX_CONNECTIONS = 256  # served at once; stalled peers hold one each for READ_TIMEOUT at most
-BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 22\r\n"
-        b"Connection: close\r\n\r\n{\"error\": \"too busy\"}")
+_BUSY_BODY = b'{"error": "too busy"}'
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_BUSY_BODY) + _BUSY_BODY)
 
 
 class _BodyTimeout(Exception):

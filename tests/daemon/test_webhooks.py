@@ -182,7 +182,10 @@ def test_connections_beyond_the_bound_are_told_busy_and_the_bound_comes_back(cap
     try:
         stalled = [_stall(r) for _ in range(3)]
         with _stall(r) as extra:
-            assert _answer(extra).startswith(b"HTTP/1.1 503 ")
+            busy = _answer(extra)
+        head, _, body = busy.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ")
+        assert f"Content-Length: {len(body)}".encode() in head.split(b"\r\n")  # a client reads it whole
         assert any(getattr(x, "event", None) == "webhooks.rejected" and x.fields["reason"] == "too many connections"
                    for x in caplog.records)
         for sock in stalled:
