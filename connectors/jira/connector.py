@@ -391,8 +391,18 @@ class JiraConnector:
             return
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
         self.client.notify(incident.ref, subject, text, html, people)
+        # the mail above is what tells them; watching only brings them the later updates. Once
+        # it went out, a watcher Jira refuses (no Manage Watchers, watching off, busy) must not turn
+        # into "could not notify" on the note, nor into a second mail on a retry: logged, left at that
         for person in people:
-            self.client.add_watcher(incident.ref, person)
+            try:
+                self.client.add_watcher(incident.ref, person)
+            except TrackerError as err:
+                if err.status == 401:
+                    raise  # the token itself: no write can succeed
+                log.warning("jira.watcher-refused", extra={"event": "jira.watcher-refused", "key": incident.ref,
+                                                           "person": person, "status": err.status,
+                                                           "error": str(err)})
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
                                          "subject": subject})
 
