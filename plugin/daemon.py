@@ -402,7 +402,14 @@ class Daemon:
         if poll and not self.stopping:
             cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
             for item in ctx.connector.read_changed(cursor):
-                read.setdefault(item.id, item)  # a ticket re-read above is as fresh
+                # a ticket read above is as fresh, unless a person changed it since: the cursor now
+                # counts the later version as seen, so that is the one to decide on (its notes'
+                # markers, kept from the earlier read, go with it: the escalation reads them anew)
+                earlier = read.get(item.id)
+                if earlier is None or item.updated_at > earlier.updated_at:
+                    if earlier is not None:
+                        ctx.take_markers(item.id)
+                    read[item.id] = item
         stats.read += len(read)
         # all of it in one order: the most urgent escalation first, whichever ticket it is on
         if not self._carry_out(list(read.values()), stats):

@@ -375,3 +375,20 @@ def test_a_webhook_for_an_unwatched_project_is_ignored(world):
     daemon.cycle()
     assert world.tracker.ticket("9").notes == []
     assert daemon.schedule.get("9") is None
+
+
+def test_a_due_ticket_changed_before_the_incremental_read_is_decided_on_its_later_version(world):
+    """A pass reads the tickets whose deadline came, then what changed since the cursor. A person's edit
+    between the two shows in the second read, which the cursor then counts as seen: the decision is
+    made on that version, not on the earlier one (else the edit is never read again)."""
+    world.tracker.add(incident("1", severity=3))  # 24x7: PM at 6 h, director at 8 h, management at 12 h
+    daemon = world.daemon(poll_interval=24 * 3600)
+    daemon.cycle()
+    assert daemon.schedule.get("1") == T0 + 6 * H
+    world.at(6 * H + timedelta(seconds=1))
+    history = (SeverityChange(at=T0, severity=3), SeverityChange(at=world.clock.now(), by="pm-li", severity=1))
+    world.tracker.before["search"] = lambda: world.tracker.update("1", severity=1, severity_history=history)
+    daemon.run_pass(poll=True)
+    t = world.tracker.ticket("1")
+    assert [n.marker for n in t.notes] == ["escalation-L1", "escalation-L2", "escalation-L3"]
+    assert t.incident.escalation_level == 3
