@@ -161,6 +161,9 @@ _FAR = datetime.max.replace(tzinfo=UTC)
 class Daemon:
     """Enforces the procedure on one tracker through `connector`."""
 
+    #: schedule rows written to the journal in one transaction (a search page's worth, ten times over):
+    #: a pass's rows go in batches of this many, the rest at the pass's end
+    SAVE_EVERY = 1000
     #: back-off while the tracker is unreachable, in real seconds
     BACKOFF_START = 1.0
     BACKOFF_MAX = 60.0
@@ -185,7 +188,9 @@ class Daemon:
         self.cursor = journal.cursor(self.tracker)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
-        self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
+        # the snapshots are kept for those that list incidents from them: the duties, and the status
+        # page when one is attached (`keep_snapshots`)
+        self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs, keep=config.duties.enabled)
         #: per-ticket waits after a refused write (`rng`: the jitter, fixed in tests)
         self.backoff = Backoff(clock, rng)
         outcomes = Outcomes(ctx, self.backoff)
@@ -227,10 +232,15 @@ class Daemon:
     def stopping(self) -> bool:
         return self.ctx.stopping
 
+    def keep_snapshots(self) -> None:
+        """Keep a snapshot of every watched ticket read from now on (compact, `plugin.watched`), for a
+        part that lists open incidents (the status page): asked before the first pass, so the first
+        read fills them."""
+        self.watched.keep = True
+
     def open_incidents(self) -> list[Incident]:
         """The open incidents as last read (the status page asks from its own thread)."""
-        snapshots = dict(self.watched.snapshots)  # copies made under the GIL: the loop may be changing them
-        return [snapshots[i] for i in list(self.watched.open) if i in snapshots]
+        return self.watched.open_snapshots()  # copies taken first: the loop may be changing them
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -384,17 +394,21 @@ class Daemon:
 
     def _pass(self, now: datetime, poll: bool, stats: PassStats) -> None:
         ctx = self.ctx
-        read: dict[str, Incident | Unreadable] = {}
+        # what is read streams through `_take`: a ticket with nothing to do now is scheduled and let go
+        # at once, so memory holds the tickets with work, not the whole read (a first pass reads them all)
+        taken: set[str] = set()  # ids taken this pass: the first read of a ticket is the one acted on
+        planned: list[tuple[Incident, Decision]] = []
         # 1. known deadlines that have come; 2. tickets named by webhooks (each re-read)
         with self._requested_lock:
             requested = list(self._requested)
         for ticket_id in [t for _, t in self.schedule.due(now)] + requested:
             if self.stopping:
                 return
-            if ticket_id not in read:
+            if ticket_id not in taken:
                 item = self._read_one(ticket_id)
-                if item is not None:
-                    read[item.id] = item
+                if item is not None and item.id not in taken:
+                    taken.add(item.id)
+                    self._take(item, now, planned, stats)
             with self._requested_lock:
                 self._requested.pop(ticket_id, None)  # a webhook arriving after this read names it again
         # 3. everything changed since the cursor
@@ -402,10 +416,13 @@ class Daemon:
         if poll and not self.stopping:
             cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
             for item in ctx.connector.read_changed(cursor):
-                read.setdefault(item.id, item)  # a ticket re-read above is as fresh
-        stats.read += len(read)
+                if self.stopping:
+                    return  # the cursor stays: the rest is read again next time
+                if item.id not in taken:  # a ticket re-read above is as fresh
+                    taken.add(item.id)
+                    self._take(item, now, planned, stats)
         # all of it in one order: the most urgent escalation first, whichever ticket it is on
-        if not self._carry_out(list(read.values()), stats):
+        if not self._carry_out(planned, stats):
             return  # stopped: the cursor stays, the rest is read again next time
         if cursor is not None:
             full = self.cursor.since is None
@@ -455,32 +472,35 @@ class Daemon:
             return bad, None
         return resolved, decision
 
-    def _carry_out(self, items: list[Incident | Unreadable], stats: PassStats) -> bool:
-        """Carry out what is due on `items`, the most urgent action first; False when stopped half-way."""
-        ctx = self.ctx
-        now = self.clock.now()
-        planned: list[tuple[Incident, Decision]] = []
-        for item in items:
-            resolved, decision = self._plan(item)
-            if isinstance(resolved, Unreadable) or decision is None:
-                self.metrics.unreadable.labels(self.tracker).inc()
-                ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
-                ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
-                self._set_due(resolved.id, resolved.ref, None)
-                continue
+    def _take(self, item: Incident | Unreadable, now: datetime, planned: list[tuple[Incident, Decision]],
+              stats: PassStats) -> None:
+        """One ticket read this pass: judged at once. One with something to do now (an action, a problem
+        record) joins `planned`, carried out in urgency order once the read is over; any other — most of
+        a first pass — gets its next deadline scheduled and is let go."""
+        stats.read += 1
+        resolved, decision = self._plan(item)
+        if isinstance(resolved, Unreadable) or decision is None:
+            self.metrics.unreadable.labels(self.tracker).inc()
+            self.ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
+            self.ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
+            self._set_due(resolved.id, resolved.ref, None)
+            return
+        stats.due += len(decision.actions)
+        # a ticket whose writes wait out a back-off: nothing on it now, looked at again when it ends
+        until = self.backoff.waiting_until(resolved.id, now)
+        if until is None and (decision.actions or (self.duties is not None and decision is not _NOTHING
+                                                   and self.duties.problem_due(resolved))):
             planned.append((resolved, decision))
-            stats.due += len(decision.actions)
+        else:
+            self._schedule_next(resolved, decision, until)
+
+    def _carry_out(self, planned: list[tuple[Incident, Decision]], stats: PassStats) -> bool:
+        """Carry out what is due on the `planned` tickets, the most urgent action first; False when
+        stopped half-way."""
         look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
         waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
-        queue: list[tuple[tuple, int, int]] = []
-        for i, (item, decision) in enumerate(planned):
-            until = self.backoff.waiting_until(item.id, now)
-            if until is not None:
-                waiting.add(item.id)
-                look_again[item.id] = until
-                continue
-            queue += [(urgency(action, item), i, j) for j, action in enumerate(decision.actions)]
-        queue.sort()
+        queue = sorted((urgency(action, item), i, j) for i, (item, decision) in enumerate(planned)
+                       for j, action in enumerate(decision.actions))
         for _, i, j in queue:
             if self.stopping:
                 return False  # the next run re-reads these tickets; the markers make that safe
@@ -512,14 +532,17 @@ class Daemon:
                 except Exception as exc:  # noqa: BLE001 - sorted below
                     self._failed(exc, item, "problem-record", "problem-record", stats)
                     look_again.setdefault(item.id, self._soon())
-            due = decision.next_deadline
-            again = look_again.get(item.id)
-            if again is not None:
-                due = min(due, again) if due else again
-            else:
-                self.backoff.forget(item.id)  # nothing of it waits
-            self._set_due(item.id, item.ref, due)
+            self._schedule_next(item, decision, look_again.get(item.id))
         return True
+
+    def _schedule_next(self, item: Incident, decision: Decision, again: datetime | None) -> None:
+        """The ticket's next look: its next deadline, or sooner when something on it is left to do."""
+        due = decision.next_deadline
+        if again is not None:
+            due = min(due, again) if due else again
+        else:
+            self.backoff.forget(item.id)  # nothing of it waits
+        self._set_due(item.id, item.ref, due)
 
     def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
         """An action that failed otherwise than by a settled refusal: the tracker down or a revoked token
@@ -542,6 +565,8 @@ class Daemon:
         self.schedule.set(ticket_id, ref, due)
         if not self.ctx.dry_run:
             self._unsaved[ticket_id] = (ref, due)
+            if len(self._unsaved) >= self.SAVE_EVERY:
+                self._save_schedule()  # a long pass's schedule in batches: what waits to be saved stays small
 
     def _save_schedule(self) -> None:
         if self._unsaved:

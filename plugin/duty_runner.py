@@ -469,6 +469,13 @@ class DutyRunner:
                                               window=_t(f"window_{rule.window}", lang), count=rule.count)
 
     # -- problem records ---------------------------------------------------------------------
+    def problem_due(self, incident: Incident) -> bool:
+        """Whether `problem` has something to do on the incident: the daemon keeps such an incident
+        (and lets any other go) until its pass's escalations are done."""
+        d = self.d
+        return self.settings.problems.enabled and bool(
+            needs_problem([incident], d.procedure, lambda i: d.journal.done(d.tracker, i.id, "problem-record")))
+
     def problem(self, incident: Incident, stats: PassStats) -> None:
         """File the incident's problem record when it needs one (§4.3.6, §6.1.3) and has none."""
         d = self.d

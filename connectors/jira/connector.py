@@ -132,13 +132,19 @@ class JiraConnector:
             log.info("jira.read-drift", extra={"event": "jira.read-drift", "attempt": attempt + 1})
 
     def _read_pass(self, jql: str, cursor: Cursor) -> Generator[ReadResult, None, bool]:
-        """One paging of `jql`; returns whether an issue came back twice (the pages drifted)."""
+        """One paging of `jql`; returns whether an issue came back twice (the pages drifted).
+
+        Streams: an issue is translated, yielded and let go as soon as its history is in hand — at
+        once on Data Center (inline) and for an issue never changed (no history); on Cloud an
+        issue with a history waits for the bulk changelog, asked for up to `BULK_CHANGELOG_MAX` of
+        them over as many pages as that takes. So a read holds at most a page and that many
+        issues, whatever the number read."""
         drifted = False
         seen_here: set[str] = set()
         # id -> (issue, field names), in page order; a newer version replaces one not yet translated
-        pending: dict[str, tuple[dict, dict[str, str]]] = {}
-        needing_history: set[str] = set()  # pending ids changed after creation (Cloud: a changelog)
+        pending: dict[str, tuple[dict, dict[str, str]]] = {}  # Cloud: waiting for their changelog
         for issues, inline, names in self._pages(jql):
+            ready: list[tuple[dict, dict[str, str]]] = []
             for issue in issues:
                 issue_id = str(issue["id"])
                 if issue_id in seen_here:
@@ -147,27 +153,30 @@ class JiraConnector:
                 if not cursor.is_new(issue_id, _updated(issue)):
                     continue
                 pending.pop(issue_id, None)
+                # every change bumps `updated`: an issue never updated since it was created has no
+                # changelog, and costs no history call
+                if inline or _updated(issue) == _created(issue):
+                    ready.append((issue, names))
+                    continue
                 pending[issue_id] = (issue, names)
-                needing_history.discard(issue_id)
-                if _updated(issue) != _created(issue):
-                    needing_history.add(issue_id)
-                # Cloud: one changelog call per bulk request's worth of issues that have a
-                # history, over as many search pages as that takes
-                if not inline and len(needing_history) >= BULK_CHANGELOG_MAX:
-                    yield from self._translate(list(pending.values()), False, cursor)
-                    pending, needing_history = {}, set()
-            if inline:  # DC: the history came inline, translate at once
-                yield from self._translate(list(pending.values()), True, cursor)
-                pending, needing_history = {}, set()
-        yield from self._translate(list(pending.values()), not self.cloud, cursor)
+                if len(pending) >= BULK_CHANGELOG_MAX:  # one changelog call per bulk request's worth
+                    batch, pending = list(pending.values()), {}
+                    yield from self._translate(batch, False, cursor)
+            yield from self._translate(ready, inline, cursor)
+        batch, pending = list(pending.values()), {}
+        yield from self._translate(batch, False, cursor)
         return drifted
 
     def _translate(self, batch: list[tuple[dict, dict[str, str]]], inline: bool,
                    cursor: Cursor) -> Iterator[ReadResult]:
+        """Translate and yield `batch` in order, emptying it: each raw issue and its history are let go
+        once translated."""
         histories = self._histories([i for i, _ in batch], inline)
-        for issue, names in batch:
+        batch.reverse()
+        while batch:
+            issue, names = batch.pop()
             self._remember_project(issue)
-            result = self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
+            result = self.translator.translate(issue, histories.pop(str(issue["id"]), []), names)
             if not isinstance(result, Incident):
                 log.warning("jira.unreadable", extra={"event": "jira.unreadable", "key": result.ref,
                                                       "reason": result.reason})
