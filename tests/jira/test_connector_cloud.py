@@ -77,6 +77,23 @@ def test_one_changelog_call_serves_several_search_pages(cloud) -> None:
 
 
 @responses.activate
+def test_a_read_streams_a_page_at_a_time(cloud) -> None:
+    """An issue without a history is translated and handed over as its page comes, before the next
+    page is asked for: a read holds a page (and the issues waiting for their changelog), not all."""
+    page1 = load("cloud_search_page1.json")
+    for issue in page1["issues"]:
+        issue["fields"]["updated"] = issue["fields"]["created"]  # never changed: no changelog to wait for
+    responses.add(responses.GET, f"{API}/myself", json=load("cloud_myself.json"))
+    responses.add(responses.POST, f"{API}/search/jql", json=page1)
+    responses.add(responses.POST, f"{API}/search/jql", json=load("cloud_search_page2.json"))
+    reader = cloud.read_changed(Cursor())
+    assert next(reader).ref == "OPS-1"
+    assert [c.request.url.rsplit("/", 1)[-1] for c in responses.calls] == ["myself", "jql"]
+    assert [r.ref for r in reader] == ["OPS-2", "OPS-3"]
+    assert [c.request.url.rsplit("/", 1)[-1] for c in responses.calls] == ["myself", "jql", "jql"]
+
+
+@responses.activate
 def test_history_translated_from_bulk_changelog(cloud) -> None:
     _search_and_changelogs()
     one = next(r for r in cloud.read_changed(Cursor()) if r.ref == "OPS-1")
