@@ -73,8 +73,16 @@ Never twice, never lost — the tracker is the source of truth:
   escalation on Jira: the read, the notification, the read before the write, the write;
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
-  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
-  written once per pass, in one transaction (`Journal.set_due_many`).
+  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule, a hint
+  a re-read rebuilds (no tracker write waits on it), is written in batches, one
+  transaction each (`Journal.set_due_many`: `SAVE_EVERY` rows, the rest at the pass's end).
+
+At scale (issue 14: 100,000 open incidents) a pass holds what its decisions need and no
+more: what is read streams through it (`_take`) — a ticket with nothing to do now is
+judged, scheduled and let go as it comes; only the tickets with work wait for the
+ordered carrying out — and per open incident the daemon keeps its next deadline
+(`plugin.schedule`) and whether it is open (`plugin.watched`; the snapshots only for the
+duties and the status page, compact). bench/bench_scale.py measures it.
 
 A tracker that says no to one write (`plugin.refusals`, `plugin.outcomes`): a permanent
 refusal (400, 403, 404, 409, 422) is given up at once and reported once — log event

@@ -14,8 +14,10 @@ The journal is a convenience, not the source of truth: the tracker is (markers i
 notes, the escalation level field, the stored machine state). Losing the journal costs
 a full re-read on the next start, never a duplicate write. An action is recorded only
 *after* the tracker accepted all its writes (Alertmanager's order: send, then record),
-each at once (its own commit); the schedule, which a re-read rebuilds, is written once
-per pass (`set_due_many`, one transaction).
+each at once (its own commit: the crash matrix of `plugin.daemon` relies on a notification's
+outcome being durable before the next write on the tracker); the schedule, which a re-read
+rebuilds and no tracker write waits on, is written in batches (`set_due_many`, one
+transaction each: a pass's rows, a thousand at a time on a long one).
 
 The time of the daemon's first pass (`watch_from`, a `meta` row written once, never
 moved) is the one thing the tracker cannot give back: a lost journal moves it to the
@@ -188,8 +190,9 @@ class Journal:
         self.set_due_many(tracker, [(ticket_id, ref, due)])
 
     def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
-        """(ticket id, ref, due or None) for many tickets, in one transaction: a pass's schedule is
-        one commit, not one per ticket read (a commit costs a disk sync; a first pass reads them all)."""
+        """(ticket id, ref, due or None) for many tickets, in one transaction: a batch of a pass's
+        schedule is one commit, not one per ticket read (a commit costs a disk sync; a first pass
+        reads them all)."""
         rows = list(rows)
         gone = [(tracker, t) for t, _, due in rows if due is None]
         kept = [(tracker, t, r, due.isoformat()) for t, r, due in rows if due is not None]

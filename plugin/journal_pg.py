@@ -272,7 +272,7 @@ class PgJournal:
         self.set_due_many(tracker, [(ticket_id, ref, due)])
 
     def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
-        """A pass's schedule in one transaction (one fence check, one commit)."""
+        """A batch of a pass's schedule in one transaction (one fence check, one commit)."""
         rows = list(rows)
         gone = [(tracker, t) for t, _, due in rows if due is None]
         kept = [(tracker, t, r, due) for t, r, due in rows if due is not None]
