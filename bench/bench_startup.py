@@ -42,7 +42,8 @@ COMMANDS = {
 }
 #: modules neither command uses: the tracker side, the daemon's services, the models of what they do not read
 UNUSED = ("requests", "urllib3", "prometheus_client", "jinja2", "psycopg", "connectors", "plugin.config",
-          "plugin.daemon", "mapping.incident", "mapping.actions", "mapping.fieldmap", "holidays.countries.germany")
+          "plugin.daemon", "mapping.incident", "mapping.actions", "mapping.fieldmap", "holidays.countries.germany",
+          "wcwidth")
 
 
 def _escalator() -> list[str]:
