@@ -242,8 +242,9 @@ class Daemon:
 
     def keep_snapshots(self) -> None:
         """Keep a snapshot of every watched ticket read from now on (compact, `plugin.watched`), for a
-        part that lists open incidents (the status page): asked before the first pass, so the first
-        read fills them."""
+        part that lists open incidents (the status page). Asked before the first pass (`escalator
+        run` attaches its page first), so the first read fills them; a ticket read before the ask
+        is listed once it is read again (as after a restart, which reads only what changed)."""
         self.watched.keep = True
 
     def open_incidents(self) -> list[Incident]:
