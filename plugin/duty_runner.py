@@ -55,7 +55,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident, Unreadable
 from mapping.text import Texts
-from mapping.trends import TrendDue, detect_trends
+from mapping.trends import TrendDue, counted_since, detect_trends
 from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
 from plugin.notes import signature
@@ -393,7 +393,9 @@ class DutyRunner:
         if not (self.settings.problems.enabled and rules) or self.d.stopping:
             return
         self.ensure_snapshots()
-        for due in detect_trends(list(self.watched.snapshots.values()), self.d.procedure, rules, now):
+        # asked at every poll: only the incidents the rules can count are rebuilt from their compact copies
+        recent = list(self.watched.snapshots.reported_since(counted_since(rules, now)))
+        for due in detect_trends(recent, self.d.procedure, rules, now):
             if self.d.stopping:
                 return
             try:

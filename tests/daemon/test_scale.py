@@ -100,8 +100,12 @@ def test_a_snapshot_comes_back_equal_and_takes_a_fraction_of_the_memory():
     assert back.escalations[0].at == T0 + H and back.facts["symptom"] == "链路中断 link down"
     assert list(snapshots) == ["7"] and [i.id for i in snapshots.values()] == ["7"]
     assert len(snapshots._blobs["7"]) < len(original.model_dump_json()) / 2
+    snapshots["8"] = incident("8", reported_at=T0 + 2 * H)
+    assert [i.id for i in snapshots.reported_since(T0 + H)] == ["8"]  # the trend rules' recent ones
+    assert [i.id for i in snapshots.reported_since(T0)] == ["7", "8"]
     snapshots.discard("7")
     snapshots.discard("7")  # gone already: nothing to do
+    assert [i.id for i in snapshots.reported_since(T0)] == ["8"]
     assert "7" not in snapshots and snapshots.get("7") is None
 
 
