@@ -1,6 +1,6 @@
 """The daemon's first pass and peak memory at 10,000 and 100,000 open incidents (sandbox Jira Cloud).
 
-    python3 bench/bench_scale.py [--sizes 10000,100000] [--changed 0.1] [--page-size 100]
+    python3 bench/bench_scale.py [--sizes 10000,100000] [--changed 0.1] [--page-size 100] [--snapshots]
 
 For each size, in order: a fresh sandbox Jira Cloud (in this process, on loopback) mapped
 by the provisioner and seeded with N open incidents (severity 4, business hours, reported
@@ -9,7 +9,8 @@ one after another over the three hours before a Monday's 09:00: nothing falls du
 have a changelog: the bulk changelog is asked for them). Then the daemon — the one
 `escalator run` opens (`plugin.cli.daemon.open_daemon`, the embedded SQLite journal) — runs
 its first pass (a full read: every incident read, judged and scheduled) and an idle pass
-(nothing changed, nothing due).
+(nothing changed, nothing due). With `--snapshots` the daemon keeps a compact snapshot of
+every incident read, as it does for a status page or the duties (`plugin.watched`).
 
 The daemon runs in a CHILD PROCESS (a fresh interpreter, this script with `--child`), so
 its memory is its own: the sandbox, which holds every issue in this process, is not in
@@ -65,15 +66,17 @@ def _peak_mb() -> float:
 
 
 # -- the child: the daemon alone in its process ---------------------------------------------------
-def child(config_path: str, clock_spec: str) -> int:
+def child(config_path: str, clock_spec: str, snapshots: bool) -> int:
     """Open the daemon on the config, then on each line from the parent run one pass and answer one
-    JSON line: the pass's figures and this process's memory."""
+    JSON line: the pass's figures and this process's memory. `snapshots`: as with a status page."""
     from plugin.cli.daemon import open_daemon
     from plugin.clock import parse_clock
     from plugin.config import load_config
 
     clock = parse_clock(clock_spec)
     with open_daemon(load_config(Path(config_path)), dry_run=False, clock=clock) as daemon:
+        if snapshots:
+            daemon.keep_snapshots()  # what `escalator run` does when it serves its status page
         floor = _rss_mb()
         print(json.dumps({"ready": True, "floor_mb": floor}), flush=True)
         for line in sys.stdin:
@@ -118,7 +121,7 @@ def calls_since(site, mark: int) -> Counter:
     return Counter(c.path.rsplit("/", 1)[-1] for c in site.sandbox.calls[mark:])
 
 
-def run_size(n: int, changed: float, page_size: int) -> dict:
+def run_size(n: int, changed: float, page_size: int, snapshots: bool) -> dict:
     from plugin.clock import AcceleratedClock
     from sandbox.demo import DEMO_START as T0
     from sandbox.demo import JiraSite
@@ -131,7 +134,8 @@ def run_size(n: int, changed: float, page_size: int) -> dict:
             t = time.perf_counter()
             seed(site, n, changed, clock)
             print(f"{n:>7,}: seeded in {time.perf_counter() - t:.1f} s", flush=True)
-            proc = subprocess.Popen([sys.executable, __file__, "--child", str(site.config_path), clock.spec()],
+            child_args = ["--child", str(site.config_path), clock.spec()] + (["--snapshots"] if snapshots else [])
+            proc = subprocess.Popen([sys.executable, __file__, *child_args],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             try:
                 ready = json.loads(proc.stdout.readline())
@@ -167,12 +171,16 @@ def main() -> int:
                         help="open incidents per run, comma-separated, smallest first (the baseline)")
     parser.add_argument("--changed", type=float, default=0.1, help="share of incidents with a changelog")
     parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--snapshots", action="store_true",
+                        help="the daemon keeps a snapshot of every incident, as for a status page")
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "CLOCK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(*args.child)
+        return child(*args.child, args.snapshots)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    results = [run_size(n, args.changed, args.page_size) for n in sizes]
+    if args.snapshots:
+        print("the daemon keeps a compact snapshot of every incident (as with a status page or the duties)")
+    results = [run_size(n, args.changed, args.page_size, args.snapshots) for n in sizes]
     ok = True
     base = results[0]
     print()

@@ -417,7 +417,7 @@ class Daemon:
                 item = self._read_one(ticket_id)
                 if item is not None and item.id not in taken:
                     taken.add(item.id)
-                    self._take(item, now, planned, stats)
+                    self._take(item, planned, stats)
             with self._requested_lock:
                 self._requested.pop(ticket_id, None)  # a webhook arriving after this read names it again
         # 3. everything changed since the cursor
@@ -429,7 +429,7 @@ class Daemon:
                     return  # the cursor stays: the rest is read again next time
                 if item.id not in taken:  # a ticket re-read above is as fresh
                     taken.add(item.id)
-                    self._take(item, now, planned, stats)
+                    self._take(item, planned, stats)
         # all of it in one order: the most urgent escalation first, whichever ticket it is on
         if not self._carry_out(planned, stats):
             return  # stopped: the cursor stays, the rest is read again next time
@@ -481,8 +481,7 @@ class Daemon:
             return bad, None
         return resolved, decision
 
-    def _take(self, item: Incident | Unreadable, now: datetime, planned: list[tuple[Incident, Decision]],
-              stats: PassStats) -> None:
+    def _take(self, item: Incident | Unreadable, planned: list[tuple[Incident, Decision]], stats: PassStats) -> None:
         """One ticket read this pass: judged at once. One with something to do now (an action, a problem
         record) joins `planned`, carried out in urgency order once the read is over; any other — most of
         a first pass — gets its next deadline scheduled and is let go."""
@@ -496,7 +495,7 @@ class Daemon:
             return
         stats.due += len(decision.actions)
         # a ticket whose writes wait out a back-off: nothing on it now, looked at again when it ends
-        until = self.backoff.waiting_until(resolved.id, now)
+        until = self.backoff.waiting_until(resolved.id, self.clock.now())
         if until is None and (decision.actions or (self.duties is not None and decision is not _NOTHING
                                                    and self.duties.problem_due(resolved))):
             planned.append((resolved, decision))
