@@ -74,19 +74,23 @@ class DaemonContext:
         #: set by the daemon's first pass when neither is known yet
         self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
         self._stop = threading.Event()
-        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket (`take_markers`)
+        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket, and of the notes
+        #: the pass wrote on it since (`take_markers`)
         self._markers: dict[str, frozenset[str]] = {}
 
     # -- fresh reads ------------------------------------------------------------------------
     def keep_markers(self, ticket_id: str, markers: frozenset[str]) -> None:
-        """The pass read this due ticket with `read_fresh` to decide on it: the markers of its notes."""
+        """The markers of the notes on this ticket: as the pass read it with `read_fresh` to decide on
+        it, or as an action left them (the markers it read, and its own note's once written: one
+        daemon writes to a tracker, so no other marker appears meanwhile)."""
         self._markers[ticket_id] = markers
 
     def take_markers(self, ticket_id: str) -> frozenset[str] | None:
-        """The markers of the pass's read of this ticket, once (the first action's writes make them
-        stale); None when the pass did not read it this way. They stand only for the marker check
-        before a notification — never for the read before a value write, which is always made
-        anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between is theirs."""
+        """The markers kept for this ticket, once (the action taking them keeps them again if it
+        knows them after its writes); None when the pass did not read it this way. They stand only
+        for the marker check before a notification — never for the read before a value write, which
+        is always made anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between
+        is theirs."""
         return self._markers.pop(ticket_id, None)
 
     def forget_markers(self) -> None:

@@ -63,9 +63,9 @@ class ActionWriter:
         elif isinstance(action, FlagIncompleteRecord):
             self._flag_incomplete(action, incident, stats)
         elif isinstance(action, WarnBeforeBreach):
-            self._warn(action, incident, stats)
+            self._warn(action, incident, stats, kept)
         elif isinstance(action, RepeatEscalation):
-            self._repeat(action, incident, stats)
+            self._repeat(action, incident, stats, kept)
         else:  # pragma: no cover - the Action union is closed
             raise TypeError(f"unknown action {action!r}")
 
@@ -90,8 +90,10 @@ class ActionWriter:
             return
         # read -> notify -> read -> note + level in ONE write (the crash matrix is in plugin.daemon's
         # docstring). A note already there means an earlier run notified, and its level landed with
-        # it: do not notify again. The marker check before notifying may use the read the pass made of
-        # a due ticket to decide on it; the read the write is made from is always made right before it
+        # it: do not notify again. The marker check before notifying may use the markers the pass
+        # knows of this ticket (its read of a due ticket, with the notes this pass wrote on it since:
+        # one daemon writes, so nothing else adds a marker); the read the write is made from is always
+        # made right before it
         markers = kept
         fresh = incident
         if markers is None:
@@ -130,6 +132,9 @@ class ActionWriter:
             raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
             if refused is not None:
                 failed["level"] = refused
+        # the next level due on this ticket in this pass (a severity 1: all three at once) checks its
+        # marker here, without a read of its own before its notification
+        ctx.keep_markers(incident.id, markers | {action.marker} if wrote else markers)
         noted_at = ctx.clock.now()
         if not wrote and not raised:
             if failed:
@@ -158,7 +163,8 @@ class ActionWriter:
             summary += "; not done: " + ", ".join(failed)
         ctx.event(incident.ref, "escalated", summary, stats)
 
-    def _warn(self, action: WarnBeforeBreach, incident: Incident, stats: PassStats) -> None:
+    def _warn(self, action: WarnBeforeBreach, incident: Incident, stats: PassStats,
+              kept: frozenset[str] | None = None) -> None:
         """A deadline comes soon (§5.2.1): tell the people working the incident, then note it, once."""
         ctx = self.ctx
         if ctx.clock.now() >= action.deadline:
@@ -167,7 +173,7 @@ class ActionWriter:
         text = notes.warning_note(action, incident, ctx.procedure, people)
         subject = notes.warning_subject(action, incident, ctx.procedure)
         summary = f"level {action.level} ({action.role}) due {action.deadline.isoformat()}, contract {action.contract}"
-        self._tell(action, incident, stats, people, subject, text, summary, "warned", level=action.level,
+        self._tell(action, incident, stats, people, subject, text, summary, "warned", kept, level=action.level,
                    deadline=action.deadline.isoformat())
 
     def _warned(self, action: WarnBeforeBreach, incident: Incident) -> list[str]:
@@ -180,7 +186,8 @@ class ActionWriter:
                 people += self.ctx.people(action.role if who == "target" else who, incident)
         return list(dict.fromkeys(people))
 
-    def _repeat(self, action: RepeatEscalation, incident: Incident, stats: PassStats) -> None:
+    def _repeat(self, action: RepeatEscalation, incident: Incident, stats: PassStats,
+                kept: frozenset[str] | None = None) -> None:
         """An escalation nobody acknowledged: tell its role again, and note it, once per repeat."""
         ctx = self.ctx
         contract = incident.contract or ""
@@ -188,19 +195,23 @@ class ActionWriter:
         text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping)
         subject = notes.repeat_subject(action, incident, ctx.procedure, contract)
         summary = f"level {action.level} ({action.role}): reminder {action.repeat} of {action.of}"
-        self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated",
+        self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated", kept,
                    level=action.level, repeat=action.repeat)
 
     def _tell(self, action: WarnBeforeBreach | RepeatEscalation, incident: Incident, stats: PassStats,
-              people: list[str], subject: str, text: str, summary: str, kind: str, **fields: Any) -> None:
+              people: list[str], subject: str, text: str, summary: str, kind: str, kept: frozenset[str] | None,
+              **fields: Any) -> None:
         """Notify, then write the note (its marker keeps it single): the order and the guarantees of an
-        escalation's first two writes (plugin.daemon's crash matrix), without a value to set."""
+        escalation's first two writes (plugin.daemon's crash matrix), without a value to set. The marker
+        is looked for in the markers the pass knows of the ticket (`kept`), else on the ticket."""
         ctx = self.ctx
         if ctx.dry_run:
             self._would(f"daemon.would-{'warn' if kind == 'warned' else 'repeat-escalation'}", action, incident,
                         stats, summary, people=",".join(people), **fields)
             return
-        if ctx.connector.has_marker(incident, action.marker):
+        if action.marker in kept if kept is not None else ctx.connector.has_marker(incident, action.marker):
+            if kept is not None:
+                ctx.keep_markers(incident.id, kept)  # for the next action on it
             self._already(action, incident)
             return
         failed: dict[str, Refusal] = {}
@@ -212,6 +223,8 @@ class ActionWriter:
         wrote, refused = self._note(action, incident, text)
         if refused is not None:
             failed["note"] = refused
+        if kept is not None:
+            ctx.keep_markers(incident.id, kept | {action.marker} if wrote else kept)
         if not wrote:
             if not failed:
                 self._already(action, incident)
@@ -296,9 +309,10 @@ class ActionWriter:
         # no-downgrade overwrites a person's edit: only the one it judged. Asked again on a fresh
         # read before the note (a note must not claim a restore that will not happen) and again
         # right before the write (someone may have edited while the note was written)
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
+        still = self._still_lowered(action, incident)
+        if still is None:
             return
+        fresh, markers = still
         earlier = self.outcomes.refused(fresh, action.marker, "severity")
         if earlier is not None:
             self._say_not_restored(action, fresh, earlier)  # written once: its marker
@@ -307,6 +321,8 @@ class ActionWriter:
         # is overwritten only where the ticket says why). The fresh read above is the one before it
         text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
         wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, severity=action.to))
+        # the escalations counted on the restored severity come next: they know the markers
+        ctx.keep_markers(incident.id, markers | {action.marker} if wrote else markers)
         if value_refused is not None:
             # the severity refused, so the note claiming it was not written: a note says it could not be
             self._say_not_restored(action, fresh, value_refused)
@@ -333,17 +349,17 @@ class ActionWriter:
         except Refused as exc:
             self.outcomes.settle(fresh, marker, action.kind, exc)
 
-    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
-        """The fresh ticket when it still holds `action.current` and the rule still asks for this very
-        restore; otherwise None (logged): a person's later edit — raising it, putting it back,
-        approving the lowering — or an earlier run's restore is left as it is."""
+    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
+        """The fresh ticket and its markers when it still holds `action.current` and the rule still asks
+        for this very restore; otherwise None (logged): a person's later edit — raising it, putting it
+        back, approving the lowering — or an earlier run's restore is left as it is."""
         read = self.fresh_read(incident)
         if read is None:
             return None
-        fresh, _ = read
+        fresh, markers = read
         again = check_downgrade(fresh, self.ctx.approvers(fresh))
         if fresh.severity == action.current and again == action:
-            return fresh
+            return fresh, markers
         self.ctx.log(logging.INFO, "daemon.restore-skipped", ticket=incident.ref, marker=action.marker,
                      judged=action.current, now=fresh.severity, to=action.to,
                      reason="already restored" if fresh.severity == action.to else "changed since it was read")

@@ -42,7 +42,6 @@ class _JiraClient(ABC):
     TRANSITIONS = "/issue/{key}/transitions"
     COMMENTS = "/issue/{key}/comment"
     NOTIFY = "/issue/{key}/notify"
-    WATCHERS = "/issue/{key}/watchers"
     ISSUE_PROPERTY = "/issue/{key}/properties/{prop}"
     PROJECT = "/project/{key}"
     PROJECT_STATUSES = "/project/{key}/statuses"
@@ -148,10 +147,6 @@ class _JiraClient(ABC):
             "subject": subject, "textBody": text, "htmlBody": html,
             "to": {"users": [self.user_ref(u) for u in users]},
         }, idempotent=False)  # an e-mail sent twice is worse than one retried by the next cycle
-
-    def add_watcher(self, key: str, user: str) -> None:
-        # the body is the bare JSON string (accountId on Cloud, user name on DC)
-        self.http.post(self._path(self.WATCHERS, key=key), json=user)
 
     def get_property(self, key: str, prop: str) -> Any | None:
         try:

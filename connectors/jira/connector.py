@@ -387,12 +387,22 @@ class JiraConnector:
         return self._project_types[project] == SERVICE_DESK
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        """One call, POST /issue/{key}/notify: Jira queues an e-mail to the people, and its answer is
+        the notification's outcome — 204 queued; 400 an invalid recipient (the calling user, say); 403
+        outgoing mail off or no SMTP server
+        (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-notify-post),
+        so a note never claims an e-mail Jira would not send.
+
+        The people are not added as watchers: POST /issue/{key}/watchers would subscribe them to the
+        issue's later events, which is not what an escalation promises (the role is told, §5.2.2), and
+        cost a second write per escalation whose refusal (403 without *Manage watcher list*) came after
+        the e-mail had gone. A mention in the note's body is no substitute for this call either: Jira
+        stores it whatever the recipient may see or the mail settings are, and answers nothing about
+        whether anyone was told."""
         if not people:
             return
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
         self.client.notify(incident.ref, subject, text, html, people)
-        for person in people:
-            self.client.add_watcher(incident.ref, person)
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
                                          "subject": subject})
 

@@ -116,8 +116,6 @@ PERMISSIONS: dict[str, tuple[str, bool]] = {
                     "says so", False),
     "TRANSITION_ISSUES": ("an illegal status change cannot be put back; it is flagged in a note instead",
                           False),
-    "MANAGE_WATCHERS": ("escalations cannot add the role holders as watchers; they are named in the note "
-                        "instead", False),
 }
 
 

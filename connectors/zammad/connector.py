@@ -28,6 +28,7 @@ and structured fields; the token never reaches a log line.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +54,9 @@ PENDING_TYPES = frozenset({"pending reminder", "pending action"})
 #: The key under the `preferences` of a ticket the escalator filed (a problem, a task): such a
 #: ticket may sit in a watched group, but it is no incident and is never read as one
 FILED_KEY = "incident_escalator_filed"
+#: How many tickets' mentions `read_fresh` keeps for the notification that may follow (the oldest
+#: forgotten first; a ticket forgotten costs a GET /mentions when it is notified)
+MENTIONS_KEPT = 10_000
 
 
 class ZammadConnector:
@@ -78,6 +82,8 @@ class ZammadConnector:
         self._refreshed: set[int] = set()
         self._users: dict[int, dict | None] = {}
         self._logins: dict[str, int | None] = {}
+        #: ticket id -> (its updated_at, the user ids mentioned on it) as `read_fresh` last found them
+        self._mentioned: OrderedDict[str, tuple[datetime, frozenset[int]]] = OrderedDict()
 
     # -- reads ---------------------------------------------------------------------------------------
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
@@ -124,20 +130,71 @@ class ZammadConnector:
         return self._read(ticket)
 
     def read_fresh(self, ticket_id: str) -> Fresh:
-        """The ticket (GET /tickets/:id), then its history, whose assets carry its articles (two
-        calls): the markers are looked for in those articles."""
+        """The ticket, its history, its articles and who is mentioned on it, in ONE call:
+        GET /ticket_history/:id. Zammad answers it with `history_get(true)`: the entries of the
+        ticket and of its related objects (`history_relation_object 'Ticket::Article', 'Mention', ...`
+        in app/models/ticket.rb) and the assets of every record an entry names
+        (app/models/concerns/has_history.rb#history_get) — the ticket itself among them, as
+        `attributes_with_association_ids` with its organisation and users (app/models/ticket/assets.rb),
+        and each article. The markers are looked for in those articles; the mentions are the Mention
+        entries' `value_to`, the user id (app/models/mention.rb#history_log_attributes), `created` and
+        `removed`. Only a ticket the history names nowhere (an import: History.add skips import mode)
+        costs a GET /tickets/:id more."""
         try:
-            ticket = self.client.get_ticket(ticket_id)
+            answer = self.client.history(ticket_id)
         except NotFound:
             return Fresh(self.read_one(ticket_id), frozenset())  # a number: rarely; read_one says
+        ticket = self._ticket_of(ticket_id, answer)
         articles: list[dict] = []
-        item = self._read(ticket, articles)
+        item = self._read(ticket, articles, answer)
         found: set[str] = set()
         for article in articles:
             found |= markers_in(article.get("body"))
+        if isinstance(item, Incident):
+            self._remember_mentions(item, answer.get("history") or [])
         return Fresh(item, frozenset(found))
 
-    def _read(self, ticket: dict, articles_out: list[dict] | None = None) -> ReadResult:
+    def _ticket_of(self, ticket_id: str, answer: dict) -> dict:
+        """The ticket among the history's assets, with its organisation's name as the expanded ticket
+        carries it; else GET /tickets/:id."""
+        assets = answer.get("assets") or {}
+        ticket = (assets.get("Ticket") or {}).get(str(ticket_id))
+        if ticket is None:
+            return self.client.get_ticket(ticket_id)
+        ticket = dict(ticket)
+        org_id = ticket.get("organization_id")
+        if org_id is not None and not ticket.get("organization"):
+            org = (assets.get("Organization") or {}).get(str(org_id))
+            if org is None:
+                return self.client.get_ticket(ticket_id)  # an older Zammad: its assets name no organisation
+            ticket["organization"] = org.get("name")
+        return ticket
+
+    def _remember_mentions(self, item: Incident, history: list[dict]) -> None:
+        mentioned: set[int] = set()
+        for entry in history:
+            if entry.get("object") != "Mention" or not str(entry.get("value_to") or "").isdigit():
+                continue
+            if entry.get("type") == "created":
+                mentioned.add(int(entry["value_to"]))
+            elif entry.get("type") == "removed":
+                mentioned.discard(int(entry["value_to"]))
+        self._mentioned.pop(item.id, None)
+        self._mentioned[item.id] = (item.updated_at, frozenset(mentioned))
+        while len(self._mentioned) > MENTIONS_KEPT:
+            self._mentioned.popitem(last=False)
+
+    def _mentions_of(self, incident: Incident) -> set[int]:
+        """Who is mentioned on the ticket: as its last `read_fresh` found it when `incident` is that
+        read (a mention added or removed touches the ticket, Mention#update_mentionable, so the same
+        `updated_at` is the same mentions), else GET /mentions."""
+        known = self._mentioned.pop(incident.id, None)
+        if known is not None and known[0] == incident.updated_at:
+            return set(known[1])
+        return {int(m.get("user_id")) for m in self.client.mentions(incident.id) if m.get("user_id") is not None}
+
+    def _read(self, ticket: dict, articles_out: list[dict] | None = None, answer: dict | None = None) -> ReadResult:
+        """`ticket` translated with its history (`answer`: the ticket_history answer already in hand)."""
         self._load("states")
         state_id = ticket.get("state_id")
         if state_id is not None and int(state_id) not in self.lookups.states and int(state_id) not in self._refreshed:
@@ -145,7 +202,8 @@ class ZammadConnector:
             self._load("states", refresh=True)
         if not ticket.get("group") and ticket.get("group_id") is not None:
             self._load("groups")  # a plain (not expanded) answer names no group
-        answer = self.client.history(str(ticket["id"]))
+        if answer is None:
+            answer = self.client.history(str(ticket["id"]))
         history = answer.get("history") or []
         assets = answer.get("assets") or {}
         for user_id, record in (assets.get("User") or {}).items():
@@ -383,7 +441,7 @@ class ZammadConnector:
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Mention each person on the ticket: Zammad subscribes and notifies them."""
-        already = {int(m.get("user_id")) for m in self.client.mentions(incident.id) if m.get("user_id") is not None}
+        already = self._mentions_of(incident)
         for login in people:
             user_id = self.user_id(login)
             if user_id is None or user_id == NOBODY:

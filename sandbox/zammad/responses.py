@@ -500,8 +500,12 @@ class ZammadResponses:
     def ticket_history(self, ctx: Ctx) -> Any:
         ticket = self._ticket(ctx, ctx.params["id"])
         history = self.store.history_of(ticket["id"])
+        # history_get(true) (app/models/concerns/has_history.rb): the assets of every record an entry
+        # names that still exists (`lookup`) — the ticket itself (attributes_with_association_ids, its
+        # organisation and users: app/models/ticket/assets.rb), each entry's author, each article, each
+        # mention still there with its user (app/models/mention/assets.rb); a removed mention's entries
+        # stay in the list, its record is gone from the assets
         assets = self.store.ticket_assets([ticket])
-        # history_get(true): the assets of every record an entry names
         for entry in history:
             uid = entry["created_by_id"]
             if uid in self.store.users:
@@ -509,6 +513,12 @@ class ZammadResponses:
             if entry["object"] == "Ticket::Article" and entry["o_id"] in self.store.articles:
                 assets.setdefault("TicketArticle", {})[str(entry["o_id"])] = \
                     self.store.article_json(self.store.articles[entry["o_id"]])
+            if entry["object"] == "Mention" and entry["o_id"] in self.store.mentions:
+                mention = self.store.mentions[entry["o_id"]]
+                assets.setdefault("Mention", {})[str(mention["id"])] = dict(mention)
+                if mention["user_id"] in self.store.users:
+                    assets.setdefault("User", {})[str(mention["user_id"])] = \
+                        self.store.user_json(self.store.users[mention["user_id"]])
         return {"history": history, "assets": assets}
 
     # articles (ticket_articles_controller.rb)

@@ -17,8 +17,7 @@ write.
 Write calls and what each stands for on a real tracker: `write` (the note with its level,
 severity or put-back in one request: Jira PUT /issue or the transition with
 `update.comment`, Zammad PUT /tickets/:id with `article`), `add_note` (Jira comment /
-Zammad article), `watch` and `notify` (inside `notify`: Jira adds watchers, then
-POST /notify; Zammad writes the mention), `set_escalation_level`, `set_severity`,
+Zammad article), `notify` (Jira POST /notify; Zammad the mention), `set_escalation_level`, `set_severity`,
 `set_state` (field or property/preferences writes and transitions), `create_problem`
 and `link` (inside `create_problem`), `create_task`.
 """
@@ -54,7 +53,6 @@ class SimulatedCrash(BaseException):
 
 #: what a real tracker says with each refusal (Jira's body shape: errorMessages), per call where it matters
 _MESSAGES = {
-    ("watch", 403): "You do not have the permission to manage the watcher list.",
     ("notify", 403): "Outgoing mail is disabled.",
     ("notify", 400): "The recipient is the calling user.",
     ("set_state", 400): "Transition is not valid for the issue's current status.",
@@ -323,8 +321,7 @@ class FakeConnector:
         return True
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
-        # Jira: add the people as watchers, then POST /notify; Zammad: the mention (one write)
-        self.t.answer(self.t._call("watch", incident.id), "watch")
+        # Jira: POST /notify; Zammad: the mention (one write)
         late = self.t._call("notify", incident.id)
         self.t.tickets[incident.id].notified.append((list(people), subject))
         self.t.answer(late, "notify")
