@@ -173,7 +173,7 @@ class Connector(Protocol):
 
     def read_fresh(self, ticket_id: str) -> Fresh:
         """One ticket with its history and the markers of its notes, in as few calls as the tracker
-        allows (Jira: one; Zammad: two): what an action is carried out from."""
+        allows (one on both: Jira GET /issue, Zammad GET /ticket_history): what an action is carried out from."""
 
     def write(self, incident: Incident, change: Change) -> bool:
         """The note and its values in ONE write, atomically: both land or neither. The caller has

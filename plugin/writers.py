@@ -447,7 +447,7 @@ class ActionWriter:
     # -- helpers ----------------------------------------------------------------------------
     def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
         """The ticket as it is now and the markers of its notes, read right before a write (one call on
-        Jira, two on Zammad; remembered); None, logged, when it no longer reads as a watched incident:
+        either tracker; remembered); None, logged, when it no longer reads as a watched incident:
         then nothing is written over it."""
         read = self.ctx.connector.read_fresh(incident.id)
         fresh = self.watched.remember(read.item)
