@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -83,26 +82,20 @@ _JIRA_ISSUE = re.compile(r"/rest/api/\d/issue/([^/]+)")
 _ZAMMAD_TICKET = re.compile(r"/api/v1/tickets/(\d+)$")
 
 
-@dataclass
 class Row:
-    """What one tracker measured."""
+    """What one tracker measured (a plain class: the bench loads as a script, outside sys.modules)."""
 
-    tracker: str
-    first_pass: float = 0.0
-    first_calls: int = 0
-    idle_calls: int = 0
-    escalated: int = 0
-    calls: int = 0
-    once: int = 0  # look-ups once per connector (`ONCE`), not in `calls`
-    limited: int = 0
-    writes: int = 0
-    most_writes: float = 0.0
-    burst_time: float = 0.0
-    allowed: float = 0.0
-    lags: list[float] = field(default_factory=list)
-    lone: list[float] = field(default_factory=list)
-    wrong: int = 0  # burst tickets without exactly one escalation note
-    calls_by_kind: Counter = field(default_factory=Counter)
+    def __init__(self, tracker: str):
+        self.tracker = tracker
+        self.first_pass, self.first_calls, self.idle_calls = 0.0, 0, 0
+        self.escalated = self.calls = self.limited = self.writes = 0
+        self.once = 0  # look-ups once per connector (`ONCE`), not in `calls`
+        self.most_writes = 0.0
+        self.burst_time = self.allowed = 0.0
+        self.lags: list[float] = []
+        self.lone: list[float] = []
+        self.wrong = 0  # burst tickets without exactly one escalation note
+        self.calls_by_kind: Counter = Counter()
 
     @property
     def per(self) -> float:
