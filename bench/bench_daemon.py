@@ -249,7 +249,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> bool:
         f"  ratio (target <= {BURST_RATIO})": lambda r: f"{r.burst_time / r.allowed:.2f}" if r.allowed else "-",
         "answered 429": lambda r: f"{r.limited}",
         "lag p50, s": lambda r: f"{statistics.median(r.lags):.2f}" if r.lags else "-",
-        f"lag p99, s (target <= {lag_target:.0f})": lambda r: f"{pct(r.lags, 0.99):.2f}",
+        f"lag p99, s (target <= {lag_target:.1f})": lambda r: f"{pct(r.lags, 0.99):.2f}",
         "lone deadline lag p50, ms": lambda r: f"{1000 * statistics.median(r.lone):.0f}" if r.lone else "-",
         f"lone deadline lag p99, ms (target <= {LONE_P99 * 1000:.0f})":
             lambda r: f"{1000 * pct(r.lone, 0.99):.0f}" if r.lone else "-",
