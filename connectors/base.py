@@ -43,6 +43,58 @@ def markers_in(text: str | None) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone a note names: the id the role directory and the ticket's history use (`key`: a Jira
+    Cloud accountId, a Jira Data Center user name, a Zammad login), the name people know them by,
+    and the id the tracker mentions them by where it is not the key (Zammad's numeric user id).
+
+    A note carries a person as a `mention` token; each connector renders it the tracker's way
+    (`connectors.jira.adf`, `connectors.zammad.notes`) and `plain` turns it into the name."""
+
+    key: str
+    name: str | None = None
+    mention_id: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What a reader sees: the display name, else the id (a user the tracker does not know)."""
+        return self.name or self.key
+
+
+# A mention inside a note's text: characters of Unicode's private use area, which no person
+# types and no tracker's API needs, around the person's key, mention id and name.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_MENTION = re.compile(f"{_OPEN}([^{_SEP}{_CLOSE}]*){_SEP}([^{_SEP}{_CLOSE}]*){_SEP}([^{_CLOSE}]*){_CLOSE}")
+
+
+def mention(person: Person) -> str:
+    """`person` as a mention token in a note's text (rendered by the connector that writes it)."""
+    clean = str.maketrans("", "", _OPEN + _SEP + _CLOSE)
+    return (f"{_OPEN}{person.key.translate(clean)}{_SEP}{(person.mention_id or '').translate(clean)}{_SEP}"
+            f"{(person.name or '').translate(clean)}{_CLOSE}")
+
+
+def split_mentions(text: str) -> list[str | Person]:
+    """A text as runs of plain text and the persons mentioned between them, in order."""
+    out: list[str | Person] = []
+    at = 0
+    for found in _MENTION.finditer(text):
+        if found.start() > at:
+            out.append(text[at:found.start()])
+        key, mention_id, name = found.groups()
+        out.append(Person(key, name or None, mention_id or None))
+        at = found.end()
+    if at < len(text):
+        out.append(text[at:])
+    return out
+
+
+def plain(text: str) -> str:
+    """A note's text with each mention as the person's name: for an e-mail, a subject, a log."""
+    return _MENTION.sub(lambda m: m.group(3) or m.group(1), text)
+
+
+@dataclass(frozen=True)
 class Fresh:
     """One ticket as it is now, with the markers of the escalator's notes on it: what an action
     is decided and written from (`Connector.read_fresh`)."""
@@ -195,6 +247,11 @@ class Connector(Protocol):
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Bring the note to these people's attention (Jira notify / Zammad mention)."""
+
+    def person(self, user: str) -> Person:
+        """The person a role directory or history id stands for, with the display name the tracker
+        knows (asked once per connector, remembered); a user the tracker does not know is named by
+        the id."""
 
     def find_problem(self, incident: Incident) -> str | None:
         """The ref of the problem record linked to the incident by the escalator, or None."""

@@ -449,6 +449,10 @@ class Daemon:
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
                               watch_from=self.watch_from, holders=self.ctx.holders(resolved))
+            levels = self.ctx.level_memory(resolved, decision)  # a level field that lost its value (mapping.level)
+            if levels is not None:
+                decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
+                                  watch_from=self.watch_from, holders=self.ctx.holders(resolved), levels=levels)
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")

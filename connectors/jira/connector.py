@@ -30,10 +30,11 @@ from connectors.base import (
     RecordSpec,
     marker_text,
     markers_in,
+    plain,
     record_label,
 )
 from connectors.http import TrackerError
-from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
+from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_body, wiki_note
 from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
 from connectors.writes import write_once
@@ -78,7 +79,10 @@ class JiraConnector:
         self.client = client
         self.mapping = mapping
         self.page_size = page_size
-        self.translator = Translator(mapping, client.user_id)
+        self.translator = Translator(mapping, self._user_seen)
+        #: user id -> display name (None: Jira does not know the user), learnt from every user object
+        #: a read brings (authors, assignees) and asked for only for the others (`person`)
+        self._names: dict[str, str | None] = {}
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
@@ -389,8 +393,10 @@ class JiraConnector:
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         if not people:
             return
+        # an e-mail: each person mentioned in the note by name (a mention is the comment's)
+        text = plain(text)
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
-        self.client.notify(incident.ref, subject, text, html, people)
+        self.client.notify(incident.ref, plain(subject), text, html, people)
         for person in people:
             self.client.add_watcher(incident.ref, person)
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
@@ -454,7 +460,7 @@ class JiraConnector:
                                "(set duties.problems.project)")
         fields: dict = {"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": title[:255],
                         "labels": [label],
-                        "description": adf_doc(text) if self.cloud else wiki_escape(text)}
+                        "description": adf_doc(text) if self.cloud else wiki_body(text)}
         if assignee:
             fields["assignee"] = self.client.user_ref(assignee)
         created = self.client.create_issue(fields)

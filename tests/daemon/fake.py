@@ -29,7 +29,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, marker_text, record_label
+from connectors.base import (
+    Change,
+    Cursor,
+    Fresh,
+    Person,
+    ReadResult,
+    RecordSpec,
+    marker_text,
+    plain,
+    record_label,
+)
 from connectors.factory import connector_class
 from connectors.http import (
     AuthError,
@@ -139,6 +149,7 @@ class FakeTracker:
         self.before: dict[str, Callable[[], object]] = {}  # call name -> run once, just before that call
         self.filed: list[Filed] = []  # problems and tasks, in creation order
         self.problem_of: dict[str, str] = {}  # incident id -> problem ref (the incident's own record)
+        self.names: dict[str, str] = {}  # user id -> display name (none: the notes name the id)
 
     # -- test helpers ----------------------------------------------------------------------
     def add(self, incident: Incident) -> Incident:
@@ -273,7 +284,8 @@ class FakeConnector:
             if change.state is not None and change.state != cur.state:
                 changes.update(state=change.state, state_history=(
                     *cur.state_history, StateChange(at=now, by=ESCALATOR, state=change.state)))
-            ticket.notes.append(Note(f"{change.text}\n{marker_text(change.marker)}", change.marker, now))
+            # a note as readers see it: each mention as the person's name
+            ticket.notes.append(Note(f"{plain(change.text)}\n{marker_text(change.marker)}", change.marker, now))
             self._write(incident, **changes)
             self.t.answer(late, "write")
 
@@ -317,7 +329,7 @@ class FakeConnector:
             return False
         late = self.t._call("add_note", incident.id)
         ticket = self.t.tickets[incident.id]
-        ticket.notes.append(Note(f"{text}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
+        ticket.notes.append(Note(f"{plain(text)}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
         self._write(incident)
         self.t.answer(late, "add_note")
         return True
@@ -328,6 +340,9 @@ class FakeConnector:
         late = self.t._call("notify", incident.id)
         self.t.tickets[incident.id].notified.append((list(people), subject))
         self.t.answer(late, "notify")
+
+    def person(self, user: str) -> Person:
+        return Person(user, self.t.names.get(user))
 
     def find_problem(self, incident: Incident) -> str | None:
         self.t._call("find_problem", incident.id)
