@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from connectors.base import Person, plain, split_mentions
-from mapping.actions import Escalate, RepeatEscalation, RestoreLevel, RestoreSeverity, WarnBeforeBreach
+from mapping.actions import (
+    Escalate,
+    RepeatEscalation,
+    RestoreLevel,
+    RestoreSeverity,
+    WarnBeforeBreach,
+)
 from mapping.loader import load_procedure
 from plugin import notes
 from tests.daemon.conftest import T0, incident
