@@ -256,6 +256,33 @@ class JiraConnector:
         if project.get("key") and project.get("projectTypeKey"):
             self._project_types[project["key"]] = project["projectTypeKey"]
 
+    # -- people ---------------------------------------------------------------------------------
+    def _user_seen(self, user: dict | None) -> str | None:
+        """The id of a user object of an answer, its display name remembered for the notes."""
+        user_id = self.client.user_id(user)
+        if user_id and (user or {}).get("displayName"):
+            self._names[user_id] = str(user["displayName"])
+        return user_id
+
+    def person(self, user: str) -> Person:
+        """The user behind an id of the role directory: GET /user (Cloud `accountId=`, Data Center
+        `username=`; https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-users/#api-rest-api-3-user-get),
+        once per user; a user seen in a read costs nothing. One Jira does not know (404) is named by
+        the id; one whose profile the token may not see (403) too, and is asked again later."""
+        if user not in self._names:
+            try:
+                self._names[user] = self.client.user_name(user)
+            except (Unreachable, ServerError, RateLimited):
+                raise
+            except NotFound:
+                log.warning("jira.user-missing", extra={"event": "jira.user-missing", "user": user})
+                self._names[user] = None
+            except TrackerError as err:
+                log.warning("jira.user-unreadable", extra={"event": "jira.user-unreadable", "user": user,
+                                                           "status": err.status})
+                return Person(user)
+        return Person(user, self._names[user])
+
     # -- writes ---------------------------------------------------------------------------
     def _set_fields(self, incident: Incident, fields: dict, term: str, value: object) -> None:
         try:

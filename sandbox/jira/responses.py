@@ -21,6 +21,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.jira.adf import adf_invalid
 from sandbox.jira.exceptions import GONE, JiraError, ServiceDeskError
 from sandbox.jira.models import JiraModel
 from sandbox.jira.permissions import CATALOGUE
@@ -116,6 +117,27 @@ class JiraResponses:
     # -- handlers: small reads -------------------------------------------------------------------
     def myself(self, req: Request, me: User) -> dict:
         return self.model.render_user(me.key, full=True)
+
+    def user(self, req: Request, me: User) -> dict:
+        """GET /user: one user by `accountId` (Cloud; v3 spec, "Get user": 404 when not found), by
+        `username` or `key` (Data Center, Jira Server REST reference api/2/user: 404 "The user
+        named '…' does not exist")."""
+        if self.flavour == "cloud":
+            wanted = req.arg("accountId")
+            if not wanted:
+                raise JiraError(400, ["The accountId query parameter needs to be provided."])
+            found = next((u for u in self.model.users.values() if u.account_id == wanted), None)
+            if found is None:
+                raise JiraError(404, ["Specified user does not exist or you do not have required permissions"])
+        else:
+            name, key = req.arg("username"), req.arg("key")
+            if not (name or key):
+                raise JiraError(400, ["Either the 'username' or the 'key' query parameter is required."])
+            found = next((u for u in self.model.users.values()
+                          if (name and u.name.casefold() == name.casefold()) or (key and u.dc_key == key)), None)
+            if found is None:
+                raise JiraError(404, [f"The user named '{name or key}' does not exist"])
+        return self.model.render_user(found.key)
 
     def editmeta(self, req: Request, me: User) -> dict:
         issue = self._issue(req, me)
@@ -453,6 +475,10 @@ class JiraResponses:
             if not (isinstance(text, dict) and text.get("type") == "doc"):
                 raise JiraError(400, [], {"comment": "Operation value must be an Atlassian Document "
                                           "(see the Atlassian Document Format)"})
+            if adf_invalid(text):
+                # a document the ADF schema refuses (`sandbox.jira.adf`): Jira Cloud answers 400
+                # INVALID_INPUT and stores nothing (github.com/nguyenvanduocit/jira-mcp/issues/42)
+                raise JiraError(400, ["INVALID_INPUT"])
         elif not isinstance(text, str):
             raise JiraError(400, [], {"comment": "Comment body must be a string."})
         if not text or (isinstance(text, dict) and not text.get("content")) or (isinstance(text, str) and not text.strip()):
@@ -497,9 +523,10 @@ class JiraResponses:
         start = max(self._int(req, "startAt", 0), 0)
         # Cloud pages comments 100 at a time (v3 spec); Data Center gives all of them by default
         size = max(self._int(req, "maxResults", 100 if self.flavour == "cloud" else len(comments)), 0)
-        tz, props = self._tz(me), "properties" in self._expand_param(req, None)
+        tz, expand = self._tz(me), self._expand_param(req, None)
+        props, html = "properties" in expand, "renderedBody" in expand
         return {"startAt": start, "maxResults": size, "total": len(comments),
-                "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
+                "comments": [self.model.render_comment(issue, c, tz, with_properties=props, with_html=html)
                              for c in comments[start:start + size]]}
 
     def add_comment(self, req: Request, me: User) -> Response:

@@ -42,6 +42,7 @@ def url_paths(flavour: str) -> list[Route]:
     a = API_ROOT[flavour]
     both: list[Route] = [
         ("GET", f"{a}/myself", R.myself),
+        ("GET", f"{a}/user", R.user),
         ("GET", f"{a}/mypermissions", R.my_permissions),
         ("GET", f"{a}/serverInfo", R.server_info),
         ("POST", f"{a}/issue", R.create_issue),
