@@ -146,6 +146,9 @@ class Cursor:
     since: datetime | None = None
     seen: dict[str, str] = field(default_factory=dict)  # ticket id -> updated_at iso, oldest first
     overlap: timedelta = timedelta(minutes=2)
+    #: the mapping the reads were made under (`TrackerMapping.fingerprint`): a ticket read under
+    #: another one (a field recreated, an option remapped) must be read again, whatever its `updated`
+    mapping: str | None = None
 
     def __post_init__(self) -> None:
         # a saved cursor or a copy: oldest update first, the order in which they are forgotten
@@ -173,14 +176,24 @@ class Cursor:
             del seen[oldest]
 
     def to_json(self) -> dict:
-        return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen)}
+        return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen),
+                "mapping": self.mapping}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Cursor:
         if not data:
             return cls()
         since = datetime.fromisoformat(data["since"]) if data.get("since") else None
-        return cls(since=since, seen=dict(data.get("seen") or {}))
+        return cls(since=since, seen=dict(data.get("seen") or {}), mapping=data.get("mapping"))
+
+    def under(self, mapping: str | None) -> Cursor:
+        """This cursor for reads under `mapping` (a fingerprint): itself, or a fresh one — every ticket
+        read again — when it was recorded under another mapping. One recorded before cursors named
+        their mapping is taken as this mapping's."""
+        if mapping is None or self.mapping in (None, mapping):
+            self.mapping = mapping or self.mapping
+            return self
+        return Cursor(overlap=self.overlap, mapping=mapping)
 
 
 @dataclass(frozen=True)

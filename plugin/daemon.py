@@ -182,7 +182,8 @@ class Daemon:
         self.metrics = ctx.metrics
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
         self.schedule = Schedule()
-        self.cursor = journal.cursor(self.tracker)
+        # read again whatever was read under another mapping (a recreated field has a new id)
+        self.cursor = journal.cursor(self.tracker).under(mapping.fingerprint() if mapping else None)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
         self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
@@ -323,7 +324,7 @@ class Daemon:
         """This daemon has just taken the lead: another leader may have moved on since it read
         the journal, so what it keeps is read again, as at a start."""
         journal = self.ctx.journal
-        self.cursor = journal.cursor(self.tracker)
+        self.cursor = journal.cursor(self.tracker).under(self.ctx.mapping.fingerprint() if self.ctx.mapping else None)
         due = journal.schedule(self.tracker)
         watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
         self.schedule = Schedule()
@@ -400,7 +401,8 @@ class Daemon:
         # 3. everything changed since the cursor
         cursor = None
         if poll and not self.stopping:
-            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
+            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap,
+                            mapping=self.cursor.mapping)
             for item in ctx.connector.read_changed(cursor):
                 read.setdefault(item.id, item)  # a ticket re-read above is as fresh
         stats.read += len(read)

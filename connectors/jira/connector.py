@@ -26,6 +26,7 @@ from connectors.base import (
     Change,
     Cursor,
     Fresh,
+    Person,
     ReadResult,
     RecordSpec,
     marker_text,
@@ -33,7 +34,7 @@ from connectors.base import (
     plain,
     record_label,
 )
-from connectors.http import TrackerError
+from connectors.http import NotFound, RateLimited, ServerError, TrackerError, Unreachable
 from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_body, wiki_note
 from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
