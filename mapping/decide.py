@@ -71,7 +71,11 @@ def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: s
     level_back = lost_level(incident, levels)
     if level_back is not None:
         actions.append(level_back)
-        effective = effective.model_copy(update={"escalation_level": level_back.level})
+    # a level the escalator reached (the journal) is done, whatever the field reads now: written back
+    # above, written back before, or cleared by a person — never escalated again
+    done = max(level_back.level if level_back else 0, levels.reached if levels else 0)
+    if done > incident.escalation_level:
+        effective = effective.model_copy(update={"escalation_level": done})
     outcome = evaluate(effective, procedure, now)
     actions.extend(outcome.due)
     actions.extend(flag for flag in illegal_changes(incident, procedure, incident.contract)

@@ -51,7 +51,7 @@ from connectors.http import (
     Unreachable,
 )
 from connectors.writes import write_once
-from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
+from mapping.incident import EscalationRecord, Incident, LevelChange, SeverityChange, StateChange, Unreadable
 
 ESCALATOR = "escalator-bot"
 #: a part of a combined write -> the value it carries (the note has none: its refusal is the request's)
@@ -277,7 +277,8 @@ class FakeConnector:
             changes: dict = {}
             if change.level is not None:
                 changes.update(escalation_level=change.level, escalations=(
-                    *cur.escalations, EscalationRecord(at=now, by=ESCALATOR, level=change.level)))
+                    *cur.escalations, EscalationRecord(at=now, by=ESCALATOR, level=change.level)),
+                    level_changes=(*cur.level_changes, LevelChange(at=now, by=ESCALATOR, level=change.level)))
             if change.severity is not None:
                 changes.update(severity=change.severity, severity_history=(
                     *cur.severity_history, SeverityChange(at=now, by=ESCALATOR, severity=change.severity)))
@@ -308,7 +309,8 @@ class FakeConnector:
         late = self.t._call("set_escalation_level", incident.id)
         cur = self.t.tickets[incident.id].incident
         records = (*cur.escalations, EscalationRecord(at=self.t.clock.now(), by=ESCALATOR, level=level))
-        self._write(incident, escalation_level=level, escalations=records)
+        changes = (*cur.level_changes, LevelChange(at=self.t.clock.now(), by=ESCALATOR, level=level))
+        self._write(incident, escalation_level=level, escalations=records, level_changes=changes)
         self.t.answer(late, "set_escalation_level")
 
     def set_state(self, incident: Incident, state: int) -> bool:
