@@ -51,7 +51,14 @@ from connectors.http import (
     Unreachable,
 )
 from connectors.writes import write_once
-from mapping.incident import EscalationRecord, Incident, LevelChange, SeverityChange, StateChange, Unreadable
+from mapping.incident import (
+    EscalationRecord,
+    Incident,
+    LevelChange,
+    SeverityChange,
+    StateChange,
+    Unreadable,
+)
 
 ESCALATOR = "escalator-bot"
 #: a part of a combined write -> the value it carries (the note has none: its refusal is the request's)

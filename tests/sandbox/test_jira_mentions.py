@@ -12,7 +12,7 @@ from connectors.jira.adf import adf_note, wiki_note
 from connectors.jira.factory import make_connector
 from sandbox.jira.adf import adf_invalid
 from tests.jira.conftest import make_mapping
-from tests.sandbox.test_jira_sandbox import adf, cloud, clock, cloud_session, dc, dc_session  # noqa: F401
+from tests.sandbox.test_jira_sandbox import adf, clock, cloud, cloud_session, dc, dc_session  # noqa: F401
 
 LI = "Li Ming"
 
