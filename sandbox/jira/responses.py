@@ -722,6 +722,31 @@ class JiraResponses:
                                             description=str(body.get("description") or ""))
         return Response(201, self.model.render_field(cf.id))
 
+    def delete_field(self, req: Request, me: User) -> Response:
+        """DELETE /field/{id} (Cloud): "This operation is asynchronous": 303 See Other with the task's
+        `location` and its TaskProgressBean (v3 spec, "Delete custom field"; Administer Jira). The sandbox
+        finishes the task at once: the field is gone from fields, screens and issues."""
+        self._require(me, "ADMINISTER", 403, "Only Jira administrators can delete custom fields.")
+        cf = self.model.custom_fields.get(req.params["field"])
+        if cf is None:
+            raise JiraError(404, [f"The custom field {req.params['field']} was not found."])
+        self.model.delete_custom_field(cf.id)
+        stamp = int(self.model.now().timestamp() * 1000)
+        task_id = str(10000 + len(self.model.tasks))
+        url = f"{self._link_base()}{self.model.api}/task/{task_id}"
+        task = {"self": url, "id": task_id, "description": f"Deleting custom field {cf.name}", "status": "COMPLETE",
+                "result": None, "submittedBy": 10000, "progress": 100, "elapsedRuntime": 0, "submitted": stamp,
+                "started": stamp, "finished": stamp, "lastUpdate": stamp}
+        self.model.tasks[task_id] = task
+        return Response(303, task, {"Location": url})
+
+    def get_task(self, req: Request, me: User) -> dict:
+        """GET /task/{taskId}: a task's progress (v3 spec, "Get task")."""
+        task = self.model.tasks.get(req.params["task"])
+        if task is None:
+            raise JiraError(404, [f"The task {req.params['task']} was not found."])
+        return task
+
     def get_contexts(self, req: Request, me: User) -> dict:
         cf = self.model.custom_field(req.params["field"])
         wanted = set(req.query.get("contextId", []))
