@@ -186,10 +186,10 @@ def _contract_name(key: str, contract: Contract, lang: Language) -> str:
     return contract.name.in_(lang) if contract.name else key
 
 
-#: Lateness under this is the daemon's reading, not a missed deadline, and is not announced: a
+#: Lateness up to `grace` is the daemon's reading, not a missed deadline, and is not announced: a
 #: deadline the daemon learns of from a read (a new ticket, a changed severity) is seen at its next
 #: poll, up to a poll interval after it passed, and a known one is acted on within seconds. The
-#: daemon passes its poll interval (`grace`); this is the floor.
+#: writer passes its poll interval plus this (the pass's own time); alone, this is the floor.
 ON_TIME_WITHIN = timedelta(minutes=1)
 
 
@@ -228,7 +228,7 @@ def escalation_note(action: Escalate, incident: Incident, procedure: Procedure, 
     else:
         # by how much the deadline was missed, in SLA time: the time counted beyond what was allowed
         overdue = max(action.elapsed - action.allowed, timedelta(0))
-        late = overdue >= max(grace, ON_TIME_WITHIN)
+        late = overdue > max(grace, ON_TIME_WITHIN)
         if at_once:
             key = "escalation_at_once_late" if late else "escalation_at_once"
         else:
