@@ -297,7 +297,9 @@ class Provisioner(Protocol):
         """Read the live tracker; say what the procedure needs and what is missing. Writes nothing."""
 
     def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
-        """Create what the plan says is missing; return the mapping and one line per change made."""
+        """Create what the plan says is missing; return the mapping and one line per change made: one per
+        step of `plan.changes` (a step's parts — a field, its context, its options — on its one line), so
+        the plan's count is the count of what apply made."""
 
     def check(self, mapping: TrackerMapping) -> list[str]:
         """Compare a mapping file with the live tracker: one line per difference."""
