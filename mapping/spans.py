@@ -10,7 +10,8 @@ the 6 h were working hours. So every figure a note gives of SLA time is written 
   calendar, '4 h (24x7)' / '4小时（7×24）' on a 24x7 one; `full=True` adds which calendar
   ('6 h of working time (business calendar Mon–Fri 09:00–12:00, 13:00–18:00, public holidays
   off)'), for the first figure of a note;
-- `calendar_text(calendar, lang)`: that description alone;
+- `calendar_text(calendar, lang)`: that description alone; `time_kind` the short label
+  ('working time' / '24x7') for a table's column;
 - `clock_span(value, lang)`: a span of wall-clock time ('15 min (clock time)'), for the few
   rules that are not counted on the contract's calendar (the 15 minutes of §4.3.1.2).
 
@@ -25,6 +26,8 @@ from mapping.procedure import WEEKDAYS, Calendar
 from mapping.text import Language, Texts, format_duration
 
 _WORDS = Texts("mapping.spans", {
+    "kind_working": ("工作时间", "working time"),
+    "kind_always": ("7×24", "24x7"),
     "working": ("工作时间{span}", "{span} of working time"),
     "working_full": ("工作时间{span}（{calendar}）", "{span} of working time ({calendar})"),
     "always": ("{span}（7×24）", "{span} (24x7)"),
@@ -84,6 +87,11 @@ def calendar_text(calendar: Calendar, lang: Language) -> str:
     if calendar.country or calendar.holidays or calendar.arrangements:
         text = _w("holidays_off", lang, calendar=text)
     return text
+
+
+def time_kind(calendar: Calendar, lang: Language) -> str:
+    """The kind of time a calendar counts, for a column or a label: 'working time' or '24x7'."""
+    return _w("kind_always" if calendar.always else "kind_working", lang)
 
 
 def sla_span(value: timedelta, calendar: Calendar, lang: Language, *, full: bool = False,
