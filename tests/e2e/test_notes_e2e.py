@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+import yaml
 
 from connectors.base import plain
 from connectors.jira.adf import body_text
@@ -150,3 +151,21 @@ def test_a_recreated_level_field_gets_the_level_written_back_once(site, clock, s
     [note] = [plain(n) for n in site.notes(s) if "level-restore-L1" in n]
     assert f"【升级级别已恢复】{s.ref} 的“升级级别”字段现为空，但本助手已于" in note and "仅此一次" in note
     assert "daemon.level-restored" in again.output() and "Traceback" not in again.output()
+
+
+@pytest.mark.parametrize("site", ["zammad"], indirect=True)
+def test_with_language_en_the_note_is_english_throughout_and_signed_in_english(site, clock, start_daemon):
+    config = yaml.safe_load(site.config_path.read_text(encoding="utf-8"))
+    config["language"] = "en"  # the config's one language: notes, reports, tables
+    site.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    daemon = start_daemon()
+    daemon.wait_ready()
+    s = site.create("core switch down", 2, "24x7")  # the project manager after 4 h, round the clock
+    run_until(clock, daemon, lambda: "escalation-L1" in site.markers(s), "the level-1 escalation",
+              by=reported_at(site, s.ticket_id) + 5 * HOUR)
+    assert daemon.stop() == 0
+    [html] = [n for n in site.notes(s) if "escalation-L1" in n]
+    text = plain(html)
+    assert f'rel="nofollow">{PM}</a>' in html and "事件升级助手" not in text and "— incident-escalator" in text
+    assert "must be reported to the project manager within 4 h (24x7); the deadline was" in text
+    assert "missed" not in text  # escalated at its deadline
