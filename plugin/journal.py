@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 
+def entries_filter(placeholder: str, **equal: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause (or "") and its arguments that keep the actions whose columns equal the
+    values given; a value of None or "" does not filter. `placeholder` is the driver's ("?", "%s")."""
+    kept = {column: value for column, value in equal.items() if value}
+    where = " AND ".join(f"{column} = {placeholder}" for column in kept)
+    return (" WHERE " + where if where else ""), list(kept.values())
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     tracker: str
@@ -238,17 +246,9 @@ class Journal:
         return row is not None
 
     def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]:
-        query, args = "SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions", []
-        where = []
-        if tracker:
-            where.append("tracker = ?")
-            args.append(tracker)
-        if ticket_id:
-            where.append("ticket_id = ?")
-            args.append(ticket_id)
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        where, args = entries_filter("?", tracker=tracker, ticket_id=ticket_id)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+            rows = self._db.execute("SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions"
+                                    + where + " ORDER BY id", args).fetchall()
         return [JournalEntry(t, i, r, m, k, o, datetime.fromisoformat(a), json.loads(d))
                 for t, i, r, m, k, o, a, d in rows]

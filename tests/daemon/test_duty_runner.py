@@ -136,18 +136,24 @@ def test_no_duty_on_holidays_or_weekends_one_on_a_make_up_day(duties_world):
     assert review_days == []  # nothing pending review: an empty list is not sent
 
 
-def test_an_outage_is_caught_up_once(duties_world, caplog):
-    caplog.set_level(logging.INFO, logger="escalator.daemon")
-    w = duties_world
+def _down_between(w, start: str, end: str):
+    """Ticket 1 (severity 4) watched, then the tracker down from `start` to `end`, a pass an hour."""
     w.tracker.add(incident("1", severity=4, contract="default"))
     settle(w)
     daemon = w.daemon(poll_interval=3600)
     daemon.cycle()
     w.tracker.down = True
-    w.clock.set(cst("2026-03-02 16:00"))
-    while w.clock.now() < cst("2026-03-04 10:00"):  # Monday 16:00 to Wednesday 10:00
+    w.clock.set(cst(start))
+    while w.clock.now() < cst(end):
         daemon.cycle()
         w.clock.advance(H)
+    return daemon
+
+
+def test_an_outage_is_caught_up_once(duties_world, caplog):
+    caplog.set_level(logging.INFO, logger="escalator.daemon")
+    w = duties_world
+    daemon = _down_between(w, "2026-03-02 16:00", "2026-03-04 10:00")  # Monday 16:00 to Wednesday 10:00
     assert duty_notes(w, "1") == []
     w.tracker.down = False
     daemon.cycle()
@@ -413,15 +419,7 @@ def test_a_brand_new_install_skips_the_duties_due_before_it_watched(duties_world
 
 def test_a_caught_up_digest_is_its_own_days_without_later_tickets(duties_world):
     w = duties_world
-    w.tracker.add(incident("1", severity=4, contract="default"))
-    settle(w)
-    daemon = w.daemon(poll_interval=3600)
-    daemon.cycle()
-    w.tracker.down = True
-    w.clock.set(cst("2026-03-03 16:00"))
-    while w.clock.now() < cst("2026-03-04 10:00"):
-        daemon.cycle()
-        w.clock.advance(H)
+    daemon = _down_between(w, "2026-03-03 16:00", "2026-03-04 10:00")
     # reported Wednesday morning, after Tuesday's digest and update were due
     w.tracker.add(incident("2", severity=4, contract="default", reported_at=cst("2026-03-04 09:30")))
     w.tracker.down = False

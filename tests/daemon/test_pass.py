@@ -129,6 +129,16 @@ def _strict_procedure(tmp_path):
     return load_procedure(override)
 
 
+def _archived_directly_under_watch(world):
+    """Ticket 1 watched, archived straight from 处理中 an hour later, then a pass: the daemon, the ticket."""
+    daemon = world.daemon()
+    daemon.cycle()
+    world.at(H)
+    _archive_directly(world, "1")
+    daemon.cycle()
+    return daemon, world.tracker.ticket("1")
+
+
 def _archive_directly(world, ticket_id: str):
     world.tracker.update(ticket_id, state=7, state_history=(
         StateChange(at=T0, state=1), StateChange(at=T0, state=2), StateChange(at=T0, state=3),
@@ -137,12 +147,7 @@ def _archive_directly(world, ticket_id: str):
 
 def test_flags_an_illegal_state_change_without_putting_it_back(world):
     world.tracker.add(incident("1", severity=3))
-    daemon = world.daemon()
-    daemon.cycle()
-    world.at(H)
-    _archive_directly(world, "1")
-    daemon.cycle()
-    t = world.tracker.ticket("1")
+    _, t = _archived_directly_under_watch(world)
     assert t.incident.state == 7
     assert [n.marker for n in t.notes] == [f"transition-3-7-{int((T0 + H).timestamp())}"]
     assert "由处理中直接改为已归档" in t.notes[0].text and "§4.5.2" in t.notes[0].text
@@ -153,12 +158,7 @@ def test_puts_an_illegal_state_change_back_where_the_contract_enforces(world, tm
     caplog.set_level(logging.INFO, "escalator.daemon")
     world.procedure = _strict_procedure(tmp_path)
     world.tracker.add(incident("1", severity=3, contract="strict"))
-    daemon = world.daemon()
-    daemon.cycle()
-    world.at(H)
-    _archive_directly(world, "1")
-    daemon.cycle()
-    t = world.tracker.ticket("1")
+    daemon, t = _archived_directly_under_watch(world)
     assert t.incident.state == 3
     assert len(t.notes) == 1 and "本助手将状态改回处理中" in t.notes[0].text
     assert [r.fields["reverted"] for r in events(caplog, "daemon.transition-flagged")] == [True]

@@ -17,7 +17,15 @@ from plugin.config import load_config
 from sandbox.jira import Workflow, WorkflowTransition
 from sandbox.jira.permissions import BotProfile
 from sandbox.server import Fault
-from tests.jira.conftest import ENV, STATES, Sleeps, config_file, procedure_workflow, transport
+from tests.jira.conftest import (
+    ENV,
+    STATES,
+    Sleeps,
+    config_file,
+    dc_fields_and_mapping,
+    procedure_workflow,
+    transport,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -312,18 +320,7 @@ def test_data_center_apply_creates_the_fields_and_leaves_the_options_to_the_admi
 
 def test_data_center_read_and_write_round_trip(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:
     sb = dc_sandbox
-    sev_field = sb.create_custom_field("Incident severity 事件级别", "select", searcher="multiselectsearcher")
-    cat_field = sb.create_custom_field("Incident category 事件分类", "cascadingselect")
-    lvl_field = sb.create_custom_field("Escalation level 升级级别", "select", searcher="multiselectsearcher")
-    sev = sb.add_options(sev_field, ["1", "2", "3", "4"])
-    lvl = sb.add_options(lvl_field, ["0", "1", "2", "3"])
-    cat = sb.add_options(cat_field, ["1"])
-    mapping = TrackerMapping(
-        tracker="jira", base_url=sb.base_url, flavour="datacenter", projects=["SD"], issue_types=["10001"],
-        severity={"field": sev_field, "values": dict(enumerate(sev, start=1))},
-        category={"field": cat_field, "values": {"1": cat[0]}},
-        escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
-        states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
+    mapping, sev_field, sev = dc_fields_and_mapping(sb)
     config = load_config(config_file(tmp_path, sb, monkeypatch))
     conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     engineer = sb.add_user("Wang Fang", "wangfang@example.com")
