@@ -70,7 +70,8 @@ Never twice, never lost — the tracker is the source of truth:
   value and the no-downgrade rule, asked again on it, still wants the same restore —
   no-downgrade is the one rule that overwrites a person's edit, and its note says so; an
   illegal state change is put back only while the ticket is still in it. Calls per
-  escalation on Jira: the read, the notification, the read before the write, the write;
+  escalation on Jira: the read, the notification, the read before the write, the write
+  (and, once per person and run, the look-up of a role holder's display name for the note);
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
   re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
