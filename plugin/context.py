@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector
+from connectors.base import Connector, Person
+from connectors.http import TrackerError
+from mapping.actions import Escalate
+from mapping.decide import Decision
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
+from mapping.level import LevelMemory
 from mapping.procedure import Procedure
 from plugin.clock import Clock
 from plugin.config import Config
@@ -122,6 +126,45 @@ class DaemonContext:
         for role in self.procedure.downgrade_exception.roles:
             approvers.update(self.people(role, incident))
         return approvers
+
+    def person(self, user: str | None, name: str | None = None) -> Person | None:
+        """The person behind a user id, as a note names and mentions them (the tracker's display name,
+        else `name` from the ticket's history, else the id); None for no user. A look-up the tracker
+        refuses names them by what is known: a note is not held back for a name."""
+        if not user:
+            return None
+        try:
+            found = self.connector.person(user)
+        except TrackerError as exc:
+            self.log(logging.WARNING, "daemon.person-unknown", user=user, error=str(exc))
+            found = Person(user)
+        return replace(found, name=name) if found.name is None and name else found
+
+    def persons(self, users: Iterable[str]) -> list[Person]:
+        return [p for u in users if (p := self.person(u)) is not None]
+
+    # -- what the journal remembers -------------------------------------------------------------
+    def level_memory(self, incident: Incident, decision: Decision) -> LevelMemory | None:
+        """What the journal says of the ticket's escalation level (`mapping.level`), asked only where a
+        level may have been lost: the field reads below a level the ticket's history shows, or the
+        timetable finds levels due (a recreated field has no history). None: nothing to remember."""
+        if incident.escalation_level >= len(self.procedure.escalation.targets):
+            return None
+        shown = max((e.level for e in incident.escalations), default=0)
+        if shown <= incident.escalation_level and not any(isinstance(a, Escalate) for a in decision.actions):
+            return None
+        reached, reached_at, back = 0, None, 0
+        for entry in self.journal.entries(self.tracker, incident.id):
+            if entry.kind == "escalate" and entry.outcome in ("done", "already-done"):
+                level = int(entry.detail.get("level") or entry.marker.removeprefix("escalation-L").split("-")[0])
+                # on the ticket: written with its note, found there, or the note found (its level with it)
+                on_ticket = entry.outcome == "already-done" or entry.detail.get("level_written") \
+                    or int(entry.detail.get("level_found") or 0) >= level
+                if on_ticket and level >= reached:
+                    reached, reached_at = level, entry.at
+            elif entry.kind == "restore-level" and entry.outcome == "done":
+                back = max(back, int(entry.detail.get("level") or 0))
+        return LevelMemory(reached, reached_at, back) if reached else None
 
     # -- what happened ----------------------------------------------------------------------
     def record(self, ticket_id: str, ref: str, marker: str, kind: str, outcome: str, detail: dict) -> None:

@@ -33,7 +33,8 @@ Never twice, never lost — the tracker is the source of truth:
 - an escalation is read -> notify -> read -> note + level (one write): four calls, two of
   them writes (Jira: GET /issue, POST /issue/{key}/notify, GET /issue, PUT /issue; Zammad:
   GET /ticket_history, POST /mentions for each person not mentioned yet, GET
-  /ticket_history, PUT /tickets). Notify comes first: on Zammad the mention subscribes
+  /ticket_history, PUT /tickets; and, once per person and run, the look-up of a role
+  holder's display name for the note). Notify comes first: on Zammad the mention subscribes
   the people, and Zammad tells subscribers only of updates made after they subscribed;
   and a notification sent after its note could be lost to a crash with nothing left to
   tell (the marker says done). Jira's notification is one call whose answer is its
@@ -194,7 +195,8 @@ class Daemon:
         self.metrics = ctx.metrics
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
         self.schedule = Schedule()
-        self.cursor = journal.cursor(self.tracker)
+        # read again whatever was read under another mapping (a recreated field has a new id)
+        self.cursor = journal.cursor(self.tracker).under(mapping.fingerprint() if mapping else None)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
         self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
@@ -335,7 +337,7 @@ class Daemon:
         """This daemon has just taken the lead: another leader may have moved on since it read
         the journal, so what it keeps is read again, as at a start."""
         journal = self.ctx.journal
-        self.cursor = journal.cursor(self.tracker)
+        self.cursor = journal.cursor(self.tracker).under(self.ctx.mapping.fingerprint() if self.ctx.mapping else None)
         due = journal.schedule(self.tracker)
         watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
         self.schedule = Schedule()
@@ -412,7 +414,8 @@ class Daemon:
         # 3. everything changed since the cursor
         cursor = None
         if poll and not self.stopping:
-            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
+            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap,
+                            mapping=self.cursor.mapping)
             for item in ctx.connector.read_changed(cursor):
                 read.setdefault(item.id, item)  # a ticket re-read above is as fresh
         stats.read += len(read)
@@ -461,6 +464,10 @@ class Daemon:
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
                               watch_from=self.watch_from, holders=self.ctx.holders(resolved))
+            levels = self.ctx.level_memory(resolved, decision)  # a level field that lost its value (mapping.level)
+            if levels is not None:
+                decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
+                                  watch_from=self.watch_from, holders=self.ctx.holders(resolved), levels=levels)
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")

@@ -14,18 +14,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import Change
+from connectors.base import Change, Person
 from mapping.actions import (
     Action,
     Escalate,
     FlagIncompleteRecord,
     FlagTransition,
     RepeatEscalation,
+    RestoreLevel,
     RestoreSeverity,
     WarnBeforeBreach,
 )
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
+from mapping.level import LevelMemory, lost_level
 from mapping.text import format_duration
 from plugin import notes, refusals
 from plugin.context import DaemonContext, PassStats
@@ -66,6 +68,8 @@ class ActionWriter:
             self._warn(action, incident, stats, kept)
         elif isinstance(action, RepeatEscalation):
             self._repeat(action, incident, stats, kept)
+        elif isinstance(action, RestoreLevel):
+            self._restore_level(action, incident, stats)
         else:  # pragma: no cover - the Action union is closed
             raise TypeError(f"unknown action {action!r}")
 
@@ -75,19 +79,24 @@ class ActionWriter:
         ctx = self.ctx
         now = ctx.clock.now()
         people = ctx.people(action.role, incident)
+        grace = self._grace()
         role = ctx.procedure.role(action.role).name.en
+        late = max(action.elapsed - action.allowed, timedelta(0))  # SLA time, as the note says it
         if action.reason == "manual":
             why = "on request"
         elif action.allowed <= timedelta(0):
             why = "due immediately"
         else:
-            why = (f"allowed {format_duration(action.allowed, 'en')}, "
-                   f"deadline missed by {format_duration(action.overdue(now), 'en', elapsed=True)}")
+            why = f"allowed {format_duration(action.allowed, 'en')} of SLA time, " + (
+                f"deadline missed by {format_duration(late, 'en', elapsed=True)}" if late > grace
+                else "deadline met")
         summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
         if ctx.dry_run:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
+        named = ctx.persons(people)  # as the notes name and mention them
+        asker = self._asker(action, incident)
         # read -> notify -> read -> note + level in ONE write (the crash matrix is in plugin.daemon's
         # docstring). A note already there means an earlier run notified, and its level landed with
         # it: do not notify again. The marker check before notifying may use the markers the pass
@@ -106,7 +115,8 @@ class ActionWriter:
         wrote = notified = raised = False
         unreached = None
         if action.marker not in markers and people:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, mapping=ctx.mapping)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, named, mapping=ctx.mapping, grace=grace,
+                                         asker=asker)
             notified, unreached = self._notify(action, fresh, people, text)
             if unreached is not None:
                 failed["notify"] = unreached  # the escalation goes on without them; its note says so
@@ -119,7 +129,8 @@ class ActionWriter:
         # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
         level = action.level if fresh.escalation_level < action.level else None
         if action.marker not in markers:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached, mapping=ctx.mapping)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, named, unreached, mapping=ctx.mapping,
+                                         grace=grace, asker=asker)
             wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
                                                         alone=lambda _: text)
             raised = wrote and level is not None and value_refused is None
@@ -170,7 +181,7 @@ class ActionWriter:
         if ctx.clock.now() >= action.deadline:
             return  # the deadline passed while the pass ran: it escalates instead, a warning would mislead
         people = self._warned(action, incident)
-        text = notes.warning_note(action, incident, ctx.procedure, people)
+        text = notes.warning_note(action, incident, ctx.procedure, ctx.persons(people))
         subject = notes.warning_subject(action, incident, ctx.procedure)
         summary = f"level {action.level} ({action.role}) due {action.deadline.isoformat()}, contract {action.contract}"
         self._tell(action, incident, stats, people, subject, text, summary, "warned", kept, level=action.level,
@@ -192,7 +203,7 @@ class ActionWriter:
         ctx = self.ctx
         contract = incident.contract or ""
         people = ctx.people(action.role, incident)
-        text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping)
+        text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping, ctx.persons(people))
         subject = notes.repeat_subject(action, incident, ctx.procedure, contract)
         summary = f"level {action.level} ({action.role}): reminder {action.repeat} of {action.of}"
         self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated", kept,
@@ -319,7 +330,8 @@ class ActionWriter:
             return
         # no note, no restore: the note and the severity land in one write, or neither (a person's edit
         # is overwritten only where the ticket says why). The fresh read above is the one before it
-        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
+        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping,
+                                  by=ctx.person(action.lowered_by, action.lowered_by_name))
         wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, severity=action.to))
         # the escalations counted on the restored severity come next: they know the markers
         ctx.keep_markers(incident.id, markers | {action.marker} if wrote else markers)
@@ -391,12 +403,14 @@ class ActionWriter:
         earlier = self.outcomes.step(fresh, action.marker, "state")  # a put-back written alone before
         reverted, failure, refused, wrote = False, None, None, False
         attempted = earlier is None and action.revert and fresh.state == action.target
+        by = ctx.person(action.by, action.by_name)
         if earlier is not None:
             reverted, failure = earlier
         elif attempted:
             def alone(why: Refusal) -> str:
-                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why)
-            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True)
+                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why,
+                                             by=by)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True, by=by)
             wrote, refused, failure = self._write(action, fresh, Change(text, action.marker, state=action.source),
                                                   alone=alone)
             reverted = wrote and failure is None
@@ -408,7 +422,8 @@ class ActionWriter:
                 self.outcomes.given_up(fresh, action.marker, action.kind, failure)
                 wrote, refused = self._note(action, fresh, alone(failure))
         if not attempted:  # flagged only, or a put-back written alone by an earlier version
-            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure,
+                                         by=by)
             wrote, refused = self._note(action, fresh, text)
         failed = {"state": failure} if failure is not None else {}
         if refused is not None:
@@ -444,7 +459,58 @@ class ActionWriter:
         ctx.log(logging.INFO, "daemon.record-incomplete", ticket=incident.ref, missing=",".join(action.missing))
         ctx.event(incident.ref, "record-incomplete", summary, stats)
 
+    def _restore_level(self, action: RestoreLevel, incident: Incident, stats: PassStats) -> None:
+        """Write back a level the level field lost while nobody changed it (`mapping.level`): one write, the
+        level with a note saying why, decided again on a fresh read; once per ticket and level (its marker,
+        and the journal's row)."""
+        ctx = self.ctx
+        summary = f"escalation level {action.found} -> {action.level}: the field lost the level reached"
+        if ctx.dry_run:
+            self._would("daemon.would-restore-level", action, incident, stats, summary, level=action.level,
+                        found=action.found)
+            return
+        read = self.fresh_read(incident)
+        if read is None:
+            return
+        fresh, markers = read
+        if action.marker in markers:
+            self._already(action, incident)  # written back before: not again, whatever the field reads
+            return
+        if lost_level(fresh, LevelMemory(action.level, action.reached_at)) != action.model_copy(
+                update={"found": fresh.escalation_level}):
+            ctx.log(logging.INFO, "daemon.level-restore-skipped", ticket=incident.ref, level=action.level,
+                    now=fresh.escalation_level, reason="changed since it was read")
+            return
+        text = notes.level_note(action.model_copy(update={"found": fresh.escalation_level}), fresh, ctx.procedure,
+                                fresh.contract or "")
+        wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=action.level))
+        if value_refused is not None:  # the level refused, so its note is not written either: reported
+            self._record(action, incident, {"level": action.level, "found": fresh.escalation_level,
+                                            **self._failures({"level": value_refused})}, outcome="failed")
+            return
+        if not wrote:
+            return  # refused (reported and recorded), or refused before and nothing changed since
+        self._record(action, incident, {"level": action.level, "found": fresh.escalation_level})
+        ctx.log(logging.INFO, "daemon.level-restored", ticket=incident.ref, level=action.level,
+                found=fresh.escalation_level)
+        ctx.event(incident.ref, "level-restored", summary, stats)
+
     # -- helpers ----------------------------------------------------------------------------
+    def _grace(self) -> timedelta:
+        """Lateness not announced as a missed deadline: the daemon's reading, up to a poll interval
+        (`plugin.notes.ON_TIME_WITHIN`)."""
+        # the poll interval is real seconds (a clock running faster, the demo's or a test's, covers more),
+        # and the pass that reads a ticket takes a moment of its own
+        poll = timedelta(seconds=self.ctx.config.daemon.poll_interval * self.ctx.clock.rate)
+        return poll + notes.ON_TIME_WITHIN
+
+    def _asker(self, action: Escalate, incident: Incident) -> Person | None:
+        """Who asked for a manual escalation, as the note mentions them."""
+        if action.reason != "manual":
+            return None
+        request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
+        return self.ctx.person(request.by, request.by_name) if request is not None else None
+
     def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
         """The ticket as it is now and the markers of its notes, read right before a write (one call on
         either tracker; remembered); None, logged, when it no longer reads as a watched incident:

@@ -33,12 +33,22 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, markers_in, record_label
+from connectors.base import (
+    Change,
+    Cursor,
+    Fresh,
+    Person,
+    ReadResult,
+    RecordSpec,
+    markers_in,
+    plain,
+    record_label,
+)
 from connectors.http import NotFound, TrackerError
 from connectors.writes import write_once
 from connectors.zammad import notes
 from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
-from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, parse_time
+from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, full_name, parse_time
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 
@@ -275,6 +285,15 @@ class ZammadConnector:
         self._logins[wanted] = found
         return found
 
+    def person(self, user: str) -> Person:
+        """A login of the role directory (or of the history) as the person a note mentions: the user's
+        full name and id, from the users a read brought or one search (`user_id`, remembered)."""
+        user_id = self.user_id(user)
+        record = self._users.get(user_id) if user_id is not None else None
+        if not record or user_id == NOBODY:
+            return Person(user)
+        return Person(user, full_name(record) or str(record.get("login") or user), str(user_id))
+
     # -- writes ------------------------------------------------------------------------------------
     def _put(self, incident: Incident, fields: dict[str, Any], term: str, value: object) -> None:
         self.client.update_ticket(incident.id, fields)
@@ -339,7 +358,7 @@ class ZammadConnector:
                 when = self._pending_time(incident)  # a pending state needs its reminder (see there)
                 if when is not None:
                     fields["pending_time"] = when
-        subject = change.text.strip().splitlines()[0][:120] if change.text.strip() else change.marker
+        subject = plain(change.text).strip().splitlines()[0][:120] if change.text.strip() else change.marker
         article = notes.article_payload(incident.id, subject, change.text, change.marker, public=False)
         article.pop("ticket_id")
         try:
@@ -391,7 +410,7 @@ class ZammadConnector:
             log.info("zammad.note-exists", extra={"event": "zammad.note-exists", "ticket": incident.ref,
                                                   "marker": marker})
             return False
-        subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+        subject = plain(text).strip().splitlines()[0][:120] if text.strip() else marker
 
         def create(payload: dict) -> dict | None:
             # the article may have been stored before a failure: its marker tells
@@ -516,7 +535,7 @@ class ZammadConnector:
             "title": title[:250], "group": group, "customer_id": customer_id, "tags": tag,
             "preferences": {FILED_KEY: kind},
             # an internal note: the record is for the team, not the customer
-            "article": {"subject": title[:250], "body": text, "type": "note", "internal": True,
+            "article": {"subject": plain(title)[:250], "body": plain(text), "type": "note", "internal": True,
                         "content_type": "text/plain"}}
         if owner:
             owner_id = self.user_id(owner)

@@ -482,6 +482,7 @@ class ZammadResponses:
             # one transaction: `ticket.with_lock` around `ticket.update!` and `article_create`
             # (app/controllers/tickets_controller.rb#update): a refused article stores nothing
             self.store.check_article(article, by=ctx.user["id"])
+            self.store.body_mentions(ticket, article.get("body"), by=ctx.user["id"])  # may refuse the author
         changed = self.store.update_ticket(ticket, self._ticket_params(ctx), by=ctx.user["id"],
                                            check=self._workflow(ctx, "edit"))
         if article:
@@ -635,19 +636,7 @@ class ZammadResponses:
         if p.get("mentionable_type") != "Ticket":
             raise ZammadError(422, "The parameter 'mentionable_type' is invalid.")
         ticket = self._ticket(ctx, p.get("mentionable_id"))
-        user = ctx.user
-        if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user["id"]
-               for m in self.store.mentions.values()):
-            return Response(201, True)
-        self.store.touch(ticket, user["id"])  # Mention#update_mentionable
-        mid = self.store.next_id("mentions")
-        stamp = ticket["updated_at"]
-        self.store.mentions[mid] = {"id": mid, "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
-                                    "user_id": user["id"], "updated_by_id": user["id"], "created_by_id": user["id"],
-                                    "created_at": stamp, "updated_at": stamp}
-        # Mention#history_log_attributes: related to the ticket, value_to the user id
-        self.store.log(ticket["id"], o_id=mid, type="created", object="Mention", created_by_id=user["id"],
-                       created_at=stamp, related_o_id=ticket["id"], related_object="Ticket", value_to=str(user["id"]))
+        self.store.subscribe(ticket, ctx.user["id"], by=ctx.user["id"])
         return Response(201, True)
 
     def mention_delete(self, ctx: Ctx) -> Any:

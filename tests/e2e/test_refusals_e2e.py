@@ -105,13 +105,13 @@ def test_jira_bot_without_manage_watchers_and_outgoing_mail_off_still_escalates_
                 daemon.run_pass(poll=True)
                 clock.advance(timedelta(minutes=10))
         roles = {1: "项目经理", 2: "事业部总监", 3: "公司管理层"}
-        people = {1: "pm-li", 2: "dd-wang", 3: "ceo-zhao"}
+        people = {1: "Li PM", 2: "Wang Director", 3: "Zhao Management"}  # their display names, mentioned
         for s in seeded:
             assert site.read(s.ticket_id).escalation_level == 3  # the level was written
             notes = site.notes(s)
             assert site.markers(s) == ["escalation-L1", "escalation-L2", "escalation-L3"]
             for level, note in enumerate(notes, start=1):
-                assert f"无法通知{roles[level]}（{site.people[people[level]]}）：Jira 拒绝（HTTP 403）" in note, note
+                assert f"无法通知{roles[level]}（@{people[level]}）：Jira 拒绝（HTTP 403）" in note, note
             # each notification asked for once, refused once, never again
             assert site.sandbox.calls_to(rf"/issue/{s.ref}/notify$", "POST") == 3
             assert site.sandbox.calls_to(rf"/issue/{s.ref}/watchers$") == 0

@@ -55,7 +55,9 @@ def test_plan_apply_again_then_check_and_drift(sandbox, tmp_path, monkeypatch) -
     applied = _run("mapping", "apply", "--config", str(config), "--yes")
     assert applied.exit_code == 0, applied.output
     assert "changed: severity: created field 'Incident severity 事件级别'" in applied.output
-    assert "category: created 21 cascading option(s)" in applied.output
+    assert "; created 21 cascading option(s) in 'Incident category 事件分类'" in applied.output
+    # one line per step of the plan: the field, its options and their cascade are one change
+    assert "6 change(s) made" in applied.output and applied.output.count("changed: ") == 6
     assert "changed: screen:SD:escalation_level: put 'Escalation level 升级级别' (customfield_" in applied.output
     mapping = TrackerMapping.load(tmp_path / "mapping.yaml")
     with sandbox.lock:
