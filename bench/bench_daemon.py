@@ -75,9 +75,10 @@ contracts:
   default: {warnings: {enabled: false}}
   "24x7": {warnings: {enabled: false}}
 """
-#: look-ups a connector makes once in its life (a login's user id, the API user's time zone, the
-#: states and groups): counted apart from the escalations'
-ONCE = ("GET /api/v1/users/search", "GET /rest/api/…/myself", "GET /api/v1/ticket_states", "GET /api/v1/groups")
+#: look-ups a connector makes once in its life (a role holder's user id or display name for the
+#: note, the API user's time zone, the states and groups): counted apart from the escalations'
+ONCE = ("GET /api/v1/users/search", "GET /rest/api/…/user", "GET /rest/api/…/myself", "GET /api/v1/ticket_states",
+        "GET /api/v1/groups")
 _JIRA_ISSUE = re.compile(r"/rest/api/\d/issue/([^/]+)")
 _ZAMMAD_TICKET = re.compile(r"/api/v1/tickets/(\d+)$")
 
