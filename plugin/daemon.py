@@ -3,8 +3,8 @@
 One `Daemon` serves one tracker (one connector). A *pass* reads:
 
 1. the tickets whose known next deadline has come, each re-read with `read_fresh` so
-   no decision rests on a stale snapshot (its notes' markers serve the marker check
-   of its first action);
+   no decision rests on a stale snapshot (its notes' markers serve the marker checks
+   before its notifications);
 2. the tickets a webhook named, re-read the same way;
 3. on the poll interval, everything changed since the cursor (`read_changed`);
 
@@ -20,8 +20,9 @@ interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
 - every action writes one note carrying `action.marker`, looked for in a read of the
-  ticket with its notes (`read_fresh`: one call on Jira, issue + comments + changelog;
-  two on Zammad, ticket + history with its articles). The values of an action (level N,
+  ticket with its notes (`read_fresh`, one call: Jira GET /issue/{key} with the comments
+  and the changelog; Zammad GET /ticket_history/{id}, whose assets carry the ticket and
+  its articles and whose entries say who is mentioned). The values of an action (level N,
   severity S) land in the SAME request as its note, both or neither: Jira
   `PUT /rest/api/3/issue/{key}` with `update.comment[].add` and `fields`
   (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put),
@@ -29,28 +30,41 @@ Never twice, never lost — the tracker is the source of truth:
   (app/controllers/tickets_controller.rb#update, one transaction). A note is therefore
   never on the ticket without its value, and a marker found means its value landed (or
   a person changed it since: theirs);
-- an escalation is read -> notify -> read -> note + level (one write). Notify comes
-  first because on Zammad it subscribes the people (a mention), and Zammad tells
-  subscribers only of updates made after they subscribed. The marker is looked for
-  before notifying (in the pass's read of a due ticket, else in a read made then), so a
-  run that finds the note does not notify, and the notification's outcome is in the
-  journal as soon as it is known (`plugin.outcomes`), so a run that finds it there does
-  not notify either. The second read is the one the write is made from: the level is
-  written only when the fresh level is below the action's, and the marker is looked for
-  again. Crash matrix of one escalation (the next run re-reads the ticket; the decision
-  comes back while the level is below the action's):
-    * before notify (after the first read): nothing was written; all is done;
-    * between notify and the second read, or between it and the write: the journal says
-      the people were told: note and level are written in one write, nobody is told
-      twice. Only a crash between the notification and its journal row, or the journal
-      lost with the process, sends it AGAIN — the one write that can repeat (nothing on
-      the ticket tells that it was sent);
-    * during the write, its answer lost: the marker is looked for before it is sent
-      again (`connectors.writes.write_once`): it landed whole or not at all;
-    * after the write: the decision does not come back; nothing is written.
-  A note written alone by an earlier version (the level after it) is found by its
-  marker, and the level is then written alone from the same read. No note is ever
-  written twice and no escalation is lost;
+- an escalation is read -> notify -> read -> note + level (one write): four calls, two of
+  them writes (Jira: GET /issue, POST /issue/{key}/notify, GET /issue, PUT /issue; Zammad:
+  GET /ticket_history, POST /mentions for each person not mentioned yet, GET
+  /ticket_history, PUT /tickets; and, once per person and run, the look-up of a role
+  holder's display name for the note). Notify comes first: on Zammad the mention subscribes
+  the people, and Zammad tells subscribers only of updates made after they subscribed;
+  and a notification sent after its note could be lost to a crash with nothing left to
+  tell (the marker says done). Jira's notification is one call whose answer is its
+  outcome (`JiraConnector.notify`: no watcher is added). The marker is looked for before
+  notifying — in the markers the pass knows of the ticket (its read of a due ticket, with
+  the notes the pass wrote on it since: a severity 1's three levels share that read),
+  else in a read made then — so a run that finds the note does not notify, and the
+  notification's outcome is in the journal as soon as it is known (`plugin.outcomes`), so
+  a run that finds it there does not notify either. The second read is the one the write
+  is made from: the level is written only when the fresh level is below the action's,
+  and the marker is looked for again. Crash matrix of one escalation (the next run reads
+  the ticket again; the decision comes back while the level is below the action's;
+  tests/daemon/test_idempotency.py crashes it at every call):
+
+  | the crash comes           | on the ticket  | in the journal | the next run                         |
+  |---------------------------|----------------|----------------|--------------------------------------|
+  | before the notification   | nothing        | nothing        | notifies, reads, writes: all of it   |
+  | after the notification,   | nothing        | nothing        | notifies AGAIN: the one write that   |
+  |   before its journal row  |                |                | can repeat (nothing on the ticket    |
+  |   (or the journal is lost)|                |                | says it went out)                    |
+  | after that row, before    | nothing        | told           | tells nobody; reads, writes note and |
+  |   the write               |                |                | level (who was told: the journal)    |
+  | during the write (its     | both, or       | told           | the marker is looked for at once     |
+  |   answer lost)            | neither        |                | (`connectors.writes.write_once`):    |
+  |                           |                |                | landed, or as the row above          |
+  | after the write           | note and level | told (or done) | no decision: nothing is written      |
+
+  A note without its level (the level refused, or written alone by an earlier version)
+  is found by its marker: nobody is told again, and the level is written alone from the
+  same read. No note is ever written twice and no escalation is lost;
 - a restore is read -> note + severity (one write): a crash before the write leaves the
   ticket as it was (the next run decides again on a new read), after it leaves both. If
   the tracker refuses the severity (its answer names the field), the note claiming the
@@ -69,8 +83,7 @@ Never twice, never lost — the tracker is the source of truth:
   action's); a severity is restored only when the fresh ticket still holds the lowered
   value and the no-downgrade rule, asked again on it, still wants the same restore —
   no-downgrade is the one rule that overwrites a person's edit, and its note says so; an
-  illegal state change is put back only while the ticket is still in it. Calls per
-  escalation on Jira: the read, the notification, the read before the write, the write;
+  illegal state change is put back only while the ticket is still in it;
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
   re-read, a crash costs a re-read, neither costs a duplicate note. The schedule, a hint
@@ -193,7 +206,8 @@ class Daemon:
         self.metrics = ctx.metrics
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
         self.schedule = Schedule()
-        self.cursor = journal.cursor(self.tracker)
+        # read again whatever was read under another mapping (a recreated field has a new id)
+        self.cursor = journal.cursor(self.tracker).under(mapping.fingerprint() if mapping else None)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
         # the snapshots are kept for those that list incidents from them: the duties, and the status
@@ -342,7 +356,7 @@ class Daemon:
         """This daemon has just taken the lead: another leader may have moved on since it read
         the journal, so what it keeps is read again, as at a start."""
         journal = self.ctx.journal
-        self.cursor = journal.cursor(self.tracker)
+        self.cursor = journal.cursor(self.tracker).under(self.ctx.mapping.fingerprint() if self.ctx.mapping else None)
         due = journal.schedule(self.tracker)
         watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
         self.schedule = Schedule()
@@ -423,7 +437,8 @@ class Daemon:
         # 3. everything changed since the cursor
         cursor = None
         if poll and not self.stopping:
-            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
+            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap,
+                            mapping=self.cursor.mapping)
             for item in ctx.connector.read_changed(cursor):
                 if self.stopping:
                     return  # the cursor stays: the rest is read again next time
@@ -475,6 +490,10 @@ class Daemon:
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
                               watch_from=self.watch_from, holders=self.ctx.holders(resolved))
+            levels = self.ctx.level_memory(resolved, decision)  # a level field that lost its value (mapping.level)
+            if levels is not None:
+                decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
+                                  watch_from=self.watch_from, holders=self.ctx.holders(resolved), levels=levels)
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")

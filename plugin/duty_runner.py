@@ -289,8 +289,9 @@ class DutyRunner:
                         now=d.clock.now())
         else:
             notified = False
-            # a digest's note opens with its subject (the e-mail's would); an update is its own text
-            text = delivery.body if delivery.public else f"{delivery.subject}\n\n{delivery.body}"
+            # a digest's note opens with its subject (the e-mail's would) and whom it is for, by name; an
+            # update is its own text
+            text = delivery.note([p.shown for p in d.persons(delivery.recipients)])
             for incident in delivery.incidents:
                 if d.stopping:
                     return False

@@ -26,14 +26,16 @@ from connectors.base import (
     Change,
     Cursor,
     Fresh,
+    Person,
     ReadResult,
     RecordSpec,
     marker_text,
     markers_in,
+    plain,
     record_label,
 )
-from connectors.http import TrackerError
-from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
+from connectors.http import NotFound, RateLimited, ServerError, TrackerError, Unreachable
+from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_body, wiki_note
 from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
 from connectors.writes import write_once
@@ -78,7 +80,10 @@ class JiraConnector:
         self.client = client
         self.mapping = mapping
         self.page_size = page_size
-        self.translator = Translator(mapping, client.user_id)
+        self.translator = Translator(mapping, self._user_seen)
+        #: user id -> display name (None: Jira does not know the user), learnt from every user object
+        #: a read brings (authors, assignees) and asked for only for the others (`person`)
+        self._names: dict[str, str | None] = {}
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
@@ -261,6 +266,33 @@ class JiraConnector:
         if project.get("key") and project.get("projectTypeKey"):
             self._project_types[project["key"]] = project["projectTypeKey"]
 
+    # -- people ---------------------------------------------------------------------------------
+    def _user_seen(self, user: dict | None) -> str | None:
+        """The id of a user object of an answer, its display name remembered for the notes."""
+        user_id = self.client.user_id(user)
+        if user_id and (user or {}).get("displayName"):
+            self._names[user_id] = str(user["displayName"])
+        return user_id
+
+    def person(self, user: str) -> Person:
+        """The user behind an id of the role directory: GET /user (Cloud `accountId=`, Data Center
+        `username=`; https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-users/#api-rest-api-3-user-get),
+        once per user; a user seen in a read costs nothing. One Jira does not know (404) is named by
+        the id; one whose profile the token may not see (403) too, and is asked again later."""
+        if user not in self._names:
+            try:
+                self._names[user] = self.client.user_name(user)
+            except (Unreachable, ServerError, RateLimited):
+                raise
+            except NotFound:
+                log.warning("jira.user-missing", extra={"event": "jira.user-missing", "user": user})
+                self._names[user] = None
+            except TrackerError as err:
+                log.warning("jira.user-unreadable", extra={"event": "jira.user-unreadable", "user": user,
+                                                           "status": err.status})
+                return Person(user)
+        return Person(user, self._names[user])
+
     # -- writes ---------------------------------------------------------------------------
     def _set_fields(self, incident: Incident, fields: dict, term: str, value: object) -> None:
         try:
@@ -396,12 +428,24 @@ class JiraConnector:
         return self._project_types[project] == SERVICE_DESK
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        """One call, POST /issue/{key}/notify: Jira queues an e-mail to the people, and its answer is
+        the notification's outcome — 204 queued; 400 an invalid recipient (the calling user, say); 403
+        outgoing mail off or no SMTP server
+        (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-notify-post),
+        so a note never claims an e-mail Jira would not send.
+
+        The people are not added as watchers: POST /issue/{key}/watchers would subscribe them to the
+        issue's later events, which is not what an escalation promises (the role is told, §5.2.2), and
+        cost a second write per escalation whose refusal (403 without *Manage watcher list*) came after
+        the e-mail had gone. The mention in the note's body is no substitute for this call either: Jira
+        stores it whatever the recipient may see or the mail settings are, and answers nothing about
+        whether anyone was told."""
         if not people:
             return
+        # an e-mail: each person mentioned in the note by name (a mention is the comment's)
+        text = plain(text)
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
-        self.client.notify(incident.ref, subject, text, html, people)
-        for person in people:
-            self.client.add_watcher(incident.ref, person)
+        self.client.notify(incident.ref, plain(subject), text, html, people)
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
                                          "subject": subject})
 
@@ -463,7 +507,7 @@ class JiraConnector:
                                "(set duties.problems.project)")
         fields: dict = {"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": title[:255],
                         "labels": [label],
-                        "description": adf_doc(text) if self.cloud else wiki_escape(text)}
+                        "description": adf_doc(text) if self.cloud else wiki_body(text)}
         if assignee:
             fields["assignee"] = self.client.user_ref(assignee)
         created = self.client.create_issue(fields)

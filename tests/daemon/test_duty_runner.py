@@ -61,6 +61,7 @@ def events(caplog, name: str) -> list[logging.LogRecord]:
 
 def test_digest_and_customer_update_fall_due_at_their_time_once(duties_world):
     w = duties_world
+    w.tracker.names["pm-li"] = "Li Ming"  # the display name the tracker knows
     w.tracker.add(incident("1", severity=3, contract="default"))
     settle(w)
     daemon = w.daemon(poll_interval=24 * 3600)
@@ -76,6 +77,7 @@ def test_digest_and_customer_update_fall_due_at_their_time_once(duties_world):
     (digest,) = duty_notes(w, "1", "pm_digest")
     assert digest.marker == "duty-pm_digest:default:2026-03-02:pm-li" and not digest.public
     assert "OPS-1" in digest.text and "未解决事件" in digest.text
+    assert digest.text.splitlines()[1] == "致：Li Ming"  # whom it is for, by name
     assert [p for p, _ in w.tracker.ticket("1").notified if p == ["pm-li"]]
     # it sleeps until the customer update, half an hour later, not the day-long poll interval
     assert sleep == pytest.approx((cst("2026-03-02 17:30") - w.clock.now()).total_seconds())
