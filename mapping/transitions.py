@@ -14,7 +14,9 @@ illegal change is history, flagged once for the humans and never undone.
 
 The exact undo of an illegal change (3 → 7, then 7 → 3) is not itself illegal: it
 restores the state the procedure last allowed. Without this, the escalator's own
-put-back would be flagged and put back again, for ever.
+put-back would be flagged and put back again, for ever. Only the undo of a flagged
+change is spared: doing the illegal change again after its undo (3 → 7, 7 → 3 by the
+escalator, 3 → 7 by a person) is illegal again, and flagged and put back again.
 """
 
 from __future__ import annotations
@@ -51,11 +53,15 @@ def illegal_changes(incident: Incident, procedure: Procedure, contract_name: str
     changes = [(before.state, after) for before, after in zip(history, history[1:], strict=False)
                if before.state != after.state]
     flags: list[FlagTransition] = []
+    flagged = False  # was the change just before this one flagged?
     for i, (source, change) in enumerate(changes):
         if is_allowed(procedure, source, change.state) is not None:
+            flagged = False
             continue
-        if i > 0 and _undoes(changes[i - 1], source, change.state, procedure):
+        if flagged and _undoes(changes[i - 1], source, change.state):
+            flagged = False  # the undo restores the allowed state; what follows it is judged anew
             continue
+        flagged = True
         rule = broken_rule(procedure, source, change.state)
         latest = i == len(changes) - 1
         flags.append(FlagTransition(
@@ -66,8 +72,8 @@ def illegal_changes(incident: Incident, procedure: Procedure, contract_name: str
     return flags
 
 
-def _undoes(previous: tuple[int, StateChange], source: int, target: int, procedure: Procedure) -> bool:
-    """Is `source` → `target` the exact undo of the illegal change just before it?"""
+def _undoes(previous: tuple[int, StateChange], source: int, target: int) -> bool:
+    """Is `source` → `target` the exact reverse of the change just before it (which the caller
+    knows was flagged)?"""
     before_source, before = previous
-    return (before_source == target and before.state == source
-            and is_allowed(procedure, before_source, before.state) is None)
+    return before_source == target and before.state == source

@@ -120,6 +120,17 @@ def test_the_exact_undo_of_an_illegal_change_is_not_flagged() -> None:
     assert [(f.source, f.target) for f in flags] == [(3, 7)]
 
 
+def test_the_illegal_change_made_again_after_its_undo_is_flagged_again() -> None:
+    # 3 -> 7 illegal, 7 -> 3 its undo (the escalator's put-back, or the person's own), 3 -> 7 again: the
+    # second archive is no undo of the undo, it breaks the same rule once more and is put back again
+    flags = illegal_changes(incident([1, 2, 3, 7, 3, 7]), enforcing(PROC), "strict")
+    assert [(f.source, f.target, f.revert) for f in flags] == [(3, 7, False), (3, 7, True)]
+    assert flags[0].marker != flags[1].marker
+    # and an undo of that second one is spared again
+    flags = illegal_changes(incident([1, 2, 3, 7, 3, 7, 3]), PROC, None)
+    assert [(f.source, f.target) for f in flags] == [(3, 7), (3, 7)]
+
+
 def test_a_move_on_from_an_illegal_state_that_is_no_undo_is_flagged() -> None:
     # 3 -> 7 illegal, then 7 -> 6 is not its undo and not allowed either
     flags = illegal_changes(incident([1, 2, 3, 7, 6]), PROC, None)
