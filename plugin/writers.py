@@ -29,6 +29,7 @@ from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
 from mapping.level import LevelMemory, lost_level
 from mapping.text import format_duration
+from mapping.transitions import illegal_changes
 from plugin import notes, refusals
 from plugin.context import DaemonContext, PassStats
 from plugin.outcomes import Outcomes
@@ -402,7 +403,7 @@ class ActionWriter:
         # the illegal state is put back: a later human move is theirs
         earlier = self.outcomes.step(fresh, action.marker, "state")  # a put-back written alone before
         reverted, failure, refused, wrote = False, None, None, False
-        attempted = earlier is None and action.revert and fresh.state == action.target
+        attempted = earlier is None and self._still_to_put_back(action, fresh)
         by = ctx.person(action.by, action.by_name)
         if earlier is not None:
             reverted, failure = earlier
@@ -439,6 +440,15 @@ class ActionWriter:
                 target=action.target, rule=action.rule, reverted=reverted, note_written=wrote)
         ctx.event(incident.ref, "transition-flagged", summary + ("; put back" if reverted else "")
                   + ("; could not be put back" if failure is not None else ""), stats)
+
+    def _still_to_put_back(self, action: FlagTransition, fresh: Incident) -> bool:
+        """Whether the rule, asked again on the fresh read, puts this change back: it is the latest and
+        the ticket is still in it. Asked again as a restore is (`_still_lowered`), both ways: the pass's
+        read may be older than a person's move, and on Jira Cloud it is two requests (the search, then
+        the changelog) between which a move shows in the history but not yet in the state."""
+        again = next((f for f in illegal_changes(fresh, self.ctx.procedure, fresh.contract)
+                      if f.marker == action.marker), None)
+        return again is not None and again.revert and fresh.state == action.target
 
     def _flag_incomplete(self, action: FlagIncompleteRecord, incident: Incident, stats: PassStats) -> None:
         ctx = self.ctx

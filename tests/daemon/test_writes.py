@@ -154,3 +154,26 @@ def test_an_illegal_change_moved_on_by_a_person_is_not_put_back(world, tmp_path)
     assert t.incident.state == 6
     assert "set_state" not in writes(world)
     assert [n.marker for n in t.notes] == [f"transition-3-7-{int((T0 + H).timestamp())}"]
+
+
+def test_whether_to_put_back_is_asked_again_of_the_fresh_read(world, tmp_path):
+    """The pass's read shows the illegal change in the history but not the state it left the ticket in
+    (on Jira Cloud the search answered before the move, the changelog fetched after it): the read
+    before the write shows it still in 已归档, so it is put back, not flagged as history for good."""
+    from mapping.loader import load_procedure
+    override = tmp_path / "procedure.yaml"
+    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
+    world.procedure = load_procedure(override)
+    world.tracker.add(incident("1", severity=3, contract="strict"))
+    daemon = world.daemon()
+    daemon.cycle()
+    world.at(H)
+    history = (*(StateChange(at=T0, state=s) for s in (1, 2, 3)), StateChange(at=T0 + H, by="eng-a", state=7))
+    world.tracker.update("1", state=3, state_history=history)  # the state as the search saw it
+    world.tracker.before["read_fresh"] = lambda: world.tracker.update("1", state=7)
+    world.at(H + timedelta(seconds=1))
+    daemon.cycle()
+    t = world.tracker.ticket("1")
+    assert t.incident.state == 3
+    [note] = t.notes
+    assert note.marker == f"transition-3-7-{int((T0 + H).timestamp())}" and "本助手将状态改回" in note.text
