@@ -43,6 +43,58 @@ def markers_in(text: str | None) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone a note names: the id the role directory and the ticket's history use (`key`: a Jira
+    Cloud accountId, a Jira Data Center user name, a Zammad login), the name people know them by,
+    and the id the tracker mentions them by where it is not the key (Zammad's numeric user id).
+
+    A note carries a person as a `mention` token; each connector renders it the tracker's way
+    (`connectors.jira.adf`, `connectors.zammad.notes`) and `plain` turns it into the name."""
+
+    key: str
+    name: str | None = None
+    mention_id: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What a reader sees: the display name, else the id (a user the tracker does not know)."""
+        return self.name or self.key
+
+
+# A mention inside a note's text: characters of Unicode's private use area, which no person
+# types and no tracker's API needs, around the person's key, mention id and name.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_MENTION = re.compile(f"{_OPEN}([^{_SEP}{_CLOSE}]*){_SEP}([^{_SEP}{_CLOSE}]*){_SEP}([^{_CLOSE}]*){_CLOSE}")
+
+
+def mention(person: Person) -> str:
+    """`person` as a mention token in a note's text (rendered by the connector that writes it)."""
+    clean = str.maketrans("", "", _OPEN + _SEP + _CLOSE)
+    return (f"{_OPEN}{person.key.translate(clean)}{_SEP}{(person.mention_id or '').translate(clean)}{_SEP}"
+            f"{(person.name or '').translate(clean)}{_CLOSE}")
+
+
+def split_mentions(text: str) -> list[str | Person]:
+    """A text as runs of plain text and the persons mentioned between them, in order."""
+    out: list[str | Person] = []
+    at = 0
+    for found in _MENTION.finditer(text):
+        if found.start() > at:
+            out.append(text[at:found.start()])
+        key, mention_id, name = found.groups()
+        out.append(Person(key, name or None, mention_id or None))
+        at = found.end()
+    if at < len(text):
+        out.append(text[at:])
+    return out
+
+
+def plain(text: str) -> str:
+    """A note's text with each mention as the person's name: for an e-mail, a subject, a log."""
+    return _MENTION.sub(lambda m: m.group(3) or m.group(1), text)
+
+
+@dataclass(frozen=True)
 class Fresh:
     """One ticket as it is now, with the markers of the escalator's notes on it: what an action
     is decided and written from (`Connector.read_fresh`)."""
@@ -94,6 +146,9 @@ class Cursor:
     since: datetime | None = None
     seen: dict[str, str] = field(default_factory=dict)  # ticket id -> updated_at iso, oldest first
     overlap: timedelta = timedelta(minutes=2)
+    #: the mapping the reads were made under (`TrackerMapping.fingerprint`): a ticket read under
+    #: another one (a field recreated, an option remapped) must be read again, whatever its `updated`
+    mapping: str | None = None
 
     def __post_init__(self) -> None:
         # a saved cursor or a copy: oldest update first, the order in which they are forgotten
@@ -121,14 +176,24 @@ class Cursor:
             del seen[oldest]
 
     def to_json(self) -> dict:
-        return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen)}
+        return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen),
+                "mapping": self.mapping}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Cursor:
         if not data:
             return cls()
         since = datetime.fromisoformat(data["since"]) if data.get("since") else None
-        return cls(since=since, seen=dict(data.get("seen") or {}))
+        return cls(since=since, seen=dict(data.get("seen") or {}), mapping=data.get("mapping"))
+
+    def under(self, mapping: str | None) -> Cursor:
+        """This cursor for reads under `mapping` (a fingerprint): itself, or a fresh one — every ticket
+        read again — when it was recorded under another mapping. One recorded before cursors named
+        their mapping is taken as this mapping's."""
+        if mapping is None or self.mapping in (None, mapping):
+            self.mapping = mapping or self.mapping
+            return self
+        return Cursor(overlap=self.overlap, mapping=mapping)
 
 
 @dataclass(frozen=True)
@@ -173,7 +238,7 @@ class Connector(Protocol):
 
     def read_fresh(self, ticket_id: str) -> Fresh:
         """One ticket with its history and the markers of its notes, in as few calls as the tracker
-        allows (Jira: one; Zammad: two): what an action is carried out from."""
+        allows (one on both: Jira GET /issue, Zammad GET /ticket_history): what an action is carried out from."""
 
     def write(self, incident: Incident, change: Change) -> bool:
         """The note and its values in ONE write, atomically: both land or neither. The caller has
@@ -195,6 +260,11 @@ class Connector(Protocol):
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Bring the note to these people's attention (Jira notify / Zammad mention)."""
+
+    def person(self, user: str) -> Person:
+        """The person a role directory or history id stands for, with the display name the tracker
+        knows (asked once per connector, remembered); a user the tracker does not know is named by
+        the id."""
 
     def find_problem(self, incident: Incident) -> str | None:
         """The ref of the problem record linked to the incident by the escalator, or None."""
@@ -227,7 +297,9 @@ class Provisioner(Protocol):
         """Read the live tracker; say what the procedure needs and what is missing. Writes nothing."""
 
     def apply(self, plan: Plan, progress: Callable[[PlanStep], None] | None = None) -> tuple[TrackerMapping, list[str]]:
-        """Create what the plan says is missing; return the mapping and one line per change made."""
+        """Create what the plan says is missing; return the mapping and one line per change made: one per
+        step of `plan.changes` (a step's parts — a field, its context, its options — on its one line), so
+        the plan's count is the count of what apply made."""
 
     def check(self, mapping: TrackerMapping) -> list[str]:
         """Compare a mapping file with the live tracker: one line per difference."""

@@ -122,4 +122,18 @@ class RepeatEscalation(_Action):
         return f"escalation-L{self.level}-repeat-{self.repeat}"
 
 
-Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord | WarnBeforeBreach | RepeatEscalation
+class RestoreLevel(_Action):
+    """Write back an escalation level the level field lost while nobody changed it (`mapping.level`)."""
+
+    kind: Literal["restore-level"] = "restore-level"
+    level: int  # the level the escalator reached
+    found: int  # what the field reads now (0: empty)
+    reached_at: datetime  # when the escalator reached `level`
+
+    @property
+    def marker(self) -> str:
+        # once per ticket and level: a value that does not stay is not written again and again
+        return f"level-restore-L{self.level}"
+
+
+Action = Escalate | RestoreSeverity | FlagTransition | FlagIncompleteRecord | WarnBeforeBreach | RepeatEscalation | RestoreLevel

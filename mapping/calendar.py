@@ -28,9 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_package
-
 from mapping.procedure import WEEKDAYS, Calendar
+from mapping.public_holidays import country_holidays
 
 #: days added to the index at a time: one rebuild covers about a year of incidents
 _CHUNK_DAYS = 400
@@ -85,7 +84,7 @@ class BusinessCalendar:
         self._arranged_years = frozenset(config.arrangements)
         self._arranged_off = frozenset(d for a in config.arrangements.values() for d in a.days_off)
         self._arranged_work = frozenset(d for a in config.arrangements.values() for d in a.working_days)
-        self._country = (holidays_package.country_holidays(config.country, subdiv=config.subdivision)
+        self._country = (country_holidays(config.country, subdiv=config.subdivision)
                          if config.country else None)
         self._day_cache: dict[int, tuple[tuple[float, float], ...]] = {}
         self._index: _Index | None = None
@@ -290,7 +289,7 @@ def official_years(config: Calendar) -> frozenset[int] | None:
     one without a country, or a country whose holidays follow fixed rules."""
     if config.always or config.country is None or config.country.upper() not in ANNOUNCED_YEARLY:
         return None
-    package = holidays_package.country_holidays(config.country, subdiv=config.subdivision)
+    package = country_holidays(config.country, subdiv=config.subdivision)
     # StaticHolidays (holidays >= 0.60): the years of the notices the package carries, each with
     # its substituted days off and make-up days; https://holidays.readthedocs.io
     announced = set(getattr(package, "special_public_holidays", {}) or {})

@@ -3,9 +3,11 @@
 `decide` combines the rules, in the order the daemon carries the actions out:
 
 1. `RestoreSeverity` — no-downgrade (`mapping.downgrade`); the severity is put back first,
+   and `RestoreLevel` — a level the level field lost while nobody changed it, written back
+   once (`mapping.level`, from what the daemon's journal remembers: `levels`),
 2. `Escalate` — the escalations due (`mapping.escalation.evaluate`), counted with the
-   severity as it will be after the restore: a lowering that is undone never delays
-   an escalation,
+   severity and the level as they will be after the restores: a lowering that is undone
+   never delays an escalation, a level written back is not escalated again,
 3. `FlagTransition` — illegal state changes (`mapping.transitions`),
 4. `FlagIncompleteRecord` — missing §4.1.4 facts (`mapping.record`),
 5. `WarnBeforeBreach` — deadlines that come soon (`mapping.warnings`), for the levels not
@@ -36,6 +38,7 @@ from mapping.calendar import BusinessCalendar
 from mapping.downgrade import check_downgrade
 from mapping.escalation import contract_named, evaluate
 from mapping.incident import Incident
+from mapping.level import LevelMemory, lost_level
 from mapping.procedure import Procedure
 from mapping.record import missing_facts
 from mapping.transitions import illegal_changes
@@ -52,9 +55,11 @@ class Decision(BaseModel):
 
 
 def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: set[str],
-           watch_from: datetime | None = None, holders: Holders | None = None) -> Decision:
+           watch_from: datetime | None = None, holders: Holders | None = None,
+           levels: LevelMemory | None = None) -> Decision:
     """All actions due for `incident` at `now`; `approvers` hold a downgrade-exception role,
-    `holders` the role of each escalation level (None: anyone may acknowledge)."""
+    `holders` the role of each escalation level (None: anyone may acknowledge), `levels` what the
+    journal remembers of the ticket's escalation level (None: nothing)."""
     actions: list[Action] = []
     restore = check_downgrade(incident, approvers)
     if restore is not None and watch_from is not None and restore.lowered_at < watch_from:
@@ -63,6 +68,14 @@ def decide(incident: Incident, procedure: Procedure, now: datetime, approvers: s
     if restore is not None:
         actions.append(restore)
         effective = incident.model_copy(update={"severity": restore.to})
+    level_back = lost_level(incident, levels)
+    if level_back is not None:
+        actions.append(level_back)
+    # a level the escalator reached (the journal) is done, whatever the field reads now: written back
+    # above, written back before, or cleared by a person — never escalated again
+    done = max(level_back.level if level_back else 0, levels.reached if levels else 0)
+    if done > incident.escalation_level:
+        effective = effective.model_copy(update={"escalation_level": done})
     outcome = evaluate(effective, procedure, now)
     actions.extend(outcome.due)
     actions.extend(flag for flag in illegal_changes(incident, procedure, incident.contract)

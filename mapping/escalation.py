@@ -11,41 +11,30 @@ Pure: from an incident snapshot, the procedure and `now` to plain `Escalate` act
 - A manual request (§5.2.1) not yet served — no escalation recorded at or after it —
   escalates one level beyond what was due or done when it was made.
 - A resolved incident (clock stopped: 待审核, 已归档) has nothing due.
+
+The timetable alone — each level's due instant for a report time, without an incident —
+is `mapping.timetable` (re-exported here), which `escalator deadlines` uses without
+loading the incident and action models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mapping.actions import Escalate
-from mapping.calendar import BusinessCalendar
 from mapping.clock import SlaClock, clock_modes
 from mapping.incident import Incident
-from mapping.procedure import Contract, Procedure
+from mapping.procedure import Procedure
+from mapping.timetable import UnknownContract, contract_named, deadlines
 
-
-class UnknownContract(ValueError):
-    """A contract name the procedure does not define."""
-
-    def __init__(self, name: str, procedure: Procedure):
-        self.name = name
-        super().__init__(f"unknown contract {name!r} (known: {', '.join(sorted(procedure.contracts))})")
+__all__ = ["EscalationOutcome", "UnknownContract", "contract_named", "deadlines", "evaluate"]
 
 
 @dataclass(frozen=True)
 class EscalationOutcome:
     due: list[Escalate]  # lowest level first
     next_deadline: datetime | None  # earliest future deadline of a level not done yet
-
-
-def contract_named(procedure: Procedure, name: str | None) -> tuple[str, Contract]:
-    """The contract `name` (None: the procedure's default) with its name; UnknownContract."""
-    name = name or procedure.default_contract
-    contract = procedure.contracts.get(name)
-    if contract is None:
-        raise UnknownContract(name, procedure)
-    return name, contract
 
 
 def evaluate(incident: Incident, procedure: Procedure, now: datetime) -> EscalationOutcome:
@@ -94,12 +83,3 @@ def evaluate(incident: Incident, procedure: Procedure, now: datetime) -> Escalat
                             contract=contract_name, elapsed=elapsed, allowed=row[role]))
     return EscalationOutcome(due, next_deadline)
 
-
-def deadlines(procedure: Procedure, contract_name: str | None, severity: int,
-              reported_at: datetime) -> list[tuple[int, str, timedelta, datetime]]:
-    """(level, role, offset, due instant) per level, on a clock that never stops."""
-    _, contract = contract_named(procedure, contract_name)
-    calendar = BusinessCalendar.from_config(procedure.calendar_of(contract))
-    row = procedure.timetable_for(contract)[severity]
-    return [(level, role, row[role], calendar.add(reported_at, row[role]))
-            for level, role in enumerate(procedure.escalation.targets, start=1)]

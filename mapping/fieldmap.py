@@ -10,6 +10,8 @@ Also here: the provisioning plan, shown to the admin before anything is changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -130,6 +132,13 @@ class TrackerMapping(_Strict):
             if status_id in ids:
                 return state
         return None
+
+    def fingerprint(self) -> str:
+        """What reads depend on (fields, options, states, projects), hashed: a cursor remembers the mapping
+        its reads were made under (`connectors.base.Cursor.mapping`), so a changed mapping — a field
+        deleted and created again has a new id — has every ticket read again."""
+        read = self.model_dump(mode="json", exclude={"manual", "webhook"})
+        return hashlib.sha256(json.dumps(read, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
     def save(self, path: Path) -> None:
         data = self.model_dump(mode="json", exclude_defaults=False)

@@ -45,6 +45,12 @@ class EscalationRecord(Change):
     level: int = Field(ge=1)
 
 
+class LevelChange(Change):
+    """A change of the escalation level field in the ticket's history, to `level` (0: emptied)."""
+
+    level: int = Field(ge=0)
+
+
 class ManualEscalationRequest(Change):
     """A user, the service desk or the support team asked to escalate (§5.2.1)."""
 
@@ -91,6 +97,8 @@ class Incident(_Frozen):
     state_history: tuple[StateChange, ...] = ()
     severity_history: tuple[SeverityChange, ...] = ()
     escalations: tuple[EscalationRecord, ...] = ()
+    level_changes: tuple[LevelChange, ...] = Field(
+        default=(), description="every change of the level field the history shows, oldest first")
     manual_requests: tuple[ManualEscalationRequest, ...] = ()
     approvals: tuple[DowngradeApproval, ...] = ()
     acknowledgements: tuple[Acknowledged, ...] = Field(
@@ -106,7 +114,7 @@ class Incident(_Frozen):
     @model_validator(mode="after")
     def _sorted(self) -> Incident:
         for name in ("state_history", "severity_history", "escalations", "manual_requests", "approvals",
-                     "group_history", "acknowledgements"):
+                     "group_history", "acknowledgements", "level_changes"):
             items = getattr(self, name)
             if any(b.at < a.at for a, b in zip(items, items[1:], strict=False)):
                 object.__setattr__(self, name, tuple(sorted(items, key=lambda c: c.at)))

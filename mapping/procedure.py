@@ -240,10 +240,11 @@ class Calendar(Strict):
     def _known_country(self) -> Calendar:
         if self.country is None:
             return self
-        import holidays  # here, so that only calendars naming a country pay for the import
+        # here, so that only calendars naming a country pay for the import (of that country alone)
+        from mapping.public_holidays import country_holidays
 
         try:
-            holidays.country_holidays(self.country, subdiv=self.subdivision)
+            country_holidays(self.country, subdiv=self.subdivision)
         except NotImplementedError as exc:  # unknown country or subdivision
             raise ValueError(f"country {self.country!r}: the holidays package says: {exc} "
                              "(use an ISO 3166 code such as CN)") from None

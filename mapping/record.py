@@ -10,8 +10,12 @@
 
 from __future__ import annotations
 
-from mapping.incident import Incident
+from typing import TYPE_CHECKING
+
 from mapping.procedure import Category, Procedure
+
+if TYPE_CHECKING:  # an annotation only: `route` (escalator procedure show) needs no incident model
+    from mapping.incident import Incident
 
 
 def route(procedure: Procedure, category_code: str) -> str | None:

@@ -20,6 +20,7 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
+from unicodedata import category, east_asian_width
 
 Language = Literal["zh", "en"]
 #: the languages of every text, Chinese first (the default)
@@ -92,6 +93,15 @@ def format_duration(value: timedelta, lang: Language = "zh", *, elapsed: bool = 
 
 #: C0 and C1 control characters: they move the cursor rather than take a column
 _CONTROLS = str.maketrans("", "", "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)])))
+#: East Asian Width classes of two columns; the categories left to wcwidth (marks and format characters,
+#: which take none, and code points unassigned in this Python's Unicode)
+_WIDE = frozenset({"W", "F"})
+_MARKS = frozenset({"Mn", "Me", "Mc", "Cf", "Cn"})
+#: U+3164 is wide but default-ignorable: wcwidth gives it no column
+_HANGUL_FILLER = "\u3164"
+#: the emoji and symbol blocks up to the supplementary ideographs: their modifiers and sequences
+#: (skin tones, flags) are wcwidth's to measure
+_EMOJI, _IDEOGRAPHS = "\U0001F000", "\U00020000"
 #: what keeps a table cell on one line
 _ONE_LINE = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 
@@ -100,11 +110,34 @@ def display_width(text: str) -> int:
     """Terminal columns `text` takes: an East Asian wide or full-width character two, a
     combining mark or zero-width joiner none, an emoji two (wcwidth's Unicode tables).
     Control characters take none (wcwidth would give up on the whole string)."""
-    # imported here: its tables cost every process some 40 ms at start, and the daemon,
-    # which imports this module through the procedure, never draws a table
+    text = text.translate(_CONTROLS)
+    width = _plain_width(text)
+    if width is not None:
+        return width
+    # imported here: its tables cost a process some 40 ms at start (a third of what
+    # `escalator deadlines` adds to the interpreter's own), and the daemon, which imports
+    # this module through the procedure, never draws a table
     from wcwidth import wcswidth
 
-    return max(wcswidth(text.translate(_CONTROLS)), 0)
+    return max(wcswidth(text), 0)
+
+
+def _plain_width(text: str) -> int | None:
+    """The width of text made only of characters whose width no table is needed for — below
+    U+0300 (Latin, before the combining marks: one column) and East Asian wide or full-width
+    ones that are no mark, format character or emoji (two: CJK ideographs, kana, Hangul,
+    full-width punctuation), none of which joins its neighbour — as wcwidth gives it (tests/unit/test_text.py compares them character by
+    character); None for any other text, which wcwidth measures."""
+    width = 0
+    for char in text:
+        if char < "\u0300":
+            width += 1
+        elif (east_asian_width(char) in _WIDE and category(char) not in _MARKS and char != _HANGUL_FILLER
+              and not _EMOJI <= char < _IDEOGRAPHS):
+            width += 2
+        else:
+            return None
+    return width
 
 
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, indent: str = "") -> str:

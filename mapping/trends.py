@@ -131,6 +131,19 @@ def detect_trends(incidents: Iterable[Incident], procedure: Procedure, rules: It
     return found
 
 
+def counted_since(rules: Iterable[TrendRule], now: datetime) -> datetime:
+    """No incident reported before this counts for `detect_trends(..., now)` (without `between`):
+    the start of the earliest period judged — the one before the current, a week earlier still for
+    a rise — less a day, which covers any contract's time zone. A caller holding many incidents
+    hands over only those reported since (the daemon rebuilds each from a compact copy)."""
+    earliest = now
+    for rule in rules:
+        window = rule.window if rule.kind == "count" else "week"
+        (_, start, _), _ = _periods(window, now, ZoneInfo("UTC"))
+        earliest = min(earliest, start - (timedelta(days=7) if rule.kind == "rise" else timedelta(0)))
+    return earliest - timedelta(days=1)
+
+
 def _groups(rule: TrendRule, items: list[Incident], start: datetime, end: datetime) -> dict[str, list[Incident]]:
     groups: dict[str, list[Incident]] = defaultdict(list)
     for incident in sorted(items, key=lambda i: (i.reported_at, i.ref)):

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector
+from connectors.base import Connector, Person
+from connectors.http import TrackerError
+from mapping.actions import Escalate
+from mapping.decide import Decision
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
+from mapping.level import LevelMemory
 from mapping.procedure import Procedure
 from plugin.clock import Clock
 from plugin.config import Config
@@ -74,19 +78,23 @@ class DaemonContext:
         #: set by the daemon's first pass when neither is known yet
         self.watch_from: datetime | None = config.daemon.watch_from or journal.watch_from(self.tracker)
         self._stop = threading.Event()
-        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket (`take_markers`)
+        #: ticket id -> the markers of the `read_fresh` the pass made of a due ticket, and of the notes
+        #: the pass wrote on it since (`take_markers`)
         self._markers: dict[str, frozenset[str]] = {}
 
     # -- fresh reads ------------------------------------------------------------------------
     def keep_markers(self, ticket_id: str, markers: frozenset[str]) -> None:
-        """The pass read this due ticket with `read_fresh` to decide on it: the markers of its notes."""
+        """The markers of the notes on this ticket: as the pass read it with `read_fresh` to decide on
+        it, or as an action left them (the markers it read, and its own note's once written: one
+        daemon writes to a tracker, so no other marker appears meanwhile)."""
         self._markers[ticket_id] = markers
 
     def take_markers(self, ticket_id: str) -> frozenset[str] | None:
-        """The markers of the pass's read of this ticket, once (the first action's writes make them
-        stale); None when the pass did not read it this way. They stand only for the marker check
-        before a notification — never for the read before a value write, which is always made
-        anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between is theirs."""
+        """The markers kept for this ticket, once (the action taking them keeps them again if it
+        knows them after its writes); None when the pass did not read it this way. They stand only
+        for the marker check before a notification — never for the read before a value write, which
+        is always made anew (`plugin.writers.ActionWriter.fresh_read`): a person's edit in between
+        is theirs."""
         return self._markers.pop(ticket_id, None)
 
     def forget_markers(self) -> None:
@@ -118,6 +126,45 @@ class DaemonContext:
         for role in self.procedure.downgrade_exception.roles:
             approvers.update(self.people(role, incident))
         return approvers
+
+    def person(self, user: str | None, name: str | None = None) -> Person | None:
+        """The person behind a user id, as a note names and mentions them (the tracker's display name,
+        else `name` from the ticket's history, else the id); None for no user. A look-up the tracker
+        refuses names them by what is known: a note is not held back for a name."""
+        if not user:
+            return None
+        try:
+            found = self.connector.person(user)
+        except TrackerError as exc:
+            self.log(logging.WARNING, "daemon.person-unknown", user=user, error=str(exc))
+            found = Person(user)
+        return replace(found, name=name) if found.name is None and name else found
+
+    def persons(self, users: Iterable[str]) -> list[Person]:
+        return [p for u in users if (p := self.person(u)) is not None]
+
+    # -- what the journal remembers -------------------------------------------------------------
+    def level_memory(self, incident: Incident, decision: Decision) -> LevelMemory | None:
+        """What the journal says of the ticket's escalation level (`mapping.level`), asked only where a
+        level may have been lost: the field reads below a level the ticket's history shows, or the
+        timetable finds levels due (a recreated field has no history). None: nothing to remember."""
+        if incident.escalation_level >= len(self.procedure.escalation.targets):
+            return None
+        shown = max((e.level for e in incident.escalations), default=0)
+        if shown <= incident.escalation_level and not any(isinstance(a, Escalate) for a in decision.actions):
+            return None
+        reached, reached_at, back = 0, None, 0
+        for entry in self.journal.entries(self.tracker, incident.id):
+            if entry.kind == "escalate" and entry.outcome in ("done", "already-done"):
+                level = int(entry.detail.get("level") or entry.marker.removeprefix("escalation-L").split("-")[0])
+                # on the ticket: written with its note, found there, or the note found (its level with it)
+                on_ticket = entry.outcome == "already-done" or entry.detail.get("level_written") \
+                    or int(entry.detail.get("level_found") or 0) >= level
+                if on_ticket and level >= reached:
+                    reached, reached_at = level, entry.at
+            elif entry.kind == "restore-level" and entry.outcome == "done":
+                back = max(back, int(entry.detail.get("level") or 0))
+        return LevelMemory(reached, reached_at, back) if reached else None
 
     # -- what happened ----------------------------------------------------------------------
     def record(self, ticket_id: str, ref: str, marker: str, kind: str, outcome: str, detail: dict) -> None:

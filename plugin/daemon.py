@@ -3,8 +3,8 @@
 One `Daemon` serves one tracker (one connector). A *pass* reads:
 
 1. the tickets whose known next deadline has come, each re-read with `read_fresh` so
-   no decision rests on a stale snapshot (its notes' markers serve the marker check
-   of its first action);
+   no decision rests on a stale snapshot (its notes' markers serve the marker checks
+   before its notifications);
 2. the tickets a webhook named, re-read the same way;
 3. on the poll interval, everything changed since the cursor (`read_changed`);
 
@@ -20,8 +20,9 @@ interval and a webhook event, so the lag from a deadline to the note is seconds.
 
 Never twice, never lost — the tracker is the source of truth:
 - every action writes one note carrying `action.marker`, looked for in a read of the
-  ticket with its notes (`read_fresh`: one call on Jira, issue + comments + changelog;
-  two on Zammad, ticket + history with its articles). The values of an action (level N,
+  ticket with its notes (`read_fresh`, one call: Jira GET /issue/{key} with the comments
+  and the changelog; Zammad GET /ticket_history/{id}, whose assets carry the ticket and
+  its articles and whose entries say who is mentioned). The values of an action (level N,
   severity S) land in the SAME request as its note, both or neither: Jira
   `PUT /rest/api/3/issue/{key}` with `update.comment[].add` and `fields`
   (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put),
@@ -29,28 +30,41 @@ Never twice, never lost — the tracker is the source of truth:
   (app/controllers/tickets_controller.rb#update, one transaction). A note is therefore
   never on the ticket without its value, and a marker found means its value landed (or
   a person changed it since: theirs);
-- an escalation is read -> notify -> read -> note + level (one write). Notify comes
-  first because on Zammad it subscribes the people (a mention), and Zammad tells
-  subscribers only of updates made after they subscribed. The marker is looked for
-  before notifying (in the pass's read of a due ticket, else in a read made then), so a
-  run that finds the note does not notify, and the notification's outcome is in the
-  journal as soon as it is known (`plugin.outcomes`), so a run that finds it there does
-  not notify either. The second read is the one the write is made from: the level is
-  written only when the fresh level is below the action's, and the marker is looked for
-  again. Crash matrix of one escalation (the next run re-reads the ticket; the decision
-  comes back while the level is below the action's):
-    * before notify (after the first read): nothing was written; all is done;
-    * between notify and the second read, or between it and the write: the journal says
-      the people were told: note and level are written in one write, nobody is told
-      twice. Only a crash between the notification and its journal row, or the journal
-      lost with the process, sends it AGAIN — the one write that can repeat (nothing on
-      the ticket tells that it was sent);
-    * during the write, its answer lost: the marker is looked for before it is sent
-      again (`connectors.writes.write_once`): it landed whole or not at all;
-    * after the write: the decision does not come back; nothing is written.
-  A note written alone by an earlier version (the level after it) is found by its
-  marker, and the level is then written alone from the same read. No note is ever
-  written twice and no escalation is lost;
+- an escalation is read -> notify -> read -> note + level (one write): four calls, two of
+  them writes (Jira: GET /issue, POST /issue/{key}/notify, GET /issue, PUT /issue; Zammad:
+  GET /ticket_history, POST /mentions for each person not mentioned yet, GET
+  /ticket_history, PUT /tickets; and, once per person and run, the look-up of a role
+  holder's display name for the note). Notify comes first: on Zammad the mention subscribes
+  the people, and Zammad tells subscribers only of updates made after they subscribed;
+  and a notification sent after its note could be lost to a crash with nothing left to
+  tell (the marker says done). Jira's notification is one call whose answer is its
+  outcome (`JiraConnector.notify`: no watcher is added). The marker is looked for before
+  notifying — in the markers the pass knows of the ticket (its read of a due ticket, with
+  the notes the pass wrote on it since: a severity 1's three levels share that read),
+  else in a read made then — so a run that finds the note does not notify, and the
+  notification's outcome is in the journal as soon as it is known (`plugin.outcomes`), so
+  a run that finds it there does not notify either. The second read is the one the write
+  is made from: the level is written only when the fresh level is below the action's,
+  and the marker is looked for again. Crash matrix of one escalation (the next run reads
+  the ticket again; the decision comes back while the level is below the action's;
+  tests/daemon/test_idempotency.py crashes it at every call):
+
+  | the crash comes           | on the ticket  | in the journal | the next run                         |
+  |---------------------------|----------------|----------------|--------------------------------------|
+  | before the notification   | nothing        | nothing        | notifies, reads, writes: all of it   |
+  | after the notification,   | nothing        | nothing        | notifies AGAIN: the one write that   |
+  |   before its journal row  |                |                | can repeat (nothing on the ticket    |
+  |   (or the journal is lost)|                |                | says it went out)                    |
+  | after that row, before    | nothing        | told           | tells nobody; reads, writes note and |
+  |   the write               |                |                | level (who was told: the journal)    |
+  | during the write (its     | both, or       | told           | the marker is looked for at once     |
+  |   answer lost)            | neither        |                | (`connectors.writes.write_once`):    |
+  |                           |                |                | landed, or as the row above          |
+  | after the write           | note and level | told (or done) | no decision: nothing is written      |
+
+  A note without its level (the level refused, or written alone by an earlier version)
+  is found by its marker: nobody is told again, and the level is written alone from the
+  same read. No note is ever written twice and no escalation is lost;
 - a restore is read -> note + severity (one write): a crash before the write leaves the
   ticket as it was (the next run decides again on a new read), after it leaves both. If
   the tracker refuses the severity (its answer names the field), the note claiming the
@@ -69,12 +83,19 @@ Never twice, never lost — the tracker is the source of truth:
   action's); a severity is restored only when the fresh ticket still holds the lowered
   value and the no-downgrade rule, asked again on it, still wants the same restore —
   no-downgrade is the one rule that overwrites a person's edit, and its note says so; an
-  illegal state change is put back only while the ticket is still in it. Calls per
-  escalation on Jira: the read, the notification, the read before the write, the write;
+  illegal state change is put back only while the ticket is still in it;
 - the journal records an action only after the tracker accepted its writes, and the
   cursor only after the whole batch was carried out: losing the journal costs a
-  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule is
-  written once per pass, in one transaction (`Journal.set_due_many`).
+  re-read, a crash costs a re-read, neither costs a duplicate note. The schedule, a hint
+  a re-read rebuilds (no tracker write waits on it), is written in batches, one
+  transaction each (`Journal.set_due_many`: `SAVE_EVERY` rows, the rest at the pass's end).
+
+At scale (issue 14: 100,000 open incidents) a pass holds what its decisions need and no
+more: what is read streams through it (`_take`) — a ticket with nothing to do now is
+judged, scheduled and let go as it comes; only the tickets with work wait for the
+ordered carrying out — and per open incident the daemon keeps its next deadline
+(`plugin.schedule`) and whether it is open (`plugin.watched`; the snapshots only for the
+duties and the status page, compact). bench/bench_scale.py measures it.
 
 A tracker that says no to one write (`plugin.refusals`, `plugin.outcomes`): a permanent
 refusal (400, 403, 404, 409, 422) is given up at once and reported once — log event
@@ -161,6 +182,9 @@ _FAR = datetime.max.replace(tzinfo=UTC)
 class Daemon:
     """Enforces the procedure on one tracker through `connector`."""
 
+    #: schedule rows written to the journal in one transaction (a search page's worth, ten times over):
+    #: a pass's rows go in batches of this many, the rest at the pass's end
+    SAVE_EVERY = 1000
     #: back-off while the tracker is unreachable, in real seconds
     BACKOFF_START = 1.0
     BACKOFF_MAX = 60.0
@@ -182,10 +206,13 @@ class Daemon:
         self.metrics = ctx.metrics
         self.poll_interval = poll_interval if poll_interval is not None else config.daemon.poll_interval
         self.schedule = Schedule()
-        self.cursor = journal.cursor(self.tracker)
+        # read again whatever was read under another mapping (a recreated field has a new id)
+        self.cursor = journal.cursor(self.tracker).under(mapping.fingerprint() if mapping else None)
         for due, ticket_id, ref in journal.schedule(self.tracker):
             self.schedule.set(ticket_id, ref, due)
-        self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs)
+        # the snapshots are kept for those that list incidents from them: the duties, and the status
+        # page when one is attached (`keep_snapshots`)
+        self.watched = Watched(procedure, config, mapping, open_ids=self.schedule.refs, keep=config.duties.enabled)
         #: per-ticket waits after a refused write (`rng`: the jitter, fixed in tests)
         self.backoff = Backoff(clock, rng)
         outcomes = Outcomes(ctx, self.backoff)
@@ -227,10 +254,16 @@ class Daemon:
     def stopping(self) -> bool:
         return self.ctx.stopping
 
+    def keep_snapshots(self) -> None:
+        """Keep a snapshot of every watched ticket read from now on (compact, `plugin.watched`), for a
+        part that lists open incidents (the status page). Asked before the first pass (`escalator
+        run` attaches its page first), so the first read fills them; a ticket read before the ask
+        is listed once it is read again (as after a restart, which reads only what changed)."""
+        self.watched.keep = True
+
     def open_incidents(self) -> list[Incident]:
         """The open incidents as last read (the status page asks from its own thread)."""
-        snapshots = dict(self.watched.snapshots)  # copies made under the GIL: the loop may be changing them
-        return [snapshots[i] for i in list(self.watched.open) if i in snapshots]
+        return self.watched.open_snapshots()  # copies taken first: the loop may be changing them
 
     # -- control from other threads --------------------------------------------------------
     def wake(self, ticket_id: str | None = None) -> None:
@@ -323,7 +356,7 @@ class Daemon:
         """This daemon has just taken the lead: another leader may have moved on since it read
         the journal, so what it keeps is read again, as at a start."""
         journal = self.ctx.journal
-        self.cursor = journal.cursor(self.tracker)
+        self.cursor = journal.cursor(self.tracker).under(self.ctx.mapping.fingerprint() if self.ctx.mapping else None)
         due = journal.schedule(self.tracker)
         watch_from = self.ctx.config.daemon.watch_from or journal.watch_from(self.tracker)
         self.schedule = Schedule()
@@ -384,35 +417,45 @@ class Daemon:
 
     def _pass(self, now: datetime, poll: bool, stats: PassStats) -> None:
         ctx = self.ctx
-        read: dict[str, Incident | Unreadable] = {}
+        # what is read streams through `_take`: a ticket with nothing to do now is scheduled and let go
+        # at once, so memory holds the tickets with work, not the whole read (a first pass reads them all)
+        #: ids taken this pass, with the `updated` of the read acted on
+        taken: dict[str, datetime] = {}
+        planned: list[tuple[Incident, Decision]] = []
         # 1. known deadlines that have come; 2. tickets named by webhooks (each re-read)
         with self._requested_lock:
             requested = list(self._requested)
         for ticket_id in [t for _, t in self.schedule.due(now)] + requested:
             if self.stopping:
                 return
-            if ticket_id not in read:
+            if ticket_id not in taken:
                 item = self._read_one(ticket_id)
-                if item is not None:
-                    read[item.id] = item
+                if item is not None and item.id not in taken:
+                    taken[item.id] = item.updated_at
+                    self._take(item, planned, stats)
             with self._requested_lock:
                 self._requested.pop(ticket_id, None)  # a webhook arriving after this read names it again
         # 3. everything changed since the cursor
         cursor = None
         if poll and not self.stopping:
-            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap)
+            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap,
+                            mapping=self.cursor.mapping)
             for item in ctx.connector.read_changed(cursor):
+                if self.stopping:
+                    return  # the cursor stays: the rest is read again next time
                 # a ticket read above is as fresh, unless a person changed it since: the cursor now
                 # counts the later version as seen, so that is the one to decide on (its notes'
                 # markers, kept from the earlier read, go with it: the escalation reads them anew)
-                earlier = read.get(item.id)
-                if earlier is None or item.updated_at > earlier.updated_at:
+                earlier = taken.get(item.id)
+                if earlier is None or item.updated_at > earlier:
                     if earlier is not None:
+                        planned[:] = [p for p in planned if p[0].id != item.id]
                         ctx.take_markers(item.id)
-                    read[item.id] = item
-        stats.read += len(read)
+                        stats.read -= 1  # one ticket, read twice
+                    taken[item.id] = item.updated_at
+                    self._take(item, planned, stats)
         # all of it in one order: the most urgent escalation first, whichever ticket it is on
-        if not self._carry_out(list(read.values()), stats):
+        if not self._carry_out(planned, stats):
             return  # stopped: the cursor stays, the rest is read again next time
         if cursor is not None:
             full = self.cursor.since is None
@@ -456,38 +499,44 @@ class Daemon:
         try:
             decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
                               watch_from=self.watch_from, holders=self.ctx.holders(resolved))
+            levels = self.ctx.level_memory(resolved, decision)  # a level field that lost its value (mapping.level)
+            if levels is not None:
+                decision = decide(resolved, self.ctx.procedure, self.clock.now(), self.ctx.approvers(resolved),
+                                  watch_from=self.watch_from, holders=self.ctx.holders(resolved), levels=levels)
         except (ValueError, LookupError) as exc:
             bad = Unreadable(tracker=resolved.tracker, id=resolved.id, ref=resolved.ref,
                              updated_at=resolved.updated_at, reason=f"the procedure cannot judge it: {exc}")
             return bad, None
         return resolved, decision
 
-    def _carry_out(self, items: list[Incident | Unreadable], stats: PassStats) -> bool:
-        """Carry out what is due on `items`, the most urgent action first; False when stopped half-way."""
-        ctx = self.ctx
-        now = self.clock.now()
-        planned: list[tuple[Incident, Decision]] = []
-        for item in items:
-            resolved, decision = self._plan(item)
-            if isinstance(resolved, Unreadable) or decision is None:
-                self.metrics.unreadable.labels(self.tracker).inc()
-                ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
-                ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
-                self._set_due(resolved.id, resolved.ref, None)
-                continue
+    def _take(self, item: Incident | Unreadable, planned: list[tuple[Incident, Decision]], stats: PassStats) -> None:
+        """One ticket read this pass: judged at once. One with something to do now (an action, a problem
+        record) joins `planned`, carried out in urgency order once the read is over; any other — most of
+        a first pass — gets its next deadline scheduled and is let go."""
+        stats.read += 1
+        resolved, decision = self._plan(item)
+        if isinstance(resolved, Unreadable) or decision is None:
+            self.metrics.unreadable.labels(self.tracker).inc()
+            self.ctx.log(logging.WARNING, "daemon.ticket-unreadable", ticket=resolved.ref, reason=resolved.reason)
+            self.ctx.event(resolved.ref, "unreadable", resolved.reason, stats)
+            self._set_due(resolved.id, resolved.ref, None)
+            return
+        stats.due += len(decision.actions)
+        # a ticket whose writes wait out a back-off: nothing on it now, looked at again when it ends
+        until = self.backoff.waiting_until(resolved.id, self.clock.now())
+        if until is None and (decision.actions or (self.duties is not None and decision is not _NOTHING
+                                                   and self.duties.problem_due(resolved))):
             planned.append((resolved, decision))
-            stats.due += len(decision.actions)
+        else:
+            self._schedule_next(resolved, decision, until)
+
+    def _carry_out(self, planned: list[tuple[Incident, Decision]], stats: PassStats) -> bool:
+        """Carry out what is due on the `planned` tickets, the most urgent action first; False when
+        stopped half-way."""
         look_again: dict[str, datetime] = {}  # tickets with something left to do, and when
         waiting: set[str] = set()  # tickets whose writes wait out a back-off: nothing more on them now
-        queue: list[tuple[tuple, int, int]] = []
-        for i, (item, decision) in enumerate(planned):
-            until = self.backoff.waiting_until(item.id, now)
-            if until is not None:
-                waiting.add(item.id)
-                look_again[item.id] = until
-                continue
-            queue += [(urgency(action, item), i, j) for j, action in enumerate(decision.actions)]
-        queue.sort()
+        queue = sorted((urgency(action, item), i, j) for i, (item, decision) in enumerate(planned)
+                       for j, action in enumerate(decision.actions))
         for _, i, j in queue:
             if self.stopping:
                 return False  # the next run re-reads these tickets; the markers make that safe
@@ -519,14 +568,17 @@ class Daemon:
                 except Exception as exc:  # noqa: BLE001 - sorted below
                     self._failed(exc, item, "problem-record", "problem-record", stats)
                     look_again.setdefault(item.id, self._soon())
-            due = decision.next_deadline
-            again = look_again.get(item.id)
-            if again is not None:
-                due = min(due, again) if due else again
-            else:
-                self.backoff.forget(item.id)  # nothing of it waits
-            self._set_due(item.id, item.ref, due)
+            self._schedule_next(item, decision, look_again.get(item.id))
         return True
+
+    def _schedule_next(self, item: Incident, decision: Decision, again: datetime | None) -> None:
+        """The ticket's next look: its next deadline, or sooner when something on it is left to do."""
+        due = decision.next_deadline
+        if again is not None:
+            due = min(due, again) if due else again
+        else:
+            self.backoff.forget(item.id)  # nothing of it waits
+        self._set_due(item.id, item.ref, due)
 
     def _failed(self, exc: Exception, item: Incident, kind: str, marker: str, stats: PassStats) -> None:
         """An action that failed otherwise than by a settled refusal: the tracker down or a revoked token
@@ -549,6 +601,8 @@ class Daemon:
         self.schedule.set(ticket_id, ref, due)
         if not self.ctx.dry_run:
             self._unsaved[ticket_id] = (ref, due)
+            if len(self._unsaved) >= self.SAVE_EVERY:
+                self._save_schedule()  # a long pass's schedule in batches: what waits to be saved stays small
 
     def _save_schedule(self) -> None:
         if self._unsaved:

@@ -55,7 +55,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident, Unreadable
 from mapping.text import Texts
-from mapping.trends import TrendDue, detect_trends
+from mapping.trends import TrendDue, counted_since, detect_trends
 from plugin.context import DaemonContext, PassStats
 from plugin.mailer import MailError, send_digest
 from plugin.notes import signature
@@ -289,8 +289,9 @@ class DutyRunner:
                         now=d.clock.now())
         else:
             notified = False
-            # a digest's note opens with its subject (the e-mail's would); an update is its own text
-            text = delivery.body if delivery.public else f"{delivery.subject}\n\n{delivery.body}"
+            # a digest's note opens with its subject (the e-mail's would) and whom it is for, by name; an
+            # update is its own text
+            text = delivery.note([p.shown for p in d.persons(delivery.recipients)])
             for incident in delivery.incidents:
                 if d.stopping:
                     return False
@@ -393,7 +394,9 @@ class DutyRunner:
         if not (self.settings.problems.enabled and rules) or self.d.stopping:
             return
         self.ensure_snapshots()
-        for due in detect_trends(list(self.watched.snapshots.values()), self.d.procedure, rules, now):
+        # asked at every poll: only the incidents the rules can count are rebuilt from their compact copies
+        recent = list(self.watched.snapshots.reported_since(counted_since(rules, now)))
+        for due in detect_trends(recent, self.d.procedure, rules, now):
             if self.d.stopping:
                 return
             try:
@@ -469,6 +472,13 @@ class DutyRunner:
                                               window=_t(f"window_{rule.window}", lang), count=rule.count)
 
     # -- problem records ---------------------------------------------------------------------
+    def problem_due(self, incident: Incident) -> bool:
+        """Whether `problem` has something to do on the incident: the daemon keeps such an incident
+        (and lets any other go) until its pass's escalations are done."""
+        d = self.d
+        return self.settings.problems.enabled and bool(
+            needs_problem([incident], d.procedure, lambda i: d.journal.done(d.tracker, i.id, "problem-record")))
+
     def problem(self, incident: Incident, stats: PassStats) -> None:
         """File the incident's problem record when it needs one (§4.3.6, §6.1.3) and has none."""
         d = self.d

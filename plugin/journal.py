@@ -14,8 +14,10 @@ The journal is a convenience, not the source of truth: the tracker is (markers i
 notes, the escalation level field, the stored machine state). Losing the journal costs
 a full re-read on the next start, never a duplicate write. An action is recorded only
 *after* the tracker accepted all its writes (Alertmanager's order: send, then record),
-each at once (its own commit); the schedule, which a re-read rebuilds, is written once
-per pass (`set_due_many`, one transaction).
+each at once (its own commit: the crash matrix of `plugin.daemon` relies on a notification's
+outcome being durable before the next write on the tracker); the schedule, which a re-read
+rebuilds and no tracker write waits on, is written in batches (`set_due_many`, one
+transaction each: a pass's rows, a thousand at a time on a long one).
 
 The time of the daemon's first pass (`watch_from`, a `meta` row written once, never
 moved) is the one thing the tracker cannot give back: a lost journal moves it to the
@@ -73,6 +75,14 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+
+
+def entries_filter(placeholder: str, **equal: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause (or "") and its arguments that keep the actions whose columns equal the
+    values given; a value of None or "" does not filter. `placeholder` is the driver's ("?", "%s")."""
+    kept = {column: value for column, value in equal.items() if value}
+    where = " AND ".join(f"{column} = {placeholder}" for column in kept)
+    return (" WHERE " + where if where else ""), list(kept.values())
 
 
 @dataclass(frozen=True)
@@ -188,8 +198,9 @@ class Journal:
         self.set_due_many(tracker, [(ticket_id, ref, due)])
 
     def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
-        """(ticket id, ref, due or None) for many tickets, in one transaction: a pass's schedule is
-        one commit, not one per ticket read (a commit costs a disk sync; a first pass reads them all)."""
+        """(ticket id, ref, due or None) for many tickets, in one transaction: a batch of a pass's
+        schedule is one commit, not one per ticket read (a commit costs a disk sync; a first pass
+        reads them all)."""
         rows = list(rows)
         gone = [(tracker, t) for t, _, due in rows if due is None]
         kept = [(tracker, t, r, due.isoformat()) for t, r, due in rows if due is not None]
@@ -238,17 +249,9 @@ class Journal:
         return row is not None
 
     def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]:
-        query, args = "SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions", []
-        where = []
-        if tracker:
-            where.append("tracker = ?")
-            args.append(tracker)
-        if ticket_id:
-            where.append("ticket_id = ?")
-            args.append(ticket_id)
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        where, args = entries_filter("?", tracker=tracker, ticket_id=ticket_id)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+            rows = self._db.execute("SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail FROM actions"
+                                    + where + " ORDER BY id", args).fetchall()
         return [JournalEntry(t, i, r, m, k, o, datetime.fromisoformat(a), json.loads(d))
                 for t, i, r, m, k, o, a, d in rows]

@@ -44,7 +44,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from connectors.base import Cursor
-from plugin.journal import JournalEntry
+from plugin.journal import JournalEntry, entries_filter
 from plugin.leader import Grant, JournalUnreachable, Leadership, LeaseState, StaleEpoch
 
 #: (version, SQL): append a new one for every change; never edit one that was released
@@ -272,7 +272,7 @@ class PgJournal:
         self.set_due_many(tracker, [(ticket_id, ref, due)])
 
     def set_due_many(self, tracker: str, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
-        """A pass's schedule in one transaction (one fence check, one commit)."""
+        """A batch of a pass's schedule in one transaction (one fence check, one commit)."""
         rows = list(rows)
         gone = [(tracker, t) for t, _, due in rows if due is None]
         kept = [(tracker, t, r, due) for t, r, due in rows if due is not None]
@@ -309,17 +309,10 @@ class PgJournal:
                                (tracker, ticket_id, marker)))
 
     def entries(self, tracker: str | None = None, ticket_id: str | None = None) -> list[JournalEntry]:
-        query, args, where = ("SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail, epoch "
-                              "FROM actions"), [], []
-        if tracker:
-            where.append("tracker = %s")
-            args.append(tracker)
-        if ticket_id:
-            where.append("ticket_id = %s")
-            args.append(ticket_id)
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        return [JournalEntry(*row) for row in self._read(query + " ORDER BY id", args)]
+        where, args = entries_filter("%s", tracker=tracker, ticket_id=ticket_id)
+        return [JournalEntry(*row) for row in self._read(
+            "SELECT tracker, ticket_id, ref, marker, kind, outcome, at, detail, epoch FROM actions" + where
+            + " ORDER BY id", args)]
 
 
 def _dumps(value: object) -> str:

@@ -80,7 +80,7 @@ _JUST_AFTER = 0.01
 #: for a write and fenced, so a write method added to the connectors later is fenced without
 #: anyone having to remember to list it here
 TRACKER_READS = frozenset({"read_changed", "read_one", "read_fresh", "has_marker", "find_problem", "find_task",
-                           "close"})
+                           "person", "close"})
 
 
 class Fenced(UserError):

@@ -63,7 +63,7 @@ class RetryLater(Exception):
 
 def fingerprint(incident: Incident) -> str:
     """What a person may have changed on the ticket (not `updated`, not the escalator's own level)."""
-    data = incident.model_dump_json(exclude={"updated_at", "escalation_level", "escalations"})
+    data = incident.model_dump_json(exclude={"updated_at", "escalation_level", "escalations", "level_changes"})
     return hashlib.sha1(data.encode("utf-8")).hexdigest()[:12]
 
 

@@ -59,6 +59,7 @@ class StatusPage:
 
     def __init__(self, daemon: Daemon, *, refresh: int = 30):
         self.daemon = daemon
+        daemon.keep_snapshots()  # the queue lists the open incidents as last read
         self.refresh = refresh
         self._memo_pass = -1
         self._memo: tuple[dict, dict, list] = ({}, {}, [])

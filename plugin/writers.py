@@ -14,18 +14,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import Change
+from connectors.base import Change, Person
 from mapping.actions import (
     Action,
     Escalate,
     FlagIncompleteRecord,
     FlagTransition,
     RepeatEscalation,
+    RestoreLevel,
     RestoreSeverity,
     WarnBeforeBreach,
 )
 from mapping.downgrade import check_downgrade
 from mapping.incident import Incident, Unreadable
+from mapping.level import LevelMemory, lost_level
 from mapping.text import format_duration
 from mapping.transitions import illegal_changes
 from plugin import notes, refusals
@@ -64,9 +66,11 @@ class ActionWriter:
         elif isinstance(action, FlagIncompleteRecord):
             self._flag_incomplete(action, incident, stats)
         elif isinstance(action, WarnBeforeBreach):
-            self._warn(action, incident, stats)
+            self._warn(action, incident, stats, kept)
         elif isinstance(action, RepeatEscalation):
-            self._repeat(action, incident, stats)
+            self._repeat(action, incident, stats, kept)
+        elif isinstance(action, RestoreLevel):
+            self._restore_level(action, incident, stats)
         else:  # pragma: no cover - the Action union is closed
             raise TypeError(f"unknown action {action!r}")
 
@@ -76,23 +80,30 @@ class ActionWriter:
         ctx = self.ctx
         now = ctx.clock.now()
         people = ctx.people(action.role, incident)
+        grace = self._grace()
         role = ctx.procedure.role(action.role).name.en
+        late = max(action.elapsed - action.allowed, timedelta(0))  # SLA time, as the note says it
         if action.reason == "manual":
             why = "on request"
         elif action.allowed <= timedelta(0):
             why = "due immediately"
         else:
-            why = (f"allowed {format_duration(action.allowed, 'en')}, "
-                   f"deadline missed by {format_duration(action.overdue(now), 'en', elapsed=True)}")
+            why = f"allowed {format_duration(action.allowed, 'en')} of SLA time, " + (
+                f"deadline missed by {format_duration(late, 'en', elapsed=True)}" if late > grace
+                else "deadline met")
         summary = f"level {action.level} ({role}): severity {action.severity}, {why} (contract {action.contract})"
         if ctx.dry_run:
             self._would("daemon.would-escalate", action, incident, stats, summary, level=action.level,
                         role=action.role, people=",".join(people))
             return
+        named = ctx.persons(people)  # as the notes name and mention them
+        asker = self._asker(action, incident)
         # read -> notify -> read -> note + level in ONE write (the crash matrix is in plugin.daemon's
         # docstring). A note already there means an earlier run notified, and its level landed with
-        # it: do not notify again. The marker check before notifying may use the read the pass made of
-        # a due ticket to decide on it; the read the write is made from is always made right before it
+        # it: do not notify again. The marker check before notifying may use the markers the pass
+        # knows of this ticket (its read of a due ticket, with the notes this pass wrote on it since:
+        # one daemon writes, so nothing else adds a marker); the read the write is made from is always
+        # made right before it
         markers = kept
         fresh = incident
         if markers is None:
@@ -105,7 +116,8 @@ class ActionWriter:
         wrote = notified = raised = False
         unreached = None
         if action.marker not in markers and people:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, mapping=ctx.mapping)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, named, mapping=ctx.mapping, grace=grace,
+                                         asker=asker)
             notified, unreached = self._notify(action, fresh, people, text)
             if unreached is not None:
                 failed["notify"] = unreached  # the escalation goes on without them; its note says so
@@ -118,7 +130,8 @@ class ActionWriter:
         # the level only goes up: a person (or a run) that set it as high or higher meanwhile keeps it
         level = action.level if fresh.escalation_level < action.level else None
         if action.marker not in markers:
-            text = notes.escalation_note(action, fresh, ctx.procedure, now, people, unreached, mapping=ctx.mapping)
+            text = notes.escalation_note(action, fresh, ctx.procedure, now, named, unreached, mapping=ctx.mapping,
+                                         grace=grace, asker=asker)
             wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=level),
                                                         alone=lambda _: text)
             raised = wrote and level is not None and value_refused is None
@@ -131,6 +144,9 @@ class ActionWriter:
             raised, refused = self._value("level", action, fresh, lambda: ctx.writes.level(fresh, action.level))
             if refused is not None:
                 failed["level"] = refused
+        # the next level due on this ticket in this pass (a severity 1: all three at once) checks its
+        # marker here, without a read of its own before its notification
+        ctx.keep_markers(incident.id, markers | {action.marker} if wrote else markers)
         noted_at = ctx.clock.now()
         if not wrote and not raised:
             if failed:
@@ -159,16 +175,17 @@ class ActionWriter:
             summary += "; not done: " + ", ".join(failed)
         ctx.event(incident.ref, "escalated", summary, stats)
 
-    def _warn(self, action: WarnBeforeBreach, incident: Incident, stats: PassStats) -> None:
+    def _warn(self, action: WarnBeforeBreach, incident: Incident, stats: PassStats,
+              kept: frozenset[str] | None = None) -> None:
         """A deadline comes soon (§5.2.1): tell the people working the incident, then note it, once."""
         ctx = self.ctx
         if ctx.clock.now() >= action.deadline:
             return  # the deadline passed while the pass ran: it escalates instead, a warning would mislead
         people = self._warned(action, incident)
-        text = notes.warning_note(action, incident, ctx.procedure, people)
+        text = notes.warning_note(action, incident, ctx.procedure, ctx.persons(people))
         subject = notes.warning_subject(action, incident, ctx.procedure)
         summary = f"level {action.level} ({action.role}) due {action.deadline.isoformat()}, contract {action.contract}"
-        self._tell(action, incident, stats, people, subject, text, summary, "warned", level=action.level,
+        self._tell(action, incident, stats, people, subject, text, summary, "warned", kept, level=action.level,
                    deadline=action.deadline.isoformat())
 
     def _warned(self, action: WarnBeforeBreach, incident: Incident) -> list[str]:
@@ -181,27 +198,32 @@ class ActionWriter:
                 people += self.ctx.people(action.role if who == "target" else who, incident)
         return list(dict.fromkeys(people))
 
-    def _repeat(self, action: RepeatEscalation, incident: Incident, stats: PassStats) -> None:
+    def _repeat(self, action: RepeatEscalation, incident: Incident, stats: PassStats,
+                kept: frozenset[str] | None = None) -> None:
         """An escalation nobody acknowledged: tell its role again, and note it, once per repeat."""
         ctx = self.ctx
         contract = incident.contract or ""
         people = ctx.people(action.role, incident)
-        text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping)
+        text = notes.repeat_note(action, incident, ctx.procedure, contract, ctx.mapping, ctx.persons(people))
         subject = notes.repeat_subject(action, incident, ctx.procedure, contract)
         summary = f"level {action.level} ({action.role}): reminder {action.repeat} of {action.of}"
-        self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated",
+        self._tell(action, incident, stats, people, subject, text, summary, "escalation-repeated", kept,
                    level=action.level, repeat=action.repeat)
 
     def _tell(self, action: WarnBeforeBreach | RepeatEscalation, incident: Incident, stats: PassStats,
-              people: list[str], subject: str, text: str, summary: str, kind: str, **fields: Any) -> None:
+              people: list[str], subject: str, text: str, summary: str, kind: str, kept: frozenset[str] | None,
+              **fields: Any) -> None:
         """Notify, then write the note (its marker keeps it single): the order and the guarantees of an
-        escalation's first two writes (plugin.daemon's crash matrix), without a value to set."""
+        escalation's first two writes (plugin.daemon's crash matrix), without a value to set. The marker
+        is looked for in the markers the pass knows of the ticket (`kept`), else on the ticket."""
         ctx = self.ctx
         if ctx.dry_run:
             self._would(f"daemon.would-{'warn' if kind == 'warned' else 'repeat-escalation'}", action, incident,
                         stats, summary, people=",".join(people), **fields)
             return
-        if ctx.connector.has_marker(incident, action.marker):
+        if action.marker in kept if kept is not None else ctx.connector.has_marker(incident, action.marker):
+            if kept is not None:
+                ctx.keep_markers(incident.id, kept)  # for the next action on it
             self._already(action, incident)
             return
         failed: dict[str, Refusal] = {}
@@ -213,6 +235,8 @@ class ActionWriter:
         wrote, refused = self._note(action, incident, text)
         if refused is not None:
             failed["note"] = refused
+        if kept is not None:
+            ctx.keep_markers(incident.id, kept | {action.marker} if wrote else kept)
         if not wrote:
             if not failed:
                 self._already(action, incident)
@@ -297,17 +321,21 @@ class ActionWriter:
         # no-downgrade overwrites a person's edit: only the one it judged. Asked again on a fresh
         # read before the note (a note must not claim a restore that will not happen) and again
         # right before the write (someone may have edited while the note was written)
-        fresh = self._still_lowered(action, incident)
-        if fresh is None:
+        still = self._still_lowered(action, incident)
+        if still is None:
             return
+        fresh, markers = still
         earlier = self.outcomes.refused(fresh, action.marker, "severity")
         if earlier is not None:
             self._say_not_restored(action, fresh, earlier)  # written once: its marker
             return
         # no note, no restore: the note and the severity land in one write, or neither (a person's edit
         # is overwritten only where the ticket says why). The fresh read above is the one before it
-        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping)
+        text = notes.restore_note(action, fresh, ctx.procedure, fresh.contract or "", ctx.mapping,
+                                  by=ctx.person(action.lowered_by, action.lowered_by_name))
         wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, severity=action.to))
+        # the escalations counted on the restored severity come next: they know the markers
+        ctx.keep_markers(incident.id, markers | {action.marker} if wrote else markers)
         if value_refused is not None:
             # the severity refused, so the note claiming it was not written: a note says it could not be
             self._say_not_restored(action, fresh, value_refused)
@@ -334,17 +362,17 @@ class ActionWriter:
         except Refused as exc:
             self.outcomes.settle(fresh, marker, action.kind, exc)
 
-    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> Incident | None:
-        """The fresh ticket when it still holds `action.current` and the rule still asks for this very
-        restore; otherwise None (logged): a person's later edit — raising it, putting it back,
-        approving the lowering — or an earlier run's restore is left as it is."""
+    def _still_lowered(self, action: RestoreSeverity, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
+        """The fresh ticket and its markers when it still holds `action.current` and the rule still asks
+        for this very restore; otherwise None (logged): a person's later edit — raising it, putting it
+        back, approving the lowering — or an earlier run's restore is left as it is."""
         read = self.fresh_read(incident)
         if read is None:
             return None
-        fresh, _ = read
+        fresh, markers = read
         again = check_downgrade(fresh, self.ctx.approvers(fresh))
         if fresh.severity == action.current and again == action:
-            return fresh
+            return fresh, markers
         self.ctx.log(logging.INFO, "daemon.restore-skipped", ticket=incident.ref, marker=action.marker,
                      judged=action.current, now=fresh.severity, to=action.to,
                      reason="already restored" if fresh.severity == action.to else "changed since it was read")
@@ -376,12 +404,14 @@ class ActionWriter:
         earlier = self.outcomes.step(fresh, action.marker, "state")  # a put-back written alone before
         reverted, failure, refused, wrote = False, None, None, False
         attempted = earlier is None and self._still_to_put_back(action, fresh)
+        by = ctx.person(action.by, action.by_name)
         if earlier is not None:
             reverted, failure = earlier
         elif attempted:
             def alone(why: Refusal) -> str:
-                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why)
-            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True)
+                return notes.transition_note(action, fresh, p, fresh.contract or "", reverted=False, failure=why,
+                                             by=by)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=True, by=by)
             wrote, refused, failure = self._write(action, fresh, Change(text, action.marker, state=action.source),
                                                   alone=alone)
             reverted = wrote and failure is None
@@ -393,7 +423,8 @@ class ActionWriter:
                 self.outcomes.given_up(fresh, action.marker, action.kind, failure)
                 wrote, refused = self._note(action, fresh, alone(failure))
         if not attempted:  # flagged only, or a put-back written alone by an earlier version
-            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure)
+            text = notes.transition_note(action, fresh, p, fresh.contract or "", reverted=reverted, failure=failure,
+                                         by=by)
             wrote, refused = self._note(action, fresh, text)
         failed = {"state": failure} if failure is not None else {}
         if refused is not None:
@@ -438,10 +469,61 @@ class ActionWriter:
         ctx.log(logging.INFO, "daemon.record-incomplete", ticket=incident.ref, missing=",".join(action.missing))
         ctx.event(incident.ref, "record-incomplete", summary, stats)
 
+    def _restore_level(self, action: RestoreLevel, incident: Incident, stats: PassStats) -> None:
+        """Write back a level the level field lost while nobody changed it (`mapping.level`): one write, the
+        level with a note saying why, decided again on a fresh read; once per ticket and level (its marker,
+        and the journal's row)."""
+        ctx = self.ctx
+        summary = f"escalation level {action.found} -> {action.level}: the field lost the level reached"
+        if ctx.dry_run:
+            self._would("daemon.would-restore-level", action, incident, stats, summary, level=action.level,
+                        found=action.found)
+            return
+        read = self.fresh_read(incident)
+        if read is None:
+            return
+        fresh, markers = read
+        if action.marker in markers:
+            self._already(action, incident)  # written back before: not again, whatever the field reads
+            return
+        if lost_level(fresh, LevelMemory(action.level, action.reached_at)) != action.model_copy(
+                update={"found": fresh.escalation_level}):
+            ctx.log(logging.INFO, "daemon.level-restore-skipped", ticket=incident.ref, level=action.level,
+                    now=fresh.escalation_level, reason="changed since it was read")
+            return
+        text = notes.level_note(action.model_copy(update={"found": fresh.escalation_level}), fresh, ctx.procedure,
+                                fresh.contract or "")
+        wrote, refused, value_refused = self._write(action, fresh, Change(text, action.marker, level=action.level))
+        if value_refused is not None:  # the level refused, so its note is not written either: reported
+            self._record(action, incident, {"level": action.level, "found": fresh.escalation_level,
+                                            **self._failures({"level": value_refused})}, outcome="failed")
+            return
+        if not wrote:
+            return  # refused (reported and recorded), or refused before and nothing changed since
+        self._record(action, incident, {"level": action.level, "found": fresh.escalation_level})
+        ctx.log(logging.INFO, "daemon.level-restored", ticket=incident.ref, level=action.level,
+                found=fresh.escalation_level)
+        ctx.event(incident.ref, "level-restored", summary, stats)
+
     # -- helpers ----------------------------------------------------------------------------
+    def _grace(self) -> timedelta:
+        """Lateness not announced as a missed deadline: the daemon's reading, up to a poll interval
+        (`plugin.notes.ON_TIME_WITHIN`)."""
+        # the poll interval is real seconds (a clock running faster, the demo's or a test's, covers more),
+        # and the pass that reads a ticket takes a moment of its own
+        poll = timedelta(seconds=self.ctx.config.daemon.poll_interval * self.ctx.clock.rate)
+        return poll + notes.ON_TIME_WITHIN
+
+    def _asker(self, action: Escalate, incident: Incident) -> Person | None:
+        """Who asked for a manual escalation, as the note mentions them."""
+        if action.reason != "manual":
+            return None
+        request = next((r for r in incident.manual_requests if r.at == action.deadline), None)
+        return self.ctx.person(request.by, request.by_name) if request is not None else None
+
     def fresh_read(self, incident: Incident) -> tuple[Incident, frozenset[str]] | None:
         """The ticket as it is now and the markers of its notes, read right before a write (one call on
-        Jira, two on Zammad; remembered); None, logged, when it no longer reads as a watched incident:
+        either tracker; remembered); None, logged, when it no longer reads as a watched incident:
         then nothing is written over it."""
         read = self.ctx.connector.read_fresh(incident.id)
         fresh = self.watched.remember(read.item)

@@ -38,11 +38,11 @@ class _JiraClient(ABC):
 
     # endpoints below the API root
     MYSELF = "/myself"
+    USER = "/user"
     ISSUE = "/issue/{key}"
     TRANSITIONS = "/issue/{key}/transitions"
     COMMENTS = "/issue/{key}/comment"
     NOTIFY = "/issue/{key}/notify"
-    WATCHERS = "/issue/{key}/watchers"
     ISSUE_PROPERTY = "/issue/{key}/properties/{prop}"
     PROJECT = "/project/{key}"
     PROJECT_STATUSES = "/project/{key}/statuses"
@@ -149,10 +149,6 @@ class _JiraClient(ABC):
             "to": {"users": [self.user_ref(u) for u in users]},
         }, idempotent=False)  # an e-mail sent twice is worse than one retried by the next cycle
 
-    def add_watcher(self, key: str, user: str) -> None:
-        # the body is the bare JSON string (accountId on Cloud, user name on DC)
-        self.http.post(self._path(self.WATCHERS, key=key), json=user)
-
     def get_property(self, key: str, prop: str) -> Any | None:
         try:
             return (self.http.get(self._path(self.ISSUE_PROPERTY, key=key, prop=prop)) or {}).get("value")
@@ -214,7 +210,15 @@ class _JiraClient(ABC):
         return self.http.post(self._path(self.TAB_FIELDS, screen=screen_id, tab=tab_id),
                               json={"fieldId": field_id}, idempotent=False) or {}
 
+    def user_name(self, user: str) -> str | None:
+        """The display name of a user (GET /user); NotFound when Jira knows no such user."""
+        return (self.http.get(self._path(self.USER), params=self.user_query(user)) or {}).get("displayName")
+
     # -- flavour-specific ------------------------------------------------------------------
+    @abstractmethod
+    def user_query(self, user: str) -> dict:
+        """How GET /user names a user: `accountId` on Cloud, `username` on Data Center."""
+
     @abstractmethod
     def user_ref(self, user: str) -> dict:
         """How a request names a user: {"accountId": ...} on Cloud, {"name": ...} on DC."""
@@ -307,6 +311,9 @@ class JiraCloudClient(_JiraClient):
     def screens(self, ids: list[str]) -> list[dict]:
         return _paged(self.http, self._path(self.SCREENS), params={"id": ids})
 
+    def user_query(self, user: str) -> dict:
+        return {"accountId": user}
+
     def user_ref(self, user: str) -> dict:
         return {"accountId": user}
 
@@ -350,6 +357,11 @@ class JiraDataCenterClient(_JiraClient):
         parent_of = {str(child): str(o["id"]) for o in raw for child in o.get("childrenIds") or []}
         return [{"id": str(o["id"]), "value": o.get("value"), "disabled": bool(o.get("disabled")),
                  **({"optionId": parent_of[str(o["id"])]} if str(o["id"]) in parent_of else {})} for o in raw]
+
+    def user_query(self, user: str) -> dict:
+        # Jira Server/DC REST v2: GET /user?username= (`key=` for a user key, as DC names users
+        # whose name changed; the role directory holds names, docs.atlassian.com Jira Server REST)
+        return {"key": user} if user.startswith("JIRAUSER") else {"username": user}
 
     def user_ref(self, user: str) -> dict:
         return {"name": user}

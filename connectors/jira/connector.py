@@ -26,14 +26,16 @@ from connectors.base import (
     Change,
     Cursor,
     Fresh,
+    Person,
     ReadResult,
     RecordSpec,
     marker_text,
     markers_in,
+    plain,
     record_label,
 )
-from connectors.http import TrackerError
-from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_escape, wiki_note
+from connectors.http import NotFound, RateLimited, ServerError, TrackerError, Unreachable
+from connectors.jira.adf import adf_doc, adf_note, body_text, wiki_body, wiki_note
 from connectors.jira.client import RECONCILE_MAX, JiraClient, JiraCloudClient
 from connectors.jira.translate import Translator, history_field_ids, needed_fields, parse_time
 from connectors.writes import write_once
@@ -78,7 +80,10 @@ class JiraConnector:
         self.client = client
         self.mapping = mapping
         self.page_size = page_size
-        self.translator = Translator(mapping, client.user_id)
+        self.translator = Translator(mapping, self._user_seen)
+        #: user id -> display name (None: Jira does not know the user), learnt from every user object
+        #: a read brings (authors, assignees) and asked for only for the others (`person`)
+        self._names: dict[str, str | None] = {}
         self._zone: ZoneInfo | None = None
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
@@ -132,13 +137,19 @@ class JiraConnector:
             log.info("jira.read-drift", extra={"event": "jira.read-drift", "attempt": attempt + 1})
 
     def _read_pass(self, jql: str, cursor: Cursor) -> Generator[ReadResult, None, bool]:
-        """One paging of `jql`; returns whether an issue came back twice (the pages drifted)."""
+        """One paging of `jql`; returns whether an issue came back twice (the pages drifted).
+
+        Streams: an issue is translated, yielded and let go as soon as its history is in hand — at
+        once on Data Center (inline) and for an issue never changed (no history); on Cloud an
+        issue with a history waits for the bulk changelog, asked for up to `BULK_CHANGELOG_MAX` of
+        them over as many pages as that takes. So a read holds at most a page and that many
+        issues, whatever the number read."""
         drifted = False
         seen_here: set[str] = set()
         # id -> (issue, field names), in page order; a newer version replaces one not yet translated
-        pending: dict[str, tuple[dict, dict[str, str]]] = {}
-        needing_history: set[str] = set()  # pending ids changed after creation (Cloud: a changelog)
+        pending: dict[str, tuple[dict, dict[str, str]]] = {}  # Cloud: waiting for their changelog
         for issues, inline, names in self._pages(jql):
+            ready: list[tuple[dict, dict[str, str]]] = []
             for issue in issues:
                 issue_id = str(issue["id"])
                 if issue_id in seen_here:
@@ -147,27 +158,30 @@ class JiraConnector:
                 if not cursor.is_new(issue_id, _updated(issue)):
                     continue
                 pending.pop(issue_id, None)
+                # every change bumps `updated`: an issue never updated since it was created has no
+                # changelog, and costs no history call
+                if inline or _updated(issue) == _created(issue):
+                    ready.append((issue, names))
+                    continue
                 pending[issue_id] = (issue, names)
-                needing_history.discard(issue_id)
-                if _updated(issue) != _created(issue):
-                    needing_history.add(issue_id)
-                # Cloud: one changelog call per bulk request's worth of issues that have a
-                # history, over as many search pages as that takes
-                if not inline and len(needing_history) >= BULK_CHANGELOG_MAX:
-                    yield from self._translate(list(pending.values()), False, cursor)
-                    pending, needing_history = {}, set()
-            if inline:  # DC: the history came inline, translate at once
-                yield from self._translate(list(pending.values()), True, cursor)
-                pending, needing_history = {}, set()
-        yield from self._translate(list(pending.values()), not self.cloud, cursor)
+                if len(pending) >= BULK_CHANGELOG_MAX:  # one changelog call per bulk request's worth
+                    batch, pending = list(pending.values()), {}
+                    yield from self._translate(batch, False, cursor)
+            yield from self._translate(ready, inline, cursor)
+        batch, pending = list(pending.values()), {}
+        yield from self._translate(batch, False, cursor)
         return drifted
 
     def _translate(self, batch: list[tuple[dict, dict[str, str]]], inline: bool,
                    cursor: Cursor) -> Iterator[ReadResult]:
+        """Translate and yield `batch` in order, emptying it: each raw issue and its history are let go
+        once translated."""
         histories = self._histories([i for i, _ in batch], inline)
-        for issue, names in batch:
+        batch.reverse()
+        while batch:
+            issue, names = batch.pop()
             self._remember_project(issue)
-            result = self.translator.translate(issue, histories.get(str(issue["id"]), []), names)
+            result = self.translator.translate(issue, histories.pop(str(issue["id"]), []), names)
             if not isinstance(result, Incident):
                 log.warning("jira.unreadable", extra={"event": "jira.unreadable", "key": result.ref,
                                                       "reason": result.reason})
@@ -251,6 +265,33 @@ class JiraConnector:
         project = (issue.get("fields") or {}).get("project") or {}
         if project.get("key") and project.get("projectTypeKey"):
             self._project_types[project["key"]] = project["projectTypeKey"]
+
+    # -- people ---------------------------------------------------------------------------------
+    def _user_seen(self, user: dict | None) -> str | None:
+        """The id of a user object of an answer, its display name remembered for the notes."""
+        user_id = self.client.user_id(user)
+        if user_id and (user or {}).get("displayName"):
+            self._names[user_id] = str(user["displayName"])
+        return user_id
+
+    def person(self, user: str) -> Person:
+        """The user behind an id of the role directory: GET /user (Cloud `accountId=`, Data Center
+        `username=`; https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-users/#api-rest-api-3-user-get),
+        once per user; a user seen in a read costs nothing. One Jira does not know (404) is named by
+        the id; one whose profile the token may not see (403) too, and is asked again later."""
+        if user not in self._names:
+            try:
+                self._names[user] = self.client.user_name(user)
+            except (Unreachable, ServerError, RateLimited):
+                raise
+            except NotFound:
+                log.warning("jira.user-missing", extra={"event": "jira.user-missing", "user": user})
+                self._names[user] = None
+            except TrackerError as err:
+                log.warning("jira.user-unreadable", extra={"event": "jira.user-unreadable", "user": user,
+                                                           "status": err.status})
+                return Person(user)
+        return Person(user, self._names[user])
 
     # -- writes ---------------------------------------------------------------------------
     def _set_fields(self, incident: Incident, fields: dict, term: str, value: object) -> None:
@@ -387,22 +428,24 @@ class JiraConnector:
         return self._project_types[project] == SERVICE_DESK
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
+        """One call, POST /issue/{key}/notify: Jira queues an e-mail to the people, and its answer is
+        the notification's outcome — 204 queued; 400 an invalid recipient (the calling user, say); 403
+        outgoing mail off or no SMTP server
+        (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-notify-post),
+        so a note never claims an e-mail Jira would not send.
+
+        The people are not added as watchers: POST /issue/{key}/watchers would subscribe them to the
+        issue's later events, which is not what an escalation promises (the role is told, §5.2.2), and
+        cost a second write per escalation whose refusal (403 without *Manage watcher list*) came after
+        the e-mail had gone. The mention in the note's body is no substitute for this call either: Jira
+        stores it whatever the recipient may see or the mail settings are, and answers nothing about
+        whether anyone was told."""
         if not people:
             return
+        # an e-mail: each person mentioned in the note by name (a mention is the comment's)
+        text = plain(text)
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"
-        self.client.notify(incident.ref, subject, text, html, people)
-        # the mail above is what tells them; watching only brings them the issue's later updates. Once
-        # it went out, a watcher Jira refuses (no Manage Watchers, watching off, busy) must not turn
-        # into "could not notify" on the note, nor into a second mail on a retry: logged, left at that
-        for person in people:
-            try:
-                self.client.add_watcher(incident.ref, person)
-            except TrackerError as err:
-                if err.status == 401:
-                    raise  # the token itself: no write can succeed
-                log.warning("jira.watcher-refused", extra={"event": "jira.watcher-refused", "key": incident.ref,
-                                                           "person": person, "status": err.status,
-                                                           "error": str(err)})
+        self.client.notify(incident.ref, plain(subject), text, html, people)
         log.info("jira.notified", extra={"event": "jira.notified", "key": incident.ref, "people": list(people),
                                          "subject": subject})
 
@@ -464,7 +507,7 @@ class JiraConnector:
                                "(set duties.problems.project)")
         fields: dict = {"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": title[:255],
                         "labels": [label],
-                        "description": adf_doc(text) if self.cloud else wiki_escape(text)}
+                        "description": adf_doc(text) if self.cloud else wiki_body(text)}
         if assignee:
             fields["assignee"] = self.client.user_ref(assignee)
         created = self.client.create_issue(fields)

@@ -116,8 +116,6 @@ PERMISSIONS: dict[str, tuple[str, bool]] = {
                     "says so", False),
     "TRANSITION_ISSUES": ("an illegal status change cannot be put back; it is flagged in a note instead",
                           False),
-    "MANAGE_WATCHERS": ("escalations cannot add the role holders as watchers; they are named in the note "
-                        "instead", False),
 }
 
 
@@ -437,11 +435,16 @@ class JiraProvisioner(Provisioner):
         created: dict[str, str] = {}  # term -> id of a field made by this run
         for step in plan.changes:
             if step.term.startswith("screen:"):
-                changes += self._apply_screen(step, created)
+                done = self._apply_screen(step, created)
             elif step.term == "webhook" and self.hooks is not None:
-                changes.append(self.hooks.apply(step))
+                done = [self.hooks.apply(step)]
             else:
-                changes += self._apply_select(step, project_ids, issue_type_ids, created)
+                done = self._apply_select(step, project_ids, issue_type_ids, created)
+            # one line per step of the plan, whatever it took (a field, its context and its options are
+            # one change): the plan's "N change(s)" is what apply reports it made
+            prefix = f"{step.term}: "
+            changes.append(prefix + "; ".join(line.removeprefix(prefix) for line in done) if done
+                           else prefix + "already as the plan wants it")
             if progress:
                 progress(step)
         final = self.plan() if changes else plan

@@ -28,6 +28,7 @@ from mapping.incident import (
     EscalationRecord,
     GroupChange,
     Incident,
+    LevelChange,
     ManualEscalationRequest,
     SeverityChange,
     StateChange,
@@ -227,6 +228,7 @@ class Translator:
                 group_history.append(GroupChange(at=reported, group=first_group))
 
         escalations: list[EscalationRecord] = []
+        level_changes: list[LevelChange] = []
         manual: list[ManualEscalationRequest] = []
         approvals: list[DowngradeApproval] = []
         acknowledged: list[Acknowledged] = []
@@ -245,6 +247,7 @@ class Translator:
                         severity_history.append(SeverityChange(at=at, severity=current_severity, **who))
                 elif which.is_(item, which.level):
                     new_level = self.level_of(item.get("to") or None, key)
+                    level_changes.append(LevelChange(at=at, level=new_level, **who))
                     if new_level >= 1:
                         escalations.append(EscalationRecord(at=at, level=new_level, **who))
                 elif which.is_(item, "labels"):
@@ -285,7 +288,7 @@ class Translator:
             assignee=self.user_id(fields.get("assignee")), group=group, group_history=tuple(group_history),
             escalation_level=level,
             state_history=tuple(state_history), severity_history=tuple(severity_history),
-            escalations=tuple(escalations), manual_requests=tuple(manual), approvals=tuple(approvals),
+            escalations=tuple(escalations), level_changes=tuple(level_changes), manual_requests=tuple(manual), approvals=tuple(approvals),
             acknowledgements=tuple(acknowledged),
             root_cause_unknown=root_cause_unknown, facts=facts,
         )

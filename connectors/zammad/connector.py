@@ -28,16 +28,27 @@ and structured fields; the token never reaches a log line.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, markers_in, record_label
+from connectors.base import (
+    Change,
+    Cursor,
+    Fresh,
+    Person,
+    ReadResult,
+    RecordSpec,
+    markers_in,
+    plain,
+    record_label,
+)
 from connectors.http import NotFound, TrackerError
 from connectors.writes import write_once
 from connectors.zammad import notes
 from connectors.zammad.client import MAX_SEARCH_PAGE, ZammadClient, search_condition
-from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, parse_time
+from connectors.zammad.translate import NOBODY, TRACKER, Lookups, Translator, full_name, parse_time
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident, Unreadable
 
@@ -53,6 +64,9 @@ PENDING_TYPES = frozenset({"pending reminder", "pending action"})
 #: The key under the `preferences` of a ticket the escalator filed (a problem, a task): such a
 #: ticket may sit in a watched group, but it is no incident and is never read as one
 FILED_KEY = "incident_escalator_filed"
+#: How many tickets' mentions `read_fresh` keeps for the notification that may follow (the oldest
+#: forgotten first; a ticket forgotten costs a GET /mentions when it is notified)
+MENTIONS_KEPT = 10_000
 
 
 class ZammadConnector:
@@ -78,6 +92,8 @@ class ZammadConnector:
         self._refreshed: set[int] = set()
         self._users: dict[int, dict | None] = {}
         self._logins: dict[str, int | None] = {}
+        #: ticket id -> (its updated_at, the user ids mentioned on it) as `read_fresh` last found them
+        self._mentioned: OrderedDict[str, tuple[datetime, frozenset[int]]] = OrderedDict()
 
     # -- reads ---------------------------------------------------------------------------------------
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
@@ -124,20 +140,71 @@ class ZammadConnector:
         return self._read(ticket)
 
     def read_fresh(self, ticket_id: str) -> Fresh:
-        """The ticket (GET /tickets/:id), then its history, whose assets carry its articles (two
-        calls): the markers are looked for in those articles."""
+        """The ticket, its history, its articles and who is mentioned on it, in ONE call:
+        GET /ticket_history/:id. Zammad answers it with `history_get(true)`: the entries of the
+        ticket and of its related objects (`history_relation_object 'Ticket::Article', 'Mention', ...`
+        in app/models/ticket.rb) and the assets of every record an entry names
+        (app/models/concerns/has_history.rb#history_get) — the ticket itself among them, as
+        `attributes_with_association_ids` with its organisation and users (app/models/ticket/assets.rb),
+        and each article. The markers are looked for in those articles; the mentions are the Mention
+        entries' `value_to`, the user id (app/models/mention.rb#history_log_attributes), `created` and
+        `removed`. Only a ticket the history names nowhere (an import: History.add skips import mode)
+        costs a GET /tickets/:id more."""
         try:
-            ticket = self.client.get_ticket(ticket_id)
+            answer = self.client.history(ticket_id)
         except NotFound:
             return Fresh(self.read_one(ticket_id), frozenset())  # a number: rarely; read_one says
+        ticket = self._ticket_of(ticket_id, answer)
         articles: list[dict] = []
-        item = self._read(ticket, articles)
+        item = self._read(ticket, articles, answer)
         found: set[str] = set()
         for article in articles:
             found |= markers_in(article.get("body"))
+        if isinstance(item, Incident):
+            self._remember_mentions(item, answer.get("history") or [])
         return Fresh(item, frozenset(found))
 
-    def _read(self, ticket: dict, articles_out: list[dict] | None = None) -> ReadResult:
+    def _ticket_of(self, ticket_id: str, answer: dict) -> dict:
+        """The ticket among the history's assets, with its organisation's name as the expanded ticket
+        carries it; else GET /tickets/:id."""
+        assets = answer.get("assets") or {}
+        ticket = (assets.get("Ticket") or {}).get(str(ticket_id))
+        if ticket is None:
+            return self.client.get_ticket(ticket_id)
+        ticket = dict(ticket)
+        org_id = ticket.get("organization_id")
+        if org_id is not None and not ticket.get("organization"):
+            org = (assets.get("Organization") or {}).get(str(org_id))
+            if org is None:
+                return self.client.get_ticket(ticket_id)  # an older Zammad: its assets name no organisation
+            ticket["organization"] = org.get("name")
+        return ticket
+
+    def _remember_mentions(self, item: Incident, history: list[dict]) -> None:
+        mentioned: set[int] = set()
+        for entry in history:
+            if entry.get("object") != "Mention" or not str(entry.get("value_to") or "").isdigit():
+                continue
+            if entry.get("type") == "created":
+                mentioned.add(int(entry["value_to"]))
+            elif entry.get("type") == "removed":
+                mentioned.discard(int(entry["value_to"]))
+        self._mentioned.pop(item.id, None)
+        self._mentioned[item.id] = (item.updated_at, frozenset(mentioned))
+        while len(self._mentioned) > MENTIONS_KEPT:
+            self._mentioned.popitem(last=False)
+
+    def _mentions_of(self, incident: Incident) -> set[int]:
+        """Who is mentioned on the ticket: as its last `read_fresh` found it when `incident` is that
+        read (a mention added or removed touches the ticket, Mention#update_mentionable, so the same
+        `updated_at` is the same mentions), else GET /mentions."""
+        known = self._mentioned.pop(incident.id, None)
+        if known is not None and known[0] == incident.updated_at:
+            return set(known[1])
+        return {int(m.get("user_id")) for m in self.client.mentions(incident.id) if m.get("user_id") is not None}
+
+    def _read(self, ticket: dict, articles_out: list[dict] | None = None, answer: dict | None = None) -> ReadResult:
+        """`ticket` translated with its history (`answer`: the ticket_history answer already in hand)."""
         self._load("states")
         state_id = ticket.get("state_id")
         if state_id is not None and int(state_id) not in self.lookups.states and int(state_id) not in self._refreshed:
@@ -145,7 +212,8 @@ class ZammadConnector:
             self._load("states", refresh=True)
         if not ticket.get("group") and ticket.get("group_id") is not None:
             self._load("groups")  # a plain (not expanded) answer names no group
-        answer = self.client.history(str(ticket["id"]))
+        if answer is None:
+            answer = self.client.history(str(ticket["id"]))
         history = answer.get("history") or []
         assets = answer.get("assets") or {}
         for user_id, record in (assets.get("User") or {}).items():
@@ -217,6 +285,15 @@ class ZammadConnector:
         self._logins[wanted] = found
         return found
 
+    def person(self, user: str) -> Person:
+        """A login of the role directory (or of the history) as the person a note mentions: the user's
+        full name and id, from the users a read brought or one search (`user_id`, remembered)."""
+        user_id = self.user_id(user)
+        record = self._users.get(user_id) if user_id is not None else None
+        if not record or user_id == NOBODY:
+            return Person(user)
+        return Person(user, full_name(record) or str(record.get("login") or user), str(user_id))
+
     # -- writes ------------------------------------------------------------------------------------
     def _put(self, incident: Incident, fields: dict[str, Any], term: str, value: object) -> None:
         self.client.update_ticket(incident.id, fields)
@@ -281,7 +358,7 @@ class ZammadConnector:
                 when = self._pending_time(incident)  # a pending state needs its reminder (see there)
                 if when is not None:
                     fields["pending_time"] = when
-        subject = change.text.strip().splitlines()[0][:120] if change.text.strip() else change.marker
+        subject = plain(change.text).strip().splitlines()[0][:120] if change.text.strip() else change.marker
         article = notes.article_payload(incident.id, subject, change.text, change.marker, public=False)
         article.pop("ticket_id")
         try:
@@ -333,7 +410,7 @@ class ZammadConnector:
             log.info("zammad.note-exists", extra={"event": "zammad.note-exists", "ticket": incident.ref,
                                                   "marker": marker})
             return False
-        subject = text.strip().splitlines()[0][:120] if text.strip() else marker
+        subject = plain(text).strip().splitlines()[0][:120] if text.strip() else marker
 
         def create(payload: dict) -> dict | None:
             # the article may have been stored before a failure: its marker tells
@@ -383,7 +460,7 @@ class ZammadConnector:
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
         """Mention each person on the ticket: Zammad subscribes and notifies them."""
-        already = {int(m.get("user_id")) for m in self.client.mentions(incident.id) if m.get("user_id") is not None}
+        already = self._mentions_of(incident)
         for login in people:
             user_id = self.user_id(login)
             if user_id is None or user_id == NOBODY:
@@ -458,7 +535,7 @@ class ZammadConnector:
             "title": title[:250], "group": group, "customer_id": customer_id, "tags": tag,
             "preferences": {FILED_KEY: kind},
             # an internal note: the record is for the team, not the customer
-            "article": {"subject": title[:250], "body": text, "type": "note", "internal": True,
+            "article": {"subject": plain(title)[:250], "body": plain(text), "type": "note", "internal": True,
                         "content_type": "text/plain"}}
         if owner:
             owner_id = self.user_id(owner)

@@ -7,6 +7,12 @@ or a data attribute: Zammad sanitises every HTML article body on save
 includes comments, and strips attributes outside its attribute allow-list), and
 the marker must survive that to be found again. Visible, it also tells the reader
 which rule wrote the note.
+
+A person is mentioned the way Zammad's own editor does: a link carrying the user's id in
+`data-mention-user-id` (an attribute the sanitiser keeps on `a`, config/initializers/html_sanitizer.rb).
+Creating the article subscribes every user so named to the ticket
+(app/models/ticket/article.rb, `check_mentions`, before validation on create: the body is
+parsed as HTML whatever its content type, unknown ids are skipped), and Zammad notifies them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import html
 import re
 
-from connectors.base import marker_text
+from connectors.base import Person, marker_text, plain, split_mentions
 
 #: Zammad article type and sender for the escalator's notes. A `note` is not a
 #: communication article (docs.zammad.org, API → Ticket → Articles: it does not
@@ -34,24 +40,37 @@ REPLY_TYPE = "email"
 _TAGS = re.compile(r"<[^>]+>")
 
 
+def mention_html(person: Person) -> str:
+    """A person as Zammad's mention link; one without a Zammad user id is named only."""
+    if not person.mention_id:
+        return html.escape(person.shown)
+    return (f'<a data-mention-user-id="{html.escape(person.mention_id)}" rel="nofollow">'
+            f"{html.escape(person.shown)}</a>")
+
+
+def _line_html(line: str) -> str:
+    return "".join(mention_html(part) if isinstance(part, Person) else html.escape(part)
+                   for part in split_mentions(line))
+
+
 def note_html(text: str, marker: str) -> str:
     """Plain text (paragraphs separated by blank lines) as HTML, the marker last."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    body = "".join("<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
+    body = "".join("<p>" + "<br>".join(_line_html(line) for line in p.splitlines()) + "</p>"
                    for p in paragraphs)
     return body + f"<p><small>{html.escape(marker_text(marker))}</small></p>"
 
 
 def article_payload(ticket_id: str, subject: str, text: str, marker: str, *, public: bool) -> dict:
     return {"ticket_id": int(ticket_id), "type": ARTICLE_TYPE, "sender": ARTICLE_SENDER,
-            "internal": not public, "content_type": "text/html", "subject": subject,
+            "internal": not public, "content_type": "text/html", "subject": plain(subject),
             "body": note_html(text, marker)}
 
 
 def reply_payload(ticket_id: str, subject: str, text: str, marker: str, *, to: str) -> dict:
     """An agent's e-mail reply to `to` (the ticket's customer), public by nature."""
     return {"ticket_id": int(ticket_id), "type": REPLY_TYPE, "sender": ARTICLE_SENDER, "internal": False,
-            "to": to, "content_type": "text/html", "subject": subject, "body": note_html(text, marker)}
+            "to": to, "content_type": "text/html", "subject": plain(subject), "body": note_html(text, marker)}
 
 
 def has_marker(body: str | None, marker: str) -> bool:

@@ -29,6 +29,7 @@ from mapping.incident import (
     EscalationRecord,
     GroupChange,
     Incident,
+    LevelChange,
     ManualEscalationRequest,
     SeverityChange,
     StateChange,
@@ -118,7 +119,7 @@ class Translator:
         state = self._state(ticket.get("state_id"), ticket.get("state"), lookups)
         state_history = self._state_history(updates, ticket, lookups, start, creator, user)
         severity, severity_history = self._severities(ticket, updates, start, creator, user)
-        level, escalations = self._levels(ticket, updates, user)
+        level, escalations, level_changes = self._levels(ticket, updates, user)
         category = self._category_of(ticket)
         group = self._group_name(ticket.get("group_id"), ticket.get("group"), lookups)
         organisation = ticket.get("organization") or None
@@ -156,7 +157,7 @@ class Translator:
             title=ticket.get("title") or "", project=group, organisation=organisation, contract=contract,
             reported_at=reported, updated_at=updated, severity=severity, category=category, state=state,
             assignee=assignee, group=group, escalation_level=level, state_history=tuple(state_history),
-            severity_history=tuple(severity_history), escalations=tuple(escalations),
+            severity_history=tuple(severity_history), escalations=tuple(escalations), level_changes=tuple(level_changes),
             manual_requests=tuple(requests), approvals=tuple(approvals), acknowledgements=tuple(acknowledged),
             group_history=tuple(self._group_history(updates, ticket, lookups, start, creator, user)),
             root_cause_unknown=self._flag(ticket, m.root_cause_unknown.field), facts=facts,
@@ -237,21 +238,27 @@ class Translator:
             raise _Unmapped(f"{self.mapping.escalation_level.field} value {value!r} is mapped to no escalation level")
         return self._level[key]
 
-    def _levels(self, ticket: dict, updates: list[dict], user: UserLookup) -> tuple[int, list[EscalationRecord]]:
+    def _levels(self, ticket: dict, updates: list[dict], user: UserLookup
+                ) -> tuple[int, list[EscalationRecord], list[LevelChange]]:
+        """The level field now, the escalations its history shows, and every change of it."""
         name = self.mapping.escalation_level.field
         current = self._level_value(ticket.get(name))
         records: list[EscalationRecord] = []
+        changes: list[LevelChange] = []
         for entry in updates:
             if entry.get("attribute") != name:
                 continue
             at = parse_time(entry.get("created_at"))
-            before, after = self._level_value(entry.get("value_from")), self._level_value(entry.get("value_to"))
-            if at is None or after <= before:
+            if at is None:
                 continue
+            before, after = self._level_value(entry.get("value_from")), self._level_value(entry.get("value_to"))
             by, by_name = self._who(entry.get("created_by_id"), user)
+            changes.append(LevelChange(level=after, at=at, by=by, by_name=by_name))
+            if after <= before:
+                continue
             # a jump (0 -> 2) means every rung up to it has been reported
             records += [EscalationRecord(level=lvl, at=at, by=by, by_name=by_name) for lvl in range(before + 1, after + 1)]
-        return current, records
+        return current, records, changes
 
     # -- category, group, flags ----------------------------------------------------------------------
     def _category_of(self, ticket: dict) -> str | None:
@@ -311,7 +318,7 @@ class Translator:
             "number": str(ticket.get("number") or ""),
             "reported_at": reported.isoformat(),
             "recorded_by": creator[1] or creator[0],
-            "reporter": (_full_name(customer) if customer else None) or _none(ticket.get("customer")),
+            "reporter": (full_name(customer) if customer else None) or _none(ticket.get("customer")),
             "contact": contact or None,
             "occurred_at": _none(ticket.get(m.occurred_at.field)) if m.occurred_at.field else None,
             "affected_ci": _none(ticket.get(m.affected_ci.field)) if m.affected_ci.field else None,
@@ -330,10 +337,11 @@ class Translator:
         record = user(user_id)
         if not record:
             return str(user_id), None
-        return record.get("login") or str(user_id), _full_name(record) or record.get("login")
+        return record.get("login") or str(user_id), full_name(record) or record.get("login")
 
 
-def _full_name(record: dict) -> str | None:
+def full_name(record: dict) -> str | None:
+    """A user's first and last name, as Zammad shows it; None when neither is set."""
     name = " ".join(str(record[k]) for k in ("firstname", "lastname") if not _blank(record.get(k))).strip()
     return name or None
 

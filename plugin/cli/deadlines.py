@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 import click
 
 from mapping.calendar import BusinessCalendar
-from mapping.escalation import UnknownContract, contract_named
-from mapping.escalation import deadlines as level_deadlines
 from mapping.loader import load_procedure
 from mapping.procedure import Contract, Procedure
 from mapping.text import LANGUAGES, format_duration, text_table
+from mapping.timetable import UnknownContract, contract_named
+from mapping.timetable import deadlines as level_deadlines
 from plugin.cli.procedure import procedure_path
-from plugin.config import load_config
 
 _WEEKDAYS_ZH = "一二三四五六日"
 
@@ -28,6 +27,8 @@ def _configured_language(path: Path | None) -> str | None:
     """The `language` of an escalator config given as --config (None for a procedure YAML)."""
     if path is None or procedure_path(path) == path:
         return None  # no config, or a procedure override itself
+    from plugin.config import load_config  # here: without --config the command never reads one
+
     return load_config(path).language
 
 

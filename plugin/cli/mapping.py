@@ -31,7 +31,10 @@ def show_plan(plan: Plan) -> None:
     click.echo(f"Mapping plan for {plan.tracker} at {plan.base_url}:")
     click.echo(text_table(["status", "term", "detail"], [[_MARK[s.status], s.term, s.detail] for s in plan.steps],
                           indent="  "))
-    click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand.")
+    # a change is one step of the plan (a field with its context and options is one): `apply` reports
+    # each on one line and counts them the same way; MANUAL steps are the admin's, counted apart
+    click.echo(f"{len(plan.changes)} change(s) to make, {len(plan.manual)} for the admin to do by hand "
+               "(MANUAL, not among the changes).")
 
 
 _common = [

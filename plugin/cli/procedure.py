@@ -20,9 +20,6 @@ from mapping.loader import ProcedureError, load_procedure
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
 from mapping.text import LANGUAGES, Texts, format_duration, text_table
-from plugin.calendars import unannounced_lines
-from plugin.clock import parse_clock
-from plugin.config import load_config
 
 _TEXT = Texts("plugin.cli.procedure", {
     "categories": ("事件分类", "Categories"),
@@ -170,6 +167,9 @@ def procedure_path(path: Path | None) -> Path | None:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return path  # the loader says what is wrong with it, with the line
     if isinstance(data, dict) and "tracker" in data:
+        # here, not at the top: `procedure show` and `deadlines` without a config never load its models
+        from plugin.config import load_config
+
         config = load_config(path)
         return config.path(config.procedure) if config.procedure else None
     return path
@@ -202,6 +202,10 @@ def check(file: Path, clock_spec: str | None) -> None:
     A calendar that reaches (within 90 days) into a year without an official arrangement
     of days off is warned about, with the year and what to add; that alone is no failure.
     """
+    # here, not at the top: `procedure show` (and `deadlines`, which shares `procedure_path`) need neither
+    from plugin.calendars import unannounced_lines
+    from plugin.clock import parse_clock
+
     try:
         now = parse_clock(clock_spec).now()
     except ValueError as exc:

@@ -27,6 +27,7 @@ from mapping.duties import (
 )
 from mapping.incident import Incident
 from mapping.procedure import Language, Procedure
+from mapping.spans import time_kind
 from mapping.text import Texts, format_duration, text_table
 from plugin.notes import signed
 from plugin.reports import Names, local, t
@@ -38,7 +39,9 @@ _WORDS = Texts("plugin.reports.digest", {
     "digest_intro": ("以下是截至今日下班前一小时仍未解决的事件（§4.6.1）：",
                      "These incidents were not resolved one hour before the end of today (§4.6.1):"),
     "digest_empty": ("今日没有未解决的事件。", "No unresolved incident today."),
-    "age": ("已用工作时间", "Working time"),
+    "age": ("已用时间（{kind}）", "Time since report ({kind})"),
+    "for_people": ("致：{who}", "For: {who}"),
+    "and": ("、", ", "),
     "next_deadline": ("下一升级时限", "Next deadline"),
     "last_action": ("最近操作", "Last action"),
     "update": ("【事件进展】{ref}：当前状态为“{state}”。下一步：{next}。",
@@ -90,7 +93,9 @@ def pm_digest(incidents: Iterable[Incident], procedure: Procedure, now: datetime
              format_duration(line.age, lang, elapsed=True), local(line.next_deadline, zone) or "-",
              _last_action_text(line, names, zone),
              line.incident.title] for line in lines]
-    table = text_table([t("ticket", lang), t("severity", lang), t("state", lang), _w("age", lang),
+    # the age is counted on the contract's calendar: its column says which kind of time
+    kind = time_kind(procedure.calendar_of(procedure.contract(lines[0].incident.contract)), lang)
+    table = text_table([t("ticket", lang), t("severity", lang), t("state", lang), _w("age", lang).format(kind=kind),
                         _w("next_deadline", lang), _w("last_action", lang), t("title", lang)], rows)
     return Message(subject, signed([_w("digest_intro", lang), "", table, ""], lang) + "\n")
 
@@ -144,6 +149,18 @@ class Delivery:
     incidents: tuple[Incident, ...]
     public: bool
     marker: str
+    lang: Language = "zh"
+
+    def note(self, names: list[str]) -> str:
+        """The text of its note on each listed ticket: the subject, whom it is for (`names`: their display
+        names), the body; a customer's update is its own text. The recipients are named, not mentioned:
+        a digest of ten tickets is one notification (`plugin.duty_runner`), not ten mentions."""
+        if self.public:
+            return self.body
+        head = self.subject
+        if names:
+            head += "\n" + _w("for_people", self.lang).format(who=_w("and", self.lang).join(names))
+        return f"{head}\n\n{self.body}"
 
 
 PeopleOf = Callable[[Incident, str], list[str]]  # (incident, role key) -> tracker user ids
@@ -178,7 +195,7 @@ def duty_deliveries(due: DutyDue, incidents: Iterable[Incident], procedure: Proc
         recipients = (person,) if person else ()
         suffix = f":{person}" if person else f":{items[0].id}"
         out.append(Delivery(due.duty, due.period_key, recipients, message.subject, message.body, tuple(items),
-                            public, f"duty-{due.period_key}{suffix}"))
+                            public, f"duty-{due.period_key}{suffix}", lang))
 
     if due.duty == "pm_digest":
         for person, items in sorted(_by_person(unresolved_today(scope, procedure), "project_manager",

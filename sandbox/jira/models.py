@@ -72,6 +72,8 @@ class JiraModel(JiraRendering, JiraScreens):
         self._base = base
         self.api = API_ROOT[flavour]
         self.users: dict[str, User] = {}
+        #: long-running tasks the REST API answered with a `location` (GET /task/{id}): id -> TaskProgressBean
+        self.tasks: dict[str, dict[str, Any]] = {}
         self.statuses: dict[str, Status] = {}
         self.priorities: dict[str, Priority] = {}
         self.issue_types: dict[str, IssueType] = {}
@@ -242,6 +244,19 @@ class JiraModel(JiraRendering, JiraScreens):
             screen = self.screen_for(project.id, tid)
             if field_id not in screen.fields():
                 screen.tabs[0].fields.append(field_id)
+
+    def delete_custom_field(self, field_id: str) -> None:
+        """A custom field deleted (DELETE /field/{id}, or the admin UI): gone from the field list, every
+        screen and every issue; the issues' changelogs keep the changes made to it, as Jira's do."""
+        self.custom_field(field_id)  # 404 when unknown
+        del self.custom_fields[field_id]
+        for screen in self.screens.values():
+            for tab in screen.tabs:
+                if field_id in tab.fields:
+                    tab.fields.remove(field_id)
+        for issue in self.issues.values():
+            issue.fields.pop(field_id, None)
+        self.touch()
 
     def take_off_project_screens(self, project_key: str, field_id: str) -> None:
         """A field off every tab of a project's edit screens."""

@@ -8,8 +8,10 @@ tests (`tests/conformance/test_jira_openapi.py`) check them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -264,7 +266,8 @@ class JiraRendering:
         return {"id": str(h.id), "author": self.render_user(h.author), "created": jira_time(h.created, tz),
                 "items": rendered}
 
-    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo, *, with_properties: bool = False) -> dict:
+    def render_comment(self, issue: Issue, c: Comment, tz: ZoneInfo, *, with_properties: bool = False,
+                       with_html: bool = False) -> dict:
         out: dict[str, Any] = {
             "self": f"{self.base}{self.api}/issue/{issue.id}/comment/{c.id}", "id": str(c.id),
             "author": self.render_user(c.author), "body": c.body, "updateAuthor": self.render_user(c.author),
@@ -276,7 +279,67 @@ class JiraRendering:
             # "Get comments": expand "renderedBody, properties"); DC has no jsdPublic, so this
             # is how a DC client tells an internal JSM comment
             out["properties"] = c.properties
+        if with_html:
+            # `expand=renderedBody`: the body as HTML, as the issue view shows it (v3 spec, Comment.renderedBody)
+            out["renderedBody"] = self.body_html(c.body)
         if self.flavour == "cloud":
             # jsdPublic: false only for internal comments on service-desk projects (v3 spec, Comment.jsdPublic)
             out["jsdPublic"] = not c.internal
         return out
+
+    # -- bodies as HTML (renderedBody) ------------------------------------------------------------
+    def user_link(self, user: User | None, raw: str) -> str:
+        """A mentioned user as Jira renders one: their current display name, linked to their profile
+        (class "user-hover"); a name no user has stays as written."""
+        if user is None:
+            return escape(raw)
+        who = f"accountId={user.account_id}" if self.flavour == "cloud" else f"name={user.name}"
+        rel = user.account_id if self.flavour == "cloud" else user.name
+        return (f'<a href="{self.base}/secure/ViewProfile.jspa?{who}" class="user-hover" rel="{escape(rel)}">'
+                f"{escape(user.display_name)}</a>")
+
+    def body_html(self, body: Any) -> str:
+        """ADF (Cloud) or wiki markup (Data Center) as HTML: paragraphs, line breaks, colour, and each
+        mention as the mentioned user's display name (`user_link`)."""
+        if isinstance(body, str):
+            return _wiki_html(body, lambda name: self.user_link(
+                next((u for u in self.users.values() if u.name.casefold() == name.casefold()), None), name))
+        return _adf_html(body, lambda account: self.user_link(
+            next((u for u in self.users.values() if u.account_id == account), None), account))
+
+
+#: wiki markup: a user mention `[~name]`, a colour macro, an escaped character
+_WIKI_TOKEN = re.compile(r"\[~([^\]]+)\]|\{color(?::[^}]*)?\}|\\(.)")
+
+
+def _wiki_html(body: str, mention: Callable[[str], str]) -> str:
+    """Jira's wiki renderer, for what comments use: `[~name]` as the user, `{color}` dropped, escapes undone."""
+    def line(text: str) -> str:
+        out, at = [], 0
+        for found in _WIKI_TOKEN.finditer(text):
+            out.append(escape(text[at:found.start()]))
+            if found.group(1) is not None:
+                out.append(mention(found.group(1)))
+            elif found.group(2) is not None:
+                out.append(escape(found.group(2)))
+            at = found.end()
+        out.append(escape(text[at:]))
+        return "".join(out)
+    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    return "".join("<p>" + "<br/>\n".join(line(x) for x in p.split("\n")) + "</p>" for p in paragraphs)
+
+
+def _adf_html(node: Any, mention: Callable[[str], str]) -> str:
+    """An ADF node as HTML: paragraphs, text, hard breaks, mentions (by their account id, shown as the
+    user's current name: Jira renders the user, not the node's `text`)."""
+    if not isinstance(node, dict):
+        return ""
+    kind = node.get("type")
+    if kind == "text":
+        return escape(str(node.get("text") or ""))
+    if kind == "hardBreak":
+        return "<br/>"
+    if kind == "mention":
+        return mention(str((node.get("attrs") or {}).get("id") or ""))
+    inner = "".join(_adf_html(child, mention) for child in node.get("content") or [])
+    return f"<p>{inner}</p>" if kind == "paragraph" else inner

@@ -21,6 +21,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.jira.adf import adf_invalid
 from sandbox.jira.exceptions import GONE, JiraError, ServiceDeskError
 from sandbox.jira.models import JiraModel
 from sandbox.jira.permissions import CATALOGUE
@@ -116,6 +117,27 @@ class JiraResponses:
     # -- handlers: small reads -------------------------------------------------------------------
     def myself(self, req: Request, me: User) -> dict:
         return self.model.render_user(me.key, full=True)
+
+    def user(self, req: Request, me: User) -> dict:
+        """GET /user: one user by `accountId` (Cloud; v3 spec, "Get user": 404 when not found), by
+        `username` or `key` (Data Center, Jira Server REST reference api/2/user: 404 "The user
+        named '…' does not exist")."""
+        if self.flavour == "cloud":
+            wanted = req.arg("accountId")
+            if not wanted:
+                raise JiraError(400, ["The accountId query parameter needs to be provided."])
+            found = next((u for u in self.model.users.values() if u.account_id == wanted), None)
+            if found is None:
+                raise JiraError(404, ["Specified user does not exist or you do not have required permissions"])
+        else:
+            name, key = req.arg("username"), req.arg("key")
+            if not (name or key):
+                raise JiraError(400, ["Either the 'username' or the 'key' query parameter is required."])
+            found = next((u for u in self.model.users.values()
+                          if (name and u.name.casefold() == name.casefold()) or (key and u.dc_key == key)), None)
+            if found is None:
+                raise JiraError(404, [f"The user named '{name or key}' does not exist"])
+        return self.model.render_user(found.key)
 
     def editmeta(self, req: Request, me: User) -> dict:
         issue = self._issue(req, me)
@@ -453,6 +475,10 @@ class JiraResponses:
             if not (isinstance(text, dict) and text.get("type") == "doc"):
                 raise JiraError(400, [], {"comment": "Operation value must be an Atlassian Document "
                                           "(see the Atlassian Document Format)"})
+            if adf_invalid(text):
+                # a document the ADF schema refuses (`sandbox.jira.adf`): Jira Cloud answers 400
+                # INVALID_INPUT and stores nothing (github.com/nguyenvanduocit/jira-mcp/issues/42)
+                raise JiraError(400, ["INVALID_INPUT"])
         elif not isinstance(text, str):
             raise JiraError(400, [], {"comment": "Comment body must be a string."})
         if not text or (isinstance(text, dict) and not text.get("content")) or (isinstance(text, str) and not text.strip()):
@@ -497,9 +523,10 @@ class JiraResponses:
         start = max(self._int(req, "startAt", 0), 0)
         # Cloud pages comments 100 at a time (v3 spec); Data Center gives all of them by default
         size = max(self._int(req, "maxResults", 100 if self.flavour == "cloud" else len(comments)), 0)
-        tz, props = self._tz(me), "properties" in self._expand_param(req, None)
+        tz, expand = self._tz(me), self._expand_param(req, None)
+        props, html = "properties" in expand, "renderedBody" in expand
         return {"startAt": start, "maxResults": size, "total": len(comments),
-                "comments": [self.model.render_comment(issue, c, tz, with_properties=props)
+                "comments": [self.model.render_comment(issue, c, tz, with_properties=props, with_html=html)
                              for c in comments[start:start + size]]}
 
     def add_comment(self, req: Request, me: User) -> Response:
@@ -694,6 +721,31 @@ class JiraResponses:
         cf = self.model.create_custom_field(name, type_, searcher=body.get("searcherKey"),
                                             description=str(body.get("description") or ""))
         return Response(201, self.model.render_field(cf.id))
+
+    def delete_field(self, req: Request, me: User) -> Response:
+        """DELETE /field/{id} (Cloud): "This operation is asynchronous": 303 See Other with the task's
+        `location` and its TaskProgressBean (v3 spec, "Delete custom field"; Administer Jira). The sandbox
+        finishes the task at once: the field is gone from fields, screens and issues."""
+        self._require(me, "ADMINISTER", 403, "Only Jira administrators can delete custom fields.")
+        cf = self.model.custom_fields.get(req.params["field"])
+        if cf is None:
+            raise JiraError(404, [f"The custom field {req.params['field']} was not found."])
+        self.model.delete_custom_field(cf.id)
+        stamp = int(self.model.now().timestamp() * 1000)
+        task_id = str(10000 + len(self.model.tasks))
+        url = f"{self._link_base()}{self.model.api}/task/{task_id}"
+        task = {"self": url, "id": task_id, "description": f"Deleting custom field {cf.name}", "status": "COMPLETE",
+                "result": None, "submittedBy": 10000, "progress": 100, "elapsedRuntime": 0, "submitted": stamp,
+                "started": stamp, "finished": stamp, "lastUpdate": stamp}
+        self.model.tasks[task_id] = task
+        return Response(303, task, {"Location": url})
+
+    def get_task(self, req: Request, me: User) -> dict:
+        """GET /task/{taskId}: a task's progress (v3 spec, "Get task")."""
+        task = self.model.tasks.get(req.params["task"])
+        if task is None:
+            raise JiraError(404, [f"The task {req.params['task']} was not found."])
+        return task
 
     def get_contexts(self, req: Request, me: User) -> dict:
         cf = self.model.custom_field(req.params["field"])

@@ -8,7 +8,8 @@ and tab fields (the screens resources are the same on Cloud v3 and DC v2, Jira D
 reference, api/2/screens). Cloud only: `/search/jql` (the old `/search` answers 410 Gone,
 CHANGE-2046), `/changelog/bulkfetch`, `/issue/{key}/changelog`, custom field contexts and
 options, `/priority/search`, `/project/search` and the way from a project to its screens
-(DC's REST API has no resource for screen schemes or issue type screen schemes). Data
+(DC's REST API has no resource for screen schemes or issue type screen schemes), deleting a custom
+field (`DELETE /field/{id}`, answered with a task, `GET /task/{id}`). Data
 Center only: `/search` with `startAt` and `/customFields/{id}/options` (DC has no REST
 call that creates options). Both: the admin webhooks resource, `/rest/webhooks/1.0/webhook`
 (`sandbox.jira.webhooks`).
@@ -42,6 +43,7 @@ def url_paths(flavour: str) -> list[Route]:
     a = API_ROOT[flavour]
     both: list[Route] = [
         ("GET", f"{a}/myself", R.myself),
+        ("GET", f"{a}/user", R.user),
         ("GET", f"{a}/mypermissions", R.my_permissions),
         ("GET", f"{a}/serverInfo", R.server_info),
         ("POST", f"{a}/issue", R.create_issue),
@@ -92,6 +94,8 @@ def url_paths(flavour: str) -> list[Route]:
             ("GET", f"{a}/issue/{ISSUE}/changelog", R.issue_changelog),
             ("GET", f"{a}/priority/search", R.priority_search),
             ("GET", f"{a}/project/search", R.project_search),
+            ("DELETE", f"{a}/field/{FIELD}", R.delete_field),
+            ("GET", f"{a}/task/(?P<task>\\d+)", R.get_task),
             ("GET", f"{a}/field/{FIELD}/context", R.get_contexts),
             ("POST", f"{a}/field/{FIELD}/context", R.create_context),
             ("GET", f"{a}/field/{FIELD}/context/{CONTEXT}/option", R.get_options),

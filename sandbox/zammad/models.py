@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 from sandbox.zammad.exceptions import ZammadError
@@ -840,10 +841,49 @@ class Store:
             raise ZammadError(422, "Need at least an 'body' or an attachment")
         return type_name, type_id, sender_name, sender_id, bool(internal), body
 
+    # -- mentions (app/models/mention.rb) --------------------------------------------------------------
+    def subscribe(self, ticket: dict, user_id: int, *, by: int) -> bool:
+        """Mention.subscribe!: `user_id` subscribed to the ticket (once), touching it and logging a
+        `created` Mention history entry; False when already subscribed."""
+        if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user_id for m in self.mentions.values()):
+            return False
+        self.touch(ticket, by)  # Mention#update_mentionable
+        mid = self.next_id("mentions")
+        stamp = ticket["updated_at"]
+        self.mentions[mid] = {"id": mid, "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
+                              "user_id": user_id, "updated_by_id": by, "created_by_id": by,
+                              "created_at": stamp, "updated_at": stamp}
+        # Mention#history_log_attributes: related to the ticket, value_to the user id
+        self.log(ticket["id"], o_id=mid, type="created", object="Mention", created_by_id=by, created_at=stamp,
+                 related_o_id=ticket["id"], related_object="Ticket", value_to=str(user_id))
+        return True
+
+    def body_mentions(self, ticket: dict, body: Any, *, by: int) -> list[int]:
+        """Ticket::Article#check_mentions (app/models/ticket/article.rb, before validation on create): the
+        users an article body names in `a[data-mention-user-id]` links — the body parsed as HTML whatever
+        its content type. Raises as Zammad does when the author may not mention (MentionPolicy#create?:
+        `ticket.agent`). Returns the ids of existing users with agent access to the ticket's group
+        (Mention::Validation: "A mentioned user has no agent access to this ticket" keeps the others out,
+        silently, as `first_or_create` does); nothing is stored here."""
+        ids = _mention_ids(str(body or ""))
+        if not ids:
+            return []
+        if not self.has_permission(self.users[by], "ticket.agent"):
+            raise ZammadError(500, f"User {by} has no permission to mention other Users!")
+        found = []
+        for raw in ids:
+            user = self.users.get(int(raw)) if raw.isdigit() else None
+            if user is not None and self.has_permission(user, "ticket.agent") \
+                    and self.group_access(user, ticket["group_id"], "read") and user["id"] not in found:
+                found.append(user["id"])
+        return found
+
     def create_article(self, ticket: dict, params: dict, *, by: int) -> dict:
-        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request."""
+        """CreatesTicketArticles#article_create: type/sender by name, agent notes internal on request; the
+        users the body mentions are subscribed (`body_mentions`)."""
         user = self.users[by]
         type_name, type_id, sender_name, sender_id, internal, body = self.check_article(params, by=by)
+        mentioned = self.body_mentions(ticket, body, by=by)
         content_type = params.get("content_type") or "text/plain"
         aid = self.next_id("articles")
         stamp = self.now()
@@ -879,6 +919,8 @@ class Store:
         # Ticket::Article#history_log_attributes: related to its ticket
         self.log(ticket["id"], o_id=aid, type="created", object="Ticket::Article", created_by_id=by,
                  created_at=stamp, related_o_id=ticket["id"], related_object="Ticket")
+        for user_id in mentioned:
+            self.subscribe(ticket, user_id, by=by)
         if outgoing:
             self._deliver(ticket, article)
         return article
@@ -1008,3 +1050,26 @@ def _to_s(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class _MentionLinks(HTMLParser):
+    """The `data-mention-user-id` of every `a` element of an HTML body (Nokogiri's css('a[data-mention-user-id]'))."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            value = dict(attrs).get("data-mention-user-id")
+            if value:
+                self.ids.append(value.strip())
+
+
+def _mention_ids(body: str) -> list[str]:
+    if "data-mention-user-id" not in body:
+        return []
+    parser = _MentionLinks()
+    parser.feed(body)
+    parser.close()
+    return parser.ids

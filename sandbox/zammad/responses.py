@@ -482,6 +482,7 @@ class ZammadResponses:
             # one transaction: `ticket.with_lock` around `ticket.update!` and `article_create`
             # (app/controllers/tickets_controller.rb#update): a refused article stores nothing
             self.store.check_article(article, by=ctx.user["id"])
+            self.store.body_mentions(ticket, article.get("body"), by=ctx.user["id"])  # may refuse the author
         changed = self.store.update_ticket(ticket, self._ticket_params(ctx), by=ctx.user["id"],
                                            check=self._workflow(ctx, "edit"))
         if article:
@@ -500,8 +501,12 @@ class ZammadResponses:
     def ticket_history(self, ctx: Ctx) -> Any:
         ticket = self._ticket(ctx, ctx.params["id"])
         history = self.store.history_of(ticket["id"])
+        # history_get(true) (app/models/concerns/has_history.rb): the assets of every record an entry
+        # names that still exists (`lookup`) — the ticket itself (attributes_with_association_ids, its
+        # organisation and users: app/models/ticket/assets.rb), each entry's author, each article, each
+        # mention still there with its user (app/models/mention/assets.rb); a removed mention's entries
+        # stay in the list, its record is gone from the assets
         assets = self.store.ticket_assets([ticket])
-        # history_get(true): the assets of every record an entry names
         for entry in history:
             uid = entry["created_by_id"]
             if uid in self.store.users:
@@ -509,6 +514,12 @@ class ZammadResponses:
             if entry["object"] == "Ticket::Article" and entry["o_id"] in self.store.articles:
                 assets.setdefault("TicketArticle", {})[str(entry["o_id"])] = \
                     self.store.article_json(self.store.articles[entry["o_id"]])
+            if entry["object"] == "Mention" and entry["o_id"] in self.store.mentions:
+                mention = self.store.mentions[entry["o_id"]]
+                assets.setdefault("Mention", {})[str(mention["id"])] = dict(mention)
+                if mention["user_id"] in self.store.users:
+                    assets.setdefault("User", {})[str(mention["user_id"])] = \
+                        self.store.user_json(self.store.users[mention["user_id"]])
         return {"history": history, "assets": assets}
 
     # articles (ticket_articles_controller.rb)
@@ -625,19 +636,7 @@ class ZammadResponses:
         if p.get("mentionable_type") != "Ticket":
             raise ZammadError(422, "The parameter 'mentionable_type' is invalid.")
         ticket = self._ticket(ctx, p.get("mentionable_id"))
-        user = ctx.user
-        if any(m["mentionable_id"] == ticket["id"] and m["user_id"] == user["id"]
-               for m in self.store.mentions.values()):
-            return Response(201, True)
-        self.store.touch(ticket, user["id"])  # Mention#update_mentionable
-        mid = self.store.next_id("mentions")
-        stamp = ticket["updated_at"]
-        self.store.mentions[mid] = {"id": mid, "mentionable_type": "Ticket", "mentionable_id": ticket["id"],
-                                    "user_id": user["id"], "updated_by_id": user["id"], "created_by_id": user["id"],
-                                    "created_at": stamp, "updated_at": stamp}
-        # Mention#history_log_attributes: related to the ticket, value_to the user id
-        self.store.log(ticket["id"], o_id=mid, type="created", object="Mention", created_by_id=user["id"],
-                       created_at=stamp, related_o_id=ticket["id"], related_object="Ticket", value_to=str(user["id"]))
+        self.store.subscribe(ticket, ctx.user["id"], by=ctx.user["id"])
         return Response(201, True)
 
     def mention_delete(self, ctx: Ctx) -> Any:

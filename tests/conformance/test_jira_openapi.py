@@ -156,6 +156,21 @@ CASES: dict[str, tuple[int, Case]] = {
     "add internal comment": (201, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/comment"), json={
         "body": _adf("Escalated to the project manager"),
         "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]})),
+    "add comment mentioning a person": (201, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/comment"), json={
+        "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": "Reported to "}, {"type": "mention", "attrs": {"id": w.pm, "text": "@Li Na"}}]}]}})),
+    "add comment, malformed mention": (400, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/comment"), json={
+        "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "mention", "attrs": {"text": "@Li Na"}}]}]}})),
+    "get comments, rendered": (200, lambda w: w.s.get(w.url(f"{API}/issue/{w.key}/comment"),
+                                                      params={"expand": "renderedBody"})),
+    "get user": (200, lambda w: w.s.get(w.url(f"{API}/user"), params={"accountId": w.pm})),
+    "get missing user": (404, lambda w: w.s.get(w.url(f"{API}/user"), params={"accountId": "nobody-1"})),
+    "delete custom field": (303, lambda w: w.s.delete(w.url(f"{API}/field/{w.fresh_field()}"),
+                                                      allow_redirects=False)),
+    "delete missing custom field": (404, lambda w: w.s.delete(w.url(f"{API}/field/customfield_99999"))),
+    "get task": (200, lambda w: w.s.get(w.s.delete(w.url(f"{API}/field/{w.fresh_field()}"),
+                                                   allow_redirects=False).headers["Location"])),
     "add watcher": (204, lambda w: w.s.post(w.url(f"{API}/issue/{w.key}/watchers"), json=w.pm)),
     "add watcher, no permission": (403, lambda w: w.with_bot(BotProfile(lacks={"MANAGE_WATCHERS"}), lambda: w.s.post(
         w.url(f"{API}/issue/{w.key}/watchers"), json=w.pm))),

@@ -17,8 +17,7 @@ write.
 Write calls and what each stands for on a real tracker: `write` (the note with its level,
 severity or put-back in one request: Jira PUT /issue or the transition with
 `update.comment`, Zammad PUT /tickets/:id with `article`), `add_note` (Jira comment /
-Zammad article), `watch` and `notify` (inside `notify`: Jira adds watchers, then
-POST /notify; Zammad writes the mention), `set_escalation_level`, `set_severity`,
+Zammad article), `notify` (Jira POST /notify; Zammad the mention), `set_escalation_level`, `set_severity`,
 `set_state` (field or property/preferences writes and transitions), `create_problem`
 and `link` (inside `create_problem`), `create_task`.
 """
@@ -29,7 +28,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Change, Cursor, Fresh, ReadResult, RecordSpec, marker_text, record_label
+from connectors.base import (
+    Change,
+    Cursor,
+    Fresh,
+    Person,
+    ReadResult,
+    RecordSpec,
+    marker_text,
+    plain,
+    record_label,
+)
 from connectors.factory import connector_class
 from connectors.http import (
     AuthError,
@@ -41,7 +50,14 @@ from connectors.http import (
     Unreachable,
 )
 from connectors.writes import write_once
-from mapping.incident import EscalationRecord, Incident, SeverityChange, StateChange, Unreadable
+from mapping.incident import (
+    EscalationRecord,
+    Incident,
+    LevelChange,
+    SeverityChange,
+    StateChange,
+    Unreadable,
+)
 
 ESCALATOR = "escalator-bot"
 #: a part of a combined write -> the value it carries (the note has none: its refusal is the request's)
@@ -54,7 +70,6 @@ class SimulatedCrash(BaseException):
 
 #: what a real tracker says with each refusal (Jira's body shape: errorMessages), per call where it matters
 _MESSAGES = {
-    ("watch", 403): "You do not have the permission to manage the watcher list.",
     ("notify", 403): "Outgoing mail is disabled.",
     ("notify", 400): "The recipient is the calling user.",
     ("set_state", 400): "Transition is not valid for the issue's current status.",
@@ -139,6 +154,7 @@ class FakeTracker:
         self.before: dict[str, Callable[[], object]] = {}  # call name -> run once, just before that call
         self.filed: list[Filed] = []  # problems and tasks, in creation order
         self.problem_of: dict[str, str] = {}  # incident id -> problem ref (the incident's own record)
+        self.names: dict[str, str] = {}  # user id -> display name (none: the notes name the id)
 
     # -- test helpers ----------------------------------------------------------------------
     def add(self, incident: Incident) -> Incident:
@@ -266,14 +282,16 @@ class FakeConnector:
             changes: dict = {}
             if change.level is not None:
                 changes.update(escalation_level=change.level, escalations=(
-                    *cur.escalations, EscalationRecord(at=now, by=ESCALATOR, level=change.level)))
+                    *cur.escalations, EscalationRecord(at=now, by=ESCALATOR, level=change.level)),
+                    level_changes=(*cur.level_changes, LevelChange(at=now, by=ESCALATOR, level=change.level)))
             if change.severity is not None:
                 changes.update(severity=change.severity, severity_history=(
                     *cur.severity_history, SeverityChange(at=now, by=ESCALATOR, severity=change.severity)))
             if change.state is not None and change.state != cur.state:
                 changes.update(state=change.state, state_history=(
                     *cur.state_history, StateChange(at=now, by=ESCALATOR, state=change.state)))
-            ticket.notes.append(Note(f"{change.text}\n{marker_text(change.marker)}", change.marker, now))
+            # a note as readers see it: each mention as the person's name
+            ticket.notes.append(Note(f"{plain(change.text)}\n{marker_text(change.marker)}", change.marker, now))
             self._write(incident, **changes)
             self.t.answer(late, "write")
 
@@ -296,7 +314,8 @@ class FakeConnector:
         late = self.t._call("set_escalation_level", incident.id)
         cur = self.t.tickets[incident.id].incident
         records = (*cur.escalations, EscalationRecord(at=self.t.clock.now(), by=ESCALATOR, level=level))
-        self._write(incident, escalation_level=level, escalations=records)
+        changes = (*cur.level_changes, LevelChange(at=self.t.clock.now(), by=ESCALATOR, level=level))
+        self._write(incident, escalation_level=level, escalations=records, level_changes=changes)
         self.t.answer(late, "set_escalation_level")
 
     def set_state(self, incident: Incident, state: int) -> bool:
@@ -317,17 +336,19 @@ class FakeConnector:
             return False
         late = self.t._call("add_note", incident.id)
         ticket = self.t.tickets[incident.id]
-        ticket.notes.append(Note(f"{text}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
+        ticket.notes.append(Note(f"{plain(text)}\n{marker_text(marker)}", marker, self.t.clock.now(), public))
         self._write(incident)
         self.t.answer(late, "add_note")
         return True
 
     def notify(self, incident: Incident, people: list[str], subject: str, text: str) -> None:
-        # Jira: add the people as watchers, then POST /notify; Zammad: the mention (one write)
-        self.t.answer(self.t._call("watch", incident.id), "watch")
+        # Jira: POST /notify; Zammad: the mention (one write)
         late = self.t._call("notify", incident.id)
         self.t.tickets[incident.id].notified.append((list(people), subject))
         self.t.answer(late, "notify")
+
+    def person(self, user: str) -> Person:
+        return Person(user, self.t.names.get(user))
 
     def find_problem(self, incident: Incident) -> str | None:
         self.t._call("find_problem", incident.id)

@@ -24,24 +24,24 @@ def _english(world, tmp_path, **contract):
     world.procedure = without_warnings(load_procedure(override))
 
 
-def test_an_escalation_whose_watchers_are_refused_still_writes_its_note_and_level(world, tmp_path, caplog):
+def test_an_escalation_whose_notification_is_refused_still_writes_its_note_and_level(world, tmp_path, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
     _english(world, tmp_path)
     world.tracker.add(incident("1", severity=2, contract="intl"))
-    world.tracker.fail("watch", 403)  # the bot lacks Manage watcher list
+    world.tracker.fail("notify", 400)  # Jira: the recipient is the calling user
     world.at(4 * H + timedelta(seconds=5))
     daemon = world.daemon()
     daemon.cycle()
     t = world.tracker.ticket("1")
     [note] = t.notes
-    assert "Could not notify the project manager (pm-li): Jira refused, HTTP 403: You do not have the " \
-           "permission to manage the watcher list." in note.text
+    assert "Could not notify the project manager (pm-li): Jira refused, HTTP 400: The recipient is the " \
+           "calling user." in note.text
     lines = note.text.splitlines()
     assert lines[lines.index(notes.signature("en")) - 1].startswith("Could not notify")  # the note's last line
     assert t.notified == [] and t.incident.escalation_level == 1
     [entry] = [e for e in world.journal.entries(ticket_id="1") if e.kind == "escalate"]
     assert entry.detail["notified"] is False and entry.detail["level_written"] is True
-    assert entry.detail["failed"]["notify"].startswith("notify: permanent, HTTP 403")
+    assert entry.detail["failed"]["notify"].startswith("notify: permanent, HTTP 400")
     [refused] = events(caplog, "daemon.write-refused")
     assert refused.fields["write"] == "notify" and refused.fields["marker"] == "escalation-L1"
     assert 'escalator_writes_refused_total{tracker="jira",write="notify"} 1.0' in daemon.metrics.text()

@@ -61,6 +61,7 @@ def events(caplog, name: str) -> list[logging.LogRecord]:
 
 def test_digest_and_customer_update_fall_due_at_their_time_once(duties_world):
     w = duties_world
+    w.tracker.names["pm-li"] = "Li Ming"  # the display name the tracker knows
     w.tracker.add(incident("1", severity=3, contract="default"))
     settle(w)
     daemon = w.daemon(poll_interval=24 * 3600)
@@ -76,6 +77,7 @@ def test_digest_and_customer_update_fall_due_at_their_time_once(duties_world):
     (digest,) = duty_notes(w, "1", "pm_digest")
     assert digest.marker == "duty-pm_digest:default:2026-03-02:pm-li" and not digest.public
     assert "OPS-1" in digest.text and "未解决事件" in digest.text
+    assert digest.text.splitlines()[1] == "致：Li Ming"  # whom it is for, by name
     assert [p for p, _ in w.tracker.ticket("1").notified if p == ["pm-li"]]
     # it sleeps until the customer update, half an hour later, not the day-long poll interval
     assert sleep == pytest.approx((cst("2026-03-02 17:30") - w.clock.now()).total_seconds())
@@ -134,18 +136,24 @@ def test_no_duty_on_holidays_or_weekends_one_on_a_make_up_day(duties_world):
     assert review_days == []  # nothing pending review: an empty list is not sent
 
 
-def test_an_outage_is_caught_up_once(duties_world, caplog):
-    caplog.set_level(logging.INFO, logger="escalator.daemon")
-    w = duties_world
+def _down_between(w, start: str, end: str):
+    """Ticket 1 (severity 4) watched, then the tracker down from `start` to `end`, a pass an hour."""
     w.tracker.add(incident("1", severity=4, contract="default"))
     settle(w)
     daemon = w.daemon(poll_interval=3600)
     daemon.cycle()
     w.tracker.down = True
-    w.clock.set(cst("2026-03-02 16:00"))
-    while w.clock.now() < cst("2026-03-04 10:00"):  # Monday 16:00 to Wednesday 10:00
+    w.clock.set(cst(start))
+    while w.clock.now() < cst(end):
         daemon.cycle()
         w.clock.advance(H)
+    return daemon
+
+
+def test_an_outage_is_caught_up_once(duties_world, caplog):
+    caplog.set_level(logging.INFO, logger="escalator.daemon")
+    w = duties_world
+    daemon = _down_between(w, "2026-03-02 16:00", "2026-03-04 10:00")  # Monday 16:00 to Wednesday 10:00
     assert duty_notes(w, "1") == []
     w.tracker.down = False
     daemon.cycle()
@@ -411,15 +419,7 @@ def test_a_brand_new_install_skips_the_duties_due_before_it_watched(duties_world
 
 def test_a_caught_up_digest_is_its_own_days_without_later_tickets(duties_world):
     w = duties_world
-    w.tracker.add(incident("1", severity=4, contract="default"))
-    settle(w)
-    daemon = w.daemon(poll_interval=3600)
-    daemon.cycle()
-    w.tracker.down = True
-    w.clock.set(cst("2026-03-03 16:00"))
-    while w.clock.now() < cst("2026-03-04 10:00"):
-        daemon.cycle()
-        w.clock.advance(H)
+    daemon = _down_between(w, "2026-03-03 16:00", "2026-03-04 10:00")
     # reported Wednesday morning, after Tuesday's digest and update were due
     w.tracker.add(incident("2", severity=4, contract="default", reported_at=cst("2026-03-04 09:30")))
     w.tracker.down = False

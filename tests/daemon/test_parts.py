@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from connectors.base import Cursor
+from connectors.base import Cursor, Person, plain
 from mapping.actions import Escalate, FlagIncompleteRecord, RestoreSeverity
 from mapping.fieldmap import Labels
 from plugin import notes
@@ -129,10 +129,10 @@ def _escalate(**kw) -> Escalate:
 
 
 def test_escalation_note_names_level_rule_numbers_and_contract(world):
-    text = notes.escalation_note(_escalate(), incident("1"), world.procedure, T0 + timedelta(hours=6, minutes=5),
-                                 ["dd-wang"])
-    assert "第2级" in text and "事业部总监（dd-wang）" in text and "§5.2.2" in text
-    assert "二级事件" in text and "《7×24 合同》" in text and "6小时" in text and "已超时5分钟" in text
+    text = plain(notes.escalation_note(_escalate(), incident("1"), world.procedure,
+                                       T0 + timedelta(hours=6, minutes=5), [Person("dd-wang", "Wang Dan")]))
+    assert "第2级" in text and "事业部总监（Wang Dan）" in text and "§5.2.2" in text
+    assert "二级事件" in text and "《7×24 合同》" in text and "6小时（7×24）" in text and "已超时5分钟（7×24）" in text
     assert "2026-03-02 15:00（Asia/Shanghai）" in text
     assert text.endswith(notes.signature("zh"))
 
@@ -144,7 +144,7 @@ def test_restore_note_in_english_says_how_an_exception_is_recorded_on_zammad(wor
     procedure = load_procedure(override)
     action = RestoreSeverity(to=1, current=3, lowered_by="eng-a", lowered_by_name=None, lowered_at=T0)
     mapping = type("M", (), {"labels": Labels(approve_downgrade="downgrade-ok")})()
-    text = notes.restore_note(action, incident("1", tracker="zammad"), procedure, "intl", mapping)
+    text = plain(notes.restore_note(action, incident("1", tracker="zammad"), procedure, "intl", mapping))
     assert "eng-a lowered the severity from severity 1 to severity 3" in text
     assert "project manager" in text and "tag 'downgrade-ok'" in text and "§4.3.1.2" in text
 
@@ -198,6 +198,6 @@ def test_a_manual_escalation_note_names_who_asked(world):
     from mapping.incident import ManualEscalationRequest
     asked = T0 + timedelta(hours=1)
     inc = incident("1", manual_requests=(ManualEscalationRequest(at=asked, by="desk1", by_name="Chen"),))
-    text = notes.escalation_note(_escalate(level=1, role="project_manager", reason="manual", deadline=asked), inc,
-                                 world.procedure, asked + timedelta(seconds=5), ["pm-li"])
-    assert "依据§5.2.1，应Chen (desk1)于 2026-03-02 10:00 的请求手动升级" in text
+    text = plain(notes.escalation_note(_escalate(level=1, role="project_manager", reason="manual", deadline=asked),
+                                       inc, world.procedure, asked + timedelta(seconds=5), [Person("pm-li")]))
+    assert "依据§5.2.1，应Chen于 2026-03-02 10:00 的请求手动升级" in text

@@ -1,7 +1,7 @@
 """The refusal matrix: every write the daemon makes, refused every way a tracker refuses, on one ticket.
 
 For each write (the fake's call names: a note, the escalation level, a severity restore, a
-put-back, the notification and its watcher/mention step, a problem record and its link,
+put-back, the notification (Jira's e-mail, Zammad's mention), a problem record and its link,
 the weekly call-back task) and each answer (400, 403, 404, 409, 422, 429 with Retry-After,
 500, a timeout whose write landed), one ticket refuses that write every time it is sent,
 for 10 passes a minute apart and then 10 passes ten minutes apart. Then:
@@ -37,14 +37,14 @@ H = timedelta(hours=1)
 ANSWERS = [400, 403, 404, 409, 422, 429, 500, "timeout"]
 PERMANENT = {400, 403, 404, 409, 422}
 #: the fake's call -> the write the daemon names it (plugin.writes)
-WRITE = {"add_note": "note", "watch": "notify", "notify": "notify", "set_escalation_level": "level",
+WRITE = {"add_note": "note", "notify": "notify", "set_escalation_level": "level",
          "set_severity": "severity", "set_state": "state", "create_problem": "problem", "link": "problem",
          "create_task": "task"}
 #: (call, ticket refusing it, how many actions on that ticket send it)
 TARGETS = [("add_note", "esc", 4),  # three escalation notes and the problem record's note
            ("add_note", "low", 1), ("add_note", "bad", 1), ("add_note", "inc", 1),
            ("set_escalation_level", "esc", 3), ("set_severity", "low", 1), ("set_state", "bad", 1),
-           ("watch", "esc", 3), ("notify", "esc", 3), ("create_problem", "esc", 1), ("link", "esc", 1)]
+           ("notify", "esc", 3), ("create_problem", "esc", 1), ("link", "esc", 1)]
 PEOPLE = {1: "pm-li", 2: "dd-wang", 3: "ceo-zhao"}
 
 

@@ -39,7 +39,7 @@ def test_a_warning_before_each_deadline_once_across_restarts(world, tmp_path, ca
     assert t.notified[0][0] == ["eng-liu", "pm-li"] and "即将超时" in t.notified[0][1]
     note = t.notes[0].text
     assert "【即将超时】OPS-1 须在 2026-03-02 13:00（Asia/Shanghai）前解决，否则将升级至第1级：上报项目经理。" in note
-    assert "剩余 1小时" in note and "依据§5.2.1" in note
+    assert "剩余1小时（7×24）" in note and "依据§5.2.1" in note
     assert [r.fields["marker"] for r in caplog.records if getattr(r, "event", None) == "daemon.warned"] == [
         "warning-L1"]
 
@@ -88,7 +88,7 @@ def test_an_unacknowledged_escalation_is_repeated_the_configured_number_of_times
     world.at(4 * H + timedelta(seconds=1))
     daemon.cycle()
     note = world.tracker.ticket("1").notes[0].text
-    assert "请项目经理添加标签“escalation-acknowledged”确认已收到；确认前每30分钟重复通知一次，最多2次。" in note
+    assert "请项目经理添加标签“escalation-acknowledged”确认已收到；确认前每30分钟（7×24）重复通知一次，最多2次。" in note
     assert daemon.schedule.get("1") == T0 + 4.5 * H + timedelta(seconds=1)
     for minutes in (30, 60, 90, 115):  # to just before level 2 falls due (6 h)
         world.at(4 * H + timedelta(minutes=minutes, seconds=2))

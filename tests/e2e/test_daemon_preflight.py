@@ -22,16 +22,16 @@ def _events(caplog, name: str) -> list[dict]:
 
 def test_each_missing_permission_is_one_event_at_start_and_the_daemon_runs_on(tmp_path, caplog) -> None:
     clock = ManualClock(DEMO_START)
-    site = JiraSite.build(tmp_path / "jira", clock, bot=BotProfile(lacks={"MANAGE_WATCHERS"}))
+    site = JiraSite.build(tmp_path / "jira", clock, bot=BotProfile(lacks={"TRANSITION_ISSUES"}))
     try:
         s = site.create("core switch down", 1, "24x7")
         caplog.set_level(logging.INFO, logger="escalator")
         with open_daemon(site.config, dry_run=False, clock=clock) as daemon:
             missing = _events(caplog, "daemon.permission-missing")
             assert sorted((e["permission"], e["where"]) for e in missing) == [
-                ("MANAGE_WATCHERS", "NOC"), ("MANAGE_WATCHERS", "OPS")]
-            assert all(e["breaks"] == "escalations cannot add the role holders as watchers; they are named in "
-                                      "the note instead" and e["blocking"] is False for e in missing)
+                ("TRANSITION_ISSUES", "NOC"), ("TRANSITION_ISSUES", "OPS")]
+            assert all(e["breaks"] == "an illegal status change cannot be put back; it is flagged in a note "
+                                      "instead" and e["blocking"] is False for e in missing)
             assert site.sandbox.calls_to("/mypermissions$") == 2  # once per mapped project, at start only
             daemon.run_pass(poll=True)
             daemon.run_pass(poll=True)

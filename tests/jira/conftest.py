@@ -151,6 +151,24 @@ def config_file(tmp_path: Path, sb: JiraSandbox, monkeypatch, **extra) -> Path:
     return path
 
 
+def dc_fields_and_mapping(sb: JiraSandbox) -> tuple[TrackerMapping, str, list[str]]:
+    """The three fields on a Data Center sandbox, made by hand as an admin would (REST cannot
+    make their options there), and the mapping onto them: (mapping, severity field, its option ids)."""
+    sev_field = sb.create_custom_field("Incident severity 事件级别", "select", searcher="multiselectsearcher")
+    cat_field = sb.create_custom_field("Incident category 事件分类", "cascadingselect")
+    lvl_field = sb.create_custom_field("Escalation level 升级级别", "select", searcher="multiselectsearcher")
+    sev = sb.add_options(sev_field, ["1", "2", "3", "4"])
+    lvl = sb.add_options(lvl_field, ["0", "1", "2", "3"])
+    cat = sb.add_options(cat_field, ["1"])
+    mapping = TrackerMapping(
+        tracker="jira", base_url=sb.base_url, flavour="datacenter", projects=["SD"], issue_types=["10001"],
+        severity={"field": sev_field, "values": dict(enumerate(sev, start=1))},
+        category={"field": cat_field, "values": {"1": cat[0]}},
+        escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
+        states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
+    return mapping, sev_field, sev
+
+
 @pytest.fixture
 def dc_sandbox(clock):
     sb = JiraSandbox("datacenter", token=SANDBOX_TOKEN, clock=clock, time_zone="Asia/Shanghai")

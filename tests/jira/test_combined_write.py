@@ -12,7 +12,7 @@ from connectors.jira.factory import make_connector, make_provisioner
 from mapping.fieldmap import TrackerMapping
 from mapping.incident import Incident
 from plugin.config import load_config
-from tests.jira.conftest import Sleeps, config_file, transport
+from tests.jira.conftest import Sleeps, config_file, dc_fields_and_mapping, transport
 
 
 @pytest.fixture
@@ -85,18 +85,7 @@ def test_cloud_a_put_back_is_the_transition_with_its_comment(sandbox, cloud_conn
 
 def test_data_center_read_fresh_and_one_write(dc_sandbox, clock, procedure, monkeypatch, tmp_path) -> None:
     sb = dc_sandbox
-    sev_field = sb.create_custom_field("Incident severity 事件级别", "select", searcher="multiselectsearcher")
-    cat_field = sb.create_custom_field("Incident category 事件分类", "cascadingselect")
-    lvl_field = sb.create_custom_field("Escalation level 升级级别", "select", searcher="multiselectsearcher")
-    sev = sb.add_options(sev_field, ["1", "2", "3", "4"])
-    lvl = sb.add_options(lvl_field, ["0", "1", "2", "3"])
-    cat = sb.add_options(cat_field, ["1"])
-    mapping = TrackerMapping(
-        tracker="jira", base_url=sb.base_url, flavour="datacenter", projects=["SD"], issue_types=["10001"],
-        severity={"field": sev_field, "values": dict(enumerate(sev, start=1))},
-        category={"field": cat_field, "values": {"1": cat[0]}},
-        escalation_level={"field": lvl_field, "values": dict(enumerate(lvl))},
-        states={1: ["1"], 2: [], 3: ["3"], 4: ["10001"], 5: ["10000"], 6: ["5"], 7: ["6"]})
+    mapping, sev_field, sev = dc_fields_and_mapping(sb)
     config = load_config(config_file(tmp_path, sb, monkeypatch))
     conn = make_connector(config.tracker_settings(), mapping, **transport(Sleeps()))
     key = sb.create_issue("SD", "Incident", "Disk full", fields={sev_field: {"id": sev[1]}})

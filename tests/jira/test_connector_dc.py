@@ -94,12 +94,11 @@ def test_software_project_note_is_plain(dc) -> None:
 
 
 @responses.activate
-def test_notify_and_watchers_by_user_name(dc) -> None:
+def test_notify_by_user_name(dc) -> None:
     responses.add(responses.POST, f"{API}/issue/OPS-1/notify", status=204)
-    responses.add(responses.POST, f"{API}/issue/OPS-1/watchers", status=204)
     dc.notify(_incident(), ["zhangwei"], "subject", "text")
-    assert json.loads(responses.calls[0].request.body)["to"] == {"users": [{"name": "zhangwei"}]}
-    assert json.loads(responses.calls[1].request.body) == "zhangwei"
+    [call] = responses.calls
+    assert json.loads(call.request.body)["to"] == {"users": [{"name": "zhangwei"}]}
 
 
 def test_marker_text_survives_wiki_escaping() -> None:

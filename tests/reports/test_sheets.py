@@ -94,6 +94,11 @@ def test_pm_digest(procedure):
     # +1 h Fri 17-18, +1 h Mon 09-10 -> Mon 11-23 10:00
     assert re.search(r"D-2\s+二级事件\s+待处理\s+6小时\s+2026-11-23 10:00", message.body)
     assert message.body.endswith("\n\n—— 事件升级助手 incident-escalator\n")
+    # the age is working time of the contract's calendar, and its column says so
+    assert "已用时间（工作时间）" in message.body
+    round_the_clock = pm_digest([incident("D-3", "2026-11-20 10:00", severity=2).model_copy(
+        update={"contract": "24x7"})], procedure, at("2026-11-20 17:00"), "en")
+    assert "Time since report (24x7)" in round_the_clock.body and "working" not in round_the_clock.body
     empty = pm_digest([], procedure, at("2026-11-20 17:00"), "en")
     assert (empty.subject, empty.body.splitlines()[0]) == ("Unresolved incidents 2026-11-20: 0",
                                                            "No unresolved incident today.")

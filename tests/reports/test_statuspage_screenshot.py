@@ -50,9 +50,10 @@ def page_html() -> str:
     world.tracker.add(incident("3", severity=3))
     world.tracker.fail("set_escalation_level", 403)  # the level write is refused: the escalation waits
     daemon = world.daemon()
+    page = StatusPage(daemon)  # attached before the first pass, as `escalator run` does: it lists what is read
     world.at(timedelta(hours=4, minutes=10))
     daemon.cycle()
-    html = StatusPage(daemon).html()
+    html = page.html()
     assert "overdue 10 min" in html and "in 30 min" in html and "refused: " in html
     return html
 

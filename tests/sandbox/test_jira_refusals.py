@@ -7,33 +7,24 @@ sends one, the header that says why. Time is the sandbox's fake clock; nothing s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from sandbox.jira import BotProfile, JiraSandbox, PerIssueWriteLimit
 from sandbox.server import RateLimiter
+from tests.handclock import HandClock
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 NOT_ON_SCREEN = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(T0)
 
 
 def session(sb: JiraSandbox) -> requests.Session:

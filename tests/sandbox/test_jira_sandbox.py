@@ -7,32 +7,23 @@ Time is a fake clock the tests move; the only real waits are the slow-answer fau
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from sandbox.jira import JiraSandbox, Workflow, WorkflowTransition
 from sandbox.server import Fault, RateLimiter
+from tests.handclock import HandClock
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    def __init__(self, start: datetime = T0):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock(T0)
 
 
 @pytest.fixture

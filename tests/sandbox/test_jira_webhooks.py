@@ -15,26 +15,17 @@ import requests
 from connectors.factory import webhook_for
 from sandbox.jira import BotProfile, JiraSandbox
 from tests.catcher import Catcher
+from tests.handclock import HandClock
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 PATH = "/rest/webhooks/1.0/webhook"
 SECRET = "jira-hook-secret"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock(T0)
 
 
 @pytest.fixture(params=["cloud", "datacenter"])

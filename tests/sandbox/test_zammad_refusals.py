@@ -9,28 +9,19 @@ status, its `{"error", "error_human"}` body and, for a refused permission, the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
 from sandbox.zammad import BotProfile, RestartWindow, ZammadSandbox
+from tests.handclock import HandClock
 
 TOKEN, AGENT_TOKEN, CUSTOMER_TOKEN = "t0ken-admin", "t0ken-agent", "t0ken-customer"
 START = datetime(2026, 11, 20, 9, 0, 30, tzinfo=UTC)
 PENDING_TIME = "Missing required value for field 'pending_time'!"
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 class Api:
@@ -54,8 +45,8 @@ def refused(resp: requests.Response, status: int, message: str) -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 def _people(sb: ZammadSandbox) -> None:
@@ -66,7 +57,7 @@ def _people(sb: ZammadSandbox) -> None:
 
 
 @pytest.fixture
-def sandbox(clock: Clock) -> Iterator[ZammadSandbox]:
+def sandbox(clock: HandClock) -> Iterator[ZammadSandbox]:
     with ZammadSandbox(token=TOKEN, clock=clock) as sb:
         _people(sb)
         yield sb

@@ -8,7 +8,7 @@ Time is a hand-moved clock; nothing here sleeps. The one slow answer is the serv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,23 +17,13 @@ import requests
 from connectors.http import HttpClient, RetryPolicy
 from sandbox.server import Fault
 from sandbox.zammad import ZammadSandbox
+from tests.handclock import HandClock
 
 TOKEN = "t0ken-admin"
 AGENT_TOKEN = "t0ken-agent"
 CUSTOMER_TOKEN = "t0ken-customer"
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
 
 
 class Api:
@@ -69,12 +59,12 @@ class Api:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture
-def sandbox(clock: Clock) -> Iterator[ZammadSandbox]:
+def sandbox(clock: HandClock) -> Iterator[ZammadSandbox]:
     with ZammadSandbox(token=TOKEN, clock=clock) as sb:
         sb.add_user("agent@example.com", firstname="Ann", lastname="Agent", roles=["Agent"])
         sb.add_user("carl@example.com", firstname="Carl", lastname="Customer", roles=["Customer"],
@@ -129,7 +119,7 @@ def test_from_header_acts_on_behalf_of_another_user(sandbox: ZammadSandbox, api:
 
 
 # -- search -----------------------------------------------------------------------------------------
-def _five_tickets(sandbox: ZammadSandbox, clock: Clock) -> list[int]:
+def _five_tickets(sandbox: ZammadSandbox, clock: HandClock) -> list[int]:
     ids = []
     for n in range(5):
         clock.advance(minutes=10)
@@ -138,7 +128,7 @@ def _five_tickets(sandbox: ZammadSandbox, clock: Clock) -> list[int]:
     return ids
 
 
-def test_search_condition_after_updated_at_sorted_and_paged(sandbox: ZammadSandbox, clock: Clock, api: Api):
+def test_search_condition_after_updated_at_sorted_and_paged(sandbox: ZammadSandbox, clock: HandClock, api: Api):
     ids = _five_tickets(sandbox, clock)  # updated at 09:10, 09:20 ... 09:50
     cond = {"ticket.updated_at": {"operator": "after (absolute)", "value": "2026-11-20T09:20:00Z"}}
     found = api.post("/tickets/search", {"condition": cond, "sort_by": "updated_at", "order_by": "asc",

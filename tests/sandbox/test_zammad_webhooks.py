@@ -7,7 +7,7 @@ Deliveries run on the sandbox's own thread; the tests wait for an attempt with
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -15,26 +15,17 @@ import requests
 from connectors.factory import webhook_for
 from sandbox.zammad import BotProfile, ZammadSandbox
 from tests.catcher import Catcher
+from tests.handclock import HandClock
 
 TOKEN = "t0ken-admin"
 SECRET = "zammad-hook-secret"
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture

@@ -350,3 +350,13 @@ def test_never_a_traceback(edits) -> None:
             assert exc.problems
             for line in exc.problems:
                 assert line.startswith(f"{path}") and "\n" not in line
+
+
+def test_the_default_profile_reads_the_same_with_either_parser() -> None:
+    # it is parsed with libyaml where PyYAML has it (start-up time), else in pure Python: one answer
+    import yaml
+
+    from mapping.loader import DEFAULT_PROFILE
+    text = (Path(__file__).resolve().parents[2] / "mapping" / DEFAULT_PROFILE).read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=getattr(yaml, "CSafeLoader",
+                                                                                     yaml.SafeLoader))

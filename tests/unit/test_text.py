@@ -119,3 +119,23 @@ def test_a_table_aligns_mixed_chinese_latin_combining_and_emoji_cells() -> None:
 def test_a_table_with_indent_and_no_rows_and_a_cell_on_one_line() -> None:
     assert text_table(["级别", "name"], [], indent="  ") == "  级别  name\n  ----  ----"
     assert text_table(["a", "b"], [["x\ny", "z"]]).splitlines()[2] == "x y  z"
+
+
+def test_the_width_measured_without_wcwidth_is_wcwidth_s_for_every_character_it_measures() -> None:
+    # `display_width` measures plain Latin and East Asian wide text itself (wcwidth's tables cost a
+    # command's start some 40 ms) and leaves the rest to wcwidth: for every code point it measures
+    # itself, the answer must be wcwidth's
+    from wcwidth import wcswidth
+
+    from mapping.text import _plain_width
+    measured = 0
+    for code in [*range(0xA0, 0xD800), *range(0xE000, 0x110000)]:
+        char = chr(code)
+        width = _plain_width(char)
+        if width is not None:
+            measured += 1
+            assert width == wcswidth(char), f"U+{code:04X}: {width} columns, wcwidth says {wcswidth(char)}"
+    assert measured > 100_000  # Latin-1 and the CJK blocks, at least
+    assert _plain_width("项目经理 project manager（周五）") == 32 == wcswidth("项目经理 project manager（周五）")
+    for joined in ("e\u0301", "👍🏽", "🇨🇳", "⌚\ufe0f", "한\u11a8"):  # a mark, a skin tone, a flag, VS16, a jamo
+        assert _plain_width(joined) is None and display_width(joined) == wcswidth(joined)

@@ -110,3 +110,29 @@ def test_periods_are_local():
     assert period_of(at("2026-11-22 23:59"), "week", CST)[0] == "2026-W47"
     assert period_of(at("2026-12-31 23:00"), "month", CST)[1:] == (at("2026-12-01 00:00"), at("2027-01-01 00:00"))
     assert period_of(at("2026-11-20 00:30"), "day", CST)[0] == "2026-11-20"
+
+
+@pytest.mark.parametrize("now", ["2026-11-01 00:30", "2026-11-20 12:00", "2026-12-31 23:30", "2027-01-04 08:00"])
+def test_no_incident_reported_before_counted_since_counts(now):
+    """The daemon hands `detect_trends` only the incidents reported since `counted_since` (the rest
+    are not rebuilt from their compact copies): the patterns must be the same as with all of them."""
+    from datetime import timedelta
+
+    from mapping.trends import counted_since
+    rules = [NETWORK_WEEK, TrendRule(name="ci-day", by="configuration_item", count=2, window="day"),
+             TrendRule(name="busy", by="all", count=3, window="month"),
+             TrendRule(name="rise", kind="rise", by="all", count=4, rise=0.5)]
+    moment = at(now)
+    # three a day, every day of the 240 days before now (some on the 24x7 contract, in its own zone)
+    items = [incident(f"T-{d}-{k}", (moment - timedelta(days=d, hours=5 * k)).strftime("%Y-%m-%d %H:%M"),
+                      contract="24x7" if k == 2 else None, facts={"affected_ci": f"ci-{d % 3}"})
+             for d in range(240) for k in range(3)]
+    # and a rise: sixty more over the last week
+    items += [incident(f"R-{n}", (moment - timedelta(hours=2.8 * n)).strftime("%Y-%m-%d %H:%M"),
+                       facts={"affected_ci": "core-switch"}) for n in range(60)]
+    since = counted_since(rules, moment)
+    recent = [i for i in items if i.reported_at >= since]
+    assert len(recent) < len(items) / 2  # the horizon leaves most of them out
+    for rule in rules:
+        assert keys(detect_trends(recent, PROCEDURE, [rule], moment)) == \
+            keys(detect_trends(items, PROCEDURE, [rule], moment)) != []

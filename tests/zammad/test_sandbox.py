@@ -152,6 +152,11 @@ def _get(config_path: Path, path: str, **params: str):
     return provisioner.client.http.get(path, params=params)
 
 
+def _http(config_path: Path):
+    config = load_config(config_path)
+    return make_provisioner(config.tracker_settings(), load_procedure()).client.http
+
+
 def _connector(config_path: Path, mapping: TrackerMapping):
     return make_connector(load_config(config_path).tracker_settings(), mapping, sleep=lambda s: None)
 
@@ -296,8 +301,9 @@ def test_rate_limits_and_server_errors_over_loopback(config_path: Path, sandbox:
 
 
 def test_read_fresh_and_one_write_with_its_article(config_path: Path, sandbox: ZammadSandbox) -> None:
-    """Two reads (the ticket, its history with the articles) and ONE PUT /tickets/:id carrying the
-    article with the attributes: stored whole, or refused whole with nothing stored."""
+    """One read (the history, whose assets carry the ticket and its articles) and ONE PUT
+    /tickets/:id carrying the article with the attributes: stored whole, or refused whole with
+    nothing stored."""
     from connectors.base import Change
     from connectors.http import TrackerError
     mapping = _apply(config_path)
@@ -306,12 +312,14 @@ def test_read_fresh_and_one_write_with_its_article(config_path: Path, sandbox: Z
     sandbox.update_ticket(t["id"], by="admin@example.com", state="open")
     connector = _connector(config_path, mapping)
 
-    connector.read_fresh(str(t["id"]))  # the first read also loads the states, once per connector
+    connector.read_fresh(str(t["id"]))  # the first read also loads the states and groups, once per connector
     before = len(sandbox.calls)
     fresh = connector.read_fresh(str(t["id"]))
-    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [
-        ("GET", f"/api/v1/tickets/{t['id']}"), ("GET", f"/api/v1/ticket_history/{t['id']}")]
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [("GET", f"/api/v1/ticket_history/{t['id']}")]
     assert isinstance(fresh.item, Incident) and fresh.markers == frozenset()
+    # the ticket as the history's assets carry it reads as the expanded ticket does (GET /tickets/:id)
+    assert fresh.item == connector.read_one(str(t["id"]))
+    assert fresh.item.organisation == "ACME"
 
     before = len(sandbox.calls)
     assert connector.write(fresh.item, Change("Reported to the project manager.", "escalation-L1", level=1)) is True
@@ -331,6 +339,43 @@ def test_read_fresh_and_one_write_with_its_article(config_path: Path, sandbox: Z
     assert stored["incident_escalation_level"] == "1" and str(stored["state_id"]) != mapping.states[5][0]
     assert len(_get(config_path, f"/api/v1/ticket_articles/by_ticket/{t['id']}")) == articles
     assert connector.read_fresh(str(t["id"])).markers == frozenset({"escalation-L1"})
+
+
+def test_the_fresh_read_knows_who_is_mentioned_so_notifying_sends_only_the_mentions_missing(
+        config_path: Path, sandbox: ZammadSandbox) -> None:
+    """Mentions are history (app/models/mention.rb: created and removed, value_to the user id): the
+    notification after a fresh read of the same ticket lists no mentions; one made on an older
+    snapshot asks GET /mentions."""
+    mapping = _apply(config_path)
+    t = sandbox.add_ticket("Core switch down", customer="cust@example.com", incident_severity="3")
+    connector = _connector(config_path, mapping)
+    pm1 = connector.user_id("pm1")
+    fresh = connector.read_fresh(str(t["id"]))
+    before = len(sandbox.calls)
+    connector.notify(fresh.item, ["pm1"], "escalated", "text")
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [("POST", "/api/v1/mentions")]
+    answer = _get(config_path, f"/api/v1/ticket_history/{t['id']}")
+    [mention] = answer["assets"]["Mention"].values()
+    assert mention["user_id"] == pm1 and str(pm1) in answer["assets"]["User"]
+
+    fresh = connector.read_fresh(str(t["id"]))  # pm1 is mentioned now: nothing to send
+    before = len(sandbox.calls)
+    connector.notify(fresh.item, ["pm1"], "escalated again", "text")
+    assert sandbox.calls[before:] == []
+
+    # pm1 unsubscribes: the history says so, the mention is gone from the assets, the next one is sent
+    with sandbox.lock:
+        mid = next(m["id"] for m in sandbox.store.mentions.values() if m["mentionable_id"] == t["id"])
+    _http(config_path).delete(f"/api/v1/mentions/{mid}", headers={"From": "pm1"})  # as pm1 (admin.user)
+    answer = _get(config_path, f"/api/v1/ticket_history/{t['id']}")
+    assert "Mention" not in answer["assets"]
+    assert [e["type"] for e in answer["history"] if e["object"] == "Mention"] == ["created", "removed"]
+    stale = fresh.item  # the snapshot from before the removal: its mentions are asked for
+    fresh = connector.read_fresh(str(t["id"]))
+    before = len(sandbox.calls)
+    connector.notify(stale, ["pm1"], "escalated", "text")
+    assert [(c.method, c.path) for c in sandbox.calls[before:]] == [("GET", "/api/v1/mentions"),
+                                                                   ("POST", "/api/v1/mentions")]
 
 
 # -- writes Core Workflow accepts (the agent edit screen; sandbox/zammad/core_workflow.py) -----------

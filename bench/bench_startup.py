@@ -1,0 +1,125 @@
+"""How fast `escalator deadlines` and `escalator procedure show` start, and what they import.
+
+    python3 bench/bench_startup.py [--runs 9]
+
+Each command runs `--runs` times as a fresh process (the installed `escalator` script next
+to this interpreter, else `python -c 'from plugin.cli.main import main; main()'`) and its
+median wall time is taken, from the spawn to the exit, output included. Baseline, same run,
+interleaved with the commands so that a busy machine slows all alike: `python -c pass` —
+the interpreter's own start, the floor no command can go below. Printed: each median, its
+ratio to the floor, and the time above the floor; and the same for the CPU time the process
+used (user + system), which a machine shared with other work inflates less than wall time.
+
+Then each command runs once more under `python -X importtime`, and the heavy modules it
+imports are listed: the packages a command might pull in without using them (the HTTP
+client, the tracker connectors, prometheus_client, jinja2, psycopg, the incident and
+config models) — none should appear — and the ten largest imports by cumulative time.
+`tests/test_cli_imports.py` holds the list of what these commands must not import.
+
+**Target** (issue 14): each command starts in ≤ 0.2 s (median). The figure depends on the
+machine and its load; the floor and the ratio say how much of it is the command's own.
+
+Not collected by pytest. Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 0.2
+COMMANDS = {
+    "escalator deadlines": ["deadlines", "--severity", "2", "--reported", "2026-11-20T09:00"],
+    "escalator procedure show": ["procedure", "show"],
+}
+#: modules neither command uses: the tracker side, the daemon's services, the models of what they do not read
+UNUSED = ("requests", "urllib3", "prometheus_client", "jinja2", "psycopg", "connectors", "plugin.config",
+          "plugin.daemon", "mapping.incident", "mapping.actions", "mapping.fieldmap", "holidays.countries.germany",
+          "wcwidth")
+
+
+def _escalator() -> list[str]:
+    script = Path(sys.executable).parent / "escalator"
+    if script.is_file():
+        return [sys.executable, str(script)]
+    found = shutil.which("escalator")
+    if found:
+        return [sys.executable, found]
+    return [sys.executable, "-c", "import sys; from plugin.cli.main import main; sys.exit(main())"]
+
+
+def _time(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run: the CPU time (user + system, from the kernel's account of
+    the finished child) moves less than the wall time when other work shares the machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def _imports(argv: list[str]) -> dict[str, tuple[int, int]]:
+    """module -> (cumulative µs, depth) from `python -X importtime`."""
+    run = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, check=True)
+    out = {}
+    for line in run.stderr.splitlines():
+        match = _LINE.match(line)
+        if match:
+            out[match.group(4)] = (int(match.group(2)), len(match.group(3)) // 2)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    escalator = _escalator()
+    runs: dict[str, list[tuple[float, float]]] = {"python -c pass": [], **{name: [] for name in COMMANDS}}
+    argv = {"python -c pass": [sys.executable, "-c", "pass"], **{n: escalator + a for n, a in COMMANDS.items()}}
+    for name in runs:  # once each, unmeasured: the file cache warm for all
+        _time(argv[name])
+    for _ in range(args.runs):
+        for name in runs:
+            runs[name].append(_time(argv[name]))
+    def medians(name: str) -> tuple[float, float]:
+        return statistics.median(w for w, _ in runs[name]), statistics.median(c for _, c in runs[name])
+
+    floor, floor_cpu = medians("python -c pass")
+    print(f"median of {args.runs} runs each (interleaved); floor `python -c pass` {floor * 1000:.0f} ms "
+          f"(CPU {floor_cpu * 1000:.0f} ms)")
+    ok = True
+    for name in COMMANDS:
+        median, cpu = medians(name)
+        met = median <= TARGET_SECONDS
+        ok &= met
+        print(f"  {name}: {median * 1000:.0f} ms — {median / floor:.1f}× the floor, {(median - floor) * 1000:.0f} ms "
+              f"above it (CPU {cpu * 1000:.0f} ms, {cpu / floor_cpu:.1f}× the floor's); "
+              f"target ≤ {TARGET_SECONDS * 1000:.0f} ms: {'met' if met else 'MISSED'}")
+    for name, arguments in COMMANDS.items():
+        imported = _imports(escalator + arguments)
+        unused = [m for m in imported if any(m == u or m.startswith(u + ".") for u in UNUSED)]
+        top = sorted(((us, m) for m, (us, depth) in imported.items() if depth == 0), reverse=True)[:10]
+        print(f"{name}: {len(imported)} modules imported")
+        print(f"  not used, imported: {', '.join(unused) if unused else 'none'}")
+        print("  largest imports (cumulative, under -X importtime): "
+              + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top))
+        ok &= not unused
+    print("all targets met" if ok else "a target was MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
