@@ -48,6 +48,13 @@ def make_config(tmp_path=None, **daemon) -> Config:
                   roles=RoleDirectory(default=ROLES), daemon=daemon or {})
 
 
+def strict_procedure(tmp_path) -> Procedure:
+    """The default procedure with a `strict` contract (24x7) that puts illegal state changes back."""
+    override = tmp_path / "procedure.yaml"
+    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
+    return load_procedure(override)
+
+
 def without_warnings(procedure: Procedure) -> Procedure:
     """`procedure` with every contract's warnings before a breach turned off."""
     off = Warnings(enabled=False)

@@ -10,7 +10,7 @@ import pytest
 
 from mapping.incident import SeverityChange, StateChange
 from plugin.journal import Journal
-from tests.daemon.conftest import T0, incident, make_config, without_warnings
+from tests.daemon.conftest import T0, incident, make_config, strict_procedure, without_warnings
 from tests.daemon.fake import SimulatedCrash
 
 H = timedelta(hours=1)
@@ -123,10 +123,7 @@ def test_crash_between_the_writes_of_a_restore(world, crash_on, nth):
 
 
 def test_crash_before_putting_back_an_illegal_change(world, tmp_path):
-    from mapping.loader import load_procedure
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    world.procedure = without_warnings(load_procedure(override))
+    world.procedure = without_warnings(strict_procedure(tmp_path))
     world.config = make_config(watch_from=T0)  # the illegal change is seeded before the daemon starts
     world.tracker.add(incident("1", severity=4, contract="strict"))
     world.tracker.update("1", state=7, state_history=(
@@ -142,10 +139,7 @@ def test_crash_before_putting_back_an_illegal_change(world, tmp_path):
 
 @pytest.mark.parametrize("journal_kept", [True, False])
 def test_crash_between_a_put_back_and_its_note(world, tmp_path, journal_kept):
-    from mapping.loader import load_procedure
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    world.procedure = without_warnings(load_procedure(override))
+    world.procedure = without_warnings(strict_procedure(tmp_path))
     world.config = make_config(watch_from=T0)
     world.tracker.add(incident("1", severity=4, contract="strict"))
     world.tracker.update("1", state=7, state_history=(

@@ -7,7 +7,7 @@ import random
 from datetime import datetime, timedelta
 
 from mapping.incident import DowngradeApproval, SeverityChange, StateChange
-from tests.daemon.conftest import T0, incident, make_config
+from tests.daemon.conftest import T0, incident, make_config, strict_procedure
 
 H = timedelta(hours=1)
 
@@ -122,13 +122,6 @@ def test_an_approved_lowering_stays(world):
     assert t.incident.severity == 3 and t.notes == []
 
 
-def _strict_procedure(tmp_path):
-    from mapping.loader import load_procedure
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    return load_procedure(override)
-
-
 def _archived_directly_under_watch(world):
     """Ticket 1 watched, archived straight from 处理中 an hour later, then a pass: the daemon, the ticket."""
     daemon = world.daemon()
@@ -156,7 +149,7 @@ def test_flags_an_illegal_state_change_without_putting_it_back(world):
 
 def test_puts_an_illegal_state_change_back_where_the_contract_enforces(world, tmp_path, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
-    world.procedure = _strict_procedure(tmp_path)
+    world.procedure = strict_procedure(tmp_path)
     world.tracker.add(incident("1", severity=3, contract="strict"))
     daemon, t = _archived_directly_under_watch(world)
     assert t.incident.state == 3
@@ -187,7 +180,7 @@ def test_an_incomplete_record_gets_one_note(world):
 
 def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, caplog):
     caplog.set_level(logging.INFO, "escalator.daemon")
-    world.procedure = _strict_procedure(tmp_path)
+    world.procedure = strict_procedure(tmp_path)
     world.config = make_config(watch_from=T0)  # the lowering and the illegal change come before the start
     world.tracker.add(incident("1", severity=1, contract="strict", facts={}))
     world.tracker.add(incident("2", severity=2, contract="strict", facts={}))  # open: its record is checked

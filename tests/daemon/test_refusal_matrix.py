@@ -28,10 +28,9 @@ from datetime import timedelta
 import pytest
 
 from mapping.incident import SeverityChange, StateChange
-from mapping.loader import load_procedure
 from plugin.outcomes import ONCE
 from plugin.refusals import ATTEMPTS, DEFAULT_ATTEMPTS
-from tests.daemon.conftest import ROLES, T0, incident, make_config
+from tests.daemon.conftest import ROLES, T0, incident, make_config, strict_procedure
 
 H = timedelta(hours=1)
 ANSWERS = [400, 403, 404, 409, 422, 429, 500, "timeout"]
@@ -53,9 +52,7 @@ def events(caplog, name: str) -> list[logging.LogRecord]:
 
 
 def _world(world, tmp_path):
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    world.procedure = load_procedure(override)
+    world.procedure = strict_procedure(tmp_path)
     config = make_config(watch_from=T0)
     world.config = config.model_copy(update={"duties": config.duties.model_copy(update={"enabled": True})})
     half = T0 + H / 2

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from mapping.incident import DowngradeApproval, SeverityChange, StateChange
-from tests.daemon.conftest import T0, incident
+from tests.daemon.conftest import T0, incident, strict_procedure
 
 H = timedelta(hours=1)
 WRITES = {"notify", "add_note", "set_escalation_level", "set_severity", "set_state"}
@@ -134,16 +134,18 @@ def test_the_escalation_level_is_never_lowered(world):
     assert entry.detail["level_written"] is False and entry.detail["level_found"] == 3
 
 
-def test_an_illegal_change_moved_on_by_a_person_is_not_put_back(world, tmp_path):
-    from mapping.loader import load_procedure
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    world.procedure = load_procedure(override)
+def _archived_an_hour_in(world, tmp_path):
+    """Ticket 1 (severity 3, the strict contract) watched; an hour on, eng-a moves it 处理中 -> 已归档 in
+    its history. The daemon, and that history: the test says what the ticket's state shows."""
+    world.procedure = strict_procedure(tmp_path)
     world.tracker.add(incident("1", severity=3, contract="strict"))
     daemon = world.daemon()
     daemon.cycle()
     world.at(H)
-    history = (*(StateChange(at=T0, state=s) for s in (1, 2, 3)), StateChange(at=T0 + H, by="eng-a", state=7))
+    return daemon, (*(StateChange(at=T0, state=s) for s in (1, 2, 3)), StateChange(at=T0 + H, by="eng-a", state=7))
+
+def test_an_illegal_change_moved_on_by_a_person_is_not_put_back(world, tmp_path):
+    daemon, history = _archived_an_hour_in(world, tmp_path)
     world.tracker.update("1", state=7, state_history=history)
     world.at(H + timedelta(seconds=1))
     # after the pass read it, the project manager sends it back to 待审核 herself
@@ -160,15 +162,7 @@ def test_whether_to_put_back_is_asked_again_of_the_fresh_read(world, tmp_path):
     """The pass's read shows the illegal change in the history but not the state it left the ticket in
     (on Jira Cloud the search answered before the move, the changelog fetched after it): the read
     before the write shows it still in 已归档, so it is put back, not flagged as history for good."""
-    from mapping.loader import load_procedure
-    override = tmp_path / "procedure.yaml"
-    override.write_text("contracts:\n  strict: {calendar: 24x7, enforce_transitions: true}\n", encoding="utf-8")
-    world.procedure = load_procedure(override)
-    world.tracker.add(incident("1", severity=3, contract="strict"))
-    daemon = world.daemon()
-    daemon.cycle()
-    world.at(H)
-    history = (*(StateChange(at=T0, state=s) for s in (1, 2, 3)), StateChange(at=T0 + H, by="eng-a", state=7))
+    daemon, history = _archived_an_hour_in(world, tmp_path)
     world.tracker.update("1", state=3, state_history=history)  # the state as the search saw it
     world.tracker.before["read_fresh"] = lambda: world.tracker.update("1", state=7)
     world.at(H + timedelta(seconds=1))
