@@ -128,9 +128,9 @@ def main() -> int:
               f"above it (CPU {cpu * 1000:.0f} ms, {cpu / floor_cpu:.1f}× the floor's); "
               f"target ≤ {TARGET_SECONDS * 1000:.0f} ms: {'met' if met else 'MISSED'}")
     steps, before = [], floor
-    for name in libraries:
+    for i, name in enumerate(libraries):
         median, cpu = medians(name)
-        steps.append(f"{'' if before == floor else '+ '}{name} {median * 1000:.0f} ms (+{(median - before) * 1000:.0f}, "
+        steps.append(f"{'+ ' if i else ''}{name} {median * 1000:.0f} ms ({(median - before) * 1000:+.0f}, "
                      f"CPU {cpu * 1000:.0f})")
         before = median
     print("  the libraries they use, imported alone, one more at each step: " + ", ".join(steps))
