@@ -10,6 +10,14 @@ the interpreter's own start, the floor no command can go below. Printed: each me
 ratio to the floor, and the time above the floor; and the same for the CPU time the process
 used (user + system), which a machine shared with other work inflates less than wall time.
 
+Also interleaved: the libraries the commands cannot start without, imported alone as the
+commands import them, one more at each step — click; + PyYAML; + pydantic, with one model
+validated (its schema builder and the plugin look-up it does through importlib.metadata at
+the first model); + `holidays` with the one country the default calendars name (CN, through
+`mapping.public_holidays`). Their last step is the least any version of the commands can
+take while it uses these libraries; each command's own part (our modules, the procedure's
+models, reading and validating the profile, the arithmetic, the output) is the time above it.
+
 Then each command runs once more under `python -X importtime`, and the heavy modules it
 imports are listed: the packages a command might pull in without using them (the HTTP
 client, the tracker connectors, prometheus_client, jinja2, psycopg, the incident and
@@ -44,6 +52,14 @@ COMMANDS = {
 UNUSED = ("requests", "urllib3", "prometheus_client", "jinja2", "psycopg", "connectors", "plugin.config",
           "plugin.daemon", "mapping.incident", "mapping.actions", "mapping.fieldmap", "holidays.countries.germany",
           "wcwidth")
+#: (step, the code it adds): each step runs the code of the steps before it too
+LIBRARIES = (
+    ("click", "import click"),
+    ("PyYAML", "import yaml"),
+    ("pydantic", "from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator\n"
+                 "class M(BaseModel):\n    x: int\nM.model_validate({'x': 1})"),
+    ("holidays (CN)", "from mapping.public_holidays import country_holidays\ncountry_holidays('CN')"),
+)
 
 
 def _escalator() -> list[str]:
@@ -87,8 +103,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     escalator = _escalator()
-    runs: dict[str, list[tuple[float, float]]] = {"python -c pass": [], **{name: [] for name in COMMANDS}}
-    argv = {"python -c pass": [sys.executable, "-c", "pass"], **{n: escalator + a for n, a in COMMANDS.items()}}
+    libraries = {name: [sys.executable, "-c", "\n".join(code for _, code in LIBRARIES[:i + 1])]
+                 for i, (name, _) in enumerate(LIBRARIES)}
+    argv = {"python -c pass": [sys.executable, "-c", "pass"], **libraries,
+            **{n: escalator + a for n, a in COMMANDS.items()}}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in argv}
     for name in runs:  # once each, unmeasured: the file cache warm for all
         _time(argv[name])
     for _ in range(args.runs):
@@ -108,6 +127,17 @@ def main() -> int:
         print(f"  {name}: {median * 1000:.0f} ms — {median / floor:.1f}× the floor, {(median - floor) * 1000:.0f} ms "
               f"above it (CPU {cpu * 1000:.0f} ms, {cpu / floor_cpu:.1f}× the floor's); "
               f"target ≤ {TARGET_SECONDS * 1000:.0f} ms: {'met' if met else 'MISSED'}")
+    steps, before = [], floor
+    for i, name in enumerate(libraries):
+        median, cpu = medians(name)
+        steps.append(f"{'+ ' if i else ''}{name} {median * 1000:.0f} ms ({(median - before) * 1000:+.0f}, "
+                     f"CPU {cpu * 1000:.0f})")
+        before = median
+    print("  the libraries they use, imported alone, one more at each step: " + ", ".join(steps))
+    own = ", ".join(f"{name} {(medians(name)[0] - before) * 1000:.0f} ms" for name in COMMANDS)
+    print(f"  above the libraries (the commands' own part): {own}")
+    if before > TARGET_SECONDS:
+        print(f"  the libraries alone take more than the {TARGET_SECONDS * 1000:.0f} ms target here")
     for name, arguments in COMMANDS.items():
         imported = _imports(escalator + arguments)
         unused = [m for m in imported if any(m == u or m.startswith(u + ".") for u in UNUSED)]
