@@ -29,7 +29,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from mapping.procedure import WEEKDAYS, Calendar
-from mapping.public_holidays import country_holidays
+from mapping.public_holidays import CountryDays, country_holidays
 
 #: days added to the index at a time: one rebuild covers about a year of incidents
 _CHUNK_DAYS = 400
@@ -84,8 +84,8 @@ class BusinessCalendar:
         self._arranged_years = frozenset(config.arrangements)
         self._arranged_off = frozenset(d for a in config.arrangements.values() for d in a.days_off)
         self._arranged_work = frozenset(d for a in config.arrangements.values() for d in a.working_days)
-        self._country = (country_holidays(config.country, subdiv=config.subdivision)
-                         if config.country else None)
+        # asked a year at a time, and only for a year without an arrangement
+        self._country = CountryDays(config.country, config.subdivision) if config.country else None
         self._day_cache: dict[int, tuple[tuple[float, float], ...]] = {}
         self._index: _Index | None = None
         self._anchor: float | None = None  # the epoch second at work coordinate 0
@@ -98,7 +98,7 @@ class BusinessCalendar:
         hit = _BY_ID.get(id(config))
         if hit is not None and hit[0] is config:
             return hit[1]
-        key = config.model_dump_json()
+        key = repr(config)  # the dataclass's fields, all of them, in order
         calendar = _BY_CONTENT.get(key)
         if calendar is None:
             calendar = _BY_CONTENT[key] = cls(config)
@@ -128,11 +128,9 @@ class BusinessCalendar:
         if d.year in self._arranged_years:
             return bool(self._hours[d.weekday()])
         if self._country is not None:
-            if d in self._country:
+            if self._country.off(d):
                 return False
-            # HolidayBase.is_working_day (holidays >= 0.60, https://holidays.readthedocs.io):
-            # on the country's weekend it is True only for its `weekend_workdays` (调休)
-            if d.weekday() in self._country.weekend and self._country.is_working_day(d):
+            if self._country.makeup(d):  # a weekend day the country works (调休)
                 return True
         return bool(self._hours[d.weekday()])
 
