@@ -14,9 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
-from mapping.loader import ProcedureError, load_procedure
+from mapping import procedure_cache
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
 from mapping.text import LANGUAGES, Texts, format_duration, text_table
@@ -162,6 +161,8 @@ def procedure_path(path: Path | None) -> Path | None:
     """The procedure YAML `path` names: itself, or an escalator config's `procedure:`."""
     if path is None:
         return None
+    import yaml  # here: without a file named, neither command reads YAML (a cached procedure needs none)
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -187,7 +188,7 @@ def procedure() -> None:
               help="A procedure override YAML, or an escalator config file naming one.")
 def show(lang: Language, config_path: Path | None) -> None:
     """Print the procedure as tables: categories, severities, states, transitions, timetables."""
-    proc = load_procedure(procedure_path(config_path))
+    proc = procedure_cache.load_procedure(procedure_path(config_path))
     for line in render(proc, lang):
         click.echo(line)
 
@@ -202,7 +203,9 @@ def check(file: Path, clock_spec: str | None) -> None:
     A calendar that reaches (within 90 days) into a year without an official arrangement
     of days off is warned about, with the year and what to add; that alone is no failure.
     """
-    # here, not at the top: `procedure show` (and `deadlines`, which shares `procedure_path`) need neither
+    # here, not at the top: `procedure show` (and `deadlines`, which shares `procedure_path`) need none of
+    # these; and the file is always validated afresh, never read from `mapping.procedure_cache`
+    from mapping.loader import ProcedureError, load_procedure
     from plugin.calendars import unannounced_lines
     from plugin.clock import parse_clock
 
