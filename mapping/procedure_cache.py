@@ -38,7 +38,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from mapping import public_holidays
+from mapping import __version__, public_holidays
 from mapping.procedure import Procedure
 
 DISABLE_ENV = "ESCALATOR_NO_CACHE"
@@ -126,13 +126,8 @@ def _name(path: Path | None) -> str:
 
 
 def _version() -> str:
-    """This package's version, from the metadata of its installed distribution ('' when not installed)."""
-    from importlib import metadata  # here: only a run that reads the cache needs it
-
-    try:
-        return metadata.version("incident-escalator")
-    except metadata.PackageNotFoundError:
-        return ""
+    """This package's version (read from `mapping`, as setup.cfg does: no distribution metadata to scan)."""
+    return __version__
 
 
 def _holidays_version() -> bytes:
