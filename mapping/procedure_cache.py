@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -161,6 +160,8 @@ def _read(entry: Path, key: str) -> tuple[Procedure, public_holidays.YearTable] 
 
 
 def _write(entry: Path, key: str, procedure: Procedure) -> None:
+    import tempfile  # here: a run that reads the cache writes nothing
+
     tmp = None
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from mapping.procedure import Contract, Procedure
 from mapping.text import LANGUAGES, format_duration, text_table
 from mapping.timetable import UnknownContract, contract_named
 from mapping.timetable import deadlines as level_deadlines
-from plugin.cli.procedure import procedure_path
+from plugin.cli.procedure_file import procedure_path
 
 _WEEKDAYS_ZH = "一二三四五六日"
 

@@ -19,6 +19,7 @@ from mapping import procedure_cache
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
 from mapping.text import LANGUAGES, Texts, format_duration, text_table
+from plugin.cli.procedure_file import procedure_path
 
 _TEXT = Texts("plugin.cli.procedure", {
     "categories": ("事件分类", "Categories"),
@@ -155,25 +156,6 @@ def _week(hours: dict[str, tuple[str, ...]]) -> str:
 
 def _offset(value, lang: Language) -> str:
     return "-" if value is None else format_duration(value, lang)
-
-
-def procedure_path(path: Path | None) -> Path | None:
-    """The procedure YAML `path` names: itself, or an escalator config's `procedure:`."""
-    if path is None:
-        return None
-    import yaml  # here: without a file named, neither command reads YAML (a cached procedure needs none)
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return path  # the loader says what is wrong with it, with the line
-    if isinstance(data, dict) and "tracker" in data:
-        # here, not at the top: `procedure show` and `deadlines` without a config never load its models
-        from plugin.config import load_config
-
-        config = load_config(path)
-        return config.path(config.procedure) if config.procedure else None
-    return path
 
 
 @click.group()
