@@ -58,13 +58,38 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
-#: every class below: immutable, compared by value, built by keyword (as the YAML names its keys),
-#: and picklable (`mapping.procedure_cache`)
-_frozen = dataclass(frozen=True, kw_only=True)
+class _Value:
+    """Equality, hash and repr by the fields' values, as `dataclass(eq=True, repr=True)` would generate
+    them: written once here for every class below rather than generated for each (every method a
+    dataclass generates is compiled with an `exec` at import, a good part of a short command's start,
+    issue 14). Two instances are equal when they are of the same class and their fields are."""
+
+    __slots__ = ()
+    __dataclass_fields__: dict[str, object]
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        return f"{type(self).__qualname__}({fields})"
+
+
+#: every class below: immutable, compared by value (`_Value`), built by keyword (as the YAML names its
+#: keys), and picklable (`mapping.procedure_cache`)
+_frozen = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 
 
 @_frozen
-class Label:
+class Label(_Value):
     """A text in both languages of the procedure."""
 
     zh: str
@@ -75,7 +100,7 @@ class Label:
 
 
 @_frozen
-class Category:
+class Category(_Value):
     """A node of the two-level category tree, routed to a support group."""
 
     code: str
@@ -86,7 +111,7 @@ class Category:
 
 
 @_frozen
-class Severity:
+class Severity(_Value):
     level: int
     name: Label
     impact: Label
@@ -95,7 +120,7 @@ class Severity:
 
 
 @_frozen
-class State:
+class State(_Value):
     code: int
     key: str
     name: Label
@@ -104,7 +129,7 @@ class State:
 
 
 @_frozen
-class Transition:
+class Transition(_Value):
     """An allowed state change, named, with the section of the procedure behind it (written
     `from` and `to` in YAML)."""
 
@@ -116,13 +141,13 @@ class Transition:
 
 
 @_frozen
-class Role:
+class Role(_Value):
     key: str
     name: Label
 
 
 @_frozen
-class Escalation:
+class Escalation(_Value):
     """The vertical escalation ladder (§5.2.2): roles in order and the default timetable."""
 
     ladder: tuple[str, ...]  # roles, lowest first; the first is the one who escalates
@@ -137,7 +162,7 @@ class Escalation:
 
 
 @_frozen
-class YearArrangement:
+class YearArrangement(_Value):
     """One year's official arrangement of days off and make-up working days (China's 放假安排).
 
     Given for a year, it replaces the `holidays` package for every day of that year: a day
@@ -150,7 +175,7 @@ class YearArrangement:
 
 
 @_frozen
-class Calendar:
+class Calendar(_Value):
     """A working calendar, or 24x7 when `always` is true."""
 
     always: bool = False
@@ -167,7 +192,7 @@ class Calendar:
 
 
 @_frozen
-class WarningRule:
+class WarningRule(_Value):
     """When to warn before a deadline: once `share` of the allowed time has passed, or `lead`
     before the deadline (SLA time, the contract's calendar). Exactly one of the two."""
 
@@ -176,7 +201,7 @@ class WarningRule:
 
 
 @_frozen
-class Warnings:
+class Warnings(_Value):
     """Warnings before a breach (§5.2.1 "预计未能…修复"): a note and a notification before each
     deadline, to the people working the incident."""
 
@@ -194,7 +219,7 @@ class Warnings:
 
 
 @_frozen
-class Acknowledgement:
+class Acknowledgement(_Value):
     """Escalations to be acknowledged (opt-in): repeated until a holder of the role escalated to
     acknowledges, every `repeat_every` (SLA time), at most `max_repeats` times."""
 
@@ -203,7 +228,7 @@ class Acknowledgement:
 
 
 @_frozen
-class Contract:
+class Contract(_Value):
     """A customer contract: its own timetable, calendar, clock rules and language (§5.2.2)."""
 
     name: Label | None = None
@@ -219,20 +244,20 @@ class Contract:
 
 
 @_frozen
-class DowngradeException:
+class DowngradeException(_Value):
     """Who may record an approved lowering of a severity (§4.3.1.2, §4.5.4)."""
 
     roles: tuple[str, ...] = ("project_manager",)
 
 
 @_frozen
-class RecordField:
+class RecordField(_Value):
     key: str
     name: Label
 
 
 @_frozen
-class Procedure:
+class Procedure(_Value):
     """The whole procedure: the default profile merged with an admin's overrides."""
 
     name: Label
