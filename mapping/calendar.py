@@ -33,6 +33,10 @@ from mapping.public_holidays import CountryDays, country_holidays
 
 #: days added to the index at a time: one rebuild covers about a year of incidents
 _CHUNK_DAYS = 400
+#: days of the first index, before and after the first instant asked for: a command's few deadlines
+#: (a timetable's offsets are hours) need no more, and a year of days costs ~10 ms to index (issue 14:
+#: `escalator deadlines` starts in ≤ 0.2 s); the daemon's grows by `_CHUNK_DAYS` from there
+_FIRST_DAYS = (7, 62)
 #: a calendar that has no working time within this many days is unusable, not slow
 _MAX_SEARCH_DAYS = 366 * 20
 
@@ -204,7 +208,7 @@ class BusinessCalendar:
         day = self._day_of(ts)
         index = self._index
         if index is None:
-            return self._grow(day - 31, day + _CHUNK_DAYS)
+            return self._grow(day - _FIRST_DAYS[0], day + _FIRST_DAYS[1])
         if day < index.first:
             return self._grow(first=day - _CHUNK_DAYS)
         return self._grow(last=day + _CHUNK_DAYS)

@@ -27,7 +27,8 @@ ESCALATION_LEVELS = (1, 2, 3)
 SEVERITIES = (1, 2, 3, 4)
 STATE_CODES = (1, 2, 3, 4, 5, 6, 7)
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$")
+# compiled at the first use (by `re`'s own cache): only validating a procedure parses durations
+_DURATION = r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 #: per severity: ladder role key -> offset from the report time, in contract time
@@ -51,7 +52,7 @@ def parse_duration(value: object) -> timedelta:
     text = str(value).strip().lower()
     if text in {"0", "immediately", "立即"}:
         return timedelta(0)
-    match = _DURATION.match(text)
+    match = re.match(_DURATION, text)
     if not text or not match or not any(match.groups()):
         raise ValueError(f"not a duration: {value!r} (write e.g. '4h', '30m', '1d 2h' or 0)")
     days, hours, minutes = (float(g) if g else 0.0 for g in match.groups())
