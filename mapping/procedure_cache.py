@@ -8,7 +8,7 @@ the calendar's days off (issue 14: a command starts in ≤ 0.2 s; bench/bench_st
 
 - the key is a SHA-256 of every byte the result depends on: the default profile, the
   admin's procedure file (the only file the loader reads besides it), the package's
-  version, the source of the modules that validate and build the procedure, and the
+  version, the Python version, the source of the modules that validate and build the procedure, and the
   `holidays` package's version file (its data decides which country a calendar may name
   and the days off kept with the procedure). A changed input is a different key: the
   entry is validated afresh and replaced, never used stale;
@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def _key(path: Path | None) -> str:
     part("profile", (_HERE / DEFAULT_PROFILE).read_bytes())
     part("procedure", path.read_bytes() if path is not None else b"")
     part("version", _version().encode())
+    part("python", sys.version.encode())  # the pickle's classes and protocol are the interpreter's
     for name in CODE:
         part(name, (_HERE / name).read_bytes())
     part("holidays", _holidays_version())
