@@ -34,7 +34,7 @@ from mapping.public_holidays import CountryDays, country_holidays
 #: days added to the index at a time: one rebuild covers about a year of incidents
 _CHUNK_DAYS = 400
 #: days of the first index, before and after the first instant asked for: a command's few deadlines
-#: (a timetable's offsets are hours) need no more, and a year of days costs ~10 ms to index (issue 14:
+#: (a timetable's offsets are hours) need no more, and 431 days cost ~7 ms to index (issue 14:
 #: `escalator deadlines` starts in ≤ 0.2 s); the daemon's grows by `_CHUNK_DAYS` from there
 _FIRST_DAYS = (7, 62)
 #: a calendar that has no working time within this many days is unusable, not slow
