@@ -2,3 +2,6 @@
 
 Nothing here imports an HTTP library or a connector, and nothing asks the wall clock.
 """
+
+#: the package's version (setup.cfg reads it from here)
+__version__ = "0.1.0"

@@ -29,10 +29,14 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from mapping.procedure import WEEKDAYS, Calendar
-from mapping.public_holidays import country_holidays
+from mapping.public_holidays import CountryDays, country_holidays
 
 #: days added to the index at a time: one rebuild covers about a year of incidents
 _CHUNK_DAYS = 400
+#: days of the first index, before and after the first instant asked for: a command's few deadlines
+#: (a timetable's offsets are hours) need no more, and 431 days cost ~7 ms to index (issue 14:
+#: `escalator deadlines` starts in ≤ 0.2 s); the daemon's grows by `_CHUNK_DAYS` from there
+_FIRST_DAYS = (7, 62)
 #: a calendar that has no working time within this many days is unusable, not slow
 _MAX_SEARCH_DAYS = 366 * 20
 
@@ -84,8 +88,8 @@ class BusinessCalendar:
         self._arranged_years = frozenset(config.arrangements)
         self._arranged_off = frozenset(d for a in config.arrangements.values() for d in a.days_off)
         self._arranged_work = frozenset(d for a in config.arrangements.values() for d in a.working_days)
-        self._country = (country_holidays(config.country, subdiv=config.subdivision)
-                         if config.country else None)
+        # asked a year at a time, and only for a year without an arrangement
+        self._country = CountryDays(config.country, config.subdivision) if config.country else None
         self._day_cache: dict[int, tuple[tuple[float, float], ...]] = {}
         self._index: _Index | None = None
         self._anchor: float | None = None  # the epoch second at work coordinate 0
@@ -98,7 +102,7 @@ class BusinessCalendar:
         hit = _BY_ID.get(id(config))
         if hit is not None and hit[0] is config:
             return hit[1]
-        key = config.model_dump_json()
+        key = repr(config)  # the dataclass's fields, all of them, in order
         calendar = _BY_CONTENT.get(key)
         if calendar is None:
             calendar = _BY_CONTENT[key] = cls(config)
@@ -128,11 +132,9 @@ class BusinessCalendar:
         if d.year in self._arranged_years:
             return bool(self._hours[d.weekday()])
         if self._country is not None:
-            if d in self._country:
+            if self._country.off(d):
                 return False
-            # HolidayBase.is_working_day (holidays >= 0.60, https://holidays.readthedocs.io):
-            # on the country's weekend it is True only for its `weekend_workdays` (调休)
-            if d.weekday() in self._country.weekend and self._country.is_working_day(d):
+            if self._country.makeup(d):  # a weekend day the country works (调休)
                 return True
         return bool(self._hours[d.weekday()])
 
@@ -206,7 +208,7 @@ class BusinessCalendar:
         day = self._day_of(ts)
         index = self._index
         if index is None:
-            return self._grow(day - 31, day + _CHUNK_DAYS)
+            return self._grow(day - _FIRST_DAYS[0], day + _FIRST_DAYS[1])
         if day < index.first:
             return self._grow(first=day - _CHUNK_DAYS)
         return self._grow(last=day + _CHUNK_DAYS)

@@ -12,3 +12,11 @@ class UserError(Exception):
     """Something the person running the escalator can mend; `hint` says where to look."""
 
     hint: str | None = None
+
+
+class ProcedureError(UserError, ValueError):
+    """A procedure that cannot be used; `problems` holds one line per problem (`mapping.loader`)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))

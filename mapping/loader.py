@@ -14,7 +14,7 @@ and, where the path (or its nearest parent) is written in the admin's file, the 
 Problems in parts the file does not touch (the default profile's) name the path only.
 
 To report *all* problems, validation is repeated: pydantic stops before the
-cross-field checks of `Procedure._consistent` when a field is invalid, so each
+cross-field checks of `mapping.procedure_schema.Procedure._consistent` when a field is invalid, so each
 invalid value is set aside (an unknown key dropped, a bad value replaced by the
 default profile's or removed) and the rest validated again. Problems that setting a
 value aside could have caused are not reported.
@@ -36,8 +36,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from mapping.errors import UserError
+from mapping.errors import ProcedureError
 from mapping.procedure import Procedure
+from mapping.procedure_schema import Procedure as ProcedureModel
+from mapping.procedure_schema import to_dataclass
 
 DEFAULT_PROFILE = "default_profile.yaml"
 _KEYED_LISTS = {"roles": "key", "severities": "level", "states": "code", "transitions": "name",
@@ -47,12 +49,7 @@ _MAX_ROUNDS = 12
 Path_ = tuple[Any, ...]  # a location in the data: dict keys and list indexes
 
 
-class ProcedureError(UserError, ValueError):
-    """A procedure that cannot be used; `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+__all__ = ["ProcedureError", "default_profile_data", "load_procedure", "merge"]
 
 
 def default_profile_data() -> dict[str, Any]:
@@ -197,7 +194,7 @@ def _validate(merged: dict[str, Any], source: _Source, default: dict[str, Any]) 
     set_aside: list[tuple[Path_, bool]] = []  # (path, replaced rather than removed)
     for round_ in range(_MAX_ROUNDS):
         try:
-            procedure = Procedure.model_validate(data)
+            procedure = ProcedureModel.model_validate(data)
         except ValidationError as exc:
             field_errors = [e for e in exc.errors() if e["loc"]]
             if not field_errors:  # only the cross-field checks failed: the last round
@@ -217,7 +214,7 @@ def _validate(merged: dict[str, Any], source: _Source, default: dict[str, Any]) 
                 break
         else:
             if not problems:
-                return procedure
+                return to_dataclass(procedure)
             break
     raise ProcedureError(_format(problems))
 
@@ -253,7 +250,7 @@ _PLAIN = {"Input should be": "should be", "a valid dictionary": "a mapping", "a 
 
 def _known_keys(loc: Path_) -> list[str]:
     """The keys the model at `loc` (a path into the Procedure) accepts."""
-    tp: Any = Procedure
+    tp: Any = ProcedureModel
     for part in loc:
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):

@@ -1,21 +1,24 @@
-"""The procedure (事件管理程序) as data: pydantic models for every table of SPEC.md.
+"""The procedure (事件管理程序) as data: frozen dataclasses for every table of SPEC.md.
 
 The default profile lives in `default_profile.yaml`; an admin overrides any part of
-it in their own YAML (see `mapping.loader`). Cross-field rules (ladder offsets that
-decrease, unknown roles, duplicate category codes, ...) are checked here so that a
-profile that loads is a profile the rules can trust.
+it in their own YAML (see `mapping.loader`). These classes hold a procedure that has
+been validated already: `mapping.procedure_schema` checks the data (types, ranges,
+cross-field rules such as ladder offsets that decrease, unknown roles, duplicate
+category codes) and builds them, so that a profile that loads is a profile the rules
+can trust. They import no validation library: a command that reads a validated
+procedure from `mapping.procedure_cache` starts without one (issue 14).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from mapping.text import Language, in_language
 
-from mapping.text import Language, format_duration, in_language
+__all__ = ["Language"]  # re-exported: the procedure's languages are where its texts are
 
 ClockMode = Literal["running", "paused", "stopped"]
 
@@ -24,9 +27,12 @@ ESCALATION_LEVELS = (1, 2, 3)
 SEVERITIES = (1, 2, 3, 4)
 STATE_CODES = (1, 2, 3, 4, 5, 6, 7)
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$")
-_RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+# compiled at the first use (by `re`'s own cache): only validating a procedure parses durations
+_DURATION = r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: per severity: ladder role key -> offset from the report time, in contract time
+Timetable = dict[int, dict[str, timedelta]]
 
 
 def parse_duration(value: object) -> timedelta:
@@ -46,20 +52,45 @@ def parse_duration(value: object) -> timedelta:
     text = str(value).strip().lower()
     if text in {"0", "immediately", "立即"}:
         return timedelta(0)
-    match = _DURATION.match(text)
+    match = re.match(_DURATION, text)
     if not text or not match or not any(match.groups()):
         raise ValueError(f"not a duration: {value!r} (write e.g. '4h', '30m', '1d 2h' or 0)")
     days, hours, minutes = (float(g) if g else 0.0 for g in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
-class Strict(BaseModel):
-    """Base for every config model: a typo in a key must not pass silently."""
+class _Value:
+    """Equality, hash and repr by the fields' values, as `dataclass(eq=True, repr=True)` would generate
+    them: written once here for every class below rather than generated for each (every method a
+    dataclass generates is compiled with an `exec` at import, a good part of a short command's start,
+    issue 14). Two instances are equal when they are of the same class and their fields are."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __slots__ = ()
+    __dataclass_fields__: dict[str, object]
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        return f"{type(self).__qualname__}({fields})"
 
 
-class Label(Strict):
+#: every class below: immutable, compared by value (`_Value`), built by keyword (as the YAML names its
+#: keys), and picklable (`mapping.procedure_cache`)
+_frozen = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+
+
+@_frozen
+class Label(_Value):
     """A text in both languages of the procedure."""
 
     zh: str
@@ -69,65 +100,61 @@ class Label(Strict):
         return in_language(self.zh, self.en, lang)
 
 
-class Category(Strict):
+@_frozen
+class Category(_Value):
     """A node of the two-level category tree, routed to a support group."""
 
     code: str
     name: Label
     description: Label | None = None
-    group: str | None = Field(default=None, description="support group handling this category")
+    group: str | None = None  # support group handling this category
     children: tuple[Category, ...] = ()
 
 
-class Severity(Strict):
-    level: int = Field(ge=1, le=4)
+@_frozen
+class Severity(_Value):
+    level: int
     name: Label
     impact: Label
     share: Label
     urgency: Label
 
 
-class State(Strict):
-    code: int = Field(ge=1, le=7)
+@_frozen
+class State(_Value):
+    code: int
     key: str
     name: Label
     meaning: Label
     clock: ClockMode
 
 
-class Transition(Strict):
-    """An allowed state change, named, with the section of the procedure behind it."""
+@_frozen
+class Transition(_Value):
+    """An allowed state change, named, with the section of the procedure behind it (written
+    `from` and `to` in YAML)."""
 
     name: str
-    source: tuple[int, ...] = Field(alias="from")
-    target: int = Field(alias="to")
+    source: tuple[int, ...]
+    target: int
     rule: Label
     section: str
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-
-class Role(Strict):
+@_frozen
+class Role(_Value):
     key: str
     name: Label
 
 
-#: an offset as written in YAML ('4h', '30m', '1d 2h', 0 or hours); validated per cell so
-#: that a bad one is reported at its own path (escalation.timetable.2.project_manager)
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-#: per severity: ladder role key -> offset from the report time, in contract time
-Timetable = dict[int, dict[str, Duration]]
-
-
-class Escalation(Strict):
+@_frozen
+class Escalation(_Value):
     """The vertical escalation ladder (§5.2.2): roles in order and the default timetable."""
 
-    ladder: tuple[str, ...] = Field(min_length=2, description="roles, lowest first; the first is the one who escalates")
+    ladder: tuple[str, ...]  # roles, lowest first; the first is the one who escalates
     timetable: Timetable
-    immediate_within: Duration = Field(
-        default=timedelta(minutes=15),
-        description="a report due 'immediately' (立即) counts as on time when recorded within this (KPI §7.1.1.3)")
+    #: a report due 'immediately' (立即) counts as on time when recorded within this (KPI §7.1.1.3)
+    immediate_within: timedelta = timedelta(minutes=15)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -135,23 +162,8 @@ class Escalation(Strict):
         return self.ladder[1:]
 
 
-def _check_ranges(where: str, ranges: tuple[str, ...]) -> None:
-    """'HH:MM-HH:MM' ranges of one day: well-formed, each ending after it starts, in order."""
-    previous_end = -1
-    for text in ranges:
-        match = _RANGE.match(text)
-        if not match:
-            raise ValueError(f"{where}: {text!r} is not a range like '09:00-12:00'")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        start, end = h1 * 60 + m1, h2 * 60 + m2
-        if start >= end or end > 24 * 60:
-            raise ValueError(f"{where}: {text!r} ends before it starts")
-        if start < previous_end:
-            raise ValueError(f"{where}: {text!r} overlaps the range before it")
-        previous_end = end
-
-
-class YearArrangement(Strict):
+@_frozen
+class YearArrangement(_Value):
     """One year's official arrangement of days off and make-up working days (China's 放假安排).
 
     Given for a year, it replaces the `holidays` package for every day of that year: a day
@@ -159,125 +171,46 @@ class YearArrangement(Strict):
     when its weekday has none), every other day follows the ordinary week.
     """
 
-    days_off: tuple[date, ...] = Field(default=(), description="public holidays and days off in lieu")
-    working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休)")
+    days_off: tuple[date, ...] = ()  # public holidays and days off in lieu
+    working_days: tuple[date, ...] = ()  # make-up working days (调休)
 
 
-class Calendar(Strict):
+@_frozen
+class Calendar(_Value):
     """A working calendar, or 24x7 when `always` is true."""
 
     always: bool = False
     timezone: str = "Asia/Shanghai"
-    hours: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="weekday -> 'HH:MM-HH:MM' ranges")
-    country: str | None = Field(default=None, description="public holidays from the `holidays` package, e.g. CN")
+    hours: dict[str, tuple[str, ...]] = field(default_factory=dict)  # weekday -> 'HH:MM-HH:MM' ranges
+    country: str | None = None  # public holidays from the `holidays` package, e.g. CN
     subdivision: str | None = None
     holidays: tuple[date, ...] = ()
-    working_days: tuple[date, ...] = Field(default=(), description="make-up working days (调休) beyond the package's")
-    makeup_hours: tuple[str, ...] | None = Field(
-        default=None, description="hours of a make-up working day on a weekday without hours; "
-                                  "default: the first weekday's that has hours")
-    arrangements: dict[int, YearArrangement] = Field(
-        default_factory=dict, description="year -> its official arrangement, which takes precedence over the "
-                                          "`holidays` package for that year")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
-        return value
-
-    @field_validator("hours")
-    @classmethod
-    def _ranges(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for day, ranges in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            _check_ranges(day, ranges)
-        return value
-
-    @field_validator("makeup_hours")
-    @classmethod
-    def _makeup_ranges(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None:
-            _check_ranges("makeup_hours", value)
-        return value
-
-    @field_validator("arrangements")
-    @classmethod
-    def _arrangement_dates(cls, value: dict[int, YearArrangement]) -> dict[int, YearArrangement]:
-        problems = []
-        for year, arrangement in value.items():
-            if not 1900 <= year <= 2200:
-                problems.append(f"{year}: not a year")
-                continue
-            for d in arrangement.days_off:
-                if d.year != year:
-                    problems.append(f"{year}.days_off: {d} is not in {year} (put it under {d.year})")
-            for d in arrangement.working_days:
-                # a New Year's Day arrangement may put its make-up days in the December before
-                # (2002's: Saturday and Sunday 2001-12-29/30, State Council notice of 2001-12)
-                if not (d.year == year or (d.year == year - 1 and d.month == 12)):
-                    problems.append(f"{year}.working_days: {d} is not in {year} or the December before "
-                                    f"(put it under {d.year})")
-            for d in sorted(set(arrangement.days_off) & set(arrangement.working_days)):
-                problems.append(f"{year}: {d} is listed both as a day off and as a working day")
-        if problems:
-            raise ValueError("\n".join(problems))
-        return value
-
-    @model_validator(mode="after")
-    def _has_hours(self) -> Calendar:
-        if not self.always and not any(self.hours.values()):
-            raise ValueError("a calendar needs working `hours`, or `always: true` for 24x7")
-        if self.always and self.arrangements:
-            raise ValueError("`arrangements` mean nothing on a 24x7 calendar (`always: true` works every day)")
-        return self
-
-    @model_validator(mode="after")
-    def _known_country(self) -> Calendar:
-        if self.country is None:
-            return self
-        # here, so that only calendars naming a country pay for the import (of that country alone)
-        from mapping.public_holidays import country_holidays
-
-        try:
-            country_holidays(self.country, subdiv=self.subdivision)
-        except NotImplementedError as exc:  # unknown country or subdivision
-            raise ValueError(f"country {self.country!r}: the holidays package says: {exc} "
-                             "(use an ISO 3166 code such as CN)") from None
-        return self
+    working_days: tuple[date, ...] = ()  # make-up working days (调休) beyond the package's
+    #: hours of a make-up working day on a weekday without hours; default: the first weekday's that has hours
+    makeup_hours: tuple[str, ...] | None = None
+    #: year -> its official arrangement, which takes precedence over the `holidays` package for that year
+    arrangements: dict[int, YearArrangement] = field(default_factory=dict)
 
 
-class WarningRule(Strict):
+@_frozen
+class WarningRule(_Value):
     """When to warn before a deadline: once `share` of the allowed time has passed, or `lead`
     before the deadline (SLA time, the contract's calendar). Exactly one of the two."""
 
-    share: float | None = Field(default=None, gt=0, lt=1, description="e.g. 0.75: a quarter of the time is left")
-    lead: Duration | None = Field(default=None, description="e.g. '1h': one hour of SLA time before the deadline")
-
-    @model_validator(mode="after")
-    def _one(self) -> WarningRule:
-        if (self.share is None) == (self.lead is None):
-            raise ValueError("give either `share` (e.g. 0.75) or `lead` (e.g. 1h), not both or neither")
-        if self.lead is not None and self.lead <= timedelta(0):
-            raise ValueError("`lead` must be more than 0")
-        return self
+    share: float | None = None  # e.g. 0.75: a quarter of the time is left
+    lead: timedelta | None = None  # e.g. 1h: one hour of SLA time before the deadline
 
 
-class Warnings(Strict):
+@_frozen
+class Warnings(_Value):
     """Warnings before a breach (§5.2.1 "预计未能…修复"): a note and a notification before each
     deadline, to the people working the incident."""
 
     enabled: bool = True
     default: WarningRule = WarningRule(share=0.75)
-    severities: dict[int, WarningRule | Literal["off"]] = Field(
-        default_factory=dict, description="severity -> its own rule, or 'off'")
-    notify: tuple[str, ...] = Field(
-        default=("assignee", "target"),
-        description="'assignee', 'target' (the role the deadline escalates to) and/or role keys")
+    severities: dict[int, WarningRule | Literal["off"]] = field(default_factory=dict)  # severity -> rule or 'off'
+    #: 'assignee', 'target' (the role the deadline escalates to) and/or role keys
+    notify: tuple[str, ...] = ("assignee", "target")
 
     def rule_for(self, severity: int) -> WarningRule | None:
         if not self.enabled:
@@ -286,47 +219,46 @@ class Warnings(Strict):
         return None if rule == "off" else rule  # type: ignore[return-value]
 
 
-class Acknowledgement(Strict):
+@_frozen
+class Acknowledgement(_Value):
     """Escalations to be acknowledged (opt-in): repeated until a holder of the role escalated to
     acknowledges, every `repeat_every` (SLA time), at most `max_repeats` times."""
 
-    repeat_every: Duration = Field(description="e.g. '30m'")
-    max_repeats: int = Field(default=3, ge=1, le=20)
-
-    @model_validator(mode="after")
-    def _positive(self) -> Acknowledgement:
-        if self.repeat_every <= timedelta(0):
-            raise ValueError("`repeat_every` must be more than 0")
-        return self
+    repeat_every: timedelta
+    max_repeats: int = 3
 
 
-class Contract(Strict):
+@_frozen
+class Contract(_Value):
     """A customer contract: its own timetable, calendar, clock rules and language (§5.2.2)."""
 
     name: Label | None = None
     calendar: str
     language: Language = "zh"
-    timetable: Timetable | None = Field(default=None, description="rows replacing the default timetable's")
-    clock: dict[str, ClockMode] = Field(default_factory=dict, description="state key -> clock mode override")
-    enforce_transitions: bool = Field(default=False, description="put an illegal state change back")
+    timetable: Timetable | None = None  # rows replacing the default timetable's
+    clock: dict[str, ClockMode] = field(default_factory=dict)  # state key -> clock mode override
+    enforce_transitions: bool = False  # put an illegal state change back
     customer_updates: Literal["on", "off", "severe"] = "on"
-    warnings: Warnings = Field(default_factory=Warnings, description="warnings before each deadline")
-    acknowledge: Acknowledgement | None = Field(
-        default=None, description="repeat an escalation's notification until acknowledged; None = off")
+    warnings: Warnings = field(default_factory=Warnings)  # warnings before each deadline
+    #: repeat an escalation's notification until acknowledged; None = off
+    acknowledge: Acknowledgement | None = None
 
 
-class DowngradeException(Strict):
+@_frozen
+class DowngradeException(_Value):
     """Who may record an approved lowering of a severity (§4.3.1.2, §4.5.4)."""
 
     roles: tuple[str, ...] = ("project_manager",)
 
 
-class RecordField(Strict):
+@_frozen
+class RecordField(_Value):
     key: str
     name: Label
 
 
-class Procedure(Strict):
+@_frozen
+class Procedure(_Value):
     """The whole procedure: the default profile merged with an admin's overrides."""
 
     name: Label
@@ -341,56 +273,6 @@ class Procedure(Strict):
     default_contract: str = "default"
     downgrade_exception: DowngradeException = DowngradeException()
     record_fields: tuple[RecordField, ...]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Procedure:
-        problems: list[str] = []
-        role_keys = {r.key for r in self.roles}
-        for i, role in enumerate(self.escalation.ladder):
-            if role not in role_keys:
-                problems.append(f"escalation.ladder[{i}]: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
-        for i, role in enumerate(self.downgrade_exception.roles):
-            if role not in role_keys:
-                problems.append(f"downgrade_exception.roles[{i}]: unknown role {role!r} (known: {', '.join(sorted(role_keys))})")
-        levels = sorted(s.level for s in self.severities)
-        if levels != list(SEVERITIES):
-            problems.append(f"severities: must define levels 1-4 once each, found {levels}")
-        codes = sorted(s.code for s in self.states)
-        if codes != list(STATE_CODES):
-            problems.append(f"states: must define codes 1-7 once each, found {codes}")
-        # a ladder naming an unknown role would make every timetable row wrong: report the ladder only
-        ladder_ok = all(role in role_keys for role in self.escalation.ladder)
-        if ladder_ok:
-            problems += _timetable_problems("escalation.timetable", self.escalation.timetable, self.escalation,
-                                            full=True)
-        for name, contract in self.contracts.items():
-            if contract.calendar not in self.calendars:
-                problems.append(f"contracts.{name}.calendar: unknown calendar {contract.calendar!r}")
-            if contract.timetable and ladder_ok:
-                merged = {**self.escalation.timetable, **contract.timetable}
-                problems += _timetable_problems(f"contracts.{name}.timetable", merged, self.escalation, full=True,
-                                                only=set(contract.timetable))
-            state_keys = {s.key for s in self.states}
-            for key in contract.clock:
-                if key not in state_keys:
-                    problems.append(f"contracts.{name}.clock.{key}: unknown state {key!r} (known: {', '.join(sorted(state_keys))})")
-        if self.default_contract not in self.contracts:
-            problems.append(f"default_contract: unknown contract {self.default_contract!r}")
-        seen: dict[str, str] = {}
-        for path, cat in _walk_categories(self.categories):
-            if cat.code in seen:
-                problems.append(f"{path}.code: category code {cat.code!r} used twice (first {seen[cat.code]})")
-            else:
-                parent = next((p.code for p in self.all_categories() if cat in p.children), None)
-                seen[cat.code] = f"under category {parent!r}" if parent else "at the top level"
-        for i, t in enumerate(self.transitions):
-            for key, codes in (("from", t.source), ("to", (t.target,))):
-                for code in codes:
-                    if code not in STATE_CODES:
-                        problems.append(f"transitions[{i}].{key}: unknown state code {code} (1-7)")
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
 
     # -- look-ups -------------------------------------------------------------------
     def contract(self, name: str | None) -> Contract:
@@ -421,43 +303,15 @@ class Procedure(Strict):
         return contract.clock.get(state.key, state.clock)
 
     def category(self, code: str) -> Category | None:
-        return next((c for _, c in _walk_categories(self.categories) if c.code == code), None)
+        return next((c for _, c in walk_categories(self.categories) if c.code == code), None)
 
     def all_categories(self) -> list[Category]:
-        return [c for _, c in _walk_categories(self.categories)]
+        return [c for _, c in walk_categories(self.categories)]
 
 
-def _walk_categories(cats: tuple[Category, ...], prefix: str = "categories"):
+def walk_categories(cats: tuple[Category, ...], prefix: str = "categories"):
+    """(path, category) of every category of the tree, depth first: `categories[0].children[1]`."""
     for i, cat in enumerate(cats):
         path = f"{prefix}[{i}]"
         yield path, cat
-        yield from _walk_categories(cat.children, f"{path}.children")
-
-
-def _timetable_problems(path: str, table: Timetable, esc: Escalation, *, full: bool,
-                        only: set[int] | None = None) -> list[str]:
-    problems = []
-    for sev in SEVERITIES:
-        if only is not None and sev not in only:
-            continue
-        row = table.get(sev)
-        if row is None:
-            if full:
-                problems.append(f"{path}.{sev}: severity {sev} has no timetable row")
-            continue
-        for role in row:
-            if role not in esc.targets:
-                problems.append(f"{path}.{sev}.{role}: unknown role {role!r} (the ladder escalates to {', '.join(esc.targets)})")
-        missing = [r for r in esc.targets if r not in row]
-        if missing:
-            problems.append(f"{path}.{sev}: no offset for {', '.join(missing)}")
-            continue
-        offsets = [row[r] for r in esc.targets]
-        for (r1, o1), (r2, o2) in zip(zip(esc.targets, offsets, strict=False), zip(esc.targets[1:], offsets[1:], strict=False), strict=False):
-            if o2 < o1:
-                problems.append(f"{path}.{sev}.{r2}: {format_duration(o2, 'en')} is earlier than "
-                                f"{r1}'s {format_duration(o1, 'en')} (ladder offsets must not decrease)")
-    for sev in table:
-        if sev not in SEVERITIES:
-            problems.append(f"{path}.{sev}: unknown severity {sev!r} (1-4)")
-    return problems
+        yield from walk_categories(cat.children, f"{path}.children")

@@ -16,7 +16,6 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
@@ -59,6 +58,8 @@ class Texts:
         try:
             zh, en = self._table[key]
         except KeyError:
+            import difflib  # here: only a programming error needs it
+
             near = difflib.get_close_matches(key, self._table, n=3)
             hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
             raise UnknownText(f"no text {key!r} in {self.where}{hint}") from None

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -78,8 +78,8 @@ def load_setup(config: Config | Path, *, need_mapping: bool = True, allow_incomp
 
 def in_language(procedure: Procedure, language: str) -> Procedure:
     """The procedure with every contract's notes in `language` (the config's `language`)."""
-    contracts = {name: c.model_copy(update={"language": language}) for name, c in procedure.contracts.items()}
-    return procedure.model_copy(update={"contracts": contracts})
+    contracts = {name: replace(c, language=language) for name, c in procedure.contracts.items()}
+    return replace(procedure, contracts=contracts)
 
 
 def _language_problems(config: Config) -> list[str]:

@@ -41,3 +41,5 @@ def test_the_startup_bench_runs_in_a_small_mode() -> None:
     done = _run("bench_startup.py", "--runs", "1")
     assert "escalator deadlines:" in done.stdout and "escalator procedure show:" in done.stdout, done.stderr
     assert done.stdout.count("not used, imported: none") == 2
+    assert done.stdout.count("validation imported: none") == 2  # the cache warm: no pydantic, YAML, holidays
+    assert "procedure cache in use: 1 entry" in done.stdout

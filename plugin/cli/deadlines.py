@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from mapping import procedure_cache
 from mapping.calendar import BusinessCalendar
-from mapping.loader import load_procedure
 from mapping.procedure import Contract, Procedure
 from mapping.text import LANGUAGES, format_duration, text_table
 from mapping.timetable import UnknownContract, contract_named
 from mapping.timetable import deadlines as level_deadlines
-from plugin.cli.procedure import procedure_path
+from plugin.cli.procedure_file import procedure_path
 
 _WEEKDAYS_ZH = "一二三四五六日"
 
@@ -52,7 +52,7 @@ def _reported(text: str) -> datetime:
 def deadlines(severity: int, reported_text: str, contract_name: str | None, config_path: Path | None,
               lang: str | None) -> None:
     """Print when each escalation level falls due for an incident reported at a given time."""
-    procedure = load_procedure(procedure_path(config_path))
+    procedure = procedure_cache.load_procedure(procedure_path(config_path))
     lang = lang or _configured_language(config_path)
     reported = _reported(reported_text)
     try:
@@ -79,6 +79,7 @@ def deadlines(severity: int, reported_text: str, contract_name: str | None, conf
         rows.append([str(level), role.name.in_(lang) if lang else f"{role.name.zh} {role.name.en}",
                      format_duration(offset, lang or "en"), _when(due.astimezone(zone), lang)])
     click.echo(text_table(headers, rows))
+    procedure_cache.remember_holidays()  # the years of days off this answer needed, for the next run
 
 
 def _localise(naive: datetime, zone: ZoneInfo, text: str) -> datetime:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
-from mapping.loader import ProcedureError, load_procedure
+from mapping import procedure_cache
 from mapping.procedure import WEEKDAYS, Language, Procedure
 from mapping.record import route
 from mapping.text import LANGUAGES, Texts, format_duration, text_table
+from plugin.cli.procedure_file import procedure_path
 
 _TEXT = Texts("plugin.cli.procedure", {
     "categories": ("事件分类", "Categories"),
@@ -158,23 +158,6 @@ def _offset(value, lang: Language) -> str:
     return "-" if value is None else format_duration(value, lang)
 
 
-def procedure_path(path: Path | None) -> Path | None:
-    """The procedure YAML `path` names: itself, or an escalator config's `procedure:`."""
-    if path is None:
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return path  # the loader says what is wrong with it, with the line
-    if isinstance(data, dict) and "tracker" in data:
-        # here, not at the top: `procedure show` and `deadlines` without a config never load its models
-        from plugin.config import load_config
-
-        config = load_config(path)
-        return config.path(config.procedure) if config.procedure else None
-    return path
-
-
 @click.group()
 def procedure() -> None:
     """The incident procedure (事件管理程序): show it, check an admin's override."""
@@ -187,7 +170,7 @@ def procedure() -> None:
               help="A procedure override YAML, or an escalator config file naming one.")
 def show(lang: Language, config_path: Path | None) -> None:
     """Print the procedure as tables: categories, severities, states, transitions, timetables."""
-    proc = load_procedure(procedure_path(config_path))
+    proc = procedure_cache.load_procedure(procedure_path(config_path))
     for line in render(proc, lang):
         click.echo(line)
 
@@ -202,7 +185,9 @@ def check(file: Path, clock_spec: str | None) -> None:
     A calendar that reaches (within 90 days) into a year without an official arrangement
     of days off is warned about, with the year and what to add; that alone is no failure.
     """
-    # here, not at the top: `procedure show` (and `deadlines`, which shares `procedure_path`) need neither
+    # here, not at the top: `procedure show` (and `deadlines`, which shares `procedure_path`) need none of
+    # these; and the file is always validated afresh, never read from `mapping.procedure_cache`
+    from mapping.loader import ProcedureError, load_procedure
     from plugin.calendars import unannounced_lines
     from plugin.clock import parse_clock
 

@@ -3,6 +3,7 @@ a manual clock and an in-memory journal."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,8 +59,7 @@ def strict_procedure(tmp_path) -> Procedure:
 def without_warnings(procedure: Procedure) -> Procedure:
     """`procedure` with every contract's warnings before a breach turned off."""
     off = Warnings(enabled=False)
-    return procedure.model_copy(update={"contracts": {name: c.model_copy(update={"warnings": off})
-                                                      for name, c in procedure.contracts.items()}})
+    return replace(procedure, contracts={name: replace(c, warnings=off) for name, c in procedure.contracts.items()})
 
 
 class World:

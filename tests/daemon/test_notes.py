@@ -7,6 +7,7 @@ deadline met within the daemon's reading not called missed; people by their disp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from connectors.base import Person, plain, split_mentions
@@ -23,8 +24,7 @@ from tests.daemon.conftest import T0, incident
 
 PROC = load_procedure()
 #: the same procedure with its contracts in English
-EN_PROC = PROC.model_copy(update={"contracts": {
-    key: contract.model_copy(update={"language": "en"}) for key, contract in PROC.contracts.items()}})
+EN_PROC = replace(PROC, contracts={key: replace(contract, language="en") for key, contract in PROC.contracts.items()})
 LI = Person("pm-li", "Li Ming")
 BUSINESS_EN = "business calendar Mon–Fri 09:00–12:00, 13:00–18:00, public holidays off"
 BUSINESS_ZH = "工作日历：周一至周五 09:00–12:00、13:00–18:00，法定节假日除外"
@@ -147,8 +147,7 @@ def test_the_restore_note_says_to_record_the_approval_first_within_15_minutes_of
 
 def test_the_restore_note_calls_the_approval_what_the_tracker_calls_it() -> None:
     action = RestoreSeverity(to=2, current=4, lowered_by="eng-a", lowered_by_name="Liu", lowered_at=T0)
-    en_proc = PROC.model_copy(update={"contracts": {
-        **PROC.contracts, "default": PROC.contracts["default"].model_copy(update={"language": "en"})}})
+    en_proc = replace(PROC, contracts={**PROC.contracts, "default": replace(PROC.contracts["default"], language="en")})
     for tracker, zh, en in (("jira", "添加标签“", "add the label '"), ("zammad", "添加标记（tag）“", "add the tag '")):
         inc = incident("1", severity=4, tracker=tracker)
         assert zh in notes.restore_note(action, inc, PROC, "default", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -36,8 +37,8 @@ def procedure():
 def _contracts(procedure, **policies):
     """The procedure with extra contracts on the default calendar, one per customer_updates policy."""
     base = procedure.contracts["default"]
-    extra = {name: base.model_copy(update={"customer_updates": policy}) for name, policy in policies.items()}
-    return procedure.model_copy(update={"contracts": {**procedure.contracts, **extra}})
+    extra = {name: replace(base, customer_updates=policy) for name, policy in policies.items()}
+    return replace(procedure, contracts={**procedure.contracts, **extra})
 
 
 def _keys(due):

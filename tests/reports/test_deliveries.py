@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mapping.duties import due_duties, duty_key
@@ -44,8 +46,8 @@ def test_pm_digest_one_message_per_project_manager(procedure):
 
 
 def test_customer_updates_are_public_notes(procedure):
-    severe = procedure.model_copy(update={"contracts": {**procedure.contracts, "default": procedure.contracts[
-        "default"].model_copy(update={"customer_updates": "severe", "language": "en"})}})
+    severe = replace(procedure, contracts={**procedure.contracts, "default": replace(
+        procedure.contracts["default"], customer_updates="severe", language="en")})
     items = [incident("U-1", "2026-11-20 09:00", severity=2), incident("U-2", "2026-11-20 09:00", severity=3)]
     due = _due(severe, "customer_update", at("2026-11-20 17:30"))
     (sent,) = duty_deliveries(due, items, severe, at("2026-11-20 17:30"), people_of)

@@ -21,11 +21,16 @@ from mapping.calendar import BusinessCalendar, official_years, unannounced_years
 from mapping.escalation import deadlines
 from mapping.loader import ProcedureError, load_procedure
 from mapping.procedure import Calendar
+from mapping.procedure_schema import validated
 from plugin.calendars import unannounced_lines
 from plugin.cli.main import main
 
 CST = ZoneInfo("Asia/Shanghai")
 WEEK = {d: ("09:00-12:00", "13:00-18:00") for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def calendar(**fields) -> Calendar:
+    return validated(Calendar, fields)
 
 #: a made-up arrangement for 2040 (no notice exists): Spring Festival Mon 02-13 .. Fri 02-17 off,
 #: Saturday 02-11 and Sunday 02-19 make-up working days
@@ -64,7 +69,7 @@ def test_a_calendar_given_for_a_future_year_changes_the_deadlines(tmp_path) -> N
 
 def test_the_arrangement_replaces_the_package_for_its_year_only() -> None:
     # a (wrong, but given) arrangement for 2026 that forgets National Day: the admin's word counts
-    cal = BusinessCalendar.from_config(Calendar(country="CN", hours=WEEK, arrangements={
+    cal = BusinessCalendar.from_config(calendar(country="CN", hours=WEEK, arrangements={
         2026: {"days_off": [date(2026, 5, 1)], "working_days": [date(2026, 5, 9)]}}))
     assert cal.is_working_day(date(2026, 10, 1))  # Thursday: the package's holiday is not asked
     assert not cal.is_working_day(date(2026, 10, 10))  # the package's make-up Saturday is not either
@@ -77,7 +82,7 @@ def test_the_arrangement_replaces_the_package_for_its_year_only() -> None:
 
 
 def test_a_new_year_arrangement_may_work_the_december_before() -> None:
-    cal = BusinessCalendar.from_config(Calendar(country="CN", hours=WEEK, arrangements={
+    cal = BusinessCalendar.from_config(calendar(country="CN", hours=WEEK, arrangements={
         2041: {"days_off": [date(2041, 1, 2)], "working_days": [date(2040, 12, 29)]}}))
     assert cal.is_working_day(date(2040, 12, 29))  # a Saturday
     assert not cal.is_working_day(date(2041, 1, 2))
@@ -103,14 +108,14 @@ def test_a_bad_arrangement_is_one_line_with_its_place(tmp_path, text: str, messa
 
 
 def test_which_years_are_known() -> None:
-    cn = Calendar(country="CN", hours=WEEK, arrangements={2040: {"days_off": [date(2040, 2, 13)]}})
+    cn = calendar(country="CN", hours=WEEK, arrangements={2040: {"days_off": [date(2040, 2, 13)]}})
     known = official_years(cn)
     assert {2019, 2020, 2040} <= known  # the package's notices (2001 on) and the calendar's own
     assert 2039 not in known
     # nothing to announce: 24x7, no country, a country whose holidays follow fixed rules
-    assert official_years(Calendar(always=True)) is None
-    assert official_years(Calendar(hours=WEEK)) is None
-    assert official_years(Calendar(country="DE", hours=WEEK, timezone="Europe/Berlin")) is None
+    assert official_years(calendar(always=True)) is None
+    assert official_years(calendar(hours=WEEK)) is None
+    assert official_years(calendar(country="DE", hours=WEEK, timezone="Europe/Berlin")) is None
 
 
 @pytest.mark.parametrize(("today", "years"), [
@@ -121,7 +126,7 @@ def test_which_years_are_known() -> None:
     (date(2041, 3, 1), []),
 ])
 def test_the_years_a_calendar_reaches_into(today: date, years: list[int]) -> None:
-    cn = Calendar(country="CN", hours=WEEK, arrangements={2041: {"days_off": [date(2041, 2, 1)]}})
+    cn = calendar(country="CN", hours=WEEK, arrangements={2041: {"days_off": [date(2041, 2, 1)]}})
     assert unannounced_years(cn, today) == years
     assert unannounced_years(cn, today, lookahead=timedelta(0)) == [y for y in years if y == today.year]
 

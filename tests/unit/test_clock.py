@@ -11,10 +11,11 @@ from mapping.clock import SlaClock, sla_elapsed, when_elapsed_reaches
 from mapping.incident import Incident, StateChange
 from mapping.loader import default_profile_data, merge
 from mapping.procedure import Procedure
+from mapping.procedure_schema import validated
 
 CST = ZoneInfo("Asia/Shanghai")
 # the default profile plus contracts whose 挂起 (suspended) stops the clock
-PROCEDURE = Procedure.model_validate(merge(default_profile_data(), {"contracts": {
+PROCEDURE = validated(Procedure, merge(default_profile_data(), {"contracts": {
     "vendor-pauses": {"calendar": "24x7", "clock": {"suspended": "paused"}},
     "vendor-pauses-business": {"calendar": "cn-business", "clock": {"suspended": "paused"}},
 }}))

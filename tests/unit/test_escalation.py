@@ -17,9 +17,10 @@ from mapping.incident import (
 )
 from mapping.loader import default_profile_data, merge
 from mapping.procedure import Procedure
+from mapping.procedure_schema import validated
 
 CST = ZoneInfo("Asia/Shanghai")
-PROCEDURE = Procedure.model_validate(merge(default_profile_data(), {"contracts": {
+PROCEDURE = validated(Procedure, merge(default_profile_data(), {"contracts": {
     "vendor-pauses-business": {"calendar": "cn-business", "clock": {"suspended": "paused"}},
 }}))
 ROLES = {1: "project_manager", 2: "division_director", 3: "company_management"}

@@ -14,6 +14,7 @@ from mapping.escalation import deadlines, evaluate
 from mapping.incident import Incident, StateChange
 from mapping.loader import load_procedure
 from mapping.procedure import Calendar
+from mapping.procedure_schema import validated
 
 CST = ZoneInfo("Asia/Shanghai")
 PROCEDURE = load_procedure()
@@ -21,8 +22,8 @@ CONTRACTS = ["default", "24x7"]
 BUSINESS_CALENDARS = [
     BusinessCalendar.from_config(PROCEDURE.calendars["cn-business"]),
     # DST twice a year, a split day and a short Saturday
-    BusinessCalendar.from_config(Calendar(timezone="Europe/Berlin", country="DE", hours={
-        "mon": ("08:00-12:00", "12:30-17:00"), "wed": ("00:00-24:00",), "sat": ("01:00-04:00",)})),
+    BusinessCalendar.from_config(validated(Calendar, {"timezone": "Europe/Berlin", "country": "DE", "hours": {
+        "mon": ("08:00-12:00", "12:30-17:00"), "wed": ("00:00-24:00",), "sat": ("01:00-04:00",)}})),
 ]
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
 

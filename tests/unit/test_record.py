@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mapping.incident import Incident
 from mapping.loader import load_procedure
 from mapping.procedure import Category
+from mapping.procedure_schema import validated
 from mapping.record import missing_facts, route
 
 PROC = load_procedure()
@@ -36,10 +38,10 @@ def test_route(code: str, group: str) -> None:
 
 
 def test_a_child_without_a_group_goes_to_its_parents() -> None:
-    orphan = Category.model_validate({"code": "3.9", "name": {"zh": "其他", "en": "other"}})
-    cats = tuple(c.model_copy(update={"children": (*c.children, orphan)}) if c.code == "3" else c
+    orphan = validated(Category, {"code": "3.9", "name": {"zh": "其他", "en": "other"}})
+    cats = tuple(replace(c, children=(*c.children, orphan)) if c.code == "3" else c
                  for c in PROC.categories)
-    proc = PROC.model_copy(update={"categories": cats})
+    proc = replace(PROC, categories=cats)
     assert route(proc, "3.9") == "asset"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,7 +84,7 @@ def test_same_state_entries_are_not_changes() -> None:
 
 def enforcing(procedure: Procedure) -> Procedure:
     contracts = {**procedure.contracts, "strict": Contract(calendar="24x7", enforce_transitions=True)}
-    return procedure.model_copy(update={"contracts": contracts})
+    return replace(procedure, contracts=contracts)
 
 
 def test_revert_only_the_latest_change_still_in_place_under_an_enforcing_contract() -> None:
@@ -108,7 +109,7 @@ def test_unknown_contract_is_an_error() -> None:
 
 
 def test_a_state_no_rule_leads_to() -> None:
-    no_archive = PROC.model_copy(update={"transitions": tuple(t for t in PROC.transitions if t.name != "archive")})
+    no_archive = replace(PROC, transitions=tuple(t for t in PROC.transitions if t.name != "archive"))
     assert broken_rule(no_archive, 6, 7) is None
     [flag] = illegal_changes(incident([6, 7]), no_archive, None)
     assert (flag.rule, flag.section) == ("(none)", "§4")

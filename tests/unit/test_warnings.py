@@ -10,6 +10,7 @@ import pytest
 from mapping.incident import EscalationRecord
 from mapping.loader import ProcedureError, load_procedure
 from mapping.procedure import WarningRule
+from mapping.procedure_schema import validated
 from mapping.warnings import warn_point, warnings_due
 from tests.duties import at, incident
 
@@ -91,8 +92,8 @@ def test_business_hours_count_working_time():
 
 def test_warn_points():
     assert warn_point(4 * H, WarningRule(share=0.75)) == 3 * H
-    assert warn_point(4 * H, WarningRule(lead="30m")) == timedelta(hours=3, minutes=30)
-    assert warn_point(1 * H, WarningRule(lead="1h")) is None  # no time before the deadline to warn in
+    assert warn_point(4 * H, validated(WarningRule, {"lead": "30m"})) == timedelta(hours=3, minutes=30)
+    assert warn_point(1 * H, validated(WarningRule, {"lead": "1h"})) is None  # no time before the deadline to warn in
     assert warn_point(timedelta(0), WarningRule(share=0.5)) is None
 
 
