@@ -241,8 +241,10 @@ class JiraSite(Site):
         self.sandbox.move_issue(s.ref, STATE_NAMES[7], author=self.people[by])
 
     def ask_escalation(self, s: Seeded, by: str = "desk-chen") -> None:
-        self.sandbox.edit_issue(s.ref, update={"labels": [{"add": self.mapping.labels.escalate}]},
-                                author=self.people[by])
+        self.add_label(s, self.mapping.labels.escalate, by)
+
+    def add_label(self, s: Seeded, label: str, by: str) -> None:
+        self.sandbox.edit_issue(s.ref, update={"labels": [{"add": label}]}, author=self.people[by])
 
     def notes(self, s: Seeded) -> list[str]:
         from connectors.jira.adf import body_text
@@ -335,10 +337,13 @@ class ZammadSite(Site):
         self.sandbox.update_ticket(int(s.ticket_id), by=by, state=self._state_name(7))
 
     def ask_escalation(self, s: Seeded, by: str = "desk-chen") -> None:
+        self.add_label(s, self.mapping.labels.escalate, by)
+
+    def add_label(self, s: Seeded, label: str, by: str) -> None:
+        """A person adds a tag (Zammad's word for a label)."""
         with self.sandbox.lock:
             store = self.sandbox.store
-            user = store.user_by(by)
-            store.tag_add(store.tickets[int(s.ticket_id)], self.mapping.labels.escalate, by=user["id"])
+            store.tag_add(store.tickets[int(s.ticket_id)], label, by=store.user_by(by)["id"])
 
     def notes(self, s: Seeded) -> list[str]:
         with self.sandbox.lock:

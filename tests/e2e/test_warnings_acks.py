@@ -29,13 +29,7 @@ def use_procedure(site, text: str) -> None:
 
 def acknowledge(site, s, by: str = "pm-li") -> None:
     """A person adds the acknowledgement label (Jira) / tag (Zammad)."""
-    label = site.mapping.labels.acknowledge
-    if site.kind == "jira":
-        site.sandbox.edit_issue(s.ref, update={"labels": [{"add": label}]}, author=site.people[by])
-    else:
-        with site.sandbox.lock:
-            store = site.sandbox.store
-            store.tag_add(store.tickets[int(s.ticket_id)], label, by=store.user_by(by)["id"])
+    site.add_label(s, site.mapping.labels.acknowledge, by)
 
 
 def test_a_warning_before_each_deadline_once_across_a_restart(site, clock, start_daemon):
