@@ -98,13 +98,13 @@ def run(kind: str, mode: str, changes: int, poll_interval: float, rng: random.Ra
                 raise SystemExit(f"{kind}: `mapping apply` registered no webhook: {site.changes}")
             with open_daemon(site.config, dry_run=False, clock=clock) as daemon:
                 polls: list[float] = []
-                reader = daemon.connector.read_changed
+                reader = daemon.ctx.connector.read_changed
 
                 def timed_read(cursor):  # the baseline: when each poll starts
                     polls.append(time.monotonic())
                     return reader(cursor)
 
-                daemon.connector.read_changed = timed_read  # type: ignore[method-assign]
+                daemon.ctx.connector.read_changed = timed_read  # type: ignore[method-assign]
                 if webhooks:
                     receiver = WebhookReceiver(os.environ[SECRET_ENV], lambda _t, ticket: daemon.wake(ticket),
                                                port=port or 0, trackers=(kind,))

@@ -4,7 +4,7 @@ Served from the running daemon, on `http.server` in a thread, loopback by defaul
 
 - `GET /`: one self-contained HTML page (no external asset: no script, font or style
   from elsewhere; readable on a phone) that reloads itself every `refresh` seconds:
-  the tracker's health, the queue of open incidents (`plugin.queue`: what comes next,
+  the tracker's health, which daemon leads it (with a PostgreSQL journal), the queue of open incidents (`plugin.queue`: what comes next,
   when, to whom, what blocks it), the last actions from the journal, the duties' next
   times;
 - `GET /status.json`: the same, for a script;
@@ -105,6 +105,8 @@ class StatusPage:
         return {"tracker": d.tracker, "url": d.ctx.config.tracker.url, "as_of": now.isoformat(), "dry_run": d.ctx.dry_run,
                 "healthy": {"ok": healthy.ok, "reason": healthy.reason},
                 "ready": {"ok": ready.ok, "reason": ready.reason}, "daemon": d.health.snapshot(),
+                # who leads the tracker: this daemon (its epoch), or the one it stands by for (`plugin.leader`)
+                "leader": d.fence.leader_text(),
                 "incidents": [as_json(r, d.ctx.procedure, now) for r in rows],
                 "last_actions": [{"at": e.at.isoformat(), "ticket": e.ref, "kind": e.kind, "outcome": e.outcome,
                                   "marker": e.marker.split("|")[0]} for e in actions],

@@ -20,6 +20,7 @@ import math
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -130,6 +131,17 @@ class RateLimiter:
 Handler = Callable[[Request], Response | Any]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a daemon killed with SIGKILL, a timed-out read)
+    is its own business, as on a real tracker: no traceback on stderr. Anything else is still
+    printed by `socketserver`'s default handler, since it is the sandbox's own bug."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, broken pipe, aborted
+            return
+        super().handle_error(request, client_address)
+
+
 class SandboxServer:
     """Routing, auth, faults, rate limit and call log over a ThreadingHTTPServer."""
 
@@ -208,7 +220,7 @@ class SandboxServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet: the call log records it
                 return
 
-        self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
+        self._httpd = _QuietServer((self._host, self._port), _Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(self.poll_interval,),
                                         name="sandbox", daemon=True)

@@ -43,3 +43,13 @@ def test_the_startup_bench_runs_in_a_small_mode() -> None:
     assert done.stdout.count("not used, imported: none") == 2
     assert done.stdout.count("validation imported: none") == 2  # the cache warm: no pydantic, YAML, holidays
     assert "procedure cache in use: 1 entry" in done.stdout
+
+
+def test_the_reaction_bench_runs_in_a_small_mode() -> None:
+    # four changes per tracker: with webhooks and with polling every second, each change is reacted to
+    # (its timings depend on the machine: only that every change got its note is asserted)
+    done = _run("bench_reaction.py", "--changes", "4", "--poll-interval", "1")
+    for kind in ("jira", "zammad"):
+        assert f"{kind}: poll interval measured" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.count("over 4 changes") == 4, done.stdout + done.stderr
+    assert "MISSING" not in done.stdout and "no reaction at all" not in done.stdout

@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from plugin.leader import Fenced, FencedConnector
+from plugin.statuspage import StatusPage
 from tests.daemon.conftest import T0, incident
 
 H = timedelta(hours=1)
@@ -130,3 +131,17 @@ def test_a_standby_is_alive_but_not_ready(world):
     standby.fence.epoch = 1  # it takes the lead: its first pass makes it ready
     standby.cycle()
     assert standby.health.ready().ok and standby.health.snapshot()["standby"] is None
+
+
+def test_the_status_page_says_who_leads_on_the_standby_and_on_the_leader(world):
+    standby = world.daemon(fence=ScriptedFence())
+    standby.fence.leader_text = lambda: "db-host-b:4242 (epoch 7)"
+    standby.cycle()
+    page = StatusPage(standby)
+    assert page.data()["leader"] == "db-host-b:4242 (epoch 7)"
+    assert 'Leader: <span id="leader">db-host-b:4242 (epoch 7)</span>' in page.html()
+    assert "not ready: standing by: db-host-b:4242 (epoch 7) leads" in page.html()
+    standby.fence.epoch = 8  # it took the lead
+    standby.fence.leader_text = lambda: "this daemon, db-host-a:17 (epoch 8)"
+    standby.cycle()
+    assert 'Leader: <span id="leader">this daemon, db-host-a:17 (epoch 8)</span>' in page.html()

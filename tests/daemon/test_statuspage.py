@@ -43,6 +43,7 @@ def test_the_page_shows_the_queue_the_last_actions_and_the_health(served):
     html = page.text
     assert '<meta http-equiv="refresh" content="15">' in html and 'name="viewport"' in html
     assert "healthy: last pass 0 s ago" in html and "ready: the tracker answered the last pass" in html
+    assert 'Leader: <span id="leader">this daemon (embedded journal)</span>' in html
     # the queue, what comes first first: OPS-2's level 1 in 4 h, then OPS-1 (every level done: the journal
     # knows before the next read does) and the paused OPS-3
     queue = html[html.index('id="queue"'):html.index("Last actions")]
@@ -64,6 +65,7 @@ def test_status_json_carries_the_same(served):
                                                                         ("OPS-3", "paused")]
     assert data["incidents"][0]["next"]["role"] == "project_manager"
     assert data["daemon"]["summary"]["done"] == 3
+    assert data["leader"] == "this daemon (embedded journal)"  # one daemon per SQLite journal: it leads
 
 
 def test_healthz_turns_red_when_passes_stop_and_green_when_they_resume(served):
