@@ -92,6 +92,7 @@ class Incident(_Frozen):
     category: str | None = Field(default=None, description="category code, e.g. '1.2'")
     state: int = Field(ge=1, le=7)
     assignee: str | None = None
+    assignee_name: str | None = Field(default=None, description="the assignee's display name, for what people read")
     group: str | None = Field(default=None, description="support group currently holding it")
     escalation_level: int = Field(default=0, ge=0, description="the level field's current value on the tracker")
     state_history: tuple[StateChange, ...] = ()

@@ -146,17 +146,18 @@ class Translator:
                     approvals.append(DowngradeApproval(at=at, by=by, by_name=by_name, to_severity=after[-1]))
 
         owner_id = ticket.get("owner_id")
-        assignee = None
+        assignee = assignee_name = None
         if owner_id not in (None, NOBODY):
             owner = user(owner_id) or {}
             assignee = owner.get("login") or ticket.get("owner") or str(owner_id)
+            assignee_name = full_name(owner)
 
         facts = self._facts(ticket, user, creator, reported, severity, state, lookups, articles)
         return Incident(
             tracker=TRACKER, id=str(ticket["id"]), ref=str(ticket.get("number") or ticket["id"]),
             title=ticket.get("title") or "", project=group, organisation=organisation, contract=contract,
             reported_at=reported, updated_at=updated, severity=severity, category=category, state=state,
-            assignee=assignee, group=group, escalation_level=level, state_history=tuple(state_history),
+            assignee=assignee, assignee_name=assignee_name, group=group, escalation_level=level, state_history=tuple(state_history),
             severity_history=tuple(severity_history), escalations=tuple(escalations), level_changes=tuple(level_changes),
             manual_requests=tuple(requests), approvals=tuple(approvals), acknowledgements=tuple(acknowledged),
             group_history=tuple(self._group_history(updates, ticket, lookups, start, creator, user)),

@@ -53,7 +53,7 @@ def record_view(incident: Incident, procedure: Procedure, now: datetime, lang: L
         (t("contract", lang), contract_name),
         (t("customer", lang), incident.organisation or ""),
         (t("group", lang), incident.group or ""),
-        (t("assignee", lang), incident.assignee or ""),
+        (t("assignee", lang), incident.assignee_name or incident.assignee or ""),
         (t("escalation_level", lang), str(incident.escalation_level)),
         (t("sla_time", lang), format_duration(elapsed_at(incident, procedure, now), lang, elapsed=True)),
     ]

@@ -121,7 +121,7 @@ def workorder_view(incident: Incident, procedure: Procedure, now: datetime, lang
     steps = [(local(e.at, tz), event_text(e.kind, e.value, names), e.by or "")
              for e in timeline(incident) if e.kind != "reported" and not (e.at == incident.reported_at
                                                                           and e.kind in ("state", "severity"))]
-    engineer = incident.assignee or ""
+    engineer = incident.assignee_name or incident.assignee or ""
     resolver = _resolver(incident, procedure, resolved)
     if resolver and resolver != engineer:
         engineer = f"{engineer} ({_t('resolved_by', lang)} {resolver})" if engineer else resolver

@@ -108,6 +108,8 @@ def test_history_translated_from_bulk_changelog(cloud) -> None:
     assert one.facts["recorded_by"] == "Mia Krystof"
     assert one.facts["symptom"] == "Core switch down, error E42"
     assert one.reported_at == datetime(2026, 3, 2, 1, tzinfo=UTC)
+    # the assignee: the accountId the role directory names, and the name the work order shows
+    assert (one.assignee, one.assignee_name) == ("5b10a2844c20165700ede22h", "Wang Fang")
 
 
 @responses.activate

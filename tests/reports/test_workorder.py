@@ -7,6 +7,7 @@ import re
 import pytest
 
 from mapping.loader import load_procedure
+from plugin.reports.record import record_view
 from plugin.reports.workorder import render_workorder, workorder_view
 from tests.duties import NOW, month
 
@@ -51,6 +52,15 @@ def test_every_field_of_the_work_order(procedure):
     assert dict(view["work"]) == {"Work started": "2026-11-25 10:10", "Completed": "2026-11-26 11:00",
                                   "Time spent (working time)": "5 h", "Current state": "archived",
                                   "Engineer": "eng-liu"}
+
+
+def test_the_engineer_is_named_as_the_tracker_names_them(procedure):
+    # on Jira Cloud the assignee is an accountId: the customer signs a sheet that names a person
+    view = workorder_view(k18(assignee="5b10a2844c20165700ede22h", assignee_name="Liu Yang"), procedure, NOW, "en")
+    assert dict(view["work"])["Engineer"] == "Liu Yang"
+    sheet = dict(record_view(k18(assignee="5b10a2844c20165700ede22h", assignee_name="Liu Yang"), procedure, NOW,
+                             "en")["other"])
+    assert sheet["Assignee"] == "Liu Yang"
 
 
 def test_what_the_tracker_does_not_hold_is_a_blank_to_fill_in(procedure):

@@ -168,7 +168,7 @@ def test_history_becomes_the_incident(rsps) -> None:
     assert inc.facts["symptom"] == "Core switch down, error E42"
     assert inc.facts["affected_ci"] == "core-switch-01"
     assert inc.facts["occurred_at"] is None
-    assert inc.assignee == "agent1"
+    assert inc.assignee == "agent1" and inc.assignee_name == "Agent One"  # the login; the name people read
 
 
 def test_without_history_the_current_values_are_the_initial_ones(rsps) -> None:
