@@ -30,7 +30,11 @@ warning is an action of its own before each deadline):
    past the burst; the connector's once-in-its-life look-ups are counted apart. Printed too: the
    same right after the burst, whose last two minutes the overlap window pages through again
    (`connectors.base.Cursor`).
-5. Lone deadlines: `--lone` incidents whose deadlines fall a quarter of a second apart, the
+5. Quiet polls after a bulk edit: people change every burst ticket at once, the daemon reads
+   them, then polls a minute apart while nothing changes. The calls of each poll; target: the
+   last is the idle pass's one call — the read time of the cursor (`Cursor.read_at`, by the
+   tracker's `Date`) moves the two-minute overlap window past the bulk edit.
+6. Lone deadlines: `--lone` incidents whose deadlines fall a quarter of a second apart, the
    daemon running its loop (`Daemon.run`, the default 60 s poll: it sleeps until the deadline)
    on a real-time clock. Their lag p50 and p99.
 
@@ -79,6 +83,9 @@ LONE_P99 = 0.050  # seconds
 #: tickets people change while the daemon is down, and the most calls its first pass back may take
 RESTART_CHANGES = 25
 RESTART_CALLS = 28
+#: quiet polls a minute apart after a bulk edit; the overlap window is two minutes, so from the
+#: third on each must be the idle pass's one call (`connectors.base.Cursor.read_at`)
+QUIET_POLLS = 5
 LONE_GAP = timedelta(seconds=0.25)
 OVERRIDE = """\
 # the bench measures escalations: no warning before a breach (an action of its own before each deadline)
@@ -109,6 +116,8 @@ class Row:
         self.wrong = 0  # burst tickets without exactly one escalation note
         self.restart_calls = self.restart_once = self.poll_calls = self.restart_burst_calls = 0
         self.restart_kinds: Counter = Counter()
+        self.bulk_read = 0
+        self.quiet: list[int] = []
         self.calls_by_kind: Counter = Counter()
 
     @property
@@ -215,6 +224,7 @@ def burst_run(name: str, args: argparse.Namespace, tmp: Path) -> Row:
             row.poll_calls = len(site.sandbox.calls) - mark
         row.wrong = sum(1 for s in seeded if site.markers(s) != ["escalation-L1"])
         restart(site, clock, seeded, row)
+        quiet(site, clock, seeded, row)
     finally:
         site.stop()
     return row
@@ -254,6 +264,23 @@ def restart(site: Site, clock: AcceleratedClock, seeded: list, row: Row) -> None
     clock.jump(clock.now() + timedelta(minutes=5))
     retitle(site, seeded[RESTART_CHANGES:2 * RESTART_CHANGES], "retitled again")
     row.restart_calls, row.restart_once, row.restart_kinds = restarted(site, clock)
+
+
+def quiet(site: Site, clock: AcceleratedClock, seeded: list, row: Row) -> None:
+    """People change every burst ticket at once (a bulk edit), the daemon reads them, then polls a
+    minute apart while nothing changes: the calls of each poll."""
+    clock.jump(clock.now() + timedelta(minutes=5))
+    retitle(site, seeded, "bulk-edited")
+    clock.jump(clock.now() + timedelta(seconds=30))
+    with open_daemon(site.config, dry_run=False, clock=clock) as daemon:
+        mark = len(site.sandbox.calls)
+        daemon.run_pass(poll=True)  # reads the bulk edit
+        row.bulk_read = len(site.sandbox.calls) - mark
+        for _ in range(QUIET_POLLS):
+            clock.jump(clock.now() + timedelta(minutes=1))
+            mark = len(site.sandbox.calls)
+            daemon.run_pass(poll=True)
+            row.quiet.append(len(site.sandbox.calls) - mark)
 
 
 def lone_run(name: str, args: argparse.Namespace, tmp: Path, row: Row) -> None:
@@ -311,6 +338,8 @@ def report(rows: list[Row], args: argparse.Namespace) -> bool:
             lambda r: f"{r.restart_calls}",
         "  and look-ups once per new connector": lambda r: f"{r.restart_once}",
         "  restart right after the burst: calls": lambda r: f"{r.restart_burst_calls}",
+        f"bulk edit of {args.burst}: the read's calls": lambda r: f"{r.bulk_read}",
+        "  then quiet polls a minute apart (last: 1)": lambda r: " ".join(str(n) for n in r.quiet),
         "lone deadline lag p50, ms": lambda r: f"{1000 * statistics.median(r.lone):.0f}" if r.lone else "-",
         f"lone deadline lag p99, ms (target <= {LONE_P99 * 1000:.0f})":
             lambda r: f"{1000 * pct(r.lone, 0.99):.0f}" if r.lone else "-",
@@ -339,6 +368,8 @@ def report(rows: list[Row], args: argparse.Namespace) -> bool:
             missed.append("lag p99")
         if r.restart_calls > RESTART_CALLS:
             missed.append(f"restart {r.restart_calls} calls")
+        if not r.quiet or r.quiet[-1] != 1:
+            missed.append(f"quiet polls after a bulk edit {r.quiet} calls")
         if args.lone and (len(r.lone) != args.lone or pct(r.lone, 0.99) > LONE_P99):
             missed.append(f"lone deadlines ({len(r.lone)}/{args.lone} escalated)")
         print(f"  {r.tracker}: " + ("all targets met" if not missed else "MISSED: " + "; ".join(missed)))

@@ -141,6 +141,16 @@ class Cursor:
     tickets were seen (oldest update first, as reads come), so the next to forget is always
     at its front: each ticket costs O(1) to remember and O(1) to forget, however many share
     the window (a bulk edit or an import can put 100,000 in one minute).
+
+    `read_at` is when the last complete read reached the tracker, by the tracker's clock (its
+    first search answer's `Date`, `connectors.http.tracker_time`). The overlap is there for
+    what a search may not show yet (an index a little behind its writes) and for coarse dates;
+    whatever was updated more than `overlap` before a complete read was shown to it. So the
+    next read asks from `max(since, read_at) - overlap`: without `read_at` a quiet tracker
+    kept every poll paging through the last burst of changes until a newer change moved
+    `since` on (1,000 escalations: 10 search pages a poll on Jira); with it, two minutes on,
+    a poll is one page again. Both times are the tracker's own, so the hosts' clocks do not
+    matter; a tracker that sends no `Date` is read from `since - overlap`, as before.
     """
 
     since: datetime | None = None
@@ -149,13 +159,23 @@ class Cursor:
     #: the mapping the reads were made under (`TrackerMapping.fingerprint`): a ticket read under
     #: another one (a field recreated, an option remapped) must be read again, whatever its `updated`
     mapping: str | None = None
+    read_at: datetime | None = None
 
     def __post_init__(self) -> None:
         # a saved cursor or a copy: oldest update first, the order in which they are forgotten
         self.seen = OrderedDict(sorted(self.seen.items(), key=lambda item: datetime.fromisoformat(item[1])))
 
     def query_from(self) -> datetime | None:
-        return None if self.since is None else self.since - self.overlap
+        if self.since is None:
+            return None  # nothing read yet: everything
+        start = self.since if self.read_at is None else max(self.since, self.read_at)
+        return start - self.overlap
+
+    def copy(self) -> Cursor:
+        """An independent cursor at the same place (a read moves its copy; the original stays until
+        the read is complete)."""
+        return Cursor(since=self.since, seen=dict(self.seen), overlap=self.overlap, mapping=self.mapping,
+                      read_at=self.read_at)
 
     def is_new(self, ticket_id: str, updated_at: datetime) -> bool:
         return self.seen.get(ticket_id) != updated_at.isoformat()
@@ -177,14 +197,15 @@ class Cursor:
 
     def to_json(self) -> dict:
         return {"since": self.since.isoformat() if self.since else None, "seen": dict(self.seen),
-                "mapping": self.mapping}
+                "mapping": self.mapping, "read_at": self.read_at.isoformat() if self.read_at else None}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Cursor:
         if not data:
             return cls()
         since = datetime.fromisoformat(data["since"]) if data.get("since") else None
-        return cls(since=since, seen=dict(data.get("seen") or {}), mapping=data.get("mapping"))
+        read_at = datetime.fromisoformat(data["read_at"]) if data.get("read_at") else None
+        return cls(since=since, seen=dict(data.get("seen") or {}), mapping=data.get("mapping"), read_at=read_at)
 
     def under(self, mapping: str | None) -> Cursor:
         """This cursor for reads under `mapping` (a fingerprint): itself, or a fresh one — every ticket

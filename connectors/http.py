@@ -175,6 +175,20 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - now).total_seconds(), 0.0)
 
 
+def tracker_time(resp: requests.Response) -> datetime | None:
+    """When the request reached the tracker, on the tracker's clock: the answer's `Date` (RFC 9110
+    §6.6.1: every origin server with a clock sends it; whole seconds) less the exchange's round
+    trip, so never later than that moment whichever end of the exchange the server stamped it at.
+    None without a usable `Date`."""
+    try:
+        when = email.utils.parsedate_to_datetime(resp.headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; parsedate gives naive only for "-0000"
+        when = when.replace(tzinfo=UTC)
+    return when - resp.elapsed
+
+
 def _shown_url(url: str) -> str:
     """The URL without user info nor query, for an error about the URL itself."""
     try:
@@ -226,6 +240,9 @@ class HttpClient:
         self.stats = CallStats()
         self.on_call = on_call
         self.now = now or (lambda: datetime.now(UTC))  # for a `Retry-After` HTTP-date
+        #: when the last answered request reached the tracker, by its clock (`tracker_time`): what an
+        #: incremental read may count as read (`connectors.base.Cursor.read_at`)
+        self.answered_at: datetime | None = None
 
     # -- the one entry point ----------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
@@ -275,6 +292,7 @@ class HttpClient:
                                    f"{redact(origin(url), self.secrets)} failed ({type(exc).__name__})",
                                    method=method, path=shown) from None
             self._count(method, shown, resp.status_code)
+            self.answered_at = tracker_time(resp)
             if resp.status_code in RETRY_STATUSES and (idempotent or resp.status_code == 429) \
                     and attempt + 1 < self.retry.attempts:
                 self._backoff(attempt, parse_retry_after(resp.headers.get("Retry-After"), self.now()), method, shown,

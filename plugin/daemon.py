@@ -148,7 +148,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import Connector, Cursor
+from connectors.base import Connector
 from connectors.http import AuthError, NotFound, RateLimited, ServerError, TrackerError, Unreachable
 from mapping.actions import Action, Escalate, RepeatEscalation, RestoreSeverity, WarnBeforeBreach
 from mapping.decide import Decision, decide
@@ -438,8 +438,7 @@ class Daemon:
         # 3. everything changed since the cursor
         cursor = None
         if poll and not self.stopping:
-            cursor = Cursor(since=self.cursor.since, seen=dict(self.cursor.seen), overlap=self.cursor.overlap,
-                            mapping=self.cursor.mapping)
+            cursor = self.cursor.copy()
             for item in ctx.connector.read_changed(cursor):
                 if self.stopping:
                     return  # the cursor stays: the rest is read again next time

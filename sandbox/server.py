@@ -15,6 +15,7 @@ webhooks — go out through `sandbox.deliveries`.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
 import re
@@ -25,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -164,6 +166,20 @@ class SandboxServer:
     def outage(self, request: Request) -> Response | None:
         return None
 
+    #: subclasses: the tracker's clock, the one its `updated` times come from. Every answer's
+    #: `Date` is read from it (RFC 9110 §6.6.1: an origin server with a clock sends one), so a
+    #: client that reckons by the tracker's time (`connectors.base.Cursor.read_at`) meets the
+    #: sandbox's, injected and stepped as it may be; without one, the machine's
+    clock: Callable[[], datetime] | None = None
+
+    def http_date(self) -> str | None:
+        """The `Date` of an answer to a request arriving now. Stamped when the request arrives, not
+        when the answer leaves: on an accelerated clock the milliseconds the work takes are many
+        clock seconds, and a `Date` that late would claim the search ran later than it did."""
+        if self.clock is None:
+            return None
+        return email.utils.format_datetime(self.clock().astimezone(UTC), usegmt=True)
+
     def __init__(self, *, authenticate: Callable[[Request], bool] | None = None,
                  rate_limit: RateLimiter | None = None, host: str = "127.0.0.1", port: int = 0):
         self.lock = threading.RLock()  # guards the emulated tracker's state
@@ -216,6 +232,10 @@ class SandboxServer:
                 server._dispatch(self)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            date: str | None = None  # this request's `Date`, by the sandbox's clock (`http_date`)
+
+            def date_time_string(self, timestamp: float | None = None) -> str:  # what send_response sends
+                return self.date or super().date_time_string(timestamp)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet: the call log records it
                 return
@@ -242,6 +262,7 @@ class SandboxServer:
 
     # -- one request ----------------------------------------------------------------------
     def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        h.date = self.http_date()  # type: ignore[attr-defined]  # `_Handler.date`
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""

@@ -98,3 +98,30 @@ def test_remembering_a_ticket_costs_the_same_however_many_share_the_window() -> 
 def test_forgetting_costs_a_constant_per_ticket_too() -> None:
     """Tickets a second apart over three hours: each is forgotten once, two minutes after."""
     _calls(10_000, timedelta(seconds=1))
+
+
+def test_a_complete_read_moves_the_next_query_on_by_the_trackers_clock() -> None:
+    # a burst at T0, then quiet: polls at T0+1 h ask from an hour on, not from the burst
+    cursor = Cursor()
+    cursor.advance("burst", T0)
+    assert cursor.query_from() == T0 - timedelta(minutes=2)  # no read time known: from `since`
+    cursor.read_at = T0 + timedelta(hours=1)
+    assert cursor.query_from() == T0 + timedelta(hours=1) - timedelta(minutes=2)
+    # a read time behind `since` (a change newer than the read began) does not hold the query back
+    cursor.read_at = T0 - timedelta(minutes=10)
+    assert cursor.query_from() == T0 - timedelta(minutes=2)
+    # nothing read yet: everything, whatever the read time
+    assert Cursor(read_at=T0).query_from() is None
+
+
+def test_the_read_time_is_saved_copied_and_dropped_under_another_mapping() -> None:
+    cursor = Cursor(mapping="m1")
+    cursor.advance("1", T0)
+    cursor.read_at = T0 + timedelta(minutes=5)
+    back = Cursor.from_json(cursor.to_json())
+    assert back.read_at == cursor.read_at and back.query_from() == cursor.query_from()
+    assert Cursor.from_json({"since": T0.isoformat(), "seen": {}}).read_at is None  # saved before it was kept
+    twin = cursor.copy()
+    twin.read_at, twin.seen["2"] = T0 + timedelta(hours=1), T0.isoformat()
+    assert cursor.read_at == T0 + timedelta(minutes=5) and "2" not in cursor.seen
+    assert cursor.under("m2").read_at is None  # another mapping: a full read, from nothing

@@ -233,3 +233,22 @@ def test_an_unusable_url_never_shows_user_info_nor_the_query() -> None:
     with pytest.raises(TrackerError) as err:
         http.get(f"{PATH}?q=findme")
     assert TOKEN not in str(err.value) and "admin" not in str(err.value) and "findme" not in str(err.value)
+
+
+def test_the_trackers_time_of_an_answer_is_its_date_less_the_round_trip(rsps) -> None:
+    http, _ = client()
+    assert http.answered_at is None
+    rsps.get(URL, json=[], headers={"Date": format_datetime(NOW, usegmt=True)})
+    http.get(PATH)
+    # never later than the Date: the request reached the tracker at or before it stamped the answer
+    assert NOW - timedelta(seconds=5) < http.answered_at <= NOW and http.answered_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("date", [None, "", "yesterday at noon"], ids=["absent", "empty", "unparsable"])
+def test_without_a_usable_date_the_trackers_time_is_unknown(rsps, date) -> None:
+    http, _ = client()
+    rsps.get(URL, json=[], headers={"Date": format_datetime(NOW, usegmt=True)})
+    http.get(PATH)
+    rsps.replace(responses.GET, URL, json=[], headers={} if date is None else {"Date": date})
+    http.get(PATH)
+    assert http.answered_at is None  # an earlier answer's time is not carried over

@@ -85,6 +85,7 @@ class JiraConnector:
         #: a read brings (authors, assignees) and asked for only for the others (`person`)
         self._names: dict[str, str | None] = {}
         self._zone: ZoneInfo | None = None
+        self._read_started: datetime | None = None  # the running read's first page, on Jira's clock
         self._project_types: dict[str, str] = {}
         self._link_type_name: str | None = None
         #: ids of the issues this connector filed lately, newest last: a search for them asks
@@ -130,11 +131,15 @@ class JiraConnector:
         # later pages left by one, so an issue may slip between two pages. Seeing an id twice
         # in one read betrays it: one more pass from the same query, the cursor dropping what
         # the first pass already yielded (as the Zammad connector does).
+        self._read_started = None
         for attempt in range(2):
             drifted = yield from self._read_pass(jql, cursor)
             if not drifted:
-                return
+                break
             log.info("jira.read-drift", extra={"event": "jira.read-drift", "attempt": attempt + 1})
+        # complete: what was updated `overlap` before the first page was asked for has been shown
+        # (`Cursor.read_at`); a read given up half-way never gets here
+        cursor.read_at = self._read_started
 
     def _read_pass(self, jql: str, cursor: Cursor) -> Generator[ReadResult, None, bool]:
         """One paging of `jql`; returns whether an issue came back twice (the pages drifted).
@@ -231,6 +236,8 @@ class JiraConnector:
         """(issues, changelog inline?, field names) per search page, until the last."""
         inline = not self.cloud
         for page in self.client.search_pages(jql, needed_fields(self.mapping), self.page_size):
+            if self._read_started is None:  # the read's first page: when it reached the tracker
+                self._read_started = self.client.http.answered_at
             yield page.get("issues") or [], inline, page.get("names") or {}
 
     def _histories(self, issues: list[dict], inline: bool) -> dict[str, list[dict]]:

@@ -99,10 +99,13 @@ class ZammadConnector:
     def read_changed(self, cursor: Cursor) -> Iterator[ReadResult]:
         since = cursor.query_from()
         condition = search_condition(since, self._group_ids())
+        started: datetime | None = None  # when the first page reached Zammad, by its clock
         for attempt in range(2):
             drifted = False
             seen_here: set[str] = set()
             for ticket in self.client.all_tickets(condition, self.page_size):
+                if attempt == 0 and not seen_here:  # the first page is in, no other call made since
+                    started = self.client.http.answered_at
                 ticket_id = str(ticket["id"])
                 updated = parse_time(ticket.get("updated_at"))
                 if ticket_id in seen_here:
@@ -123,9 +126,14 @@ class ZammadConnector:
                     continue
                 cursor.advance(ticket_id, updated)
                 yield result
+            if attempt == 0 and not seen_here:  # nothing matched: the one call made was the search
+                started = self.client.http.answered_at
             if not drifted:
-                return
+                break
             log.info("zammad.read-drift", extra={"event": "zammad.read-drift", "attempt": attempt + 1})
+        # complete: what was updated `overlap` before the first page was asked for has been shown
+        # (`Cursor.read_at`); a read given up half-way never gets here
+        cursor.read_at = started
 
     def read_one(self, ticket_id: str) -> ReadResult:
         """By internal id, else by ticket number."""
