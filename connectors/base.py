@@ -149,8 +149,9 @@ class Cursor:
     next read asks from `max(since, read_at) - overlap`: without `read_at` a quiet tracker
     kept every poll paging through the last burst of changes until a newer change moved
     `since` on (1,000 escalations: 10 search pages a poll on Jira); with it, two minutes on,
-    a poll is one page again. Both times are the tracker's own, so the hosts' clocks do not
-    matter; a tracker that sends no `Date` is read from `since - overlap`, as before.
+    a poll is one page again. Both times are the tracker's own, so this host's clock does not
+    matter (the tracker's web front and its application servers keep the same time to well
+    within the overlap); a tracker that sends no `Date` is read from `since - overlap`, as before.
     """
 
     since: datetime | None = None

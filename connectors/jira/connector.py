@@ -1,6 +1,8 @@
 """`JiraConnector`: the daemon's `connectors.base.Connector` for Jira Cloud and Data Center.
 
-Reads are incremental: JQL `updated >= <cursor - overlap>` ordered by `updated, key`,
+Reads are incremental: JQL `updated >= <cursor - overlap>` ordered by `updated, key` (the
+cursor: the newest change seen, or when the last complete read reached Jira by its `Date`,
+whichever is later: `connectors.base.Cursor`),
 pages de-duplicated with the cursor *before* any history is fetched, so a read with
 nothing new costs one search call. History comes in bulk on Cloud
 (`POST /changelog/bulkfetch` for a page's new issues) and inline on Data Center

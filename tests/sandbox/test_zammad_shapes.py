@@ -10,6 +10,7 @@ requests that follow. Skips with a clear reason when the cassettes are absent.
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import re
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,9 @@ from sandbox.zammad import ZammadSandbox
 from tests.cassettes import CASSETTES, load_cassette, parse_cassette
 
 TOKEN = "shape-token"
+#: RFC 9110 §5.6.7 IMF-fixdate, as the recorded Zammad (behind its web server) sends `Date`
+HTTP_DATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                       r"\d{4} \d\d:\d\d:\d\d GMT")
 
 
 def shape_diff(recorded: Any, got: Any, where: str = "$") -> list[str]:
@@ -129,6 +133,10 @@ def test_replayed_requests_answer_like_the_recording(name: str):
                                    json=it.request_json, timeout=10)
             what = f"{name} #{number}: {it.method} {it.uri}"
             assert resp.status_code == it.status, f"{what}: HTTP {resp.status_code}: {resp.text[:300]}"
+            # dated as Zammad dates its answers, by the sandbox's clock (what `Cursor.read_at` reckons by)
+            assert HTTP_DATE.fullmatch(it.response_headers["Date"]), what
+            assert HTTP_DATE.fullmatch(resp.headers["Date"]), what
+            assert start <= email.utils.parsedate_to_datetime(resp.headers["Date"]) <= clock(), what
             recorded = it.response_json
             got = resp.json() if resp.content.strip() else None
             assert (recorded is None) == (got is None), f"{what}: body presence differs"
