@@ -151,6 +151,12 @@ class RoleDirectory(_Strict):
                 return list(table[key][role])
         return list(self.default.get(role, []))
 
+    def everyone(self) -> list[str]:
+        """Every user id the directory names, in any role and table, sorted."""
+        tables = [self.default, *self.by_contract.values(), *self.by_organisation.values(),
+                  *self.by_project.values()]
+        return sorted({user for table in tables for users in table.values() for user in users})
+
 
 class DaemonConfig(_Strict):
     journal: Path | str = Field(

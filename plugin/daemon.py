@@ -229,6 +229,9 @@ class Daemon:
         status = config.status_page
         self.health = Health(self.tracker, clock, max_pass_age=status.max_pass_age or max(3 * self.poll_interval, 60.0))
         self.passes = 0  # successful passes, for the demo and tests
+        #: the role directory's people by display name, for what a person reads (`name_people`)
+        self.names: dict[str, str] = {}
+        self._naming = False
         self.duties = DutyRunner(ctx, self.watched, self._read_one, outcomes) if config.duties.enabled else None
 
     # -- what others may look at ------------------------------------------------------------
@@ -260,6 +263,13 @@ class Daemon:
         run` attaches its page first), so the first read fills them; a ticket read before the ask
         is listed once it is read again (as after a restart, which reads only what changed)."""
         self.watched.keep = True
+
+    def name_people(self) -> None:
+        """Learn the display name of everyone the role directory names (`names`), for a part that
+        shows people to a person (the status page: a Jira Cloud accountId says nothing). Asked of
+        the tracker in the daemon's own thread, after a pass, once per person for the daemon's life
+        (one whose look-up fails keeps its id): an idle pass stays one call."""
+        self._naming = True
 
     def open_incidents(self) -> list[Incident]:
         """The open incidents as last read (the status page asks from its own thread)."""
@@ -409,11 +419,30 @@ class Daemon:
             self._watching = True
         try:
             self._pass(now, poll, stats)
+            if self._naming and not self.stopping:
+                self._learn_names()
         finally:
             self.ctx.forget_markers()  # what the next pass acts on, it reads again
             self._save_schedule()  # what this pass learnt, in one transaction, even when it ends early
         self.metrics.watched.labels(self.tracker).set(len(self.watched.open))
         return stats
+
+    def _learn_names(self) -> None:
+        """`names` for the role holders not named yet (`name_people`)."""
+        for user in self.ctx.config.roles.everyone():
+            if user in self.names:
+                continue
+            try:
+                name = self.ctx.connector.person(user).name
+            except TRACKER_DOWN:
+                return  # asked again after the next pass
+            except TrackerError as exc:
+                if isinstance(exc, AuthError) and exc.status == 401:
+                    return  # the token is refused: the next pass says so, and this is asked again after it
+                # refused for good (e.g. a profile the token may not see): shown by the id
+                self.ctx.log(logging.WARNING, "daemon.person-unknown", user=user, error=str(exc))
+                name = None
+            self.names[user] = name or user
 
     def _pass(self, now: datetime, poll: bool, stats: PassStats) -> None:
         ctx = self.ctx

@@ -60,6 +60,7 @@ class StatusPage:
     def __init__(self, daemon: Daemon, *, refresh: int = 30):
         self.daemon = daemon
         daemon.keep_snapshots()  # the queue lists the open incidents as last read
+        daemon.name_people()  # and the people each step goes to, by name
         self.refresh = refresh
         self._memo_pass = -1
         self._memo: tuple[dict, dict, list] = ({}, {}, [])
@@ -76,6 +77,11 @@ class StatusPage:
                 self._memo = (refusals(entries), levels_reached(entries), actions)
                 self._memo_pass = self.daemon.passes
             return self._memo
+
+    def names(self, people: tuple[str, ...]) -> list[str]:
+        """The people by display name, as the daemon learnt them (`Daemon.name_people`); an id until then."""
+        known = self.daemon.names
+        return [known.get(user, user) for user in people]
 
     def rows(self, now: datetime) -> list[Row]:
         d = self.daemon
@@ -107,7 +113,8 @@ class StatusPage:
                 "ready": {"ok": ready.ok, "reason": ready.reason}, "daemon": d.health.snapshot(),
                 # who leads the tracker: this daemon (its epoch), or the one it stands by for (`plugin.leader`)
                 "leader": d.fence.leader_text(),
-                "incidents": [as_json(r, d.ctx.procedure, now) for r in rows],
+                "incidents": [{**as_json(r, d.ctx.procedure, now), "people_names": self.names(r.people)}
+                              for r in rows],
                 "last_actions": [{"at": e.at.isoformat(), "ticket": e.ref, "kind": e.kind, "outcome": e.outcome,
                                   "marker": e.marker.split("|")[0]} for e in actions],
                 "duties": self.duties(now)}
@@ -127,7 +134,8 @@ class StatusPage:
                 "next": (f"{s.level}-{r.due_now[-1].level}" if len(r.due_now) > 1 else str(s.level)) if s else "-",
                 "role": role_name(d.ctx.procedure, s.role, d.ctx.config.language or "en") if s else "",
                 "due": local(s.deadline, r.zone).strftime("%a %m-%d %H:%M %z") if s else "-",
-                "in": until(s.deadline, now, d.ctx.config.language or "en") if s else "-", "people": ", ".join(r.people),
+                "in": until(s.deadline, now, d.ctx.config.language or "en") if s else "-",
+                "people": ", ".join(self.names(r.people)),
                 "blocking": r.blocking or "",
                 "urgency": "" if seconds is None else "overdue" if seconds < 0 else "soon" if seconds < 3600 else "",
             })

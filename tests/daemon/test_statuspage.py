@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from plugin.statuspage import StatusServer
+from connectors.http import AuthError, Unreachable
+from plugin.statuspage import StatusPage, StatusServer
 from tests.daemon.conftest import incident
 
 
@@ -120,3 +121,37 @@ def test_duties_next_times_are_listed_when_duties_run(world):
     assert {d["duty"] for d in duties} == {"pm_digest", "customer_update", "review_list", "callbacks"}
     pm = next(d for d in duties if d["duty"] == "pm_digest" and d["contract"] == "default")
     assert pm["local"] == "Mon 03-02 17:00 +0800" and pm["in"] == "in 8 h"
+
+
+def test_the_queue_names_people_as_the_tracker_does_asking_once_each(world, caplog):
+    world.tracker.add(incident("2", severity=2))  # the project manager in 4 h: nothing written now
+    world.tracker.names.update({"pm-li": "Li Ming", "dd-wang": "Wang Dan"})
+    daemon = world.daemon(poll_interval=60)
+    page = StatusPage(daemon)
+    asked: list[str] = []
+    person = daemon.ctx.connector.person
+
+    def counted(user):
+        asked.append(user)
+        if user == "ceo-zhao":
+            raise AuthError("jira: GET /user: 403 the token may not see this profile", status=403)
+        if user == "pm-li" and asked.count(user) == 1:
+            raise Unreachable("jira: GET /user: connection refused")  # down: asked again after a pass
+        return person(user)
+
+    daemon.ctx.connector.person = counted
+    daemon.cycle()
+    assert daemon.names == {"ceo-zhao": "ceo-zhao", "dd-wang": "Wang Dan"}  # pm-li: after the next pass
+    assert page.data()["incidents"][0]["people_names"] == ["pm-li"]
+    world.at(timedelta(minutes=1))
+    daemon.cycle()
+    html = page.html()
+    queue = html[html.index('id="queue"'):html.index("Last actions")]
+    assert "Li Ming" in queue and "pm-li" not in queue  # a Jira Cloud accountId says nothing to a person
+    first = page.data()["incidents"][0]
+    assert (first["people"], first["people_names"]) == (["pm-li"], ["Li Ming"])
+    world.at(timedelta(minutes=2))
+    daemon.cycle()
+    # each person once for the daemon's life, but the one asked while the tracker was down
+    assert asked == ["ceo-zhao", "dd-wang", "pm-li", "pm-li"]
+    assert len([r for r in caplog.records if getattr(r, "event", None) == "daemon.person-unknown"]) == 1
