@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -175,8 +175,7 @@ class Cursor:
     def copy(self) -> Cursor:
         """An independent cursor at the same place (a read moves its copy; the original stays until
         the read is complete)."""
-        return Cursor(since=self.since, seen=dict(self.seen), overlap=self.overlap, mapping=self.mapping,
-                      read_at=self.read_at)
+        return replace(self, seen=dict(self.seen))
 
     def is_new(self, ticket_id: str, updated_at: datetime) -> bool:
         return self.seen.get(ticket_id) != updated_at.isoformat()

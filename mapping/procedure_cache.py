@@ -113,7 +113,7 @@ def _key(path: Path | None) -> str:
 
     part("profile", (_HERE / DEFAULT_PROFILE).read_bytes())
     part("procedure", path.read_bytes() if path is not None else b"")
-    part("version", _version().encode())
+    part("version", __version__.encode())  # read from `mapping`, as setup.cfg does: no metadata scan
     part("python", sys.version.encode())  # the pickle's classes and protocol are the interpreter's
     for name in CODE:
         part(name, (_HERE / name).read_bytes())
@@ -124,11 +124,6 @@ def _key(path: Path | None) -> str:
 def _name(path: Path | None) -> str:
     where = str(path.resolve()) if path is not None else "(default profile)"
     return hashlib.sha256(where.encode()).hexdigest()[:24]
-
-
-def _version() -> str:
-    """This package's version (read from `mapping`, as setup.cfg does: no distribution metadata to scan)."""
-    return __version__
 
 
 def _holidays_version() -> bytes:

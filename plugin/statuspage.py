@@ -4,9 +4,9 @@ Served from the running daemon, on `http.server` in a thread, loopback by defaul
 
 - `GET /`: one self-contained HTML page (no external asset: no script, font or style
   from elsewhere; readable on a phone) that reloads itself every `refresh` seconds:
-  the tracker's health, which daemon leads it (with a PostgreSQL journal), the queue of open incidents (`plugin.queue`: what comes next,
-  when, to whom, what blocks it), the last actions from the journal, the duties' next
-  times;
+  the tracker's health, which daemon leads it (with a PostgreSQL journal), the queue of
+  open incidents (`plugin.queue`: what comes next, when, to whom — by the tracker's names
+  for them — and what blocks it), the last actions from the journal, the duties' next times;
 - `GET /status.json`: the same, for a script;
 - `GET /healthz`: 200 while the daemon is alive — its last pass younger than the bound,
   the tracker not refusing its token (`plugin.health`); 503 otherwise. For a service

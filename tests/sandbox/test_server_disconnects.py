@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.server import Response, SandboxServer
+from sandbox.server import SandboxServer
 
 
 @pytest.fixture
 def server():
-    sandbox = SandboxServer()
-    sandbox.route("GET", "/ping")(lambda req: Response(200, {"ok": True}))
-    with sandbox:
+    with SandboxServer() as sandbox:  # no route needed: only its error handler is called
         yield sandbox
 
 

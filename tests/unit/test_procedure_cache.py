@@ -70,7 +70,7 @@ def test_a_changed_procedure_file_is_read_again(tmp_path, validations):
 
 def test_a_changed_default_profile_or_code_is_another_key(tmp_path, monkeypatch):
     key = procedure_cache._key(None)
-    monkeypatch.setattr(procedure_cache, "_version", lambda: "99.0")
+    monkeypatch.setattr(procedure_cache, "__version__", "99.0")
     assert procedure_cache._key(None) != key
     monkeypatch.undo()
     here = tmp_path / "mapping"
